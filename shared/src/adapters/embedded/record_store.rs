@@ -1,0 +1,442 @@
+//! The storage port on SQLite: one transaction per call, conditions checked inside it, and every
+//! change appended to the change log in the same transaction.
+
+use super::change_feed::{self, Change};
+use super::{schema, sqlite_error};
+use crate::domain::time::Timestamp;
+use crate::ports::records::{
+    Changes, Condition, Cursor, Due, Key, Page, Query, Range, Record, RecordStore, RetentionEntry,
+    StoreError, Write,
+};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+const COLUMNS: &str = "pk, sk, kind, doc, sealed, version, time, rk, rt, ttl";
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    changed: Notify,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the data file in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+        })?;
+        let conn = Connection::open(dir.join(schema::DATA_FILE)).map_err(sqlite_error)?;
+        schema::configure(&conn).map_err(sqlite_error)?;
+        schema::create_data_tables(&conn).map_err(sqlite_error)?;
+        Ok(EmbeddedStore {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                changed: Notify::new(),
+            }),
+        })
+    }
+
+    /// Runs `f` on the connection off the async threads.
+    pub(crate) async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("embedded store lock poisoned".into()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("embedded store task failed: {e}")))?
+    }
+
+    /// Changes after `seq`, oldest first: the embedded stand-in for a DynamoDB stream shard.
+    pub async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        self.with_conn(move |conn| change_feed::read_after(conn, seq, limit))
+            .await
+    }
+
+    /// Resolves when a write commits after this call (or soon after, if one raced it).
+    pub async fn wait_for_change(&self) {
+        self.inner.changed.notified().await;
+    }
+
+    pub async fn feed_position(&self, consumer: &str) -> Result<i64, StoreError> {
+        let consumer = consumer.to_owned();
+        self.with_conn(move |conn| change_feed::position(conn, &consumer))
+            .await
+    }
+
+    /// Records that `consumer` has handled every change up to `seq`, and drops changes that
+    /// every consumer has handled.
+    pub async fn set_feed_position(&self, consumer: &str, seq: i64) -> Result<(), StoreError> {
+        let consumer = consumer.to_owned();
+        self.with_conn(move |conn| change_feed::set_position(conn, &consumer, seq))
+            .await
+    }
+}
+
+fn row_to_record(row: &Row<'_>) -> rusqlite::Result<Result<Record, StoreError>> {
+    let pk: String = row.get(0)?;
+    let sk: String = row.get(1)?;
+    let kind: String = row.get(2)?;
+    let doc: String = row.get(3)?;
+    let sealed: Option<Vec<u8>> = row.get(4)?;
+    let version: i64 = row.get(5)?;
+    let time: Option<i64> = row.get(6)?;
+    let rk: Option<String> = row.get(7)?;
+    let rt: Option<i64> = row.get(8)?;
+    let ttl: Option<i64> = row.get(9)?;
+    let doc = match serde_json::from_str(&doc) {
+        Ok(doc) => doc,
+        Err(e) => return Ok(Err(StoreError::Corrupt(format!("doc of {pk}/{sk}: {e}")))),
+    };
+    Ok(Ok(Record {
+        key: Key { pk, sk },
+        kind,
+        doc,
+        sealed,
+        version,
+        time: time.map(Timestamp::from_millis),
+        retention: match (rk, rt) {
+            (Some(partition), Some(at)) => Some(RetentionEntry {
+                partition,
+                at: Timestamp::from_millis(at),
+            }),
+            _ => None,
+        },
+        expires_at: ttl.map(Timestamp::from_millis),
+    }))
+}
+
+fn load(conn: &Connection, key: &Key) -> Result<Option<Record>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND sk = ?2"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row(params![key.pk, key.sk], row_to_record)
+            .optional()
+    })
+    .map_err(sqlite_error)?
+    .transpose()
+}
+
+fn store(tx: &Transaction<'_>, record: &Record) -> Result<(), StoreError> {
+    let doc = serde_json::to_string(&record.doc)
+        .map_err(|e| StoreError::Rejected(format!("doc does not serialize: {e}")))?;
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            record.key.pk,
+            record.key.sk,
+            record.kind,
+            doc,
+            record.sealed,
+            record.version,
+            record.time.map(Timestamp::as_millis),
+            record.retention.as_ref().map(|r| r.partition.as_str()),
+            record.retention.as_ref().map(|r| r.at.as_millis()),
+            // Exact expiry in millis; reads compare whole seconds like DynamoDB's TTL.
+            record.expires_at.map(Timestamp::as_millis),
+        ])
+    })
+    .map_err(sqlite_error)?;
+    Ok(())
+}
+
+fn remove(tx: &Transaction<'_>, key: &Key) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM records WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut stmt| stmt.execute(params![key.pk, key.sk]))
+        .map_err(sqlite_error)?;
+    Ok(())
+}
+
+fn holds(condition: &Condition, existing: Option<&Record>) -> bool {
+    match (condition, existing) {
+        (Condition::Always, _) => true,
+        (Condition::Absent, existing) => existing.is_none(),
+        (Condition::Exists, existing) => existing.is_some(),
+        (Condition::VersionBelow(v), Some(r)) => r.version < *v,
+        (Condition::VersionIs(v), Some(r)) => r.version == *v,
+        (Condition::VersionBelow(_) | Condition::VersionIs(_), None) => false,
+    }
+}
+
+fn apply_changes(mut record: Record, changes: &Changes) -> Record {
+    if let Some(doc) = &changes.doc {
+        record.doc = doc.clone();
+    }
+    if let Some(version) = changes.version {
+        record.version = version;
+    }
+    if let Some(sealed) = &changes.sealed {
+        record.sealed = sealed.clone();
+    }
+    if let Some(retention) = &changes.retention {
+        record.retention = retention.clone();
+    }
+    if let Some(expires_at) = changes.expires_at {
+        record.expires_at = expires_at;
+    }
+    record
+}
+
+fn run_transaction(conn: &mut Connection, writes: Vec<Write>) -> Result<Vec<Change>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sqlite_error)?;
+    let now = Timestamp::now();
+    let mut changes = Vec::with_capacity(writes.len());
+    for (index, write) in writes.into_iter().enumerate() {
+        let existing = load(&tx, write.key())?;
+        let (condition, new) = match write {
+            Write::Put { record, condition } => (condition, Some(record)),
+            Write::Update {
+                key,
+                changes,
+                condition,
+            } => {
+                let Some(current) = existing.clone() else {
+                    return Err(StoreError::ConditionFailed { index });
+                };
+                let mut updated = apply_changes(current, &changes);
+                updated.key = key;
+                (condition, Some(updated))
+            }
+            Write::Delete { condition, .. } => (condition, None),
+        };
+        if !holds(&condition, existing.as_ref()) {
+            return Err(StoreError::ConditionFailed { index });
+        }
+        let key = new
+            .as_ref()
+            .map(|r| r.key.clone())
+            .or_else(|| existing.as_ref().map(|r| r.key.clone()));
+        match &new {
+            Some(record) => store(&tx, record)?,
+            None => {
+                if let Some(existing) = &existing {
+                    remove(&tx, &existing.key)?;
+                }
+            }
+        }
+        if let Some(change) = Change::between(key, existing, new, now) {
+            changes.push(change_feed::append(&tx, change)?);
+        }
+    }
+    tx.commit().map_err(sqlite_error)?;
+    Ok(changes)
+}
+
+/// Cursor contents: the sort position of the last record returned.
+#[derive(Serialize, Deserialize)]
+struct Position {
+    time: Option<i64>,
+    sk: String,
+    pk: Option<String>,
+}
+
+fn encode_cursor(position: &Position) -> Cursor {
+    Cursor(serde_json::to_string(position).expect("position serializes"))
+}
+
+fn decode_cursor(cursor: &Option<Cursor>) -> Result<Option<Position>, StoreError> {
+    cursor
+        .as_ref()
+        .map(|c| {
+            serde_json::from_str(&c.0)
+                .map_err(|_| StoreError::Rejected("cursor is not one this store issued".into()))
+        })
+        .transpose()
+}
+
+fn run_query(conn: &Connection, query: &Query, now: Timestamp) -> Result<Page<Record>, StoreError> {
+    let after = decode_cursor(&query.after)?;
+    let order = if query.newest_first { "DESC" } else { "ASC" };
+    let cmp = if query.newest_first { "<" } else { ">" };
+    let limit = i64::try_from(query.limit.max(1)).unwrap_or(i64::MAX);
+    // A record is hidden from the second its expiry falls in, exactly as the DynamoDB adapter does.
+    let live = "(ttl IS NULL OR (ttl / 1000) > ?3)";
+    let now_secs = now.as_unix_seconds();
+    let rows: Vec<Result<Record, StoreError>> = match &query.range {
+        Range::Prefix(prefix) => {
+            let start = after.map(|p| p.sk).unwrap_or_default();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND substr(sk, 1, length(?2)) = ?2 \
+                 AND {live} AND (?4 = '' OR sk {cmp} ?4) ORDER BY sk {order} LIMIT ?5"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
+            let rows = stmt
+                .query_map(
+                    params![query.pk, prefix, now_secs, start, limit],
+                    row_to_record,
+                )
+                .map_err(sqlite_error)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sqlite_error)?;
+            rows
+        }
+        Range::Time { from, to } => {
+            let (after_time, after_sk) = match after {
+                Some(Position {
+                    time: Some(t), sk, ..
+                }) => (Some(t), sk),
+                _ => (None, String::new()),
+            };
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND time IS NOT NULL \
+                 AND time BETWEEN ?2 AND ?6 AND {live} \
+                 AND (?4 IS NULL OR (time, sk) {cmp} (?4, ?7)) \
+                 ORDER BY time {order}, sk {order} LIMIT ?5"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        query.pk,
+                        from.as_millis(),
+                        now_secs,
+                        after_time,
+                        limit,
+                        to.as_millis(),
+                        after_sk
+                    ],
+                    row_to_record,
+                )
+                .map_err(sqlite_error)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sqlite_error)?;
+            rows
+        }
+    };
+    let items: Vec<Record> = rows.into_iter().collect::<Result<_, _>>()?;
+    let next = if items.len() as i64 == limit {
+        items.last().map(|r| {
+            encode_cursor(&Position {
+                time: r.time.map(Timestamp::as_millis),
+                sk: r.key.sk.clone(),
+                pk: None,
+            })
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+fn run_due(
+    conn: &Connection,
+    partition: &str,
+    up_to: Timestamp,
+    limit: usize,
+    after: &Option<Cursor>,
+) -> Result<Page<Due>, StoreError> {
+    let after = decode_cursor(after)?;
+    let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+    let (at, pk, sk) = match after {
+        Some(p) => (p.time, p.pk.unwrap_or_default(), p.sk),
+        None => (None, String::new(), String::new()),
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT pk, sk, rt FROM records WHERE rk = ?1 AND rt <= ?2 \
+             AND (?3 IS NULL OR (rt, pk, sk) > (?3, ?4, ?5)) ORDER BY rt, pk, sk LIMIT ?6",
+        )
+        .map_err(sqlite_error)?;
+    let items: Vec<Due> = stmt
+        .query_map(
+            params![partition, up_to.as_millis(), at, pk, sk, limit],
+            |row| {
+                Ok(Due {
+                    key: Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                    at: Timestamp::from_millis(row.get(2)?),
+                })
+            },
+        )
+        .map_err(sqlite_error)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sqlite_error)?;
+    let next = if items.len() as i64 == limit {
+        items.last().map(|d| {
+            encode_cursor(&Position {
+                time: Some(d.at.as_millis()),
+                sk: d.key.sk.clone(),
+                pk: Some(d.key.pk.clone()),
+            })
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+#[async_trait]
+impl RecordStore for EmbeddedStore {
+    async fn get(&self, key: &Key, now: Timestamp) -> Result<Option<Record>, StoreError> {
+        let key = key.clone();
+        let record = self.with_conn(move |conn| load(conn, &key)).await?;
+        Ok(record.filter(|r| !r.is_expired(now)))
+    }
+
+    async fn query(&self, query: &Query, now: Timestamp) -> Result<Page<Record>, StoreError> {
+        let query = query.clone();
+        self.with_conn(move |conn| run_query(conn, &query, now))
+            .await
+    }
+
+    async fn due(
+        &self,
+        partition: &str,
+        up_to: Timestamp,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Due>, StoreError> {
+        let partition = partition.to_owned();
+        self.with_conn(move |conn| run_due(conn, &partition, up_to, limit, &after))
+            .await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.len() > crate::ports::records::MAX_TRANSACTION_WRITES {
+            return Err(StoreError::Rejected(format!(
+                "a transaction holds at most {} writes",
+                crate::ports::records::MAX_TRANSACTION_WRITES
+            )));
+        }
+        let changes = self
+            .with_conn(move |conn| run_transaction(conn, writes))
+            .await?;
+        if !changes.is_empty() {
+            self.inner.changed.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn delete_many(&self, keys: Vec<Key>) -> Result<(), StoreError> {
+        for chunk in keys.chunks(crate::ports::records::MAX_TRANSACTION_WRITES) {
+            let writes = chunk
+                .iter()
+                .map(|key| Write::Delete {
+                    key: key.clone(),
+                    condition: Condition::Always,
+                })
+                .collect();
+            self.transact(writes).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! The embedded database's tables: the same attributes as the DynamoDB data table, plus the
+//! change log that stands in for DynamoDB Streams.
+
+use rusqlite::Connection;
+
+pub const DATA_FILE: &str = "data.sqlite3";
+pub const KEYS_FILE: &str = "keys.sqlite3";
+
+/// WAL with a full fsync per commit: an acknowledged write survives a power cut.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+pub fn create_data_tables(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS records (
+            pk TEXT NOT NULL,
+            sk TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            sealed BLOB,
+            version INTEGER NOT NULL,
+            time INTEGER,
+            rk TEXT,
+            rt INTEGER,
+            ttl INTEGER,
+            PRIMARY KEY (pk, sk)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS records_by_time ON records (pk, time, sk) WHERE time IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS records_retention ON records (rk, rt, pk, sk) WHERE rk IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            pk TEXT NOT NULL,
+            sk TEXT NOT NULL,
+            old TEXT,
+            new TEXT
+        );
+        CREATE TABLE IF NOT EXISTS feed_positions (
+            consumer TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL
+        );",
+    )
+}
+
+pub fn create_key_table(conn: &Connection) -> rusqlite::Result<()> {
+    // secure_delete overwrites a destroyed key's bytes instead of leaving them in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS data_keys (
+            tenant TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            wrapped BLOB NOT NULL,
+            PRIMARY KEY (tenant, contact)
+        ) WITHOUT ROWID;",
+    )
+}

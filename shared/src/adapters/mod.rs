@@ -1,0 +1,6 @@
+//! One module per technology, each implementing ports. Nothing else imports an SDK.
+
+pub mod dynamodb;
+pub mod embedded;
+pub mod kms;
+pub mod local_vault;

@@ -1,0 +1,124 @@
+//! Builds the adapters a configuration names, once per process.
+
+use crate::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
+use crate::adapters::embedded::{EmbeddedKeyStore, EmbeddedStore};
+use crate::adapters::kms::KmsVault;
+use crate::adapters::local_vault::LocalVault;
+use crate::config::{parse_hash_key, Backend, Config};
+use crate::crypto::envelope::Envelope;
+use crate::domain::identity_hash::IdentityHasher;
+use crate::ports::clock::{Clock, SystemClock};
+use crate::store::Store;
+use rand::RngCore;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+pub const MASTER_KEY_FILE: &str = "master.key";
+pub const HASH_KEY_FILE: &str = "hash.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot open the embedded store: {0}")]
+    Embedded(String),
+    #[error("cannot read or create {path}: {reason}")]
+    KeyFile { path: String, reason: String },
+}
+
+/// The connected system: the typed store, and the embedded store when that is the backend
+/// (the local runner reads its change feed).
+pub struct Services {
+    pub store: Store,
+    pub embedded: Option<EmbeddedStore>,
+}
+
+pub async fn connect(config: &Config) -> Result<Services, BackendError> {
+    connect_with_clock(config, Arc::new(SystemClock)).await
+}
+
+pub async fn connect_with_clock(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Services, BackendError> {
+    match &config.backend {
+        Backend::Embedded { data_dir } => {
+            let records =
+                EmbeddedStore::open(data_dir).map_err(|e| BackendError::Embedded(e.to_string()))?;
+            let keys = EmbeddedKeyStore::open(data_dir)
+                .map_err(|e| BackendError::Embedded(e.to_string()))?;
+            let vault = LocalVault::open_or_create(&data_dir.join(MASTER_KEY_FILE))
+                .map_err(|e| BackendError::Embedded(e.to_string()))?;
+            let hash_key = match config.hash_key {
+                Some(key) => key,
+                None => hash_key_file(&data_dir.join(HASH_KEY_FILE))?,
+            };
+            let envelope = Envelope::new(Arc::new(vault), Arc::new(keys), config.key_cache());
+            Ok(Services {
+                store: Store::new(
+                    Arc::new(records.clone()),
+                    Arc::new(envelope),
+                    Arc::new(IdentityHasher::new(hash_key)),
+                    clock,
+                ),
+                embedded: Some(records),
+            })
+        }
+        Backend::Aws {
+            data_table,
+            key_table,
+            kms_key_id,
+        } => {
+            let sdk = aws_config::load_from_env().await;
+            let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+            let kms = aws_sdk_kms::Client::new(&sdk);
+            let envelope = Envelope::new(
+                Arc::new(KmsVault::new(kms, kms_key_id.clone())),
+                Arc::new(DynamoKeyStore::new(dynamodb.clone(), key_table.clone())),
+                config.key_cache(),
+            );
+            let hash_key = config.hash_key.ok_or_else(|| BackendError::KeyFile {
+                path: "MIZAN_HASH_KEY".into(),
+                reason: "required with the aws backend".into(),
+            })?;
+            Ok(Services {
+                store: Store::new(
+                    Arc::new(DynamoStore::new(dynamodb, data_table.clone())),
+                    Arc::new(envelope),
+                    Arc::new(IdentityHasher::new(hash_key)),
+                    clock,
+                ),
+                embedded: None,
+            })
+        }
+    }
+}
+
+/// The embedded backend's hash key: 64 hex characters in a 0600 file, made on first start.
+fn hash_key_file(path: &Path) -> Result<[u8; 32], BackendError> {
+    let fail = |reason: String| BackendError::KeyFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_hash_key("MIZAN_HASH_KEY", &text).map_err(|e| fail(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::rng().fill_bytes(&mut key);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| fail(e.to_string()))?;
+            file.write_all(hex::encode(key).as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(key)
+        }
+        Err(e) => Err(fail(e.to_string())),
+    }
+}

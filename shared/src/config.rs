@@ -1,0 +1,218 @@
+//! The one place configuration is read from the environment. Every error names its variable.
+
+use crate::crypto::envelope::CacheSettings;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {var} is required{context}")]
+    Missing { var: &'static str, context: String },
+    #[error("environment variable {var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite files, a local master key and a local hash key in one directory.
+    Embedded { data_dir: PathBuf },
+    /// DynamoDB tables and a KMS key; endpoints follow the AWS SDK's own settings
+    /// (`AWS_REGION`, `AWS_ENDPOINT_URL`, …).
+    Aws {
+        data_table: String,
+        key_table: String,
+        kms_key_id: String,
+    },
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub backend: Backend,
+    /// `MIZAN_HASH_KEY`; the embedded backend falls back to a key file in its data directory.
+    pub hash_key: Option<[u8; 32]>,
+    pub key_cache_capacity: usize,
+    pub key_cache_ttl: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("backend", &self.backend)
+            .field("hash_key", &self.hash_key.map(|_| "<secret>"))
+            .field("key_cache_capacity", &self.key_cache_capacity)
+            .field("key_cache_ttl", &self.key_cache_ttl)
+            .finish()
+    }
+}
+
+pub const DEFAULT_DATA_DIR: &str = ".mizan";
+
+/// Reads variables through `lookup`, so tests need not touch the process environment.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn optional(&self, var: &'static str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, var: &'static str, context: &str) -> Result<String, ConfigError> {
+        self.optional(var).ok_or_else(|| ConfigError::Missing {
+            var,
+            context: context.to_owned(),
+        })
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        default: T,
+        min: T,
+    ) -> Result<T, ConfigError>
+    where
+        T: PartialOrd + std::fmt::Display + Copy,
+    {
+        match self.optional(var) {
+            None => Ok(default),
+            Some(text) => match text.parse::<T>() {
+                Ok(value) if value >= min => Ok(value),
+                _ => Err(ConfigError::Invalid {
+                    var,
+                    reason: format!("expected a whole number of at least {min}, got {text:?}"),
+                }),
+            },
+        }
+    }
+}
+
+pub fn parse_hash_key(var: &'static str, text: &str) -> Result<[u8; 32], ConfigError> {
+    let bytes = hex::decode(text.trim()).map_err(|_| ConfigError::Invalid {
+        var,
+        reason: "expected 64 hexadecimal characters (32 bytes)".into(),
+    })?;
+    bytes.try_into().map_err(|_| ConfigError::Invalid {
+        var,
+        reason: "expected 64 hexadecimal characters (32 bytes)".into(),
+    })
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let env = Env(lookup);
+        let backend = match env.optional("MIZAN_BACKEND").as_deref() {
+            None | Some("embedded") => Backend::Embedded {
+                data_dir: PathBuf::from(
+                    env.optional("MIZAN_DATA_DIR")
+                        .unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()),
+                ),
+            },
+            Some("aws") => {
+                let context = " when MIZAN_BACKEND=aws";
+                Backend::Aws {
+                    data_table: env.required("MIZAN_DATA_TABLE", context)?,
+                    key_table: env.required("MIZAN_KEY_TABLE", context)?,
+                    kms_key_id: env.required("MIZAN_KMS_KEY_ID", context)?,
+                }
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "MIZAN_BACKEND",
+                    reason: format!("expected \"embedded\" or \"aws\", got {other:?}"),
+                })
+            }
+        };
+        let hash_key = match (env.optional("MIZAN_HASH_KEY"), &backend) {
+            (Some(text), _) => Some(parse_hash_key("MIZAN_HASH_KEY", &text)?),
+            (None, Backend::Aws { .. }) => {
+                return Err(ConfigError::Missing {
+                    var: "MIZAN_HASH_KEY",
+                    context: " when MIZAN_BACKEND=aws".into(),
+                })
+            }
+            (None, Backend::Embedded { .. }) => None,
+        };
+        let defaults = CacheSettings::default();
+        Ok(Config {
+            backend,
+            hash_key,
+            key_cache_capacity: env.number("MIZAN_KEY_CACHE_CAPACITY", defaults.capacity, 1)?,
+            key_cache_ttl: Duration::from_secs(env.number(
+                "MIZAN_KEY_CACHE_SECONDS",
+                defaults.ttl.as_secs(),
+                0,
+            )?),
+        })
+    }
+
+    pub fn key_cache(&self) -> CacheSettings {
+        CacheSettings {
+            capacity: self.key_cache_capacity,
+            ttl: self.key_cache_ttl,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn embedded_is_the_default() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.backend,
+            Backend::Embedded {
+                data_dir: PathBuf::from(".mizan")
+            }
+        );
+        assert_eq!(c.hash_key, None);
+    }
+
+    #[test]
+    fn aws_backend_names_the_missing_variable() {
+        let err = config(&[("MIZAN_BACKEND", "aws"), ("MIZAN_DATA_TABLE", "d")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable MIZAN_KEY_TABLE is required when MIZAN_BACKEND=aws"
+        );
+    }
+
+    #[test]
+    fn wrong_values_name_their_variable() {
+        let err = config(&[("MIZAN_BACKEND", "cloud")]).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_BACKEND"));
+        let err = config(&[("MIZAN_HASH_KEY", "abc")]).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_HASH_KEY"));
+        let err = config(&[("MIZAN_KEY_CACHE_SECONDS", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_KEY_CACHE_SECONDS"));
+    }
+
+    #[test]
+    fn full_aws_config_parses_and_hides_the_key() {
+        let key = "ab".repeat(32);
+        let c = config(&[
+            ("MIZAN_BACKEND", "aws"),
+            ("MIZAN_DATA_TABLE", "d"),
+            ("MIZAN_KEY_TABLE", "k"),
+            ("MIZAN_KMS_KEY_ID", "alias/x"),
+            ("MIZAN_HASH_KEY", &key),
+        ])
+        .unwrap();
+        assert_eq!(c.hash_key, Some([0xab; 32]));
+        assert!(!format!("{c:?}").contains("abab"));
+    }
+}

@@ -1,0 +1,4 @@
+//! Encryption of personal data at rest.
+
+pub mod envelope;
+pub mod sealed;

@@ -1,0 +1,183 @@
+//! Consent: an append-only history of decisions (P8) and the state it adds up to (P5).
+
+use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Promotional messages the business starts.
+    Marketing,
+    /// AI answers to messages the contact sends.
+    AutomatedReplies,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 2] = [Purpose::Marketing, Purpose::AutomatedReplies];
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentAction {
+    OptIn,
+    OptOut,
+    /// The contact blocked the business: nothing at all may be sent.
+    Block,
+    Unblock,
+}
+
+/// How a decision reached Mizan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentSource {
+    /// A keyword in a message from the contact (STOP, ARRÊT, إيقاف, …).
+    Keyword,
+    /// Meta's `user_preferences` webhook.
+    Webhook,
+    /// The business API.
+    Api,
+    /// An operator's admin command.
+    Admin,
+}
+
+/// One decision, as recorded: never updated, never removed while the contact exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentEvent {
+    pub tenant: TenantId,
+    pub contact: ContactId,
+    pub at: Timestamp,
+    pub purpose: Purpose,
+    pub action: ConsentAction,
+    pub source: ConsentSource,
+    /// What proves it: a message id hash, a webhook id, an API request id. Never personal data.
+    pub evidence: String,
+    /// Who recorded it: `contact`, `meta`, an API key id, or `admin`.
+    pub actor: String,
+}
+
+/// Whether a purpose is allowed, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// No decision recorded: the purpose's default applies.
+    Unset,
+    Granted,
+    Withdrawn,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentState {
+    pub marketing: Decision,
+    pub automated_replies: Decision,
+    pub blocked: bool,
+}
+
+impl Default for ConsentState {
+    fn default() -> Self {
+        ConsentState {
+            marketing: Decision::Unset,
+            automated_replies: Decision::Unset,
+            blocked: false,
+        }
+    }
+}
+
+impl ConsentState {
+    /// The state that a history adds up to, applied in time order.
+    pub fn from_history<'a>(events: impl IntoIterator<Item = &'a ConsentEvent>) -> Self {
+        let mut ordered: Vec<&ConsentEvent> = events.into_iter().collect();
+        ordered.sort_by_key(|e| e.at);
+        ordered
+            .into_iter()
+            .fold(ConsentState::default(), |state, e| state.apply(e))
+    }
+
+    pub fn apply(mut self, event: &ConsentEvent) -> Self {
+        let decision = match event.action {
+            ConsentAction::OptIn => Decision::Granted,
+            ConsentAction::OptOut => Decision::Withdrawn,
+            ConsentAction::Block => {
+                self.blocked = true;
+                return self;
+            }
+            ConsentAction::Unblock => {
+                self.blocked = false;
+                return self;
+            }
+        };
+        match event.purpose {
+            Purpose::Marketing => self.marketing = decision,
+            Purpose::AutomatedReplies => self.automated_replies = decision,
+        }
+        self
+    }
+
+    /// Whether a message for `purpose` may be sent. Replies to a contact who wrote in are allowed
+    /// until withdrawn (the contact started the conversation); marketing needs an explicit opt-in.
+    pub fn allows(&self, purpose: Purpose) -> bool {
+        if self.blocked {
+            return false;
+        }
+        match purpose {
+            Purpose::Marketing => self.marketing == Decision::Granted,
+            Purpose::AutomatedReplies => self.automated_replies != Decision::Withdrawn,
+        }
+    }
+
+    /// Opted out of anything or blocked: the identity must stay suppressed after erasure (P12).
+    pub fn needs_suppression(&self) -> bool {
+        self.blocked
+            || self.marketing == Decision::Withdrawn
+            || self.automated_replies == Decision::Withdrawn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(at: i64, purpose: Purpose, action: ConsentAction) -> ConsentEvent {
+        ConsentEvent {
+            tenant: TenantId::new("t"),
+            contact: ContactId::new("c"),
+            at: Timestamp::from_millis(at),
+            purpose,
+            action,
+            source: ConsentSource::Keyword,
+            evidence: "ev".into(),
+            actor: "contact".into(),
+        }
+    }
+
+    #[test]
+    fn replies_allowed_until_opt_out_marketing_needs_opt_in() {
+        let s = ConsentState::default();
+        assert!(s.allows(Purpose::AutomatedReplies));
+        assert!(!s.allows(Purpose::Marketing));
+        let s = s.apply(&event(1, Purpose::AutomatedReplies, ConsentAction::OptOut));
+        assert!(!s.allows(Purpose::AutomatedReplies));
+        assert!(s.needs_suppression());
+    }
+
+    #[test]
+    fn block_stops_everything_until_unblocked() {
+        let s = ConsentState::default()
+            .apply(&event(1, Purpose::Marketing, ConsentAction::OptIn))
+            .apply(&event(2, Purpose::Marketing, ConsentAction::Block));
+        assert!(!s.allows(Purpose::Marketing));
+        assert!(!s.allows(Purpose::AutomatedReplies));
+        let s = s.apply(&event(3, Purpose::Marketing, ConsentAction::Unblock));
+        assert!(s.allows(Purpose::Marketing));
+    }
+
+    #[test]
+    fn history_is_applied_in_time_order() {
+        let history = [
+            event(2, Purpose::Marketing, ConsentAction::OptOut),
+            event(1, Purpose::Marketing, ConsentAction::OptIn),
+        ];
+        let s = ConsentState::from_history(&history);
+        assert_eq!(s.marketing, Decision::Withdrawn);
+    }
+}

@@ -1,0 +1,171 @@
+//! Contacts: the people who write to a business, identified by WhatsApp ids kept only sealed.
+
+use crate::domain::consent::{ConsentState, Purpose};
+use crate::domain::identity_hash::IdentifierKind;
+use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::personal::Personal;
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Who a contact is and what they call themselves: all personal, so stored sealed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactProfile {
+    /// Business-scoped user id (`user_id` / `from_user_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Personal<String>>,
+    /// Phone number (`wa_id`); missing for contacts who use a username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wa_id: Option<Personal<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_user_id: Option<Personal<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Personal<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<Personal<String>>,
+}
+
+impl ContactProfile {
+    /// The identifiers this profile can be found by, business-scoped id first.
+    pub fn identifiers(&self) -> Vec<(IdentifierKind, &str)> {
+        let mut ids = Vec::with_capacity(2);
+        if let Some(user_id) = &self.user_id {
+            ids.push((IdentifierKind::UserId, user_id.expose().as_str()));
+        }
+        if let Some(wa_id) = &self.wa_id {
+            ids.push((IdentifierKind::WaId, wa_id.expose().as_str()));
+        }
+        ids
+    }
+
+    /// Takes every field the newer profile knows; keeps what it does not mention.
+    pub fn merge(&mut self, newer: &ContactProfile) -> bool {
+        let before = self.clone();
+        for (mine, theirs) in [
+            (&mut self.user_id, &newer.user_id),
+            (&mut self.wa_id, &newer.wa_id),
+            (&mut self.parent_user_id, &newer.parent_user_id),
+            (&mut self.name, &newer.name),
+            (&mut self.username, &newer.username),
+        ] {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
+        *self != before
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub tenant: TenantId,
+    pub id: ContactId,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub consent: ConsentState,
+    /// Restriction of processing: stored, never processed (P7).
+    #[serde(default)]
+    pub restricted: bool,
+    /// Flagged as under 16: erased like an erasure request (P11).
+    #[serde(default)]
+    pub minor: bool,
+    /// A human has taken over the conversation: no automated replies.
+    #[serde(default)]
+    pub taken_over: bool,
+    /// Dispute resolution: deletion suspended.
+    #[serde(default)]
+    pub legal_hold: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure_requested_at: Option<Timestamp>,
+    /// Identity change: this contact's messages continue under another contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<ContactId>,
+    /// Sealed in storage; `None` when the data key is destroyed.
+    #[serde(skip)]
+    pub profile: Option<ContactProfile>,
+}
+
+impl Contact {
+    pub fn new(tenant: TenantId, id: ContactId, profile: ContactProfile, now: Timestamp) -> Self {
+        Contact {
+            tenant,
+            id,
+            created_at: now,
+            last_seen_at: now,
+            consent: ConsentState::default(),
+            restricted: false,
+            minor: false,
+            taken_over: false,
+            legal_hold: false,
+            erasure_requested_at: None,
+            replaced_by: None,
+            profile: Some(profile),
+        }
+    }
+
+    /// Anything but storage is allowed: not restricted, not being erased, not a minor.
+    pub fn may_process(&self) -> bool {
+        !self.restricted && !self.minor && self.erasure_requested_at.is_none()
+    }
+
+    /// Whether a message for `purpose` may be sent to this contact (P5).
+    pub fn may_send(&self, purpose: Purpose) -> bool {
+        self.may_process() && self.consent.allows(purpose)
+    }
+
+    pub fn is_erasure_due(&self) -> bool {
+        self.minor || self.erasure_requested_at.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact() -> Contact {
+        let profile = ContactProfile {
+            wa_id: Some("212600000000".into()),
+            ..ContactProfile::default()
+        };
+        Contact::new(
+            TenantId::new("t"),
+            ContactId::new("c1"),
+            profile,
+            Timestamp::from_millis(0),
+        )
+    }
+
+    #[test]
+    fn restricted_or_minor_contacts_get_nothing() {
+        let mut c = contact();
+        assert!(c.may_send(Purpose::AutomatedReplies));
+        c.restricted = true;
+        assert!(!c.may_send(Purpose::AutomatedReplies));
+        c.restricted = false;
+        c.minor = true;
+        assert!(!c.may_send(Purpose::AutomatedReplies));
+        assert!(c.is_erasure_due());
+    }
+
+    #[test]
+    fn merge_keeps_known_fields_and_reports_change() {
+        let mut p = ContactProfile {
+            wa_id: Some("1".into()),
+            name: Some("Amina".into()),
+            ..ContactProfile::default()
+        };
+        let newer = ContactProfile {
+            user_id: Some("US.1".into()),
+            ..ContactProfile::default()
+        };
+        assert!(p.merge(&newer));
+        assert!(!p.merge(&newer));
+        assert_eq!(p.identifiers().len(), 2);
+        assert_eq!(p.name, Some("Amina".into()));
+    }
+
+    #[test]
+    fn debug_output_has_no_personal_data() {
+        let c = contact();
+        assert!(!format!("{c:?}").contains("212600000000"));
+    }
+}

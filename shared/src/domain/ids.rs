@@ -1,0 +1,127 @@
+//! Identifiers as newtypes, so a tenant id can never be passed where a contact id is expected.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! public_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                $name(value.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+    };
+}
+
+public_id!(
+    /// A business on the platform.
+    TenantId
+);
+public_id!(
+    /// Meta's id of a WhatsApp Business phone number (not the number itself, not personal data).
+    PhoneNumberId
+);
+public_id!(
+    /// A contact within one tenant: a keyed hash of its first identifier, never the identifier.
+    ContactId
+);
+public_id!(
+    /// The public half of an API key, safe to show in listings and audit events.
+    ApiKeyId
+);
+public_id!(
+    /// An export archive job.
+    ExportId
+);
+public_id!(
+    /// One audit event.
+    AuditId
+);
+
+/// WhatsApp's message id. Its base64 payload embeds the phone number, so it never prints.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Wamid(String);
+
+impl Wamid {
+    pub fn new(value: impl Into<String>) -> Self {
+        Wamid(value.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Wamid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Wamid(<redacted>)")
+    }
+}
+
+/// A random identifier with a readable prefix, e.g. `exp_3f9a…` (128 bits of randomness).
+pub fn random_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}_{}", hex::encode(bytes))
+}
+
+impl TenantId {
+    pub fn generate() -> Self {
+        TenantId(random_id("ten"))
+    }
+}
+
+impl ExportId {
+    pub fn generate() -> Self {
+        ExportId(random_id("exp"))
+    }
+}
+
+impl AuditId {
+    pub fn generate() -> Self {
+        AuditId(random_id("aud"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wamid_never_prints() {
+        let id = Wamid::new("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=");
+        assert_eq!(format!("{id:?}"), "Wamid(<redacted>)");
+    }
+
+    #[test]
+    fn generated_ids_are_unique_and_prefixed() {
+        let a = ExportId::generate();
+        let b = ExportId::generate();
+        assert_ne!(a, b);
+        assert!(a.as_str().starts_with("exp_"));
+        assert_eq!(a.as_str().len(), 4 + 32);
+    }
+}

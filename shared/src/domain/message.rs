@@ -1,0 +1,200 @@
+//! Messages: direction, WhatsApp type, timestamps and a status that only moves forward.
+
+use crate::domain::ids::{ContactId, TenantId, Wamid};
+use crate::domain::personal::Personal;
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// WhatsApp's message `type`. Types Mizan does not know yet are kept as `Unknown` with their raw
+/// payload in the content, never dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    Image,
+    Video,
+    Audio,
+    Document,
+    Sticker,
+    Location,
+    Contacts,
+    Interactive,
+    Button,
+    Reaction,
+    Order,
+    System,
+    Edit,
+    Revoke,
+    RequestWelcome,
+    Template,
+    Unsupported,
+    #[serde(other)]
+    Unknown,
+}
+
+impl MessageKind {
+    /// Parses WhatsApp's `type` field; anything new maps to `Unknown`.
+    pub fn from_whatsapp(value: &str) -> MessageKind {
+        serde_json::from_value(serde_json::Value::String(value.to_owned()))
+            .unwrap_or(MessageKind::Unknown)
+    }
+}
+
+/// Delivery status. Inbound messages are `Received`; outbound ones start `Accepted` (the Graph API
+/// took them) and move forward with status webhooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Received,
+    Accepted,
+    Sent,
+    Delivered,
+    Read,
+    Played,
+    Failed,
+}
+
+impl Status {
+    /// Position in the forward-only order; `Failed` is terminal and outranks everything.
+    pub fn rank(self) -> i64 {
+        match self {
+            Status::Received | Status::Accepted => 0,
+            Status::Sent => 1,
+            Status::Delivered => 2,
+            Status::Read => 3,
+            Status::Played => 4,
+            Status::Failed => 100,
+        }
+    }
+
+    /// The status after `next` is reported: statuses arrive out of order and twice, so the result
+    /// is never behind `self`, and a failure wins whenever it arrives.
+    pub fn advance(self, next: Status) -> Status {
+        if next.rank() > self.rank() {
+            next
+        } else {
+            self
+        }
+    }
+
+    pub fn from_whatsapp(value: &str) -> Option<Status> {
+        match value {
+            "sent" => Some(Status::Sent),
+            "delivered" => Some(Status::Delivered),
+            "read" => Some(Status::Read),
+            "played" => Some(Status::Played),
+            "failed" => Some(Status::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An error WhatsApp reported for a message (codes only; Meta's titles carry no personal data).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryError {
+    pub code: i64,
+    pub title: String,
+}
+
+/// The personal part of a message: its WhatsApp payload (text, caption, media ids, location, …).
+/// Stored only sealed under the contact's data key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageContent(pub Personal<serde_json::Value>);
+
+impl MessageContent {
+    pub fn text(body: &str) -> Self {
+        MessageContent(Personal::new(serde_json::json!({ "body": body })))
+    }
+}
+
+/// A message's metadata (kept for Meta's 90-day minimum) and, while retained, its content.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub tenant: TenantId,
+    pub contact: ContactId,
+    pub wamid: Wamid,
+    pub direction: Direction,
+    pub kind: MessageKind,
+    /// When WhatsApp says the message was sent.
+    pub sent_at: Timestamp,
+    /// When Mizan stored it.
+    pub stored_at: Timestamp,
+    pub status: Status,
+    pub status_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<DeliveryError>,
+    /// Delivered long after it was sent (a retry): stored, but never answered automatically.
+    #[serde(default)]
+    pub late: bool,
+    /// `None` once the chat-content retention has passed (or the contact's key is destroyed).
+    #[serde(skip)]
+    pub content: Option<MessageContent>,
+}
+
+impl Message {
+    /// Applies a status report; returns whether anything changed.
+    pub fn apply_status(
+        &mut self,
+        status: Status,
+        at: Timestamp,
+        errors: Vec<DeliveryError>,
+    ) -> bool {
+        let next = self.status.advance(status);
+        if next == self.status {
+            return false;
+        }
+        self.status = next;
+        self.status_at = at;
+        if next == Status::Failed {
+            self.errors = errors;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+
+    #[test]
+    fn status_only_moves_forward() {
+        assert_eq!(Sent.advance(Delivered), Delivered);
+        assert_eq!(Delivered.advance(Sent), Delivered);
+        assert_eq!(Read.advance(Delivered), Read);
+        assert_eq!(Read.advance(Played), Played);
+        assert_eq!(Accepted.advance(Read), Read);
+    }
+
+    #[test]
+    fn failed_is_terminal_and_wins() {
+        assert_eq!(Read.advance(Failed), Failed);
+        assert_eq!(Failed.advance(Read), Failed);
+        assert_eq!(Failed.advance(Sent), Failed);
+    }
+
+    #[test]
+    fn any_order_of_reports_ends_in_the_same_status() {
+        let reports = [Sent, Delivered, Read];
+        let forward = reports.iter().fold(Accepted, |s, n| s.advance(*n));
+        let backward = reports.iter().rev().fold(Accepted, |s, n| s.advance(*n));
+        assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn unknown_types_are_kept_as_unknown() {
+        assert_eq!(MessageKind::from_whatsapp("text"), MessageKind::Text);
+        assert_eq!(
+            MessageKind::from_whatsapp("request_welcome"),
+            MessageKind::RequestWelcome
+        );
+        assert_eq!(MessageKind::from_whatsapp("hologram"), MessageKind::Unknown);
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure types and rules: no I/O, no async.
+
+pub mod api_key;
+pub mod audit;
+pub mod consent;
+pub mod contact;
+pub mod export;
+pub mod identity_hash;
+pub mod ids;
+pub mod message;
+pub mod personal;
+pub mod retention;
+pub mod tenant;
+pub mod time;

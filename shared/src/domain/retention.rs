@@ -1,0 +1,220 @@
+//! Retention categories and the policy that says when each kind of data is due for removal (P1–P4).
+
+use crate::domain::time::{days, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The most a tenant may configure for chat content, and the least.
+pub const MAX_CHAT_RETENTION_DAYS: u32 = 365;
+pub const MIN_CHAT_RETENTION_DAYS: u32 = 1;
+pub const DEFAULT_CHAT_RETENTION_DAYS: u32 = 30;
+
+/// Shards of the retention index per (tenant, category): spreads a busy number's writes over
+/// 16 index partitions so none of them nears DynamoDB's 1,000 WCU/s per-partition limit.
+pub const RETENTION_SHARDS: u8 = 16;
+
+/// Every kind of data Mizan stores, by how long it may be kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Message text and media references: the tenant's chat retention (default 30 days).
+    ChatContent,
+    /// Message ids, timestamps, direction and status: Meta's 90-day records minimum.
+    MessageMetadata,
+    /// A contact's profile and consent history: kept while the contact has data, see `contact_idle`.
+    Contact,
+    /// Export archives and their jobs: 7 days.
+    ExportArchive,
+    /// Signed but unparseable webhook payloads kept (encrypted) for inspection: 14 days.
+    Quarantine,
+    /// A business account's data: while active, then 2 years after closure.
+    AccountData,
+    /// Payment records: 7 years.
+    Payment,
+    /// Analytics: 25 months.
+    Analytics,
+    /// Audit events: 2 years, so every right exercised stays provable for the account's tail.
+    Audit,
+}
+
+impl Category {
+    pub const ALL: [Category; 9] = [
+        Category::ChatContent,
+        Category::MessageMetadata,
+        Category::Contact,
+        Category::ExportArchive,
+        Category::Quarantine,
+        Category::AccountData,
+        Category::Payment,
+        Category::Analytics,
+        Category::Audit,
+    ];
+
+    /// Short stable code used in storage keys.
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::ChatContent => "chat",
+            Category::MessageMetadata => "meta",
+            Category::Contact => "contact",
+            Category::ExportArchive => "export",
+            Category::Quarantine => "quarantine",
+            Category::AccountData => "account",
+            Category::Payment => "payment",
+            Category::Analytics => "analytics",
+            Category::Audit => "audit",
+        }
+    }
+}
+
+/// Retention periods in force for one tenant: the policy defaults with the tenant's own setting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub chat_content: Duration,
+    pub message_metadata: Duration,
+    pub contact_idle: Duration,
+    pub export_archive: Duration,
+    pub quarantine: Duration,
+    pub account_after_closure: Duration,
+    pub payment: Duration,
+    pub analytics: Duration,
+    pub audit: Duration,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            chat_content: days(u64::from(DEFAULT_CHAT_RETENTION_DAYS)),
+            message_metadata: days(90),
+            contact_idle: days(90),
+            export_archive: days(7),
+            quarantine: days(14),
+            account_after_closure: days(2 * 365),
+            payment: days(7 * 365 + 2),
+            analytics: days(761), // 25 months of 30.44 days
+            audit: days(2 * 365),
+        }
+    }
+}
+
+impl RetentionPolicy {
+    /// The defaults with a tenant's chat retention, which settings validation keeps in bounds.
+    pub fn with_chat_days(chat_days: u32) -> Self {
+        let chat_days = chat_days.clamp(MIN_CHAT_RETENTION_DAYS, MAX_CHAT_RETENTION_DAYS);
+        RetentionPolicy {
+            chat_content: days(u64::from(chat_days)),
+            ..RetentionPolicy::default()
+        }
+    }
+
+    /// How long data of `category` is kept after its reference time (creation, or closure for
+    /// account data).
+    pub fn period(&self, category: Category) -> Duration {
+        match category {
+            Category::ChatContent => self.chat_content,
+            // Metadata outlives content: it goes at 90 days, or with the content if that is kept longer.
+            Category::MessageMetadata => self.message_metadata.max(self.chat_content),
+            Category::Contact => self.contact_idle.max(self.chat_content),
+            Category::ExportArchive => self.export_archive,
+            Category::Quarantine => self.quarantine,
+            Category::AccountData => self.account_after_closure,
+            Category::Payment => self.payment,
+            Category::Analytics => self.analytics,
+            Category::Audit => self.audit,
+        }
+    }
+
+    /// Data of `category` created before this instant is due for removal at `now`.
+    pub fn cutoff(&self, category: Category, now: Timestamp) -> Timestamp {
+        now.minus(self.period(category))
+    }
+
+    pub fn is_due(&self, category: Category, reference: Timestamp, now: Timestamp) -> bool {
+        reference.plus(self.period(category)) <= now
+    }
+
+    /// Whether a message's content may still be read.
+    pub fn content_readable(&self, sent_at: Timestamp, now: Timestamp) -> bool {
+        !self.is_due(Category::ChatContent, sent_at, now)
+    }
+
+    /// Whether a message (its metadata) may still be read.
+    pub fn metadata_readable(&self, sent_at: Timestamp, now: Timestamp) -> bool {
+        !self.is_due(Category::MessageMetadata, sent_at, now)
+    }
+}
+
+/// The shard of the retention index an item goes to, from its storage key (stable, well spread).
+pub fn retention_shard(pk: &str, sk: &str) -> u8 {
+    // FNV-1a: cheap and stable across releases and platforms, unlike std's hasher.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in pk.bytes().chain([0u8]).chain(sk.bytes()) {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    (hash % u32::from(RETENTION_SHARDS)) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_day(n: i64) -> Timestamp {
+        Timestamp::from_millis(n * 86_400_000)
+    }
+
+    #[test]
+    fn defaults_follow_the_privacy_policy() {
+        let p = RetentionPolicy::default();
+        assert_eq!(p.period(Category::ChatContent), days(30));
+        assert_eq!(p.period(Category::MessageMetadata), days(90));
+        assert_eq!(p.period(Category::ExportArchive), days(7));
+        assert_eq!(p.period(Category::AccountData), days(730));
+        assert!(p.period(Category::Payment) >= days(7 * 365));
+        assert!(p.period(Category::Analytics) >= days(25 * 30));
+    }
+
+    #[test]
+    fn content_goes_before_metadata() {
+        let p = RetentionPolicy::default();
+        let sent = at_day(100);
+        assert!(p.content_readable(sent, at_day(129)));
+        assert!(!p.content_readable(sent, at_day(130)));
+        assert!(p.metadata_readable(sent, at_day(130)));
+        assert!(!p.metadata_readable(sent, at_day(190)));
+    }
+
+    #[test]
+    fn longer_chat_retention_keeps_metadata_at_least_as_long() {
+        let p = RetentionPolicy::with_chat_days(180);
+        assert_eq!(p.period(Category::MessageMetadata), days(180));
+        assert!(p.content_readable(at_day(0), at_day(179)));
+    }
+
+    #[test]
+    fn chat_days_are_clamped_to_documented_bounds() {
+        assert_eq!(RetentionPolicy::with_chat_days(0).chat_content, days(1));
+        assert_eq!(
+            RetentionPolicy::with_chat_days(10_000).chat_content,
+            days(365)
+        );
+    }
+
+    #[test]
+    fn every_category_has_a_period_and_a_code() {
+        let p = RetentionPolicy::default();
+        let mut codes: Vec<_> = Category::ALL.iter().map(|c| c.code()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), Category::ALL.len());
+        assert!(Category::ALL.iter().all(|c| p.period(*c) > Duration::ZERO));
+    }
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        assert_eq!(retention_shard("a", "b"), retention_shard("a", "b"));
+        let used: std::collections::HashSet<u8> = (0..1000)
+            .map(|i| retention_shard("T#x#C#y", &format!("M#{i}")))
+            .collect();
+        assert_eq!(used.len(), usize::from(RETENTION_SHARDS));
+    }
+}

@@ -1,0 +1,174 @@
+//! Tenants (businesses), their WhatsApp numbers and their settings.
+
+use crate::domain::ids::{PhoneNumberId, TenantId};
+use crate::domain::retention::{
+    RetentionPolicy, DEFAULT_CHAT_RETENTION_DAYS, MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS,
+};
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TenantStatus {
+    Active,
+    /// Closed accounts keep their data 2 years after `at` (P3), then it goes.
+    Closed {
+        at: Timestamp,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaqEntry {
+    pub question: String,
+    pub answer: String,
+}
+
+/// What a business may configure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    pub chat_retention_days: u32,
+    pub automation_enabled: bool,
+    #[serde(default)]
+    pub ai_instructions: String,
+    #[serde(default)]
+    pub faq: Vec<FaqEntry>,
+    /// Dispute resolution: suspends every deletion for the tenant while set.
+    #[serde(default)]
+    pub legal_hold: bool,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            chat_retention_days: DEFAULT_CHAT_RETENTION_DAYS,
+            automation_enabled: true,
+            ai_instructions: String::new(),
+            faq: Vec::new(),
+            legal_hold: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("chat_retention_days must be between {min} and {max}, got {got}")]
+    ChatRetentionOutOfRange { min: u32, max: u32, got: u32 },
+    #[error("faq entries need a non-empty question and answer (entry {index})")]
+    EmptyFaqEntry { index: usize },
+    #[error("{field} is longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+}
+
+impl SettingsError {
+    /// The settings field the error is about, for API error bodies.
+    pub fn field(&self) -> &'static str {
+        match self {
+            SettingsError::ChatRetentionOutOfRange { .. } => "chat_retention_days",
+            SettingsError::EmptyFaqEntry { .. } => "faq",
+            SettingsError::TooLong { field, .. } => field,
+        }
+    }
+}
+
+pub const MAX_INSTRUCTIONS_CHARS: usize = 8_000;
+pub const MAX_FAQ_ENTRIES: usize = 200;
+
+impl TenantSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(MIN_CHAT_RETENTION_DAYS..=MAX_CHAT_RETENTION_DAYS).contains(&self.chat_retention_days)
+        {
+            return Err(SettingsError::ChatRetentionOutOfRange {
+                min: MIN_CHAT_RETENTION_DAYS,
+                max: MAX_CHAT_RETENTION_DAYS,
+                got: self.chat_retention_days,
+            });
+        }
+        if self.ai_instructions.chars().count() > MAX_INSTRUCTIONS_CHARS {
+            return Err(SettingsError::TooLong {
+                field: "ai_instructions",
+                max: MAX_INSTRUCTIONS_CHARS,
+            });
+        }
+        if self.faq.len() > MAX_FAQ_ENTRIES {
+            return Err(SettingsError::TooLong {
+                field: "faq",
+                max: MAX_FAQ_ENTRIES,
+            });
+        }
+        if let Some(index) = self
+            .faq
+            .iter()
+            .position(|e| e.question.trim().is_empty() || e.answer.trim().is_empty())
+        {
+            return Err(SettingsError::EmptyFaqEntry { index });
+        }
+        Ok(())
+    }
+
+    pub fn retention(&self) -> RetentionPolicy {
+        RetentionPolicy::with_chat_days(self.chat_retention_days)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub status: TenantStatus,
+    pub created_at: Timestamp,
+    pub phone_numbers: Vec<PhoneNumberId>,
+    pub settings: TenantSettings,
+}
+
+impl Tenant {
+    pub fn new(name: impl Into<String>, now: Timestamp) -> Self {
+        Tenant {
+            id: TenantId::generate(),
+            name: name.into(),
+            status: TenantStatus::Active,
+            created_at: now,
+            phone_numbers: Vec::new(),
+            settings: TenantSettings::default(),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == TenantStatus::Active
+    }
+
+    pub fn retention(&self) -> RetentionPolicy {
+        self.settings.retention()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_outside_bounds_is_rejected_with_its_field() {
+        let settings = TenantSettings {
+            chat_retention_days: 366,
+            ..TenantSettings::default()
+        };
+        let err = settings.validate().unwrap_err();
+        assert_eq!(err.field(), "chat_retention_days");
+        assert!(TenantSettings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn empty_faq_entry_is_rejected() {
+        let settings = TenantSettings {
+            faq: vec![FaqEntry {
+                question: " ".into(),
+                answer: "a".into(),
+            }],
+            ..TenantSettings::default()
+        };
+        assert_eq!(
+            settings.validate(),
+            Err(SettingsError::EmptyFaqEntry { index: 0 })
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! Mizan's shared crate: domain rules, ports, and the adapters that implement them.
+
+pub mod adapters;
+pub mod backend;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod ports;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,5 @@
+//! Traits for what the rules need from the world. Adapters implement them.
+
+pub mod clock;
+pub mod keys;
+pub mod records;

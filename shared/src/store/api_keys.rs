@@ -1,0 +1,98 @@
+//! API keys: stored hashed under two keys, by hash for authentication and by tenant for listing.
+
+use super::{from_doc, layout, to_doc, DataError, Store};
+use crate::domain::api_key::{ApiKey, ApiKeyHash};
+use crate::domain::ids::{ApiKeyId, TenantId};
+use crate::domain::time::Timestamp;
+use crate::ports::records::{Condition, Query, Record, Write};
+use secrecy::{ExposeSecret, SecretString};
+
+impl Store {
+    fn api_key_writes(key: &ApiKey, condition: Condition) -> Result<Vec<Write>, DataError> {
+        let doc = to_doc(key)?;
+        Ok(vec![
+            Write::Put {
+                record: Record::new(
+                    layout::api_key_lookup(&key.hash),
+                    layout::kind::API_KEY_LOOKUP,
+                    doc.clone(),
+                ),
+                condition: condition.clone(),
+            },
+            Write::Put {
+                record: Record::new(
+                    layout::api_key_listing(&key.tenant, &key.id),
+                    layout::kind::API_KEY,
+                    doc,
+                ),
+                condition,
+            },
+        ])
+    }
+
+    /// A new key for the tenant; the token is returned once and only its hash is stored.
+    pub async fn issue_api_key(
+        &self,
+        tenant: &TenantId,
+        label: &str,
+    ) -> Result<(ApiKey, SecretString), DataError> {
+        if self.tenant(tenant).await?.is_none() {
+            return Err(DataError::NotFound("tenant"));
+        }
+        let (key, token) = ApiKey::issue(tenant.clone(), label, self.now());
+        self.records
+            .transact(Self::api_key_writes(&key, Condition::Absent)?)
+            .await?;
+        Ok((key, token))
+    }
+
+    pub async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>, DataError> {
+        let record = self
+            .records
+            .get(&layout::api_key_lookup(hash), self.now())
+            .await?;
+        record.map(|r| from_doc(&r, "api key")).transpose()
+    }
+
+    /// The active key a bearer token belongs to, or `None` for unknown and revoked tokens.
+    pub async fn authenticate(&self, token: &SecretString) -> Result<Option<ApiKey>, DataError> {
+        let hash = ApiKeyHash::of(token.expose_secret());
+        Ok(self
+            .api_key_by_hash(&hash)
+            .await?
+            .filter(|key| key.verifies(token)))
+    }
+
+    pub async fn api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, DataError> {
+        let page = self
+            .records
+            .query(
+                &Query::prefix(layout::tenant_partition(tenant), layout::API_KEY_PREFIX),
+                self.now(),
+            )
+            .await?;
+        page.items.iter().map(|r| from_doc(r, "api key")).collect()
+    }
+
+    /// Revokes a key of the tenant; revoking twice keeps the first revocation time.
+    pub async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+        at: Timestamp,
+    ) -> Result<ApiKey, DataError> {
+        let record = self
+            .records
+            .get(&layout::api_key_listing(tenant, id), self.now())
+            .await?
+            .ok_or(DataError::NotFound("api key"))?;
+        let mut key: ApiKey = from_doc(&record, "api key")?;
+        if key.revoked_at.is_none() {
+            key.revoked_at = Some(at);
+            self.records
+                .transact(Self::api_key_writes(&key, Condition::Exists)?)
+                .await?;
+        }
+        Ok(key)
+    }
+}

@@ -1,0 +1,88 @@
+//! Consent history: appended, never rewritten; the contact's current state moves with it.
+
+use super::contacts::ContactDoc;
+use super::{audit_write, from_doc, layout, to_doc, DataError, Store, MAX_OPTIMISTIC_ATTEMPTS};
+use crate::domain::audit::AuditEvent;
+use crate::domain::consent::{ConsentEvent, ConsentState};
+use crate::domain::ids::{ContactId, TenantId};
+use crate::ports::records::{Changes, Condition, Query, Record, StoreError, Write};
+
+impl Store {
+    /// Appends a decision and updates the contact's state in one transaction. Recording the same
+    /// decision (same time and evidence) again changes nothing.
+    pub async fn record_consent(
+        &self,
+        event: &ConsentEvent,
+        audit: Option<&AuditEvent>,
+    ) -> Result<ConsentState, DataError> {
+        let history_key = layout::consent(&event.tenant, &event.contact, event.at, &event.evidence);
+        for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
+            let Some((record, doc)) = self.contact_record(&event.tenant, &event.contact).await?
+            else {
+                return Err(DataError::NotFound("contact"));
+            };
+            let ContactDoc {
+                mut contact,
+                aliases,
+            } = doc;
+            if self.records.get(&history_key, self.now()).await?.is_some() {
+                return Ok(contact.consent);
+            }
+            let mut history = self.consent_history(&event.tenant, &event.contact).await?;
+            history.push(event.clone());
+            contact.consent = ConsentState::from_history(&history);
+            let mut writes = vec![
+                Write::Put {
+                    record: Record::new(history_key.clone(), layout::kind::CONSENT, to_doc(event)?),
+                    condition: Condition::Absent,
+                },
+                Write::Update {
+                    key: record.key.clone(),
+                    changes: Changes {
+                        doc: Some(to_doc(&ContactDoc {
+                            contact: contact.clone(),
+                            aliases,
+                        })?),
+                        version: Some(record.version + 1),
+                        ..Changes::default()
+                    },
+                    condition: Condition::VersionIs(record.version),
+                },
+            ];
+            if let Some(audit) = audit {
+                writes.push(audit_write(audit)?);
+            }
+            match self.records.transact(writes).await {
+                Ok(()) => return Ok(contact.consent),
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DataError::Store(StoreError::Busy(
+            "contact kept changing while consent was recorded".into(),
+        )))
+    }
+
+    /// Every decision of the contact, oldest first.
+    pub async fn consent_history(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+    ) -> Result<Vec<ConsentEvent>, DataError> {
+        let mut query = Query::prefix(
+            layout::contact_partition(tenant, contact),
+            layout::CONSENT_PREFIX,
+        );
+        let mut events = Vec::new();
+        loop {
+            let page = self.records.query(&query, self.now()).await?;
+            for record in &page.items {
+                events.push(from_doc(record, "consent event")?);
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(events),
+            }
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Contacts, found by keyed hashes of their WhatsApp identifiers; profiles sealed per contact.
+
+use super::{
+    audit_write, from_doc, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS,
+};
+use crate::domain::audit::AuditEvent;
+use crate::domain::consent::{ConsentState, Decision, Purpose};
+use crate::domain::contact::{Contact, ContactProfile};
+use crate::domain::identity_hash::{IdentifierKind, IdentityHash};
+use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::retention::Category;
+use crate::domain::time::{days, Timestamp};
+use crate::ports::records::{Changes, Condition, Key, Record, StoreError, Write};
+use serde::{Deserialize, Serialize};
+
+/// How stale `last_seen_at` may get before a new message refreshes it (one write saved per message).
+const LAST_SEEN_RESOLUTION_DAYS: u64 = 1;
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ContactDoc {
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// Keyed hashes of every identifier: what erasure removes and what suppression keeps.
+    pub aliases: Vec<IdentityHash>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AliasDoc {
+    contact: ContactId,
+}
+
+/// Kept after erasure of a contact who had opted out or blocked (P12): only a keyed hash.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SuppressionDoc {
+    pub since: Timestamp,
+    pub blocked: bool,
+    pub withdrawn: Vec<Purpose>,
+}
+
+impl SuppressionDoc {
+    pub fn from_consent(state: &ConsentState, since: Timestamp) -> Self {
+        let withdrawn = Purpose::ALL
+            .into_iter()
+            .filter(|p| match p {
+                Purpose::Marketing => state.marketing == Decision::Withdrawn,
+                Purpose::AutomatedReplies => state.automated_replies == Decision::Withdrawn,
+            })
+            .collect();
+        SuppressionDoc {
+            since,
+            blocked: state.blocked,
+            withdrawn,
+        }
+    }
+
+    fn apply_to(&self, state: &mut ConsentState) {
+        state.blocked |= self.blocked;
+        for purpose in &self.withdrawn {
+            match purpose {
+                Purpose::Marketing => state.marketing = Decision::Withdrawn,
+                Purpose::AutomatedReplies => state.automated_replies = Decision::Withdrawn,
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContactUpsert {
+    pub contact: Versioned<Contact>,
+    pub created: bool,
+}
+
+impl Store {
+    fn alias_hashes(
+        &self,
+        tenant: &TenantId,
+        profile: &ContactProfile,
+    ) -> Vec<(IdentifierKind, IdentityHash)> {
+        profile
+            .identifiers()
+            .into_iter()
+            .map(|(kind, value)| (kind, self.hasher.identifier(tenant, kind, value)))
+            .collect()
+    }
+
+    pub(super) async fn contact_record(
+        &self,
+        tenant: &TenantId,
+        id: &ContactId,
+    ) -> Result<Option<(Record, ContactDoc)>, DataError> {
+        let Some(record) = self
+            .records
+            .get(&layout::contact(tenant, id), self.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let doc: ContactDoc = from_doc(&record, "contact")?;
+        Ok(Some((record, doc)))
+    }
+
+    /// A contact with its profile opened (or `None` in `profile` once its key is destroyed).
+    pub async fn contact(
+        &self,
+        tenant: &TenantId,
+        id: &ContactId,
+    ) -> Result<Option<Versioned<Contact>>, DataError> {
+        let Some((record, doc)) = self.contact_record(tenant, id).await? else {
+            return Ok(None);
+        };
+        let mut contact = doc.contact;
+        contact.profile = self.open(tenant, id, &record, "contact profile").await?;
+        Ok(Some(Versioned {
+            value: contact,
+            version: record.version,
+        }))
+    }
+
+    async fn contact_id_by_alias(
+        &self,
+        tenant: &TenantId,
+        hash: &IdentityHash,
+    ) -> Result<Option<ContactId>, DataError> {
+        let record = self
+            .records
+            .get(&layout::alias(tenant, hash), self.now())
+            .await?;
+        Ok(record
+            .map(|r| from_doc::<AliasDoc>(&r, "alias"))
+            .transpose()?
+            .map(|a| a.contact))
+    }
+
+    /// The tenant's contact with this business-scoped user id or wa_id.
+    pub async fn find_contact(
+        &self,
+        tenant: &TenantId,
+        kind: IdentifierKind,
+        value: &str,
+    ) -> Result<Option<Versioned<Contact>>, DataError> {
+        let hash = self.hasher.identifier(tenant, kind, value);
+        match self.contact_id_by_alias(tenant, &hash).await? {
+            Some(id) => self.contact(tenant, &id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Whether an identifier is suppressed (an erased contact who had opted out or blocked).
+    pub async fn is_suppressed(
+        &self,
+        tenant: &TenantId,
+        kind: IdentifierKind,
+        value: &str,
+    ) -> Result<bool, DataError> {
+        let hash = self.hasher.identifier(tenant, kind, value);
+        Ok(self
+            .records
+            .get(&layout::suppression(tenant, &hash), self.now())
+            .await?
+            .is_some())
+    }
+
+    async fn contact_writes(
+        &self,
+        contact: &Contact,
+        aliases: &[IdentityHash],
+        profile: Option<&ContactProfile>,
+    ) -> Result<(Key, serde_json::Value, Option<Vec<u8>>), DataError> {
+        let key = layout::contact(&contact.tenant, &contact.id);
+        let doc = to_doc(&ContactDoc {
+            contact: contact.clone(),
+            aliases: aliases.to_vec(),
+        })?;
+        let sealed = match profile {
+            Some(p) => Some(self.seal(&contact.tenant, &contact.id, &key, p).await?),
+            None => None,
+        };
+        Ok((key, doc, sealed))
+    }
+
+    fn alias_write(
+        tenant: &TenantId,
+        hash: &IdentityHash,
+        contact: &ContactId,
+    ) -> Result<Write, DataError> {
+        Ok(Write::Put {
+            record: Record::new(
+                layout::alias(tenant, hash),
+                layout::kind::ALIAS,
+                to_doc(&AliasDoc {
+                    contact: contact.clone(),
+                })?,
+            ),
+            condition: Condition::Absent,
+        })
+    }
+
+    /// Finds the contact by any of the profile's identifiers and refreshes its profile, or
+    /// creates it. Safe to repeat and to race: concurrent deliveries end with one contact.
+    pub async fn upsert_contact(
+        &self,
+        tenant: &TenantId,
+        profile: &ContactProfile,
+    ) -> Result<ContactUpsert, DataError> {
+        let hashes = self.alias_hashes(tenant, profile);
+        let Some((first_kind, _)) = hashes.first().cloned() else {
+            return Err(DataError::Invalid(
+                "a contact needs a user id or a wa_id".into(),
+            ));
+        };
+        for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
+            let now = self.now();
+            let mut existing = None;
+            for (_, hash) in &hashes {
+                if let Some(id) = self.contact_id_by_alias(tenant, hash).await? {
+                    existing = Some(id);
+                    break;
+                }
+            }
+            let result = match existing {
+                Some(id) => match self.contact_record(tenant, &id).await? {
+                    Some((record, doc)) => {
+                        self.refresh_contact(tenant, record, doc, profile, &hashes, now)
+                            .await
+                    }
+                    // An alias left by an unfinished erasure: the person is new again.
+                    None => {
+                        self.records
+                            .delete_many(
+                                hashes
+                                    .iter()
+                                    .map(|(_, h)| layout::alias(tenant, h))
+                                    .collect(),
+                            )
+                            .await?;
+                        continue;
+                    }
+                },
+                None => {
+                    let value = profile
+                        .identifiers()
+                        .into_iter()
+                        .find(|(k, _)| *k == first_kind)
+                        .map(|(_, v)| v.to_owned())
+                        .unwrap_or_default();
+                    let id = self.hasher.contact_id(tenant, first_kind, &value);
+                    self.create_contact(tenant, id, profile, &hashes, now).await
+                }
+            };
+            match result {
+                Err(DataError::Store(StoreError::ConditionFailed { .. })) => continue,
+                other => return other,
+            }
+        }
+        Err(DataError::Store(StoreError::Busy(
+            "contact kept changing while being saved".into(),
+        )))
+    }
+
+    async fn create_contact(
+        &self,
+        tenant: &TenantId,
+        id: ContactId,
+        profile: &ContactProfile,
+        hashes: &[(IdentifierKind, IdentityHash)],
+        now: Timestamp,
+    ) -> Result<ContactUpsert, DataError> {
+        let mut contact = Contact::new(tenant.clone(), id.clone(), profile.clone(), now);
+        for (_, hash) in hashes {
+            if let Some(record) = self
+                .records
+                .get(&layout::suppression(tenant, hash), now)
+                .await?
+            {
+                from_doc::<SuppressionDoc>(&record, "suppression")?.apply_to(&mut contact.consent);
+            }
+        }
+        let aliases: Vec<IdentityHash> = hashes.iter().map(|(_, h)| h.clone()).collect();
+        let (key, doc, sealed) = self
+            .contact_writes(&contact, &aliases, Some(profile))
+            .await?;
+        let mut record = Record::new(key.clone(), layout::kind::CONTACT, doc);
+        record.sealed = sealed;
+        record.version = 1;
+        record.retention = Some(layout::retention_entry(
+            tenant,
+            Category::Contact,
+            &key,
+            now,
+        ));
+        let mut writes = vec![Write::Put {
+            record,
+            condition: Condition::Absent,
+        }];
+        for hash in &aliases {
+            writes.push(Self::alias_write(tenant, hash, &id)?);
+        }
+        self.records.transact(writes).await?;
+        Ok(ContactUpsert {
+            contact: Versioned {
+                value: contact,
+                version: 1,
+            },
+            created: true,
+        })
+    }
+
+    async fn refresh_contact(
+        &self,
+        tenant: &TenantId,
+        record: Record,
+        doc: ContactDoc,
+        profile: &ContactProfile,
+        hashes: &[(IdentifierKind, IdentityHash)],
+        now: Timestamp,
+    ) -> Result<ContactUpsert, DataError> {
+        let mut contact = doc.contact;
+        let mut aliases = doc.aliases;
+        let stored: Option<ContactProfile> = self
+            .open(tenant, &contact.id, &record, "contact profile")
+            .await?;
+        let mut merged = stored.clone().unwrap_or_default();
+        let profile_changed = merged.merge(profile) || stored.is_none();
+        let new_aliases: Vec<IdentityHash> = hashes
+            .iter()
+            .map(|(_, h)| h.clone())
+            .filter(|h| !aliases.contains(h))
+            .collect();
+        let seen_is_stale = now.since(contact.last_seen_at) >= days(LAST_SEEN_RESOLUTION_DAYS);
+        contact.profile = Some(merged.clone());
+        if !profile_changed && new_aliases.is_empty() && !seen_is_stale {
+            return Ok(ContactUpsert {
+                contact: Versioned {
+                    value: contact,
+                    version: record.version,
+                },
+                created: false,
+            });
+        }
+        contact.last_seen_at = contact.last_seen_at.max(now);
+        aliases.extend(new_aliases.iter().cloned());
+        let (key, doc, sealed) = self
+            .contact_writes(&contact, &aliases, profile_changed.then_some(&merged))
+            .await?;
+        let version = record.version + 1;
+        let mut writes = vec![Write::Update {
+            key,
+            changes: Changes {
+                doc: Some(doc),
+                version: Some(version),
+                sealed: sealed.map(Some),
+                ..Changes::default()
+            },
+            condition: Condition::VersionIs(record.version),
+        }];
+        for hash in &new_aliases {
+            writes.push(Self::alias_write(tenant, hash, &contact.id)?);
+        }
+        self.records.transact(writes).await?;
+        Ok(ContactUpsert {
+            contact: Versioned {
+                value: contact,
+                version,
+            },
+            created: false,
+        })
+    }
+
+    /// Saves a contact's flags (and its profile, re-sealed, when present) if nobody changed it
+    /// since `contact.version`; the audit event commits with it. Returns the new version.
+    pub async fn save_contact(
+        &self,
+        contact: &Versioned<Contact>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<i64, DataError> {
+        let c = &contact.value;
+        let Some((_, doc)) = self.contact_record(&c.tenant, &c.id).await? else {
+            return Err(DataError::NotFound("contact"));
+        };
+        let (key, doc, sealed) = self
+            .contact_writes(c, &doc.aliases, c.profile.as_ref())
+            .await?;
+        let version = contact.version + 1;
+        let mut writes = vec![Write::Update {
+            key,
+            changes: Changes {
+                doc: Some(doc),
+                version: Some(version),
+                sealed: sealed.map(Some),
+                ..Changes::default()
+            },
+            condition: Condition::VersionIs(contact.version),
+        }];
+        if let Some(event) = audit {
+            writes.push(audit_write(event)?);
+        }
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(DataError::Conflict(
+                "the contact changed since it was read".into(),
+            )),
+            other => {
+                other?;
+                Ok(version)
+            }
+        }
+    }
+}

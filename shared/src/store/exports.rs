@@ -1,0 +1,110 @@
+//! Export jobs, kept in a per-tenant partition so a download token's export id finds its job.
+
+use super::{from_doc, layout, to_doc, DataError, Store, Versioned};
+use crate::domain::export::{ExportJob, ExportScope};
+use crate::domain::ids::{ContactId, ExportId, TenantId};
+use crate::domain::retention::Category;
+use crate::domain::time::days;
+use crate::ports::records::{Condition, Query, Record, StoreError, Write};
+
+impl Store {
+    fn export_record(job: &ExportJob, version: i64) -> Result<Record, DataError> {
+        let key = layout::export(&job.tenant, &job.id);
+        let mut record = Record::new(key.clone(), layout::kind::EXPORT_JOB, to_doc(job)?);
+        record.version = version;
+        record.retention = Some(layout::retention_entry(
+            &job.tenant,
+            Category::ExportArchive,
+            &key,
+            job.requested_at,
+        ));
+        // Past the link's expiry the job still answers "expired" for a day, then reads stop.
+        record.expires_at = Some(job.expires_at.plus(days(1)));
+        Ok(record)
+    }
+
+    pub async fn create_export(&self, job: &ExportJob) -> Result<(), DataError> {
+        match self
+            .records
+            .write(Write::Put {
+                record: Self::export_record(job, 1)?,
+                condition: Condition::Absent,
+            })
+            .await
+        {
+            Err(StoreError::ConditionFailed { .. }) => {
+                Err(DataError::Conflict(format!("export {} exists", job.id)))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn export(
+        &self,
+        tenant: &TenantId,
+        id: &ExportId,
+    ) -> Result<Option<Versioned<ExportJob>>, DataError> {
+        let record = self
+            .records
+            .get(&layout::export(tenant, id), self.now())
+            .await?;
+        record
+            .map(|r| {
+                Ok(Versioned {
+                    value: from_doc(&r, "export job")?,
+                    version: r.version,
+                })
+            })
+            .transpose()
+    }
+
+    /// Saves a job read at `job.version`; fails with `Conflict` if it changed since.
+    pub async fn save_export(&self, job: &Versioned<ExportJob>) -> Result<i64, DataError> {
+        let version = job.version + 1;
+        match self
+            .records
+            .write(Write::Put {
+                record: Self::export_record(&job.value, version)?,
+                condition: Condition::VersionIs(job.version),
+            })
+            .await
+        {
+            Err(StoreError::ConditionFailed { .. }) => Err(DataError::Conflict(
+                "the export changed since it was read".into(),
+            )),
+            other => {
+                other?;
+                Ok(version)
+            }
+        }
+    }
+
+    /// Every export job of the tenant (exports are few: a handful per data-subject request).
+    pub async fn exports(&self, tenant: &TenantId) -> Result<Vec<ExportJob>, DataError> {
+        let mut query = Query::prefix(layout::exports_partition(tenant), "");
+        let mut jobs = Vec::new();
+        loop {
+            let page = self.records.query(&query, self.now()).await?;
+            for record in &page.items {
+                jobs.push(from_doc(record, "export job")?);
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(jobs),
+            }
+        }
+    }
+
+    pub async fn exports_of_contact(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+    ) -> Result<Vec<ExportJob>, DataError> {
+        Ok(self
+            .exports(tenant)
+            .await?
+            .into_iter()
+            .filter(|j| matches!(&j.scope, ExportScope::Contact { contact: c } if c == contact))
+            .collect())
+    }
+}

@@ -1,0 +1,137 @@
+//! The single-table layout: every entity's partition and sort key, in one place.
+//!
+//! Contacts own a partition each (`T#{tenant}#C#{contact}`), so one busy WhatsApp number spreads
+//! its writes over as many partitions as it has customers. Point lookups (phone number id, API key
+//! hash, identity alias) get their own partitions; nothing is keyed by personal data in plaintext.
+
+use crate::domain::api_key::ApiKeyHash;
+use crate::domain::identity_hash::IdentityHash;
+use crate::domain::ids::{ApiKeyId, AuditId, ContactId, ExportId, PhoneNumberId, TenantId, Wamid};
+use crate::domain::retention::{retention_shard, Category};
+use crate::domain::time::Timestamp;
+use crate::ports::records::{Key, RetentionEntry};
+
+pub mod kind {
+    pub const TENANT: &str = "tenant";
+    pub const PHONE_NUMBER: &str = "phone_number";
+    pub const API_KEY: &str = "api_key";
+    pub const API_KEY_LOOKUP: &str = "api_key_lookup";
+    pub const CONTACT: &str = "contact";
+    pub const ALIAS: &str = "alias";
+    pub const SUPPRESSION: &str = "suppression";
+    pub const MESSAGE_IN: &str = "message_in";
+    pub const MESSAGE_OUT: &str = "message_out";
+    pub const CONSENT: &str = "consent";
+    pub const EXPORT_JOB: &str = "export_job";
+    pub const AUDIT: &str = "audit";
+}
+
+pub const MESSAGE_PREFIX: &str = "MSG#";
+pub const CONSENT_PREFIX: &str = "CONSENT#";
+pub const API_KEY_PREFIX: &str = "KEY#";
+
+pub fn tenant(tenant: &TenantId) -> Key {
+    Key::new(format!("T#{tenant}"), "TENANT")
+}
+
+pub fn api_key_listing(tenant: &TenantId, key: &ApiKeyId) -> Key {
+    Key::new(format!("T#{tenant}"), format!("{API_KEY_PREFIX}{key}"))
+}
+
+pub fn tenant_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}")
+}
+
+pub fn phone_number(phone: &PhoneNumberId) -> Key {
+    Key::new(format!("PHONE#{phone}"), "PHONE")
+}
+
+pub fn api_key_lookup(hash: &ApiKeyHash) -> Key {
+    Key::new(format!("APIKEY#{}", hash.as_str()), "APIKEY")
+}
+
+pub fn contact_partition(tenant: &TenantId, contact: &ContactId) -> String {
+    format!("T#{tenant}#C#{contact}")
+}
+
+pub fn contact(tenant: &TenantId, contact: &ContactId) -> Key {
+    Key::new(contact_partition(tenant, contact), "PROFILE")
+}
+
+pub fn alias(tenant: &TenantId, hash: &IdentityHash) -> Key {
+    Key::new(format!("T#{tenant}#A#{hash}"), "ALIAS")
+}
+
+pub fn suppression(tenant: &TenantId, hash: &IdentityHash) -> Key {
+    Key::new(format!("T#{tenant}#S#{hash}"), "SUPPRESSED")
+}
+
+pub fn message(tenant: &TenantId, contact: &ContactId, wamid: &Wamid) -> Key {
+    Key::new(
+        contact_partition(tenant, contact),
+        format!("{MESSAGE_PREFIX}{}", wamid.as_str()),
+    )
+}
+
+/// Consent events sort by time; the evidence hash makes a replayed decision land on the same key.
+pub fn consent(tenant: &TenantId, contact: &ContactId, at: Timestamp, evidence: &str) -> Key {
+    Key::new(
+        contact_partition(tenant, contact),
+        format!(
+            "{CONSENT_PREFIX}{:013}#{}",
+            at.as_millis().max(0),
+            evidence_key(evidence)
+        ),
+    )
+}
+
+/// Evidence ids go into keys hashed, since they may be message ids.
+fn evidence_key(evidence: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(evidence.as_bytes())[..8])
+}
+
+pub fn exports_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#EXPORTS")
+}
+
+pub fn export(tenant: &TenantId, id: &ExportId) -> Key {
+    Key::new(exports_partition(tenant), id.as_str())
+}
+
+pub fn audit_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#AUDIT")
+}
+
+pub fn audit(tenant: &TenantId, at: Timestamp, id: &AuditId) -> Key {
+    Key::new(
+        audit_partition(tenant),
+        format!("{:013}#{}", at.as_millis().max(0), id.as_str()),
+    )
+}
+
+/// The retention-index partition of one shard of a tenant's category.
+pub fn retention_partition(tenant: &TenantId, category: Category, shard: u8) -> String {
+    format!("{tenant}#{}#{shard:02}", category.code())
+}
+
+/// The retention-index entry of a record at `key`.
+pub fn retention_entry(
+    tenant: &TenantId,
+    category: Category,
+    key: &Key,
+    at: Timestamp,
+) -> RetentionEntry {
+    RetentionEntry {
+        partition: retention_partition(tenant, category, retention_shard(&key.pk, &key.sk)),
+        at,
+    }
+}
+
+/// Associated data binding sealed content to the record that holds it.
+pub fn aad(key: &Key) -> Vec<u8> {
+    let mut out = key.pk.as_bytes().to_vec();
+    out.push(0);
+    out.extend_from_slice(key.sk.as_bytes());
+    out
+}

@@ -1,0 +1,176 @@
+//! Every entity Mizan stores, on top of the storage port: the single-table layout, sealing of
+//! personal data, retention-aware reads and idempotent writes are written here once, for both
+//! backends.
+
+mod api_keys;
+mod audit;
+mod consent;
+mod contacts;
+mod erasure;
+mod exports;
+pub mod layout;
+mod messages;
+mod retention;
+mod tenants;
+
+pub use contacts::ContactUpsert;
+pub use erasure::ErasureReport;
+pub use messages::{PutOutcome, StatusOutcome};
+
+use crate::crypto::envelope::{CryptoError, Envelope};
+use crate::domain::identity_hash::IdentityHasher;
+use crate::domain::ids::{ContactId, TenantId};
+use crate::ports::clock::Clock;
+use crate::ports::keys::KeyContext;
+use crate::ports::records::{Key, Record, RecordStore, StoreError, Write};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("a stored {kind} does not decode: {reason}")]
+    Codec { kind: &'static str, reason: String },
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+impl DataError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DataError::Store(e) => e.is_retryable(),
+            DataError::Crypto(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+/// A value with the version it was stored at, for optimistic updates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: i64,
+}
+
+/// How many times an optimistic update is retried against concurrent writers.
+const MAX_OPTIMISTIC_ATTEMPTS: usize = 5;
+
+#[derive(Clone)]
+pub struct Store {
+    records: Arc<dyn RecordStore>,
+    envelope: Arc<Envelope>,
+    hasher: Arc<IdentityHasher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    pub fn new(
+        records: Arc<dyn RecordStore>,
+        envelope: Arc<Envelope>,
+        hasher: Arc<IdentityHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Store {
+            records,
+            envelope,
+            hasher,
+            clock,
+        }
+    }
+
+    pub fn records(&self) -> &Arc<dyn RecordStore> {
+        &self.records
+    }
+
+    pub fn envelope(&self) -> &Arc<Envelope> {
+        &self.envelope
+    }
+
+    pub fn hasher(&self) -> &IdentityHasher {
+        &self.hasher
+    }
+
+    pub fn now(&self) -> crate::domain::time::Timestamp {
+        self.clock.now()
+    }
+
+    fn key_context(tenant: &TenantId, contact: &ContactId) -> KeyContext {
+        KeyContext::new(tenant.clone(), contact.clone())
+    }
+
+    async fn seal<T: Serialize>(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+        key: &Key,
+        value: &T,
+    ) -> Result<Vec<u8>, DataError> {
+        let plaintext = zeroize::Zeroizing::new(
+            serde_json::to_vec(value)
+                .map_err(|e| DataError::Invalid(format!("value does not serialize: {e}")))?,
+        );
+        Ok(self
+            .envelope
+            .seal(
+                &Self::key_context(tenant, contact),
+                &layout::aad(key),
+                &plaintext,
+            )
+            .await?)
+    }
+
+    /// Opens sealed personal data; `None` when the contact's key is destroyed (crypto-shredded).
+    async fn open<T: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+        record: &Record,
+        kind: &'static str,
+    ) -> Result<Option<T>, DataError> {
+        let Some(sealed) = &record.sealed else {
+            return Ok(None);
+        };
+        let context = Self::key_context(tenant, contact);
+        match self
+            .envelope
+            .open(&context, &layout::aad(&record.key), sealed)
+            .await
+        {
+            Ok(plain) => {
+                let plain = zeroize::Zeroizing::new(plain);
+                serde_json::from_slice(&plain)
+                    .map(Some)
+                    .map_err(|e| codec(kind, e))
+            }
+            Err(CryptoError::KeyDestroyed) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn codec(kind: &'static str, e: impl std::fmt::Display) -> DataError {
+    DataError::Codec {
+        kind,
+        reason: e.to_string(),
+    }
+}
+
+fn to_doc<T: Serialize>(value: &T) -> Result<serde_json::Value, DataError> {
+    serde_json::to_value(value).map_err(|e| DataError::Invalid(format!("does not serialize: {e}")))
+}
+
+fn from_doc<T: DeserializeOwned>(record: &Record, kind: &'static str) -> Result<T, DataError> {
+    serde_json::from_value(record.doc.clone()).map_err(|e| codec(kind, e))
+}
+
+fn audit_write(event: &crate::domain::audit::AuditEvent) -> Result<Write, DataError> {
+    audit::write_for(event)
+}

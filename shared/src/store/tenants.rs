@@ -1,0 +1,142 @@
+//! Tenants and the phone numbers that route deliveries to them.
+
+use super::{from_doc, layout, to_doc, DataError, Store};
+use crate::domain::audit::AuditEvent;
+use crate::domain::ids::{PhoneNumberId, TenantId};
+use crate::domain::retention::Category;
+use crate::domain::tenant::Tenant;
+use crate::ports::records::{Condition, Record, StoreError, Write};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct PhoneDoc {
+    tenant: TenantId,
+}
+
+impl Store {
+    fn tenant_record(tenant: &Tenant) -> Result<Record, DataError> {
+        let key = layout::tenant(&tenant.id);
+        let mut record = Record::new(key.clone(), layout::kind::TENANT, to_doc(tenant)?);
+        if let crate::domain::tenant::TenantStatus::Closed { at } = tenant.status {
+            // A closed account enters the account-data retention clock at closure (P3).
+            record.retention = Some(layout::retention_entry(
+                &tenant.id,
+                Category::AccountData,
+                &key,
+                at,
+            ));
+        }
+        Ok(record)
+    }
+
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), DataError> {
+        let record = Self::tenant_record(tenant)?;
+        match self
+            .records
+            .write(Write::Put {
+                record,
+                condition: Condition::Absent,
+            })
+            .await
+        {
+            Err(StoreError::ConditionFailed { .. }) => {
+                Err(DataError::Conflict(format!("tenant {} exists", tenant.id)))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, DataError> {
+        let record = self.records.get(&layout::tenant(id), self.now()).await?;
+        record.map(|r| from_doc(&r, "tenant")).transpose()
+    }
+
+    /// Saves a tenant's settings or status, with its audit event in the same transaction.
+    pub async fn save_tenant(
+        &self,
+        tenant: &Tenant,
+        audit: Option<&AuditEvent>,
+    ) -> Result<(), DataError> {
+        tenant
+            .settings
+            .validate()
+            .map_err(|e| DataError::Invalid(e.to_string()))?;
+        let mut writes = vec![Write::Put {
+            record: Self::tenant_record(tenant)?,
+            condition: Condition::Exists,
+        }];
+        if let Some(event) = audit {
+            writes.push(super::audit_write(event)?);
+        }
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(DataError::NotFound("tenant")),
+            other => Ok(other?),
+        }
+    }
+
+    /// Routes deliveries for `phone` to the tenant. Attaching a number twice is harmless; a
+    /// number another tenant owns is a conflict.
+    pub async fn attach_phone_number(
+        &self,
+        tenant_id: &TenantId,
+        phone: &PhoneNumberId,
+    ) -> Result<Tenant, DataError> {
+        let mut tenant = self
+            .tenant(tenant_id)
+            .await?
+            .ok_or(DataError::NotFound("tenant"))?;
+        let owner = self.tenant_by_phone_number(phone).await?.map(|t| t.id);
+        if owner.as_ref().is_some_and(|o| o != tenant_id) {
+            return Err(DataError::Conflict(format!(
+                "phone number id {phone} belongs to another tenant"
+            )));
+        }
+        if !tenant.phone_numbers.contains(phone) {
+            tenant.phone_numbers.push(phone.clone());
+        }
+        let mut writes = Vec::with_capacity(2);
+        if owner.is_none() {
+            let pointer = Record::new(
+                layout::phone_number(phone),
+                layout::kind::PHONE_NUMBER,
+                to_doc(&PhoneDoc {
+                    tenant: tenant_id.clone(),
+                })?,
+            );
+            // Absent: of two tenants racing for one number, exactly one wins.
+            writes.push(Write::Put {
+                record: pointer,
+                condition: Condition::Absent,
+            });
+        }
+        writes.push(Write::Put {
+            record: Self::tenant_record(&tenant)?,
+            condition: Condition::Exists,
+        });
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { .. }) => Err(DataError::Conflict(format!(
+                "phone number id {phone} was attached concurrently; retry"
+            ))),
+            other => {
+                other?;
+                Ok(tenant)
+            }
+        }
+    }
+
+    /// The tenant that owns a WhatsApp phone number id (`metadata.phone_number_id`).
+    pub async fn tenant_by_phone_number(
+        &self,
+        phone: &PhoneNumberId,
+    ) -> Result<Option<Tenant>, DataError> {
+        let Some(pointer) = self
+            .records
+            .get(&layout::phone_number(phone), self.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let doc: PhoneDoc = from_doc(&pointer, "phone number")?;
+        self.tenant(&doc.tenant).await
+    }
+}

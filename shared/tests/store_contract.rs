@@ -1,0 +1,639 @@
+//! The storage contract: every case runs unchanged against the embedded backend and DynamoDB Local.
+
+mod support;
+
+use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::domain::consent::{
+    ConsentAction, ConsentEvent, ConsentSource, Decision, Purpose,
+};
+use mizan_shared::domain::contact::ContactProfile;
+use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
+use mizan_shared::domain::identity_hash::IdentifierKind;
+use mizan_shared::domain::ids::{ContactId, ExportId, PhoneNumberId, Wamid};
+use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::retention::{Category, RetentionPolicy};
+use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::domain::time::{days, Timestamp};
+use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
+use mizan_shared::store::{DataError, PutOutcome, StatusOutcome};
+use secrecy::{ExposeSecret, SecretString};
+use std::time::Duration;
+use support::Harness;
+
+async fn tenant(h: &Harness) -> Tenant {
+    let tenant = Tenant::new("Atlas Tea", h.clock_now());
+    h.store.create_tenant(&tenant).await.unwrap();
+    tenant
+}
+
+trait Now {
+    fn clock_now(&self) -> Timestamp;
+}
+
+impl Now for Harness {
+    fn clock_now(&self) -> Timestamp {
+        use mizan_shared::ports::clock::Clock;
+        self.clock.now()
+    }
+}
+
+fn profile(wa_id: &str) -> ContactProfile {
+    ContactProfile {
+        wa_id: Some(wa_id.into()),
+        name: Some("Amina".into()),
+        ..ContactProfile::default()
+    }
+}
+
+async fn contact(h: &Harness, t: &Tenant, wa_id: &str) -> ContactId {
+    h.store
+        .upsert_contact(&t.id, &profile(wa_id))
+        .await
+        .unwrap()
+        .contact
+        .value
+        .id
+}
+
+fn message(
+    t: &Tenant,
+    c: &ContactId,
+    wamid: &str,
+    sent_at: Timestamp,
+    direction: Direction,
+) -> Message {
+    Message {
+        tenant: t.id.clone(),
+        contact: c.clone(),
+        wamid: Wamid::new(wamid),
+        direction,
+        kind: MessageKind::Text,
+        sent_at,
+        stored_at: sent_at,
+        status: match direction {
+            Direction::Inbound => Status::Received,
+            Direction::Outbound => Status::Accepted,
+        },
+        status_at: sent_at,
+        errors: vec![],
+        late: false,
+        content: Some(MessageContent::text(&format!("hello {wamid}"))),
+    }
+}
+
+fn minutes(n: i64) -> Duration {
+    Duration::from_secs(60 * n as u64)
+}
+
+async fn idempotent_message_put(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000001").await;
+    let policy = t.retention();
+    let m = message(&t, &c, "wamid.A", h.clock_now(), Direction::Inbound);
+    assert_eq!(
+        h.store.put_message(&m, &policy).await.unwrap(),
+        PutOutcome::Stored
+    );
+    assert_eq!(
+        h.store.put_message(&m, &policy).await.unwrap(),
+        PutOutcome::Duplicate
+    );
+    let page = h
+        .store
+        .conversation(&t.id, &c, &policy, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].content, m.content);
+}
+
+async fn status_only_moves_forward(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000002").await;
+    let policy = t.retention();
+    let m = message(&t, &c, "wamid.OUT", h.clock_now(), Direction::Outbound);
+    h.store.put_message(&m, &policy).await.unwrap();
+    let at = h.clock_now();
+    let apply = |s: Status| h.store.apply_status(&t.id, &c, &m.wamid, s, at, vec![]);
+    assert_eq!(
+        apply(Status::Delivered).await.unwrap(),
+        StatusOutcome::Advanced(Status::Delivered)
+    );
+    assert_eq!(
+        apply(Status::Sent).await.unwrap(),
+        StatusOutcome::Unchanged(Status::Delivered)
+    );
+    assert_eq!(
+        apply(Status::Read).await.unwrap(),
+        StatusOutcome::Advanced(Status::Read)
+    );
+    assert_eq!(
+        apply(Status::Read).await.unwrap(),
+        StatusOutcome::Unchanged(Status::Read)
+    );
+    assert_eq!(
+        apply(Status::Failed).await.unwrap(),
+        StatusOutcome::Advanced(Status::Failed)
+    );
+    assert_eq!(
+        apply(Status::Played).await.unwrap(),
+        StatusOutcome::Unchanged(Status::Failed)
+    );
+    let stored = h
+        .store
+        .message(&t.id, &c, &m.wamid, &policy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Failed);
+    let unknown = h
+        .store
+        .apply_status(
+            &t.id,
+            &c,
+            &Wamid::new("wamid.NOPE"),
+            Status::Read,
+            at,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown, StatusOutcome::UnknownMessage);
+}
+
+async fn conversation_is_newest_first_with_a_limit(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000003").await;
+    let other = contact(&h, &t, "212600000004").await;
+    let policy = t.retention();
+    let start = h.clock_now();
+    for i in 0..5 {
+        let m = message(
+            &t,
+            &c,
+            &format!("wamid.{i}"),
+            start.plus(minutes(i)),
+            Direction::Inbound,
+        );
+        h.store.put_message(&m, &policy).await.unwrap();
+    }
+    let noise = message(
+        &t,
+        &other,
+        "wamid.other",
+        start.plus(minutes(9)),
+        Direction::Inbound,
+    );
+    h.store.put_message(&noise, &policy).await.unwrap();
+    h.clock.advance(minutes(10));
+
+    let first = h
+        .store
+        .conversation(&t.id, &c, &policy, 3, None)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = first.items.iter().map(|m| m.wamid.as_str()).collect();
+    assert_eq!(ids, ["wamid.4", "wamid.3", "wamid.2"]);
+    let rest = h
+        .store
+        .conversation(&t.id, &c, &policy, 3, first.next)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rest.items.iter().map(|m| m.wamid.as_str()).collect();
+    assert_eq!(ids, ["wamid.1", "wamid.0"]);
+    assert!(rest.next.is_none());
+}
+
+async fn retention_range_is_exact_per_tenant_and_category(h: Harness) {
+    let a = tenant(&h).await;
+    let b = tenant(&h).await;
+    let ca = contact(&h, &a, "212600000005").await;
+    let cb = contact(&h, &b, "212600000005").await;
+    let policy = RetentionPolicy::default();
+    let start = h.clock_now();
+    for i in 0..40 {
+        let at = start.plus(minutes(i));
+        h.store
+            .put_message(
+                &message(&a, &ca, &format!("wamid.a{i}"), at, Direction::Inbound),
+                &policy,
+            )
+            .await
+            .unwrap();
+        h.store
+            .put_message(
+                &message(&b, &cb, &format!("wamid.b{i}"), at, Direction::Inbound),
+                &policy,
+            )
+            .await
+            .unwrap();
+    }
+    let up_to = start.plus(minutes(9));
+    let due = h
+        .store
+        .all_due(&a.id, Category::ChatContent, up_to)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.len(),
+        10,
+        "exactly the messages at or before the cutoff"
+    );
+    assert!(due
+        .iter()
+        .all(|d| d.at <= up_to && d.key.pk.contains(a.id.as_str())));
+    assert!(h
+        .store
+        .all_due(&a.id, Category::Audit, up_to)
+        .await
+        .unwrap()
+        .is_empty());
+    let shards: std::collections::HashSet<String> = h
+        .store
+        .all_due(&a.id, Category::ChatContent, start.plus(minutes(40)))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.key.sk.clone())
+        .collect();
+    assert_eq!(shards.len(), 40);
+}
+
+async fn expired_data_is_never_read(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000006").await;
+    let policy = t.retention();
+    let start = h.clock_now();
+    let old = message(&t, &c, "wamid.old", start, Direction::Inbound);
+    h.store.put_message(&old, &policy).await.unwrap();
+
+    h.clock.advance(days(31));
+    let m = h
+        .store
+        .message(&t.id, &c, &old.wamid, &policy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        m.content.is_none(),
+        "content is unreadable after the chat retention (P1)"
+    );
+    assert_eq!(m.status, Status::Received, "metadata outlives content (P2)");
+
+    h.clock.advance(days(60));
+    assert!(h
+        .store
+        .message(&t.id, &c, &old.wamid, &policy)
+        .await
+        .unwrap()
+        .is_none());
+    let page = h
+        .store
+        .conversation(&t.id, &c, &policy, 10, None)
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+
+    // The port itself hides a record from the second its expiry falls in.
+    let now = h.clock_now();
+    let mut record = Record::new(Key::new("T#x", "EPHEMERAL"), "test", serde_json::json!({}));
+    record.expires_at = Some(now.minus(Duration::from_millis(1)));
+    h.records
+        .write(Write::Put {
+            record,
+            condition: Condition::Always,
+        })
+        .await
+        .unwrap();
+    assert!(h
+        .records
+        .get(&Key::new("T#x", "EPHEMERAL"), now)
+        .await
+        .unwrap()
+        .is_none());
+    let listed = h
+        .records
+        .query(&Query::prefix("T#x", ""), now)
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty());
+}
+
+async fn consent_history_is_appended_and_read(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000007").await;
+    let opt_out = ConsentEvent {
+        tenant: t.id.clone(),
+        contact: c.clone(),
+        at: h.clock_now(),
+        purpose: Purpose::AutomatedReplies,
+        action: ConsentAction::OptOut,
+        source: ConsentSource::Keyword,
+        evidence: "wamid.STOP".into(),
+        actor: "contact".into(),
+    };
+    let state = h.store.record_consent(&opt_out, None).await.unwrap();
+    assert!(!state.allows(Purpose::AutomatedReplies));
+    // A replayed delivery of the same STOP records nothing new.
+    h.store.record_consent(&opt_out, None).await.unwrap();
+    h.clock.advance(minutes(5));
+    let opt_in = ConsentEvent {
+        at: h.clock_now(),
+        action: ConsentAction::OptIn,
+        evidence: "req_1".into(),
+        source: ConsentSource::Api,
+        actor: "key_1".into(),
+        ..opt_out.clone()
+    };
+    let audit = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "consent.recorded",
+        Some(c.clone()),
+        h.clock_now(),
+    );
+    h.store.record_consent(&opt_in, Some(&audit)).await.unwrap();
+
+    let history = h.store.consent_history(&t.id, &c).await.unwrap();
+    assert_eq!(history, vec![opt_out, opt_in]);
+    let contact = h.store.contact(&t.id, &c).await.unwrap().unwrap();
+    assert_eq!(contact.value.consent.automated_replies, Decision::Granted);
+    let trail = h.store.audit_events(&t.id, 10, None).await.unwrap();
+    assert_eq!(trail.items, vec![audit]);
+}
+
+async fn tenant_is_found_by_phone_number_id(h: Harness) {
+    let a = tenant(&h).await;
+    let b = tenant(&h).await;
+    let phone = PhoneNumberId::new(format!("1065{}", &a.id.as_str()[4..12]));
+    h.store.attach_phone_number(&a.id, &phone).await.unwrap();
+    h.store.attach_phone_number(&a.id, &phone).await.unwrap();
+    let found = h
+        .store
+        .tenant_by_phone_number(&phone)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, a.id);
+    assert_eq!(found.phone_numbers, vec![phone.clone()]);
+    assert!(matches!(
+        h.store.attach_phone_number(&b.id, &phone).await,
+        Err(DataError::Conflict(_))
+    ));
+    assert!(h
+        .store
+        .tenant_by_phone_number(&PhoneNumberId::new("999"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn api_keys_are_found_by_hash_and_revocable(h: Harness) {
+    let t = tenant(&h).await;
+    let (key, token) = h.store.issue_api_key(&t.id, "dashboard").await.unwrap();
+    let found = h.store.authenticate(&token).await.unwrap().unwrap();
+    assert_eq!(found.tenant, t.id);
+    assert_eq!(
+        h.store
+            .api_key_by_hash(&key.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        key.id
+    );
+    let forged = SecretString::from(format!("{}0", token.expose_secret()));
+    assert!(h.store.authenticate(&forged).await.unwrap().is_none());
+    h.store
+        .revoke_api_key(&t.id, &key.id, h.clock_now())
+        .await
+        .unwrap();
+    assert!(h.store.authenticate(&token).await.unwrap().is_none());
+    let listed = h.store.api_keys(&t.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked_at.is_some());
+}
+
+async fn export_jobs_move_forward_only(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000008").await;
+    let job = ExportJob {
+        id: ExportId::generate(),
+        tenant: t.id.clone(),
+        scope: ExportScope::Contact { contact: c.clone() },
+        state: ExportState::Pending,
+        requested_at: h.clock_now(),
+        expires_at: h.clock_now().plus(days(7)),
+        requested_by: "key_1".into(),
+        downloads: 0,
+        download_limit: None,
+    };
+    h.store.create_export(&job).await.unwrap();
+    assert!(matches!(
+        h.store.create_export(&job).await,
+        Err(DataError::Conflict(_))
+    ));
+    let mut read = h.store.export(&t.id, &job.id).await.unwrap().unwrap();
+    let stale = read.clone();
+    read.value.mark_ready("exports/abc.zip".into(), 42).unwrap();
+    read.version = h.store.save_export(&read).await.unwrap();
+    assert!(matches!(
+        h.store.save_export(&stale).await,
+        Err(DataError::Conflict(_))
+    ));
+    let now = h.store.export(&t.id, &job.id).await.unwrap().unwrap();
+    assert_eq!(
+        now.value.state,
+        ExportState::Ready {
+            object_key: "exports/abc.zip".into(),
+            size_bytes: 42
+        }
+    );
+    assert_eq!(
+        h.store.exports_of_contact(&t.id, &c).await.unwrap().len(),
+        1
+    );
+    h.clock.advance(days(9));
+    assert!(
+        h.store.export(&t.id, &job.id).await.unwrap().is_none(),
+        "gone a day after expiry"
+    );
+}
+
+async fn audit_events_page_newest_first(h: Harness) {
+    let t = tenant(&h).await;
+    let mut written = Vec::new();
+    for i in 0..3 {
+        h.clock.advance(minutes(1));
+        let e = AuditEvent::new(
+            t.id.clone(),
+            Actor::Admin,
+            format!("test.{i}"),
+            None,
+            h.clock_now(),
+        );
+        h.store.append_audit(&e).await.unwrap();
+        written.push(e);
+    }
+    let first = h.store.audit_events(&t.id, 2, None).await.unwrap();
+    assert_eq!(first.items, vec![written[2].clone(), written[1].clone()]);
+    let rest = h.store.audit_events(&t.id, 2, first.next).await.unwrap();
+    assert_eq!(rest.items, vec![written[0].clone()]);
+}
+
+async fn contacts_are_linked_by_any_identifier(h: Harness) {
+    let t = tenant(&h).await;
+    let first = h
+        .store
+        .upsert_contact(
+            &t.id,
+            &ContactProfile {
+                user_id: Some("MA.1".into()),
+                ..ContactProfile::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(first.created);
+    let both = ContactProfile {
+        user_id: Some("MA.1".into()),
+        wa_id: Some("212600000009".into()),
+        name: Some("Yassine".into()),
+        ..ContactProfile::default()
+    };
+    let second = h.store.upsert_contact(&t.id, &both).await.unwrap();
+    assert!(!second.created);
+    assert_eq!(second.contact.value.id, first.contact.value.id);
+    let by_phone = h
+        .store
+        .find_contact(&t.id, IdentifierKind::WaId, "+212600000009")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_phone.value.id, first.contact.value.id);
+    assert_eq!(by_phone.value.profile.unwrap().name, Some("Yassine".into()));
+    assert!(!first.contact.value.id.as_str().contains("MA.1"));
+}
+
+async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000010").await;
+    let policy = t.retention();
+    h.store
+        .put_message(
+            &message(&t, &c, "wamid.E1", h.clock_now(), Direction::Inbound),
+            &policy,
+        )
+        .await
+        .unwrap();
+    h.store
+        .put_message(
+            &message(&t, &c, "wamid.E2", h.clock_now(), Direction::Outbound),
+            &policy,
+        )
+        .await
+        .unwrap();
+    let stop = ConsentEvent {
+        tenant: t.id.clone(),
+        contact: c.clone(),
+        at: h.clock_now(),
+        purpose: Purpose::Marketing,
+        action: ConsentAction::OptOut,
+        source: ConsentSource::Webhook,
+        evidence: "pref_1".into(),
+        actor: "meta".into(),
+    };
+    h.store.record_consent(&stop, None).await.unwrap();
+    let job = ExportJob {
+        id: ExportId::generate(),
+        tenant: t.id.clone(),
+        scope: ExportScope::Contact { contact: c.clone() },
+        state: ExportState::Pending,
+        requested_at: h.clock_now(),
+        expires_at: h.clock_now().plus(days(7)),
+        requested_by: "key_1".into(),
+        downloads: 0,
+        download_limit: None,
+    };
+    h.store.create_export(&job).await.unwrap();
+    let untouched = contact(&h, &t, "212600000011").await;
+
+    let report = h.store.erase_contact(&t.id, &c).await.unwrap();
+    assert!(report.suppressed);
+    assert_eq!(report.exports.len(), 1);
+
+    assert!(h.store.contact(&t.id, &c).await.unwrap().is_none());
+    assert!(h
+        .store
+        .find_contact(&t.id, IdentifierKind::WaId, "212600000010")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(h.store.consent_history(&t.id, &c).await.unwrap().is_empty());
+    assert!(h.store.export(&t.id, &job.id).await.unwrap().is_none());
+    let partition = h
+        .records
+        .query(
+            &Query::prefix(format!("T#{}#C#{}", t.id, c), ""),
+            Timestamp::EPOCH,
+        )
+        .await
+        .unwrap();
+    assert!(
+        partition.items.is_empty(),
+        "no item of the contact survives"
+    );
+    assert!(h
+        .store
+        .is_suppressed(&t.id, IdentifierKind::WaId, "212600000010")
+        .await
+        .unwrap());
+    assert!(h.store.contact(&t.id, &untouched).await.unwrap().is_some());
+
+    // The same person writing again starts opted out: the suppression entry is honoured (P12).
+    let again = h
+        .store
+        .upsert_contact(&t.id, &profile("212600000010"))
+        .await
+        .unwrap();
+    assert!(again.created);
+    assert_eq!(again.contact.value.consent.marketing, Decision::Withdrawn);
+    // Erasing twice is harmless.
+    h.store.erase_contact(&t.id, &c).await.unwrap();
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(crate::support::embedded().await).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(crate::support::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    idempotent_message_put,
+    status_only_moves_forward,
+    conversation_is_newest_first_with_a_limit,
+    retention_range_is_exact_per_tenant_and_category,
+    expired_data_is_never_read,
+    consent_history_is_appended_and_read,
+    tenant_is_found_by_phone_number_id,
+    api_keys_are_found_by_hash_and_revocable,
+    export_jobs_move_forward_only,
+    audit_events_page_newest_first,
+    contacts_are_linked_by_any_identifier,
+    erasing_a_contact_leaves_only_a_suppression_hash,
+);
