@@ -1,0 +1,211 @@
+//! `template.yaml` declares the tables exactly as the code defines them, and the hosting
+//! promises (PITR windows, encryption, streams, export bucket lock-down) that linters cannot see.
+
+use mizan_shared::adapters::dynamodb::tables::{
+    data_table, key_table, AttrType, Projected, TableDef,
+};
+use serde_yaml::Value;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let text = std::fs::read_to_string(path).expect("template.yaml at the repository root");
+    serde_yaml::from_str(&text).expect("template.yaml parses")
+}
+
+fn resource<'a>(t: &'a Value, id: &str) -> &'a Value {
+    &t["Resources"][id]
+}
+
+fn key_schema(schema: &Value) -> (String, Option<String>) {
+    let mut hash = None;
+    let mut range = None;
+    for element in schema.as_sequence().expect("KeySchema is a list") {
+        let name = element["AttributeName"].as_str().unwrap().to_owned();
+        match element["KeyType"].as_str().unwrap() {
+            "HASH" => hash = Some(name),
+            "RANGE" => range = Some(name),
+            other => panic!("unknown KeyType {other}"),
+        }
+    }
+    (hash.expect("a HASH key"), range)
+}
+
+fn assert_table_matches(t: &Value, def: &TableDef) {
+    let props = &resource(t, def.logical_id)["Properties"];
+    assert_eq!(resource(t, def.logical_id)["Type"], "AWS::DynamoDB::Table");
+
+    let mut declared: Vec<(String, String)> = props["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap().to_owned(),
+                a["AttributeType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(String, String)> = def
+        .attributes
+        .iter()
+        .map(|(name, kind)| {
+            let kind = match kind {
+                AttrType::S => "S",
+                AttrType::N => "N",
+                AttrType::B => "B",
+            };
+            ((*name).to_owned(), kind.to_owned())
+        })
+        .collect();
+    declared.sort();
+    expected.sort();
+    assert_eq!(
+        declared, expected,
+        "{} attribute definitions",
+        def.logical_id
+    );
+
+    assert_eq!(
+        key_schema(&props["KeySchema"]),
+        (def.hash.to_owned(), def.range.map(str::to_owned)),
+        "{} key schema",
+        def.logical_id
+    );
+
+    for index in &def.indexes {
+        let list = if index.local {
+            "LocalSecondaryIndexes"
+        } else {
+            "GlobalSecondaryIndexes"
+        };
+        let declared = props[list]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{} declares {list}", def.logical_id))
+            .iter()
+            .find(|i| i["IndexName"] == index.name)
+            .unwrap_or_else(|| panic!("{} declares index {}", def.logical_id, index.name));
+        assert_eq!(
+            key_schema(&declared["KeySchema"]),
+            (index.hash.to_owned(), index.range.map(str::to_owned)),
+            "index {} key schema",
+            index.name
+        );
+        let projection = match index.projection {
+            Projected::All => "ALL",
+            Projected::KeysOnly => "KEYS_ONLY",
+        };
+        assert_eq!(
+            declared["Projection"]["ProjectionType"], projection,
+            "index {}",
+            index.name
+        );
+    }
+    let declared_indexes = ["LocalSecondaryIndexes", "GlobalSecondaryIndexes"]
+        .iter()
+        .filter_map(|l| props[*l].as_sequence())
+        .map(|s| s.len())
+        .sum::<usize>();
+    assert_eq!(
+        declared_indexes,
+        def.indexes.len(),
+        "{} has no undeclared indexes",
+        def.logical_id
+    );
+
+    match def.ttl_attribute {
+        Some(ttl) => {
+            assert_eq!(props["TimeToLiveSpecification"]["AttributeName"], ttl);
+            assert_eq!(props["TimeToLiveSpecification"]["Enabled"], true);
+        }
+        None => assert!(props["TimeToLiveSpecification"].is_null()),
+    }
+    if def.stream {
+        assert_eq!(
+            props["StreamSpecification"]["StreamViewType"],
+            "NEW_AND_OLD_IMAGES"
+        );
+    } else {
+        assert!(props["StreamSpecification"].is_null());
+    }
+    assert_eq!(props["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(props["SSESpecification"]["SSEType"], "KMS");
+    assert_eq!(props["DeletionProtectionEnabled"], true);
+    assert_eq!(props["BillingMode"], "PAY_PER_REQUEST");
+}
+
+#[test]
+fn data_table_matches_its_definition_in_code() {
+    let t = template();
+    assert_table_matches(&t, &data_table());
+    let pitr = &resource(&t, "DataTable")["Properties"]["PointInTimeRecoverySpecification"];
+    assert_eq!(pitr["PointInTimeRecoveryEnabled"], true);
+    assert_eq!(pitr["RecoveryPeriodInDays"], 35);
+}
+
+#[test]
+fn key_table_matches_and_keeps_the_shortest_backup_window() {
+    let t = template();
+    assert_table_matches(&t, &key_table());
+    // An erased contact's key must not be restorable for long: crypto-shredding covers backups.
+    let pitr = &resource(&t, "KeyTable")["Properties"]["PointInTimeRecoverySpecification"];
+    assert_eq!(pitr["RecoveryPeriodInDays"], 1);
+}
+
+#[test]
+fn data_key_rotates_and_encrypts_the_tables() {
+    let t = template();
+    assert_eq!(resource(&t, "DataKey")["Type"], "AWS::KMS::Key");
+    assert_eq!(
+        resource(&t, "DataKey")["Properties"]["EnableKeyRotation"],
+        true
+    );
+}
+
+#[test]
+fn export_bucket_is_private_encrypted_tls_only_and_expiring() {
+    let t = template();
+    let props = &resource(&t, "ExportBucket")["Properties"];
+    let rule = &props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert_eq!(
+        rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        "aws:kms"
+    );
+    assert_eq!(rule["BucketKeyEnabled"], true);
+    let block = &props["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting], true, "{setting}");
+    }
+    let rules = props["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap();
+    assert!(rules.iter().any(|r| r["ExpirationInDays"] == 7));
+    assert!(rules
+        .iter()
+        .any(|r| !r["NoncurrentVersionExpiration"].is_null()));
+    let policy = serde_yaml::to_string(&resource(&t, "ExportBucketPolicy")["Properties"]).unwrap();
+    assert!(policy.contains("aws:SecureTransport"));
+}
+
+#[test]
+fn functions_default_to_arm64_on_the_al2023_custom_runtime() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    let vars = &globals["Environment"]["Variables"];
+    for var in [
+        "MIZAN_BACKEND",
+        "MIZAN_DATA_TABLE",
+        "MIZAN_KEY_TABLE",
+        "MIZAN_KMS_KEY_ID",
+        "MIZAN_HASH_KEY",
+    ] {
+        assert!(!vars[var].is_null(), "Globals set {var}");
+    }
+    assert_eq!(vars["MIZAN_BACKEND"], "aws");
+}
