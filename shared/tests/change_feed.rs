@@ -128,3 +128,16 @@ async fn a_waiting_consumer_wakes_on_the_next_commit() {
         .unwrap()
         .unwrap();
 }
+
+#[test]
+fn sample_stream_event_decodes_into_a_message_record() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/dynamodb-stream-insert-message.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&text).unwrap();
+    let image = event.records[0].change.new_image.clone();
+    let record = item_to_record(&image.into()).unwrap();
+    assert_eq!(record.kind, "message_in");
+    assert!(record.sealed.is_some());
+    let message: mizan_shared::domain::message::Message = serde_json::from_value(record.doc).unwrap();
+    assert_eq!(message.direction, mizan_shared::domain::message::Direction::Inbound);
+}
