@@ -4,7 +4,7 @@
 use super::sqlite_error;
 use crate::domain::time::Timestamp;
 use crate::ports::records::{Key, Record, StoreError};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeEvent {
@@ -78,7 +78,7 @@ fn image(record: &Option<Record>) -> Result<Option<String>, StoreError> {
         .transpose()
 }
 
-pub(crate) fn append(tx: &Transaction<'_>, mut change: Change) -> Result<Change, StoreError> {
+pub(crate) fn append(tx: &Connection, mut change: Change) -> Result<Change, StoreError> {
     let old = image(&change.old)?;
     let new = image(&change.new)?;
     tx.prepare_cached(

@@ -2,6 +2,7 @@
 //! change appended to the change log in the same transaction.
 
 use super::change_feed::{self, Change};
+use super::group_commit::GroupCommitter;
 use super::{schema, sqlite_error};
 use crate::domain::time::Timestamp;
 use crate::ports::records::{
@@ -9,7 +10,7 @@ use crate::ports::records::{
     StoreError, Write,
 };
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -23,7 +24,9 @@ pub struct EmbeddedStore {
 }
 
 struct Inner {
+    /// Reads (WAL lets them run beside the writer) and change-feed bookkeeping.
     conn: Mutex<Connection>,
+    writer: GroupCommitter,
     changed: Notify,
 }
 
@@ -33,12 +36,16 @@ impl EmbeddedStore {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
-        let conn = Connection::open(dir.join(schema::DATA_FILE)).map_err(sqlite_error)?;
-        schema::configure(&conn).map_err(sqlite_error)?;
-        schema::create_data_tables(&conn).map_err(sqlite_error)?;
+        let path = dir.join(schema::DATA_FILE);
+        let write_conn = Connection::open(&path).map_err(sqlite_error)?;
+        schema::configure(&write_conn).map_err(sqlite_error)?;
+        schema::create_data_tables(&write_conn).map_err(sqlite_error)?;
+        let read_conn = Connection::open(&path).map_err(sqlite_error)?;
+        schema::configure(&read_conn).map_err(sqlite_error)?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {
-                conn: Mutex::new(conn),
+                conn: Mutex::new(read_conn),
+                writer: GroupCommitter::start(write_conn)?,
                 changed: Notify::new(),
             }),
         })
@@ -121,7 +128,7 @@ fn row_to_record(row: &Row<'_>) -> rusqlite::Result<Result<Record, StoreError>> 
     }))
 }
 
-fn load(conn: &Connection, key: &Key) -> Result<Option<Record>, StoreError> {
+pub(super) fn load(conn: &Connection, key: &Key) -> Result<Option<Record>, StoreError> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND sk = ?2"
     ))
@@ -133,7 +140,7 @@ fn load(conn: &Connection, key: &Key) -> Result<Option<Record>, StoreError> {
     .transpose()
 }
 
-fn store(tx: &Transaction<'_>, record: &Record) -> Result<(), StoreError> {
+pub(super) fn store(tx: &Connection, record: &Record) -> Result<(), StoreError> {
     let doc = serde_json::to_string(&record.doc)
         .map_err(|e| StoreError::Rejected(format!("doc does not serialize: {e}")))?;
     tx.prepare_cached(&format!(
@@ -158,14 +165,14 @@ fn store(tx: &Transaction<'_>, record: &Record) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn remove(tx: &Transaction<'_>, key: &Key) -> Result<(), StoreError> {
+pub(super) fn remove(tx: &Connection, key: &Key) -> Result<(), StoreError> {
     tx.prepare_cached("DELETE FROM records WHERE pk = ?1 AND sk = ?2")
         .and_then(|mut stmt| stmt.execute(params![key.pk, key.sk]))
         .map_err(sqlite_error)?;
     Ok(())
 }
 
-fn holds(condition: &Condition, existing: Option<&Record>) -> bool {
+pub(super) fn holds(condition: &Condition, existing: Option<&Record>) -> bool {
     match (condition, existing) {
         (Condition::Always, _) => true,
         (Condition::Absent, existing) => existing.is_none(),
@@ -176,7 +183,7 @@ fn holds(condition: &Condition, existing: Option<&Record>) -> bool {
     }
 }
 
-fn apply_changes(mut record: Record, changes: &Changes) -> Record {
+pub(super) fn apply_changes(mut record: Record, changes: &Changes) -> Record {
     if let Some(doc) = &changes.doc {
         record.doc = doc.clone();
     }
@@ -193,53 +200,6 @@ fn apply_changes(mut record: Record, changes: &Changes) -> Record {
         record.expires_at = expires_at;
     }
     record
-}
-
-fn run_transaction(conn: &mut Connection, writes: Vec<Write>) -> Result<Vec<Change>, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sqlite_error)?;
-    let now = Timestamp::now();
-    let mut changes = Vec::with_capacity(writes.len());
-    for (index, write) in writes.into_iter().enumerate() {
-        let existing = load(&tx, write.key())?;
-        let (condition, new) = match write {
-            Write::Put { record, condition } => (condition, Some(record)),
-            Write::Update {
-                key,
-                changes,
-                condition,
-            } => {
-                let Some(current) = existing.clone() else {
-                    return Err(StoreError::ConditionFailed { index });
-                };
-                let mut updated = apply_changes(current, &changes);
-                updated.key = key;
-                (condition, Some(updated))
-            }
-            Write::Delete { condition, .. } => (condition, None),
-        };
-        if !holds(&condition, existing.as_ref()) {
-            return Err(StoreError::ConditionFailed { index });
-        }
-        let key = new
-            .as_ref()
-            .map(|r| r.key.clone())
-            .or_else(|| existing.as_ref().map(|r| r.key.clone()));
-        match &new {
-            Some(record) => store(&tx, record)?,
-            None => {
-                if let Some(existing) = &existing {
-                    remove(&tx, &existing.key)?;
-                }
-            }
-        }
-        if let Some(change) = Change::between(key, existing, new, now) {
-            changes.push(change_feed::append(&tx, change)?);
-        }
-    }
-    tx.commit().map_err(sqlite_error)?;
-    Ok(changes)
 }
 
 /// Cursor contents: the sort position of the last record returned.
@@ -417,9 +377,7 @@ impl RecordStore for EmbeddedStore {
                 crate::ports::records::MAX_TRANSACTION_WRITES
             )));
         }
-        let changes = self
-            .with_conn(move |conn| run_transaction(conn, writes))
-            .await?;
+        let changes = self.inner.writer.commit(writes).await?;
         if !changes.is_empty() {
             self.inner.changed.notify_one();
         }

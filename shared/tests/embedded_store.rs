@@ -1,4 +1,4 @@
-//! The embedded change feed: every committed write, in order, as DynamoDB Streams records.
+//! The embedded store beyond the contract: its change feed (DynamoDB Streams shape) and group commit.
 
 use mizan_shared::adapters::dynamodb::item::item_to_record;
 use mizan_shared::adapters::embedded::stream_event::to_stream_event;
@@ -131,13 +131,77 @@ async fn a_waiting_consumer_wakes_on_the_next_commit() {
 
 #[test]
 fn sample_stream_event_decodes_into_a_message_record() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/dynamodb-stream-insert-message.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/dynamodb-stream-insert-message.json"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let image = event.records[0].change.new_image.clone();
     let record = item_to_record(&image.into()).unwrap();
     assert_eq!(record.kind, "message_in");
     assert!(record.sealed.is_some());
-    let message: mizan_shared::domain::message::Message = serde_json::from_value(record.doc).unwrap();
-    assert_eq!(message.direction, mizan_shared::domain::message::Direction::Inbound);
+    let message: mizan_shared::domain::message::Message =
+        serde_json::from_value(record.doc).unwrap();
+    assert_eq!(
+        message.direction,
+        mizan_shared::domain::message::Direction::Inbound
+    );
+}
+
+#[tokio::test]
+async fn concurrent_transactions_commit_together_and_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    store
+        .write(Write::Put {
+            record: record("MSG#taken"),
+            condition: Condition::Absent,
+        })
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            // Every tenth transaction collides with an existing record and must fail alone.
+            let sk = if i % 10 == 0 {
+                "MSG#taken".to_owned()
+            } else {
+                format!("MSG#{i}")
+            };
+            store
+                .transact(vec![
+                    Write::Put {
+                        record: record(&format!("{sk}#side")),
+                        condition: Condition::Always,
+                    },
+                    Write::Put {
+                        record: record(&sk),
+                        condition: Condition::Absent,
+                    },
+                ])
+                .await
+        }));
+    }
+    let mut failed = 0;
+    for task in tasks {
+        if task.await.unwrap().is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 20);
+    let all = store
+        .query(
+            &mizan_shared::ports::records::Query {
+                limit: 1000,
+                ..mizan_shared::ports::records::Query::prefix("T#t#C#c", "MSG#")
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    // 180 records plus their side records, plus the one taken before; no side record of a failed one.
+    assert_eq!(all.items.len(), 1 + 180 * 2);
+    assert!(all.items.iter().all(|r| r.key.sk != "MSG#taken#side"));
 }
