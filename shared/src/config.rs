@@ -64,14 +64,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         })
     }
 
-    fn number<T: std::str::FromStr>(
-        &self,
-        var: &'static str,
-        default: T,
-        min: T,
-    ) -> Result<T, ConfigError>
+    fn number<T>(&self, var: &'static str, default: T, min: T) -> Result<T, ConfigError>
     where
-        T: PartialOrd + std::fmt::Display + Copy,
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
     {
         match self.optional(var) {
             None => Ok(default),

@@ -47,6 +47,5 @@ pub fn to_stream_event(changes: &[Change]) -> Result<Event, StoreError> {
             .iter()
             .map(to_stream_record)
             .collect::<Result<_, _>>()?,
-        ..Event::default()
     })
 }
