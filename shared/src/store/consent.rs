@@ -69,20 +69,14 @@ impl Store {
         tenant: &TenantId,
         contact: &ContactId,
     ) -> Result<Vec<ConsentEvent>, DataError> {
-        let mut query = Query::prefix(
+        let query = Query::prefix(
             layout::contact_partition(tenant, contact),
             layout::CONSENT_PREFIX,
         );
-        let mut events = Vec::new();
-        loop {
-            let page = self.records.query(&query, self.now()).await?;
-            for record in &page.items {
-                events.push(from_doc(record, "consent event")?);
-            }
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(events),
-            }
-        }
+        self.query_all(query, self.now())
+            .await?
+            .iter()
+            .map(|r| from_doc(r, "consent event"))
+            .collect()
     }
 }

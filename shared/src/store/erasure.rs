@@ -55,26 +55,16 @@ impl Store {
         }
 
         let profile_key = layout::contact(tenant, contact);
-        let mut doomed: Vec<Key> = Vec::new();
         let mut query = Query::prefix(layout::contact_partition(tenant, contact), "");
         query.limit = 500;
-        loop {
-            // Expired records too: erasure may not leave anything behind for TTL to find.
-            let page = self
-                .records
-                .query(&query, crate::domain::time::Timestamp::EPOCH)
-                .await?;
-            doomed.extend(
-                page.items
-                    .into_iter()
-                    .map(|r| r.key)
-                    .filter(|k| *k != profile_key),
-            );
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => break,
-            }
-        }
+        // Expired records too: erasure may not leave anything behind for TTL to find.
+        let mut doomed: Vec<Key> = self
+            .query_all(query, crate::domain::time::Timestamp::EPOCH)
+            .await?
+            .into_iter()
+            .map(|r| r.key)
+            .filter(|k| *k != profile_key)
+            .collect();
         let exports = self.exports_of_contact(tenant, contact).await?;
         doomed.extend(exports.iter().map(|j| layout::export(tenant, &j.id)));
         if let Some((_, doc)) = &found {

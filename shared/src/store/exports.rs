@@ -81,18 +81,12 @@ impl Store {
 
     /// Every export job of the tenant (exports are few: a handful per data-subject request).
     pub async fn exports(&self, tenant: &TenantId) -> Result<Vec<ExportJob>, DataError> {
-        let mut query = Query::prefix(layout::exports_partition(tenant), "");
-        let mut jobs = Vec::new();
-        loop {
-            let page = self.records.query(&query, self.now()).await?;
-            for record in &page.items {
-                jobs.push(from_doc(record, "export job")?);
-            }
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => return Ok(jobs),
-            }
-        }
+        let query = Query::prefix(layout::exports_partition(tenant), "");
+        self.query_all(query, self.now())
+            .await?
+            .iter()
+            .map(|r| from_doc(r, "export job"))
+            .collect()
     }
 
     pub async fn exports_of_contact(

@@ -102,6 +102,23 @@ impl Store {
         self.clock.now()
     }
 
+    /// Every record a query matches, following pages to the end.
+    async fn query_all(
+        &self,
+        mut query: crate::ports::records::Query,
+        now: crate::domain::time::Timestamp,
+    ) -> Result<Vec<Record>, DataError> {
+        let mut records = Vec::new();
+        loop {
+            let page = self.records.query(&query, now).await?;
+            records.extend(page.items);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
+
     fn key_context(tenant: &TenantId, contact: &ContactId) -> KeyContext {
         KeyContext::new(tenant.clone(), contact.clone())
     }
