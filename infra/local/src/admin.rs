@@ -1,0 +1,263 @@
+//! The admin commands: tenants, phone numbers, API keys and settings, on either backend. Each
+//! prints one JSON document on stdout; errors go to stderr with exit code 2 (input) or 1.
+
+use crate::cli::{
+    AdminCommand, ApiKeyCommand, PhoneCommand, SettingsCommand, SettingsSet, TenantCommand,
+};
+use crate::config;
+use crate::error::CliError;
+use mizan_shared::backend;
+use mizan_shared::config::Config;
+use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId};
+use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::store::{DataError, Store};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+
+const MAX_NAME_CHARS: usize = 200;
+const MAX_LABEL_CHARS: usize = 100;
+const MAX_ID_CHARS: usize = 128;
+
+pub async fn run(config: &Config, command: AdminCommand) -> Result<(), CliError> {
+    // Admin commands log nothing: stdout carries their JSON answer only.
+    if let Some(dir) = config::data_dir(config) {
+        if matches!(command, AdminCommand::Tenant(TenantCommand::Create { .. })) {
+            config::create_private_dir(dir)?;
+        } else if !dir.is_dir() {
+            return Err(CliError::Usage(format!(
+                "no embedded data in {}: start `mizan-local serve --data-dir {}` once, or pass the right --data-dir",
+                dir.display(),
+                dir.display()
+            )));
+        }
+    }
+    let services = backend::connect(config).await?;
+    let answer = execute(&services.store, command).await?;
+    let text = serde_json::to_string_pretty(&answer)
+        .map_err(|e| CliError::Failed(format!("the answer does not serialize: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliError> {
+    match command {
+        AdminCommand::Tenant(TenantCommand::Create { name }) => create_tenant(store, &name).await,
+        AdminCommand::Tenant(TenantCommand::Show { tenant_id }) => {
+            let tenant = existing_tenant(store, &tenant_id).await?;
+            to_json(&tenant)
+        }
+        AdminCommand::Phone(PhoneCommand::Attach {
+            tenant_id,
+            phone_number_id,
+        }) => attach_phone(store, &tenant_id, &phone_number_id).await,
+        AdminCommand::Apikey(ApiKeyCommand::Issue { tenant_id, label }) => {
+            issue_key(store, &tenant_id, &label).await
+        }
+        AdminCommand::Apikey(ApiKeyCommand::Revoke { tenant_id, key_id }) => {
+            revoke_key(store, &tenant_id, &key_id).await
+        }
+        AdminCommand::Apikey(ApiKeyCommand::List { tenant_id }) => {
+            list_keys(store, &tenant_id).await
+        }
+        AdminCommand::Settings(SettingsCommand::Set(set)) => set_settings(store, set).await,
+    }
+}
+
+async fn create_tenant(store: &Store, name: &str) -> Result<Value, CliError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(CliError::Usage(format!(
+            "--name must be 1 to {MAX_NAME_CHARS} printable characters"
+        )));
+    }
+    let tenant = Tenant::new(name, store.now());
+    store.create_tenant(&tenant).await?;
+    Ok(json!({ "tenant_id": tenant.id }))
+}
+
+async fn attach_phone(
+    store: &Store,
+    tenant_id: &str,
+    phone_number_id: &str,
+) -> Result<Value, CliError> {
+    let id = tenant_id_arg(tenant_id)?;
+    if phone_number_id.is_empty()
+        || phone_number_id.len() > 32
+        || !phone_number_id.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(CliError::Usage(
+            "PHONE_NUMBER_ID must be Meta's phone number id (metadata.phone_number_id): 1 to 32 digits"
+                .into(),
+        ));
+    }
+    let tenant = store
+        .attach_phone_number(&id, &PhoneNumberId::new(phone_number_id))
+        .await
+        .map_err(|e| not_found_as(e, || tenant_missing(&id)))?;
+    Ok(json!({ "tenant_id": tenant.id, "phone_numbers": tenant.phone_numbers }))
+}
+
+async fn issue_key(store: &Store, tenant_id: &str, label: &str) -> Result<Value, CliError> {
+    let id = tenant_id_arg(tenant_id)?;
+    let label = label.trim();
+    if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+        return Err(CliError::Usage(format!(
+            "--label must be at most {MAX_LABEL_CHARS} printable characters"
+        )));
+    }
+    let (key, token) = store
+        .issue_api_key(&id, label)
+        .await
+        .map_err(|e| not_found_as(e, || tenant_missing(&id)))?;
+    eprintln!("mizan-local: the api_key is shown this once; only its hash is stored");
+    Ok(json!({ "key_id": key.id, "api_key": token.expose_secret() }))
+}
+
+async fn revoke_key(store: &Store, tenant_id: &str, key_id: &str) -> Result<Value, CliError> {
+    let id = tenant_id_arg(tenant_id)?;
+    let key_id = ApiKeyId::new(id_arg("KEY_ID", key_id)?);
+    let key = store
+        .revoke_api_key(&id, &key_id, store.now())
+        .await
+        .map_err(|e| {
+            not_found_as(e, || {
+                CliError::NotFound(format!("api key {key_id} of tenant {id} not found"))
+            })
+        })?;
+    Ok(json!({
+        "key_id": key.id,
+        "revoked_at": key.revoked_at.map(|t| t.to_rfc3339()),
+    }))
+}
+
+async fn list_keys(store: &Store, tenant_id: &str) -> Result<Value, CliError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    let keys = store.api_keys(&tenant.id).await?;
+    Ok(Value::Array(
+        keys.iter()
+            .map(|key| {
+                json!({
+                    "key_id": key.id,
+                    "label": key.label,
+                    "created_at": key.created_at.to_rfc3339(),
+                    "revoked": !key.is_active(),
+                    "revoked_at": key.revoked_at.map(|t| t.to_rfc3339()),
+                })
+            })
+            .collect(),
+    ))
+}
+
+async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError> {
+    let nothing = set.chat_retention_days.is_none()
+        && set.automation.is_none()
+        && set.ai_instructions.is_none()
+        && set.legal_hold.is_none();
+    if nothing {
+        return Err(CliError::Usage(
+            "nothing to set: give --chat-retention-days, --automation, --ai-instructions or --legal-hold"
+                .into(),
+        ));
+    }
+    let mut tenant = existing_tenant(store, &set.tenant_id).await?;
+    let before = tenant.settings.clone();
+    let settings = &mut tenant.settings;
+    if let Some(days) = set.chat_retention_days {
+        settings.chat_retention_days = days;
+    }
+    if let Some(automation) = set.automation {
+        settings.automation_enabled = automation.is_on();
+    }
+    if let Some(instructions) = set.ai_instructions {
+        settings.ai_instructions = instructions;
+    }
+    if let Some(hold) = set.legal_hold {
+        settings.legal_hold = hold.is_on();
+    }
+    settings
+        .validate()
+        .map_err(|e| CliError::Usage(format!("invalid settings: {e}")))?;
+    let changed: Vec<&str> = [
+        (
+            "chat_retention_days",
+            before.chat_retention_days != settings.chat_retention_days,
+        ),
+        (
+            "automation_enabled",
+            before.automation_enabled != settings.automation_enabled,
+        ),
+        (
+            "ai_instructions",
+            before.ai_instructions != settings.ai_instructions,
+        ),
+        ("legal_hold", before.legal_hold != settings.legal_hold),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect();
+    // Setting what is already set changes nothing, so there is nothing to save or audit.
+    if !changed.is_empty() {
+        let audit = AuditEvent::new(
+            tenant.id.clone(),
+            Actor::Admin,
+            "settings.updated",
+            None,
+            store.now(),
+        )
+        .with_detail(json!({ "changed": changed }));
+        store
+            .save_tenant(&tenant, Some(&audit))
+            .await
+            .map_err(|e| not_found_as(e, || tenant_missing(&tenant.id)))?;
+    }
+    Ok(json!({
+        "tenant_id": tenant.id,
+        "changed": changed,
+        "settings": tenant.settings,
+    }))
+}
+
+async fn existing_tenant(store: &Store, tenant_id: &str) -> Result<Tenant, CliError> {
+    let id = tenant_id_arg(tenant_id)?;
+    store.tenant(&id).await?.ok_or_else(|| tenant_missing(&id))
+}
+
+fn tenant_missing(id: &TenantId) -> CliError {
+    CliError::NotFound(format!("tenant {id} not found"))
+}
+
+/// Store errors, with "not found" replaced by a message naming what was looked for.
+fn not_found_as(error: DataError, missing: impl FnOnce() -> CliError) -> CliError {
+    match error {
+        DataError::NotFound(_) => missing(),
+        other => other.into(),
+    }
+}
+
+fn tenant_id_arg(text: &str) -> Result<TenantId, CliError> {
+    id_arg("TENANT_ID", text).map(TenantId::new)
+}
+
+/// Ids go into storage keys, where `#` separates parts: only letters, digits, `_` and `-`.
+fn id_arg<'a>(name: &str, text: &'a str) -> Result<&'a str, CliError> {
+    let valid = !text.is_empty()
+        && text.len() <= MAX_ID_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(text)
+    } else {
+        Err(CliError::Usage(format!(
+            "{name} must be 1 to {MAX_ID_CHARS} letters, digits, '_' or '-'"
+        )))
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {
+    serde_json::to_value(value).map_err(|e| CliError::Failed(format!("does not serialize: {e}")))
+}

@@ -1,0 +1,162 @@
+//! The command line. `mizan-local` alone is `mizan-local serve`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const DEFAULT_PORT: u16 = 3000;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mizan-local",
+    version,
+    about = "Runs Mizan on 127.0.0.1 with embedded adapters, and administers tenants",
+    after_help = "Without a command, runs `serve`. Exit codes: 0 success, 2 bad input or not found, 1 other failures."
+)]
+pub struct Cli {
+    /// Storage for admin commands (`serve` is always embedded); `aws` reads MIZAN_DATA_TABLE,
+    /// MIZAN_KEY_TABLE, MIZAN_KMS_KEY_ID, MIZAN_HASH_KEY and the AWS SDK's own variables
+    #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Embedded)]
+    pub backend: BackendChoice,
+
+    /// Directory of the embedded backend [default: $MIZAN_DATA_DIR, else .mizan]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Port of `serve` when no command is given
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    Embedded,
+    Aws,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve every function's routes, the change feed and the schedules on 127.0.0.1
+    Serve(ServeArgs),
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1; 0 picks a free one (the chosen address is printed) [default: 3000]
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create and inspect tenants
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Route a WhatsApp phone number id to a tenant
+    #[command(subcommand)]
+    Phone(PhoneCommand),
+    /// Issue, revoke and list a tenant's API keys
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// Change a tenant's settings
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints {"tenant_id"}
+    Create {
+        /// The business's name
+        #[arg(long)]
+        name: String,
+    },
+    /// Print a tenant as JSON
+    Show { tenant_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhoneCommand {
+    /// Attach Meta's phone number id (metadata.phone_number_id) to a tenant
+    Attach {
+        tenant_id: String,
+        phone_number_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Issue a key; prints {"key_id","api_key"}: the token is shown this once
+    Issue {
+        tenant_id: String,
+        /// What the key is for, shown in listings
+        #[arg(long, default_value = "admin")]
+        label: String,
+    },
+    /// Revoke a key; revoking twice keeps the first revocation time
+    Revoke { tenant_id: String, key_id: String },
+    /// List a tenant's keys: ids, labels, creation and revocation times (never hashes)
+    List { tenant_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Change one or more settings; the change is audited as `settings.updated`
+    Set(SettingsSet),
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsSet {
+    pub tenant_id: String,
+    /// Days chat content is kept
+    #[arg(long, value_name = "N")]
+    pub chat_retention_days: Option<u32>,
+    /// Whether the AI answers contacts
+    #[arg(long, value_enum)]
+    pub automation: Option<Switch>,
+    /// Instructions the AI follows when answering
+    #[arg(long, value_name = "TEXT")]
+    pub ai_instructions: Option<String>,
+    /// Suspend every deletion for the tenant (dispute resolution)
+    #[arg(long, value_enum)]
+    pub legal_hold: Option<Switch>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn is_on(self) -> bool {
+        self == Switch::On
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve_and_global_flags_go_after_subcommands() {
+        let cli = Cli::try_parse_from(["mizan-local"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["mizan-local", "--port", "0"]).unwrap();
+        assert_eq!(cli.port, Some(0));
+        let cli =
+            Cli::try_parse_from(["mizan-local", "tenant", "show", "ten_1", "--data-dir", "d"])
+                .unwrap();
+        assert_eq!(cli.data_dir, Some(PathBuf::from("d")));
+    }
+}

@@ -1,0 +1,109 @@
+//! The HTTP router: the runner's own routes under `/local/`, then every function's routes at the
+//! paths `template.yaml` gives them, and JSON errors for everything else.
+//!
+//! Mounting a function: its crate exposes `handle(&Deps, lambda_http::Request)`. Its route here
+//! turns the axum request into a `lambda_http::Request` (an `http::Request<lambda_http::Body>`
+//! with an API Gateway HTTP API request context, path and query parameters as extensions),
+//! calls the same `handle` Lambda calls, and turns the response back; nothing else differs.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use mizan_shared::domain::ids::TenantId;
+use mizan_shared::store::Store;
+use serde_json::json;
+
+/// What route handlers share: built once at start, like a Lambda's dependencies.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// `embedded` for the runner.
+    pub backend: &'static str,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/local/health", get(health))
+        .merge(function_routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Routes of the Lambda functions (webhook-intake, consent-api, data-export), added as each
+/// function crate is built.
+fn function_routes() -> Router<AppState> {
+    Router::new()
+}
+
+/// A tenant id no tenant has: reading it proves the store answers without touching data.
+const PROBE_TENANT: &str = "local-health-probe";
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.tenant(&TenantId::new(PROBE_TENANT)).await {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "backend": state.backend })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: the store did not answer");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the store did not answer",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", request.method(), request.uri().path()),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+/// The JSON error body every route answers with: `{"error":{"code","message"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "error": { "code": self.code, "message": self.message } })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,138 @@
+//! `mizan-local serve`: the whole system in one process on 127.0.0.1.
+
+use crate::demo::{self, DemoCredentials, Seeding};
+use crate::error::CliError;
+use crate::feed::{Feed, FeedSettings};
+use crate::routes::{self, AppState};
+use crate::{config, functions, schedule, shutdown};
+use mizan_shared::backend;
+use mizan_shared::config::Config;
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long the change feed and the schedules get to finish their current work on shutdown.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
+    let data_dir = config::data_dir(&config)
+        .ok_or_else(|| CliError::Usage("serve runs on the embedded backend only".into()))?
+        .to_owned();
+    // Caught from here on: a signal during start-up stops the server as soon as it is up.
+    let mut signals = shutdown::Signals::install()
+        .map_err(|e| CliError::Failed(format!("cannot catch SIGINT and SIGTERM: {e}")))?;
+    config::create_private_dir(&data_dir)?;
+    mizan_shared::telemetry::init();
+    let services = backend::connect(&config).await?;
+    let embedded = services
+        .embedded
+        .clone()
+        .ok_or_else(|| CliError::Failed("the embedded backend has no change feed".into()))?;
+
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError::Failed(format!("cannot read the listening address: {e}")))?;
+    let base_url = format!("http://{address}");
+    let (credentials, seeding) = demo::ensure(&services.store, &data_dir, &base_url).await?;
+
+    let (trigger, shutdown) = shutdown::channel();
+    let feed = Feed::new(
+        embedded,
+        functions::stream_consumers(&services),
+        FeedSettings::default(),
+    );
+    let feed = tokio::spawn(feed.run(shutdown.clone()));
+    let timers = tokio::spawn(schedule::run_all(
+        functions::schedules(&services),
+        shutdown.clone(),
+    ));
+    let app = routes::router(AppState {
+        store: services.store.clone(),
+        backend: "embedded",
+    });
+    let signals = {
+        let trigger = trigger.clone();
+        tokio::spawn(async move {
+            let signal = signals.recv().await;
+            tracing::info!(signal, "shutting down");
+            trigger.fire();
+        })
+    };
+
+    print_banner(&banner(address, &data_dir, &credentials, seeding));
+    tracing::info!(port = address.port(), "local runner listening");
+
+    let mut stop = shutdown.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.requested().await })
+        .await;
+    trigger.fire();
+    signals.abort();
+    let finished = tokio::time::timeout(STOP_GRACE, async {
+        let _ = feed.await;
+        let _ = timers.await;
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(
+            grace_s = STOP_GRACE.as_secs(),
+            "background work did not stop in time; exiting anyway"
+        );
+    }
+    served.map_err(|e| CliError::Failed(format!("the server stopped: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The banner goes to stdout as plain text, separate from the JSON log lines. It shows the demo
+/// credentials on purpose: they are local, and the point of the runner is to use them.
+fn print_banner(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout must not stop the server.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+pub fn banner(
+    address: SocketAddr,
+    data_dir: &Path,
+    demo: &DemoCredentials,
+    seeding: Seeding,
+) -> String {
+    let seeded = match seeding {
+        Seeding::Created => "seeded now",
+        Seeding::Reused => "from an earlier start",
+    };
+    let demo_file = demo::path(data_dir);
+    format!(
+        "\n\
+         Mizan local runner: embedded backend, data in {data_dir}\n\
+         listening on http://{address}\n\
+         \n\
+         Demo tenant ({seeded}; saved in {demo_file}, mode 0600):\n\
+         \x20 tenant_id        {tenant_id}\n\
+         \x20 phone_number_id  {phone_number_id}\n\
+         \x20 api_key          {api_key}\n\
+         \x20 app_secret       {app_secret}\n\
+         \x20 verify_token     {verify_token}\n\
+         \n\
+         Try it:\n\
+         \x20 curl http://{address}/local/health\n\
+         \n\
+         Function routes (the webhook, the consent and export APIs) are mounted here as each\n\
+         function is built. Once webhook-intake exists, `mizan-local send` will sign a WhatsApp\n\
+         message with the demo app secret and post it to the webhook.\n\
+         Stop with Ctrl-C; data stays in {data_dir}.\n\
+         \n",
+        data_dir = data_dir.display(),
+        demo_file = demo_file.display(),
+        tenant_id = demo.tenant_id,
+        phone_number_id = demo.phone_number_id,
+        api_key = demo.api_key,
+        app_secret = demo.app_secret,
+        verify_token = demo.verify_token,
+    )
+}

@@ -1,0 +1,384 @@
+//! The runner as a user meets it: the binary, a fresh data directory, a free port.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mizan-local");
+const DEMO_FIELDS: [&str; 6] = [
+    "tenant_id",
+    "phone_number_id",
+    "api_key",
+    "app_secret",
+    "verify_token",
+    "base_url",
+];
+
+/// A `mizan-local` command with no configuration inherited from the caller's environment.
+fn command() -> Command {
+    let mut command = Command::new(BIN);
+    for var in ["MIZAN_BACKEND", "MIZAN_DATA_DIR", "MIZAN_HASH_KEY"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// A running server; killed if a test fails before stopping it.
+struct Server {
+    child: Child,
+    base_url: String,
+    stdout: Vec<String>,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        let mut child = command()
+            .args(["serve", "--port", "0", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mizan-local starts");
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        // Keeps reading to the end, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = lines.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match received.recv_timeout(left) {
+                Ok(line) => line,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("no `listening on` line; stdout so far: {seen:#?}");
+                }
+            };
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                let base_url = url.trim().to_owned();
+                seen.push(line);
+                return Server {
+                    child,
+                    base_url,
+                    stdout: seen,
+                };
+            }
+            seen.push(line);
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.base_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the address ends with a port")
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mizan-local did not exit within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A one-shot HTTP/1.1 GET: the status code and the body.
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the server accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a response with a head and a body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
+}
+
+fn demo_json(data_dir: &Path) -> Value {
+    let text = std::fs::read_to_string(data_dir.join("demo.json")).expect("demo.json exists");
+    serde_json::from_str(&text).expect("demo.json is JSON")
+}
+
+fn admin(data_dir: &Path, args: &[&str]) -> Output {
+    command()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("mizan-local runs")
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}, stderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn first_start_seeds_the_demo_tenant_and_answers_health() {
+    // Given an empty data directory
+    let dir = tempfile::tempdir().unwrap();
+
+    // When the runner starts on a free port
+    let server = Server::start(dir.path());
+
+    // Then demo.json holds exactly the six fields, owner-readable only
+    let demo = demo_json(dir.path());
+    let fields: Vec<&str> = demo
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = DEMO_FIELDS.to_vec();
+    expected.sort_unstable();
+    let mut actual = fields.clone();
+    actual.sort_unstable();
+    assert_eq!(actual, expected);
+    assert!(demo["api_key"].as_str().unwrap().starts_with("mzn_"));
+    assert_eq!(demo["phone_number_id"], "100000000000001");
+    assert_eq!(demo["app_secret"].as_str().unwrap().len(), 64);
+    assert_eq!(demo["verify_token"].as_str().unwrap().len(), 32);
+    assert_eq!(demo["base_url"], server.base_url.as_str());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("demo.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // And health answers, and unknown routes get a JSON 404
+    let (status, body) = get(server.port(), "/local/health");
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "status": "ok", "backend": "embedded" })
+    );
+    let (status, body) = get(server.port(), "/no/such/route");
+    assert_eq!(status, 404);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["message"].is_string());
+
+    // And the banner names the health check that works now
+    assert!(server.stdout.iter().any(|l| l.contains("listening on")));
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn restart_reuses_the_demo_tenant_and_data_survives() {
+    // Given a runner that seeded its demo tenant and stopped
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start(dir.path());
+    let seeded = demo_json(dir.path());
+    assert!(first.terminate().success());
+
+    // When it starts again on the same data directory
+    let second = Server::start(dir.path());
+    let reused = demo_json(dir.path());
+
+    // Then the demo tenant and its credentials are the same, at the new address
+    for field in ["tenant_id", "api_key", "app_secret", "verify_token"] {
+        assert_eq!(reused[field], seeded[field], "{field} changed on restart");
+    }
+    assert_eq!(reused["base_url"], second.base_url.as_str());
+    let (status, _) = get(second.port(), "/local/health");
+    assert_eq!(status, 200);
+    assert!(second.terminate().success());
+
+    // And, with the server stopped, the store still holds the tenant and its number
+    let tenant_id = seeded["tenant_id"].as_str().unwrap();
+    let tenant = json_of(&admin(dir.path(), &["tenant", "show", tenant_id]));
+    assert_eq!(tenant["id"], tenant_id);
+    assert_eq!(tenant["name"], "Mizan Demo");
+    assert_eq!(
+        tenant["phone_numbers"],
+        serde_json::json!(["100000000000001"])
+    );
+}
+
+#[test]
+fn sigterm_stops_the_runner_with_exit_code_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let started = Instant::now();
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn admin_commands_manage_tenants_keys_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    // tenant create
+    let created = json_of(&admin(
+        &data,
+        &["tenant", "create", "--name", "Acme Trading"],
+    ));
+    let tenant_id = created["tenant_id"].as_str().unwrap().to_owned();
+    assert!(tenant_id.starts_with("ten_"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "a new data directory is owner-only");
+
+    // phone attach
+    let attached = json_of(&admin(
+        &data,
+        &["phone", "attach", &tenant_id, "123456789012345"],
+    ));
+    assert_eq!(
+        attached["phone_numbers"],
+        serde_json::json!(["123456789012345"])
+    );
+
+    // apikey issue: the token once, with its id
+    let issued = json_of(&admin(
+        &data,
+        &["apikey", "issue", &tenant_id, "--label", "ci"],
+    ));
+    let key_id = issued["key_id"].as_str().unwrap().to_owned();
+    let token = issued["api_key"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("mzn_"));
+    assert!(token.contains(&key_id));
+
+    // apikey list: never the token or its hash
+    let listed = admin(&data, &["apikey", "list", &tenant_id]);
+    let listing = json_of(&listed);
+    let listing_text = String::from_utf8_lossy(&listed.stdout);
+    assert!(!listing_text.contains(&token));
+    assert!(!listing_text.contains("hash"));
+    assert_eq!(listing[0]["key_id"], key_id.as_str());
+    assert_eq!(listing[0]["label"], "ci");
+    assert_eq!(listing[0]["revoked"], false);
+
+    // apikey revoke
+    let revoked = json_of(&admin(&data, &["apikey", "revoke", &tenant_id, &key_id]));
+    assert!(revoked["revoked_at"].is_string());
+    let listing = json_of(&admin(&data, &["apikey", "list", &tenant_id]));
+    assert_eq!(listing[0]["revoked"], true);
+
+    // settings set: valid changes are saved and named
+    let set = json_of(&admin(
+        &data,
+        &[
+            "settings",
+            "set",
+            &tenant_id,
+            "--chat-retention-days",
+            "60",
+            "--automation",
+            "off",
+        ],
+    ));
+    assert_eq!(
+        set["changed"],
+        serde_json::json!(["chat_retention_days", "automation_enabled"])
+    );
+    let tenant = json_of(&admin(&data, &["tenant", "show", &tenant_id]));
+    assert_eq!(tenant["settings"]["chat_retention_days"], 60);
+    assert_eq!(tenant["settings"]["automation_enabled"], false);
+
+    // settings set: an out-of-range retention is refused, naming the field, and nothing changes
+    let refused = admin(
+        &data,
+        &[
+            "settings",
+            "set",
+            &tenant_id,
+            "--chat-retention-days",
+            "999",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("chat_retention_days"), "stderr: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "stderr: {stderr}");
+    let tenant = json_of(&admin(&data, &["tenant", "show", &tenant_id]));
+    assert_eq!(tenant["settings"]["chat_retention_days"], 60);
+}
+
+#[test]
+fn bad_input_and_missing_things_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    json_of(&admin(data, &["tenant", "create", "--name", "Exists"]));
+    let cases: [&[&str]; 6] = [
+        &["tenant", "show", "ten_missing"],
+        &["tenant", "show", "T#ten#x"],
+        &["tenant", "create", "--name", "  "],
+        &["apikey", "revoke", "ten_missing", "key_missing"],
+        &["phone", "attach", "ten_missing", "+1 555"],
+        &[
+            "settings",
+            "set",
+            "ten_missing",
+            "--chat-retention-days",
+            "-1",
+        ],
+    ];
+    for args in cases {
+        let output = admin(data, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    let missing = admin(data, &["tenant", "show", "ten_missing"]);
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr).trim(),
+        "mizan-local: tenant ten_missing not found"
+    );
+}
