@@ -66,8 +66,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-# Signal traps call cleanup themselves: bash hands an EXIT trap reached via `exit N` inside
-# another trap a stale $?, so the 130/143 would be lost.
+# Ctrl-C / kill: stop the emulators and exit with the conventional 128+signal status.
 trap 'cleanup 130' INT
 trap 'cleanup 143' TERM
 

@@ -81,8 +81,22 @@ fn message(f: &Fixture, n: u64, text: &str) -> Message {
     }
 }
 
+/// 1,024 bytes of mixed French, Arabic and ASCII text.
 fn text_of_1kb() -> String {
-    "Bonjour, je voudrais commander du thé à la menthe. مرحبا ".repeat(18)[..1000].to_owned()
+    let mut text = String::new();
+    for c in "Bonjour, je voudrais commander du thé à la menthe. مرحبا "
+        .chars()
+        .cycle()
+    {
+        if text.len() + c.len_utf8() > 1024 {
+            break;
+        }
+        text.push(c);
+    }
+    while text.len() < 1024 {
+        text.push(' ');
+    }
+    text
 }
 
 fn store_benches(c: &mut Criterion) {

@@ -388,9 +388,44 @@ async fn tenant_is_found_by_phone_number_id(h: Harness) {
         .is_none());
 }
 
+async fn tenant_settings_save_with_audit_and_refuse_stale_writes(h: Harness) {
+    let t = tenant(&h).await;
+    let mut read = h.store.tenant_versioned(&t.id).await.unwrap().unwrap();
+    let stale = read.clone();
+    read.value.settings.chat_retention_days = 90;
+    let audit = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "settings.updated",
+        None,
+        h.clock_now(),
+    );
+    h.store.save_tenant(&read, Some(&audit)).await.unwrap();
+    let saved = h.store.tenant(&t.id).await.unwrap().unwrap();
+    assert_eq!(saved.settings.chat_retention_days, 90);
+    assert!(matches!(
+        h.store.save_tenant(&stale, None).await,
+        Err(DataError::Conflict(_))
+    ));
+    let mut invalid = h.store.tenant_versioned(&t.id).await.unwrap().unwrap();
+    invalid.value.settings.chat_retention_days = 0;
+    match h.store.save_tenant(&invalid, None).await {
+        Err(DataError::Settings(e)) => assert_eq!(e.field(), "chat_retention_days"),
+        other => panic!("expected a settings error, got {other:?}"),
+    }
+    assert_eq!(
+        h.store.audit_events(&t.id, 10, None).await.unwrap().items,
+        vec![audit]
+    );
+}
+
 async fn api_keys_are_found_by_hash_and_revocable(h: Harness) {
     let t = tenant(&h).await;
-    let (key, token) = h.store.issue_api_key(&t.id, "dashboard").await.unwrap();
+    let (key, token) = h
+        .store
+        .issue_api_key(&t.id, "dashboard", Actor::Admin)
+        .await
+        .unwrap();
     let found = h.store.authenticate(&token).await.unwrap().unwrap();
     assert_eq!(found.tenant, t.id);
     assert_eq!(
@@ -404,10 +439,18 @@ async fn api_keys_are_found_by_hash_and_revocable(h: Harness) {
     );
     let forged = SecretString::from(format!("{}0", token.expose_secret()));
     assert!(h.store.authenticate(&forged).await.unwrap().is_none());
+    h.clock.advance(minutes(1));
     h.store
-        .revoke_api_key(&t.id, &key.id, h.clock_now())
+        .revoke_api_key(&t.id, &key.id, Actor::Admin)
         .await
         .unwrap();
+    let trail = h.store.audit_events(&t.id, 10, None).await.unwrap();
+    let actions: Vec<&str> = trail.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["api_key.revoked", "api_key.issued"],
+        "key changes are audited"
+    );
     assert!(h.store.authenticate(&token).await.unwrap().is_none());
     let listed = h.store.api_keys(&t.id).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -631,6 +674,7 @@ contract!(
     expired_data_is_never_read,
     consent_history_is_appended_and_read,
     tenant_is_found_by_phone_number_id,
+    tenant_settings_save_with_audit_and_refuse_stale_writes,
     api_keys_are_found_by_hash_and_revocable,
     export_jobs_move_forward_only,
     audit_events_page_newest_first,

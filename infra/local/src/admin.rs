@@ -17,7 +17,6 @@ use serde_json::{json, Value};
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_LABEL_CHARS: usize = 100;
-const MAX_ID_CHARS: usize = 128;
 
 pub async fn run(config: &Config, command: AdminCommand) -> Result<(), CliError> {
     // Admin commands log nothing: stdout carries their JSON answer only.
@@ -110,7 +109,7 @@ async fn issue_key(store: &Store, tenant_id: &str, label: &str) -> Result<Value,
         )));
     }
     let (key, token) = store
-        .issue_api_key(&id, label)
+        .issue_api_key(&id, label, Actor::Admin)
         .await
         .map_err(|e| not_found_as(e, || tenant_missing(&id)))?;
     eprintln!("mizan-local: the api_key is shown this once; only its hash is stored");
@@ -119,9 +118,9 @@ async fn issue_key(store: &Store, tenant_id: &str, label: &str) -> Result<Value,
 
 async fn revoke_key(store: &Store, tenant_id: &str, key_id: &str) -> Result<Value, CliError> {
     let id = tenant_id_arg(tenant_id)?;
-    let key_id = ApiKeyId::new(id_arg("KEY_ID", key_id)?);
+    let key_id = ApiKeyId::parse(key_id).map_err(|e| CliError::Usage(format!("KEY_ID: {e}")))?;
     let key = store
-        .revoke_api_key(&id, &key_id, store.now())
+        .revoke_api_key(&id, &key_id, Actor::Admin)
         .await
         .map_err(|e| {
             not_found_as(e, || {
@@ -163,9 +162,13 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
                 .into(),
         ));
     }
-    let mut tenant = existing_tenant(store, &set.tenant_id).await?;
-    let before = tenant.settings.clone();
-    let settings = &mut tenant.settings;
+    let id = tenant_id_arg(&set.tenant_id)?;
+    let mut read = store
+        .tenant_versioned(&id)
+        .await?
+        .ok_or_else(|| tenant_missing(&id))?;
+    let before = read.value.settings.clone();
+    let settings = &mut read.value.settings;
     if let Some(days) = set.chat_retention_days {
         settings.chat_retention_days = days;
     }
@@ -202,7 +205,7 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
     // Setting what is already set changes nothing, so there is nothing to save or audit.
     if !changed.is_empty() {
         let audit = AuditEvent::new(
-            tenant.id.clone(),
+            id.clone(),
             Actor::Admin,
             "settings.updated",
             None,
@@ -210,14 +213,14 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         )
         .with_detail(json!({ "changed": changed }));
         store
-            .save_tenant(&tenant, Some(&audit))
+            .save_tenant(&read, Some(&audit))
             .await
-            .map_err(|e| not_found_as(e, || tenant_missing(&tenant.id)))?;
+            .map_err(|e| not_found_as(e, || tenant_missing(&id)))?;
     }
     Ok(json!({
-        "tenant_id": tenant.id,
+        "tenant_id": id,
         "changed": changed,
-        "settings": tenant.settings,
+        "settings": read.value.settings,
     }))
 }
 
@@ -239,23 +242,7 @@ fn not_found_as(error: DataError, missing: impl FnOnce() -> CliError) -> CliErro
 }
 
 fn tenant_id_arg(text: &str) -> Result<TenantId, CliError> {
-    id_arg("TENANT_ID", text).map(TenantId::new)
-}
-
-/// Ids go into storage keys, where `#` separates parts: only letters, digits, `_` and `-`.
-fn id_arg<'a>(name: &str, text: &'a str) -> Result<&'a str, CliError> {
-    let valid = !text.is_empty()
-        && text.len() <= MAX_ID_CHARS
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
-        Ok(text)
-    } else {
-        Err(CliError::Usage(format!(
-            "{name} must be 1 to {MAX_ID_CHARS} letters, digits, '_' or '-'"
-        )))
-    }
+    TenantId::parse(text).map_err(|e| CliError::Usage(format!("TENANT_ID: {e}")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {

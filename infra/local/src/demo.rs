@@ -2,6 +2,7 @@
 //! holds its credentials across restarts.
 
 use crate::error::CliError;
+use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::ids::{PhoneNumberId, TenantId};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::store::Store;
@@ -90,7 +91,9 @@ async fn seed(store: &Store, base_url: &str) -> Result<DemoCredentials, CliError
             store.attach_phone_number(&tenant.id, &phone).await?
         }
     };
-    let (_key, token) = store.issue_api_key(&tenant.id, DEMO_KEY_LABEL).await?;
+    let (_key, token) = store
+        .issue_api_key(&tenant.id, DEMO_KEY_LABEL, Actor::Admin)
+        .await?;
     tracing::info!(tenant = %tenant.id, "demo tenant seeded");
     Ok(DemoCredentials {
         tenant_id: tenant.id,

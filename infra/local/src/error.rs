@@ -42,7 +42,9 @@ impl From<DataError> for CliError {
     fn from(e: DataError) -> Self {
         match e {
             DataError::NotFound(what) => CliError::NotFound(format!("{what} not found")),
-            DataError::Invalid(_) | DataError::Conflict(_) => CliError::Usage(e.to_string()),
+            DataError::Invalid(_) | DataError::Settings(_) | DataError::Conflict(_) => {
+                CliError::Usage(e.to_string())
+            }
             DataError::Store(_) | DataError::Crypto(_) | DataError::Codec { .. } => {
                 CliError::Failed(e.to_string())
             }

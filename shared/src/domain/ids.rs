@@ -19,6 +19,12 @@ macro_rules! public_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// An id from outside (a URL, a command line): `#` separates parts of storage keys,
+            /// so only letters, digits, `_`, `-` and `.` are accepted.
+            pub fn parse(text: &str) -> Result<Self, InvalidId> {
+                validate(stringify!($name), text).map(|t| $name(t.to_owned()))
+            }
         }
 
         impl fmt::Display for $name {
@@ -33,6 +39,23 @@ macro_rules! public_id {
             }
         }
     };
+}
+
+pub const MAX_ID_CHARS: usize = 128;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{kind} must be 1 to {MAX_ID_CHARS} letters, digits, '_', '-' or '.'")]
+pub struct InvalidId {
+    pub kind: &'static str,
+}
+
+fn validate<'a>(kind: &'static str, text: &'a str) -> Result<&'a str, InvalidId> {
+    let valid = !text.is_empty()
+        && text.len() <= MAX_ID_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    valid.then_some(text).ok_or(InvalidId { kind })
 }
 
 public_id!(
@@ -114,6 +137,17 @@ mod tests {
     fn wamid_never_prints() {
         let id = Wamid::new("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=");
         assert_eq!(format!("{id:?}"), "Wamid(<redacted>)");
+    }
+
+    #[test]
+    fn parsed_ids_cannot_smuggle_key_separators() {
+        assert!(TenantId::parse("ten_abc-1.2").is_ok());
+        assert_eq!(
+            TenantId::parse("ten#x").unwrap_err(),
+            InvalidId { kind: "TenantId" }
+        );
+        assert!(ExportId::parse("").is_err());
+        assert!(ApiKeyId::parse(&"a".repeat(129)).is_err());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! API keys: stored hashed under two keys, by hash for authentication and by tenant for listing.
 
-use super::{from_doc, layout, to_doc, DataError, Store};
+use super::{audit_write, from_doc, layout, to_doc, DataError, Store};
 use crate::domain::api_key::{ApiKey, ApiKeyHash};
+use crate::domain::audit::{Actor, AuditEvent};
 use crate::domain::ids::{ApiKeyId, TenantId};
-use crate::domain::time::Timestamp;
 use crate::ports::records::{Condition, Query, Record, Write};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -30,19 +30,24 @@ impl Store {
         ])
     }
 
-    /// A new key for the tenant; the token is returned once and only its hash is stored.
+    /// A new key for the tenant; the token is returned once and only its hash is stored. The
+    /// audit event (`api_key.issued` by `actor`) commits with it.
     pub async fn issue_api_key(
         &self,
         tenant: &TenantId,
         label: &str,
+        actor: Actor,
     ) -> Result<(ApiKey, SecretString), DataError> {
         if self.tenant(tenant).await?.is_none() {
             return Err(DataError::NotFound("tenant"));
         }
-        let (key, token) = ApiKey::issue(tenant.clone(), label, self.now());
-        self.records
-            .transact(Self::api_key_writes(&key, Condition::Absent)?)
-            .await?;
+        let now = self.now();
+        let (key, token) = ApiKey::issue(tenant.clone(), label, now);
+        let mut writes = Self::api_key_writes(&key, Condition::Absent)?;
+        let audit = AuditEvent::new(tenant.clone(), actor, "api_key.issued", None, now)
+            .with_detail(serde_json::json!({ "key_id": key.id }));
+        writes.push(audit_write(&audit)?);
+        self.records.transact(writes).await?;
         Ok((key, token))
     }
 
@@ -64,23 +69,23 @@ impl Store {
     }
 
     pub async fn api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, DataError> {
-        let page = self
-            .records
-            .query(
-                &Query::prefix(layout::tenant_partition(tenant), layout::API_KEY_PREFIX),
-                self.now(),
-            )
-            .await?;
-        page.items.iter().map(|r| from_doc(r, "api key")).collect()
+        let query = Query::prefix(layout::tenant_partition(tenant), layout::API_KEY_PREFIX);
+        self.query_all(query, self.now())
+            .await?
+            .iter()
+            .map(|r| from_doc(r, "api key"))
+            .collect()
     }
 
-    /// Revokes a key of the tenant; revoking twice keeps the first revocation time.
+    /// Revokes a key of the tenant, audited (`api_key.revoked` by `actor`); revoking twice keeps
+    /// the first revocation time and writes nothing.
     pub async fn revoke_api_key(
         &self,
         tenant: &TenantId,
         id: &ApiKeyId,
-        at: Timestamp,
+        actor: Actor,
     ) -> Result<ApiKey, DataError> {
+        let at = self.now();
         let record = self
             .records
             .get(&layout::api_key_listing(tenant, id), self.now())
@@ -89,9 +94,11 @@ impl Store {
         let mut key: ApiKey = from_doc(&record, "api key")?;
         if key.revoked_at.is_none() {
             key.revoked_at = Some(at);
-            self.records
-                .transact(Self::api_key_writes(&key, Condition::Exists)?)
-                .await?;
+            let mut writes = Self::api_key_writes(&key, Condition::Exists)?;
+            let audit = AuditEvent::new(tenant.clone(), actor, "api_key.revoked", None, at)
+                .with_detail(serde_json::json!({ "key_id": key.id }));
+            writes.push(audit_write(&audit)?);
+            self.records.transact(writes).await?;
         }
         Ok(key)
     }

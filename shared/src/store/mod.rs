@@ -41,6 +41,8 @@ pub enum DataError {
     Codec { kind: &'static str, reason: String },
     #[error("invalid: {0}")]
     Invalid(String),
+    #[error("invalid settings: {0}")]
+    Settings(#[from] crate::domain::tenant::SettingsError),
 }
 
 impl DataError {

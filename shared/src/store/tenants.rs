@@ -1,6 +1,6 @@
 //! Tenants and the phone numbers that route deliveries to them.
 
-use super::{from_doc, layout, to_doc, DataError, Store};
+use super::{from_doc, layout, to_doc, DataError, Store, Versioned};
 use crate::domain::audit::AuditEvent;
 use crate::domain::ids::{PhoneNumberId, TenantId};
 use crate::domain::retention::Category;
@@ -14,9 +14,10 @@ struct PhoneDoc {
 }
 
 impl Store {
-    fn tenant_record(tenant: &Tenant) -> Result<Record, DataError> {
+    fn tenant_record(tenant: &Tenant, version: i64) -> Result<Record, DataError> {
         let key = layout::tenant(&tenant.id);
         let mut record = Record::new(key.clone(), layout::kind::TENANT, to_doc(tenant)?);
+        record.version = version;
         if let crate::domain::tenant::TenantStatus::Closed { at } = tenant.status {
             // A closed account enters the account-data retention clock at closure (P3).
             record.retention = Some(layout::retention_entry(
@@ -30,7 +31,7 @@ impl Store {
     }
 
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), DataError> {
-        let record = Self::tenant_record(tenant)?;
+        let record = Self::tenant_record(tenant, 1)?;
         match self
             .records
             .write(Write::Put {
@@ -47,30 +48,54 @@ impl Store {
     }
 
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, DataError> {
-        let record = self.records.get(&layout::tenant(id), self.now()).await?;
-        record.map(|r| from_doc(&r, "tenant")).transpose()
+        Ok(self.tenant_versioned(id).await?.map(|t| t.value))
     }
 
-    /// Saves a tenant's settings or status, with its audit event in the same transaction.
+    /// The tenant with the version it was read at, for `save_tenant`.
+    pub async fn tenant_versioned(
+        &self,
+        id: &TenantId,
+    ) -> Result<Option<Versioned<Tenant>>, DataError> {
+        let record = self.records.get(&layout::tenant(id), self.now()).await?;
+        record
+            .map(|r| {
+                Ok(Versioned {
+                    value: from_doc(&r, "tenant")?,
+                    version: r.version,
+                })
+            })
+            .transpose()
+    }
+
+    /// Saves a tenant's settings or status if nobody changed it since it was read, with its audit
+    /// event in the same transaction. Returns the new version.
     pub async fn save_tenant(
         &self,
-        tenant: &Tenant,
+        tenant: &Versioned<Tenant>,
         audit: Option<&AuditEvent>,
-    ) -> Result<(), DataError> {
-        tenant
-            .settings
-            .validate()
-            .map_err(|e| DataError::Invalid(e.to_string()))?;
+    ) -> Result<i64, DataError> {
+        tenant.value.settings.validate()?;
+        let version = tenant.version + 1;
         let mut writes = vec![Write::Put {
-            record: Self::tenant_record(tenant)?,
-            condition: Condition::Exists,
+            record: Self::tenant_record(&tenant.value, version)?,
+            condition: Condition::VersionIs(tenant.version),
         }];
         if let Some(event) = audit {
             writes.push(super::audit_write(event)?);
         }
         match self.records.transact(writes).await {
-            Err(StoreError::ConditionFailed { index: 0 }) => Err(DataError::NotFound("tenant")),
-            other => Ok(other?),
+            Err(StoreError::ConditionFailed { index: 0 }) => {
+                match self.tenant_versioned(&tenant.value.id).await? {
+                    None => Err(DataError::NotFound("tenant")),
+                    Some(_) => Err(DataError::Conflict(
+                        "the tenant changed since it was read".into(),
+                    )),
+                }
+            }
+            other => {
+                other?;
+                Ok(version)
+            }
         }
     }
 
@@ -81,8 +106,11 @@ impl Store {
         tenant_id: &TenantId,
         phone: &PhoneNumberId,
     ) -> Result<Tenant, DataError> {
-        let mut tenant = self
-            .tenant(tenant_id)
+        let Versioned {
+            value: mut tenant,
+            version,
+        } = self
+            .tenant_versioned(tenant_id)
             .await?
             .ok_or(DataError::NotFound("tenant"))?;
         let owner = self.tenant_by_phone_number(phone).await?.map(|t| t.id);
@@ -110,12 +138,12 @@ impl Store {
             });
         }
         writes.push(Write::Put {
-            record: Self::tenant_record(&tenant)?,
-            condition: Condition::Exists,
+            record: Self::tenant_record(&tenant, version + 1)?,
+            condition: Condition::VersionIs(version),
         });
         match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { .. }) => Err(DataError::Conflict(format!(
-                "phone number id {phone} was attached concurrently; retry"
+                "the tenant or phone number id {phone} changed concurrently; retry"
             ))),
             other => {
                 other?;

@@ -18,7 +18,7 @@ fn unavailable(e: impl std::fmt::Display) -> KeyStoreError {
 
 impl EmbeddedKeyStore {
     pub fn open(dir: &Path) -> Result<Self, KeyStoreError> {
-        std::fs::create_dir_all(dir).map_err(unavailable)?;
+        super::create_private_dir(dir).map_err(unavailable)?;
         let conn = Connection::open(dir.join(schema::KEYS_FILE)).map_err(unavailable)?;
         schema::configure(&conn).map_err(unavailable)?;
         schema::create_key_table(&conn).map_err(unavailable)?;

@@ -26,3 +26,15 @@ pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
         other => StoreError::Unavailable(other.to_string()),
     }
 }
+
+/// The data directory holds keys and personal data: only its owner may enter it.
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}

@@ -33,7 +33,7 @@ struct Inner {
 impl EmbeddedStore {
     /// Opens (or creates) the data file in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        super::create_private_dir(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
         let path = dir.join(schema::DATA_FILE);
