@@ -65,10 +65,12 @@ fn fixture(rt: &tokio::runtime::Runtime) -> Fixture {
 
 fn message(f: &Fixture, n: u64, text: &str) -> Message {
     let now = Timestamp::now();
+    let wamid = Wamid::new(format!("wamid.bench.{n}"));
     Message {
         tenant: f.tenant.id.clone(),
         contact: f.contact.clone(),
-        wamid: Wamid::new(format!("wamid.bench.{n}")),
+        id: f.store.message_id(&f.tenant.id, &wamid),
+        wamid: Some(wamid),
         direction: Direction::Inbound,
         kind: MessageKind::Text,
         sent_at: now,

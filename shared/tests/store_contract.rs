@@ -56,6 +56,7 @@ async fn contact(h: &Harness, t: &Tenant, wa_id: &str) -> ContactId {
 }
 
 fn message(
+    h: &Harness,
     t: &Tenant,
     c: &ContactId,
     wamid: &str,
@@ -65,7 +66,8 @@ fn message(
     Message {
         tenant: t.id.clone(),
         contact: c.clone(),
-        wamid: Wamid::new(wamid),
+        id: h.store.message_id(&t.id, &Wamid::new(wamid)),
+        wamid: Some(Wamid::new(wamid)),
         direction,
         kind: MessageKind::Text,
         sent_at,
@@ -89,7 +91,7 @@ async fn idempotent_message_put(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000001").await;
     let policy = t.retention();
-    let m = message(&t, &c, "wamid.A", h.clock_now(), Direction::Inbound);
+    let m = message(&h, &t, &c, "wamid.A", h.clock_now(), Direction::Inbound);
     assert_eq!(
         h.store.put_message(&m, &policy).await.unwrap(),
         PutOutcome::Stored
@@ -111,10 +113,13 @@ async fn status_only_moves_forward(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000002").await;
     let policy = t.retention();
-    let m = message(&t, &c, "wamid.OUT", h.clock_now(), Direction::Outbound);
+    let m = message(&h, &t, &c, "wamid.OUT", h.clock_now(), Direction::Outbound);
     h.store.put_message(&m, &policy).await.unwrap();
     let at = h.clock_now();
-    let apply = |s: Status| h.store.apply_status(&t.id, &c, &m.wamid, s, at, vec![]);
+    let apply = |s: Status| {
+        h.store
+            .apply_status(&t.id, &c, m.wamid.as_ref().unwrap(), s, at, vec![])
+    };
     assert_eq!(
         apply(Status::Delivered).await.unwrap(),
         StatusOutcome::Advanced(Status::Delivered)
@@ -141,7 +146,7 @@ async fn status_only_moves_forward(h: Harness) {
     );
     let stored = h
         .store
-        .message(&t.id, &c, &m.wamid, &policy)
+        .message(&t.id, &c, m.wamid.as_ref().unwrap(), &policy)
         .await
         .unwrap()
         .unwrap();
@@ -161,6 +166,130 @@ async fn status_only_moves_forward(h: Harness) {
     assert_eq!(unknown, StatusOutcome::UnknownMessage);
 }
 
+async fn keyword_message_and_its_consent_commit_together_once(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000012").await;
+    let policy = t.retention();
+    let mut m = message(&h, &t, &c, "wamid.STOP1", h.clock_now(), Direction::Inbound);
+    m.content = Some(MessageContent::text("STOP"));
+    let stop = ConsentEvent {
+        tenant: t.id.clone(),
+        contact: c.clone(),
+        at: m.sent_at,
+        purpose: Purpose::All,
+        action: ConsentAction::OptOut,
+        source: ConsentSource::Keyword,
+        evidence: m.id.to_string(),
+        actor: "contact".into(),
+    };
+    for expected in [
+        PutOutcome::Stored,
+        PutOutcome::Duplicate,
+        PutOutcome::Duplicate,
+    ] {
+        let outcome = h
+            .store
+            .ingest_message(&m, Some(&stop), &policy)
+            .await
+            .unwrap();
+        assert_eq!(outcome, expected);
+    }
+    assert_eq!(
+        h.store.consent_history(&t.id, &c).await.unwrap(),
+        vec![stop]
+    );
+    let contact = h.store.contact(&t.id, &c).await.unwrap().unwrap().value;
+    assert!(!contact.consent.allows(Purpose::AutomatedReplies));
+    let page = h
+        .store
+        .conversation(&t.id, &c, &policy, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+}
+
+async fn a_status_before_its_message_is_kept_then_applied(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000013").await;
+    let policy = t.retention();
+    let m = message(
+        &h,
+        &t,
+        &c,
+        "wamid.EARLY",
+        h.clock_now(),
+        Direction::Outbound,
+    );
+    let wamid = m.wamid.clone().unwrap();
+    let at = h.clock_now();
+    let delivered = h
+        .store
+        .record_status(&t.id, Some(&c), &wamid, Status::Delivered, at, vec![])
+        .await
+        .unwrap();
+    assert_eq!(delivered, StatusOutcome::Pending);
+    let read = h
+        .store
+        .record_status(&t.id, None, &wamid, Status::Read, at, vec![])
+        .await
+        .unwrap();
+    assert_eq!(read, StatusOutcome::Pending);
+
+    h.store.put_message(&m, &policy).await.unwrap();
+    let stored = h
+        .store
+        .message(&t.id, &c, &wamid, &policy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Read);
+    let left = h
+        .records
+        .query(
+            &Query::prefix(format!("T#{}#W#{}", t.id, m.id), ""),
+            h.clock_now(),
+        )
+        .await
+        .unwrap();
+    assert!(left.items.is_empty(), "applied reports are not kept");
+    let later = h
+        .store
+        .record_status(&t.id, Some(&c), &wamid, Status::Delivered, at, vec![])
+        .await
+        .unwrap();
+    assert_eq!(later, StatusOutcome::Unchanged(Status::Read));
+}
+
+async fn wamids_and_content_are_never_stored_in_the_clear(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000014").await;
+    let m = message(
+        &h,
+        &t,
+        &c,
+        "wamid.HBgLMjEyNjAwMDAwMDE0",
+        h.clock_now(),
+        Direction::Inbound,
+    );
+    h.store.put_message(&m, &t.retention()).await.unwrap();
+    let everything = h
+        .records
+        .query(
+            &Query::prefix(format!("T#{}#C#{}", t.id, c), ""),
+            Timestamp::EPOCH,
+        )
+        .await
+        .unwrap();
+    assert_eq!(everything.items.len(), 2, "profile and message");
+    for record in &everything.items {
+        let visible = format!("{} {} {}", record.key.pk, record.key.sk, record.doc);
+        for secret in ["HBgLMjEyNjAwMDAwMDE0", "212600000014", "Amina", "hello"] {
+            assert!(!visible.contains(secret), "{secret} in {}", record.kind);
+        }
+        assert!(record.sealed.is_some());
+    }
+}
+
 async fn conversation_is_newest_first_with_a_limit(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000003").await;
@@ -169,6 +298,7 @@ async fn conversation_is_newest_first_with_a_limit(h: Harness) {
     let start = h.clock_now();
     for i in 0..5 {
         let m = message(
+            &h,
             &t,
             &c,
             &format!("wamid.{i}"),
@@ -178,6 +308,7 @@ async fn conversation_is_newest_first_with_a_limit(h: Harness) {
         h.store.put_message(&m, &policy).await.unwrap();
     }
     let noise = message(
+        &h,
         &t,
         &other,
         "wamid.other",
@@ -192,14 +323,22 @@ async fn conversation_is_newest_first_with_a_limit(h: Harness) {
         .conversation(&t.id, &c, &policy, 3, None)
         .await
         .unwrap();
-    let ids: Vec<&str> = first.items.iter().map(|m| m.wamid.as_str()).collect();
+    let ids: Vec<&str> = first
+        .items
+        .iter()
+        .map(|m| m.wamid.as_ref().unwrap().as_str())
+        .collect();
     assert_eq!(ids, ["wamid.4", "wamid.3", "wamid.2"]);
     let rest = h
         .store
         .conversation(&t.id, &c, &policy, 3, first.next)
         .await
         .unwrap();
-    let ids: Vec<&str> = rest.items.iter().map(|m| m.wamid.as_str()).collect();
+    let ids: Vec<&str> = rest
+        .items
+        .iter()
+        .map(|m| m.wamid.as_ref().unwrap().as_str())
+        .collect();
     assert_eq!(ids, ["wamid.1", "wamid.0"]);
     assert!(rest.next.is_none());
 }
@@ -215,14 +354,14 @@ async fn retention_range_is_exact_per_tenant_and_category(h: Harness) {
         let at = start.plus(minutes(i));
         h.store
             .put_message(
-                &message(&a, &ca, &format!("wamid.a{i}"), at, Direction::Inbound),
+                &message(&h, &a, &ca, &format!("wamid.a{i}"), at, Direction::Inbound),
                 &policy,
             )
             .await
             .unwrap();
         h.store
             .put_message(
-                &message(&b, &cb, &format!("wamid.b{i}"), at, Direction::Inbound),
+                &message(&h, &b, &cb, &format!("wamid.b{i}"), at, Direction::Inbound),
                 &policy,
             )
             .await
@@ -264,13 +403,13 @@ async fn expired_data_is_never_read(h: Harness) {
     let c = contact(&h, &t, "212600000006").await;
     let policy = t.retention();
     let start = h.clock_now();
-    let old = message(&t, &c, "wamid.old", start, Direction::Inbound);
+    let old = message(&h, &t, &c, "wamid.old", start, Direction::Inbound);
     h.store.put_message(&old, &policy).await.unwrap();
 
     h.clock.advance(days(31));
     let m = h
         .store
-        .message(&t.id, &c, &old.wamid, &policy)
+        .message(&t.id, &c, old.wamid.as_ref().unwrap(), &policy)
         .await
         .unwrap()
         .unwrap();
@@ -283,7 +422,7 @@ async fn expired_data_is_never_read(h: Harness) {
     h.clock.advance(days(60));
     assert!(h
         .store
-        .message(&t.id, &c, &old.wamid, &policy)
+        .message(&t.id, &c, old.wamid.as_ref().unwrap(), &policy)
         .await
         .unwrap()
         .is_none());
@@ -564,14 +703,14 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     let policy = t.retention();
     h.store
         .put_message(
-            &message(&t, &c, "wamid.E1", h.clock_now(), Direction::Inbound),
+            &message(&h, &t, &c, "wamid.E1", h.clock_now(), Direction::Inbound),
             &policy,
         )
         .await
         .unwrap();
     h.store
         .put_message(
-            &message(&t, &c, "wamid.E2", h.clock_now(), Direction::Outbound),
+            &message(&h, &t, &c, "wamid.E2", h.clock_now(), Direction::Outbound),
             &policy,
         )
         .await
@@ -669,6 +808,9 @@ macro_rules! contract {
 contract!(
     idempotent_message_put,
     status_only_moves_forward,
+    keyword_message_and_its_consent_commit_together_once,
+    a_status_before_its_message_is_kept_then_applied,
+    wamids_and_content_are_never_stored_in_the_clear,
     conversation_is_newest_first_with_a_limit,
     retention_range_is_exact_per_tenant_and_category,
     expired_data_is_never_read,

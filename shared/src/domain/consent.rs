@@ -11,10 +11,17 @@ pub enum Purpose {
     Marketing,
     /// AI answers to messages the contact sends.
     AutomatedReplies,
+    /// Every purpose at once: what a STOP keyword or a block means.
+    All,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 2] = [Purpose::Marketing, Purpose::AutomatedReplies];
+    /// The concrete purposes `All` stands for.
+    pub const EACH: [Purpose; 2] = [Purpose::Marketing, Purpose::AutomatedReplies];
+
+    fn covers(self, concrete: Purpose) -> bool {
+        self == Purpose::All || self == concrete
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,9 +113,11 @@ impl ConsentState {
                 return self;
             }
         };
-        match event.purpose {
-            Purpose::Marketing => self.marketing = decision,
-            Purpose::AutomatedReplies => self.automated_replies = decision,
+        if event.purpose.covers(Purpose::Marketing) {
+            self.marketing = decision;
+        }
+        if event.purpose.covers(Purpose::AutomatedReplies) {
+            self.automated_replies = decision;
         }
         self
     }
@@ -122,6 +131,15 @@ impl ConsentState {
         match purpose {
             Purpose::Marketing => self.marketing == Decision::Granted,
             Purpose::AutomatedReplies => self.automated_replies != Decision::Withdrawn,
+            Purpose::All => Purpose::EACH.iter().all(|p| self.allows(*p)),
+        }
+    }
+
+    /// The decision in force for one concrete purpose.
+    pub fn decision(&self, purpose: Purpose) -> Decision {
+        match purpose {
+            Purpose::Marketing => self.marketing,
+            Purpose::AutomatedReplies | Purpose::All => self.automated_replies,
         }
     }
 
@@ -169,6 +187,16 @@ mod tests {
         assert!(!s.allows(Purpose::AutomatedReplies));
         let s = s.apply(&event(3, Purpose::Marketing, ConsentAction::Unblock));
         assert!(s.allows(Purpose::Marketing));
+    }
+
+    #[test]
+    fn stop_for_all_purposes_withdraws_each() {
+        let s = ConsentState::default()
+            .apply(&event(1, Purpose::Marketing, ConsentAction::OptIn))
+            .apply(&event(2, Purpose::All, ConsentAction::OptOut));
+        assert_eq!(s.marketing, Decision::Withdrawn);
+        assert_eq!(s.automated_replies, Decision::Withdrawn);
+        assert!(!s.allows(Purpose::All));
     }
 
     #[test]

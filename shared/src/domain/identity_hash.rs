@@ -1,6 +1,6 @@
 //! Keyed hashes of personal identifiers: how contacts are keyed, logged and suppressed without PII.
 
-use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::ids::{ContactId, MessageId, TenantId, Wamid};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,20 @@ impl IdentityHasher {
         ContactId::new(format!(
             "c{}",
             self.identifier(tenant, kind, value).as_str()
+        ))
+    }
+
+    /// The storage id of a WhatsApp message: its wamid base64-encodes the sender's phone number,
+    /// so keys and metadata carry this hash and the wamid itself is sealed with the content.
+    pub fn message_id(&self, tenant: &TenantId, wamid: &Wamid) -> MessageId {
+        let mut mac = self.mac();
+        mac.update(b"mizan/message/v1\0");
+        mac.update(tenant.as_str().as_bytes());
+        mac.update(b"\0");
+        mac.update(wamid.as_str().as_bytes());
+        MessageId::new(format!(
+            "m{}",
+            hex::encode(&mac.finalize().into_bytes()[..16])
         ))
     }
 

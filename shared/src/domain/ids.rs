@@ -71,6 +71,10 @@ public_id!(
     ContactId
 );
 public_id!(
+    /// A message within one tenant: a keyed hash of its WhatsApp id, which embeds the phone number.
+    MessageId
+);
+public_id!(
     /// The public half of an API key, safe to show in listings and audit events.
     ApiKeyId
 );

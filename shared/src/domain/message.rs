@@ -1,6 +1,6 @@
 //! Messages: direction, WhatsApp type, timestamps and a status that only moves forward.
 
-use crate::domain::ids::{ContactId, TenantId, Wamid};
+use crate::domain::ids::{ContactId, MessageId, TenantId, Wamid};
 use crate::domain::personal::Personal;
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,11 @@ impl MessageContent {
 pub struct Message {
     pub tenant: TenantId,
     pub contact: ContactId,
-    pub wamid: Wamid,
+    /// Keyed hash of the wamid: what keys and metadata hold.
+    pub id: MessageId,
+    /// WhatsApp's id, sealed with the content; `None` once the content is gone.
+    #[serde(skip)]
+    pub wamid: Option<Wamid>,
     pub direction: Direction,
     pub kind: MessageKind,
     /// When WhatsApp says the message was sent.
@@ -136,6 +140,14 @@ pub struct Message {
     /// `None` once the chat-content retention has passed (or the contact's key is destroyed).
     #[serde(skip)]
     pub content: Option<MessageContent>,
+}
+
+/// A delivery this long after its message was sent is a retry: stored, never answered automatically.
+pub const LATE_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Whether a message sent at `sent_at` and received at `received_at` arrived as a late retry.
+pub fn is_late(sent_at: Timestamp, received_at: Timestamp) -> bool {
+    received_at.since(sent_at) > LATE_AFTER
 }
 
 impl Message {
@@ -186,6 +198,21 @@ mod tests {
         let forward = reports.iter().fold(Accepted, |s, n| s.advance(*n));
         let backward = reports.iter().rev().fold(Accepted, |s, n| s.advance(*n));
         assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn a_delivery_long_after_sending_is_late() {
+        let sent = Timestamp::from_millis(0);
+        assert!(!is_late(sent, sent.plus(LATE_AFTER)));
+        assert!(is_late(
+            sent,
+            sent.plus(LATE_AFTER)
+                .plus(std::time::Duration::from_secs(1))
+        ));
+        assert!(
+            !is_late(sent.plus(LATE_AFTER), sent),
+            "clock skew the other way is not late"
+        );
     }
 
     #[test]

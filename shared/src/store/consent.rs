@@ -7,6 +7,15 @@ use crate::domain::consent::{ConsentEvent, ConsentState};
 use crate::domain::ids::{ContactId, TenantId};
 use crate::ports::records::{Changes, Condition, Query, Record, StoreError, Write};
 
+/// How committing a consent decision ended.
+pub(super) enum ConsentCommit {
+    Recorded(ConsentState),
+    /// The same decision (time and evidence) was recorded before: nothing changed.
+    AlreadyRecorded(ConsentState),
+    /// One of the writes committed alongside was refused (e.g. the message exists already).
+    CompanionRefused,
+}
+
 impl Store {
     /// Appends a decision and updates the contact's state in one transaction. Recording the same
     /// decision (same time and evidence) again changes nothing.
@@ -15,6 +24,22 @@ impl Store {
         event: &ConsentEvent,
         audit: Option<&AuditEvent>,
     ) -> Result<ConsentState, DataError> {
+        let companions = audit.map(audit_write).transpose()?.into_iter().collect();
+        match self.commit_consent(event, companions).await? {
+            ConsentCommit::Recorded(state) | ConsentCommit::AlreadyRecorded(state) => Ok(state),
+            ConsentCommit::CompanionRefused => Err(DataError::Conflict(
+                "the audit event of this decision exists already".into(),
+            )),
+        }
+    }
+
+    /// Commits `companions` (e.g. the message that carried a keyword) with the decision, all or
+    /// nothing, retrying when the contact changes underneath.
+    pub(super) async fn commit_consent(
+        &self,
+        event: &ConsentEvent,
+        companions: Vec<Write>,
+    ) -> Result<ConsentCommit, DataError> {
         let history_key = layout::consent(&event.tenant, &event.contact, event.at, &event.evidence);
         for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
             let Some((record, doc)) = self.contact_record(&event.tenant, &event.contact).await?
@@ -26,34 +51,34 @@ impl Store {
                 aliases,
             } = doc;
             if self.records.get(&history_key, self.now()).await?.is_some() {
-                return Ok(contact.consent);
+                return Ok(ConsentCommit::AlreadyRecorded(contact.consent));
             }
             let mut history = self.consent_history(&event.tenant, &event.contact).await?;
             history.push(event.clone());
             contact.consent = ConsentState::from_history(&history);
-            let mut writes = vec![
-                Write::Put {
-                    record: Record::new(history_key.clone(), layout::kind::CONSENT, to_doc(event)?),
-                    condition: Condition::Absent,
+            let mut writes = companions.clone();
+            writes.push(Write::Put {
+                record: Record::new(history_key.clone(), layout::kind::CONSENT, to_doc(event)?),
+                condition: Condition::Absent,
+            });
+            writes.push(Write::Update {
+                key: record.key.clone(),
+                changes: Changes {
+                    doc: Some(to_doc(&ContactDoc {
+                        contact: contact.clone(),
+                        aliases,
+                    })?),
+                    version: Some(record.version + 1),
+                    ..Changes::default()
                 },
-                Write::Update {
-                    key: record.key.clone(),
-                    changes: Changes {
-                        doc: Some(to_doc(&ContactDoc {
-                            contact: contact.clone(),
-                            aliases,
-                        })?),
-                        version: Some(record.version + 1),
-                        ..Changes::default()
-                    },
-                    condition: Condition::VersionIs(record.version),
-                },
-            ];
-            if let Some(audit) = audit {
-                writes.push(audit_write(audit)?);
-            }
+                condition: Condition::VersionIs(record.version),
+            });
             match self.records.transact(writes).await {
-                Ok(()) => return Ok(contact.consent),
+                Ok(()) => return Ok(ConsentCommit::Recorded(contact.consent)),
+                Err(StoreError::ConditionFailed { index }) if index < companions.len() => {
+                    return Ok(ConsentCommit::CompanionRefused)
+                }
+                // The decision or the contact changed meanwhile: read again and decide again.
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }

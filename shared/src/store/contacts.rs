@@ -39,12 +39,9 @@ pub(super) struct SuppressionDoc {
 
 impl SuppressionDoc {
     pub fn from_consent(state: &ConsentState, since: Timestamp) -> Self {
-        let withdrawn = Purpose::ALL
+        let withdrawn = Purpose::EACH
             .into_iter()
-            .filter(|p| match p {
-                Purpose::Marketing => state.marketing == Decision::Withdrawn,
-                Purpose::AutomatedReplies => state.automated_replies == Decision::Withdrawn,
-            })
+            .filter(|p| state.decision(*p) == Decision::Withdrawn)
             .collect();
         SuppressionDoc {
             since,
@@ -59,6 +56,10 @@ impl SuppressionDoc {
             match purpose {
                 Purpose::Marketing => state.marketing = Decision::Withdrawn,
                 Purpose::AutomatedReplies => state.automated_replies = Decision::Withdrawn,
+                Purpose::All => {
+                    state.marketing = Decision::Withdrawn;
+                    state.automated_replies = Decision::Withdrawn;
+                }
             }
         }
     }

@@ -6,7 +6,9 @@
 
 use crate::domain::api_key::ApiKeyHash;
 use crate::domain::identity_hash::IdentityHash;
-use crate::domain::ids::{ApiKeyId, AuditId, ContactId, ExportId, PhoneNumberId, TenantId, Wamid};
+use crate::domain::ids::{
+    ApiKeyId, AuditId, ContactId, ExportId, MessageId, PhoneNumberId, TenantId,
+};
 use crate::domain::retention::{retention_shard, Category};
 use crate::domain::time::Timestamp;
 use crate::ports::records::{Key, RetentionEntry};
@@ -22,6 +24,7 @@ pub mod kind {
     pub const MESSAGE_IN: &str = "message_in";
     pub const MESSAGE_OUT: &str = "message_out";
     pub const CONSENT: &str = "consent";
+    pub const PENDING_STATUS: &str = "pending_status";
     pub const EXPORT_JOB: &str = "export_job";
     pub const AUDIT: &str = "audit";
 }
@@ -66,10 +69,22 @@ pub fn suppression(tenant: &TenantId, hash: &IdentityHash) -> Key {
     Key::new(format!("T#{tenant}#S#{hash}"), "SUPPRESSED")
 }
 
-pub fn message(tenant: &TenantId, contact: &ContactId, wamid: &Wamid) -> Key {
+pub fn message(tenant: &TenantId, contact: &ContactId, id: &MessageId) -> Key {
     Key::new(
         contact_partition(tenant, contact),
-        format!("{MESSAGE_PREFIX}{}", wamid.as_str()),
+        format!("{MESSAGE_PREFIX}{}", id.as_str()),
+    )
+}
+
+/// Status reports that arrived before their message, by message id hash.
+pub fn pending_status_partition(tenant: &TenantId, id: &MessageId) -> String {
+    format!("T#{tenant}#W#{id}")
+}
+
+pub fn pending_status(tenant: &TenantId, id: &MessageId, rank: i64) -> Key {
+    Key::new(
+        pending_status_partition(tenant, id),
+        format!("STATUS#{rank:03}"),
     )
 }
 

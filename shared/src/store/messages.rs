@@ -1,14 +1,17 @@
-//! Messages: stored once per WhatsApp id, content sealed, statuses forward-only, reads that
-//! never show what retention has already taken.
+//! Messages: stored once per WhatsApp id, wamid and content sealed, statuses forward-only (and
+//! kept until their message exists), reads that never show what retention has already taken.
 
+use super::consent::ConsentCommit;
 use super::{from_doc, layout, to_doc, DataError, Store, MAX_OPTIMISTIC_ATTEMPTS};
-use crate::domain::ids::{ContactId, TenantId, Wamid};
+use crate::domain::consent::ConsentEvent;
+use crate::domain::ids::{ContactId, MessageId, TenantId, Wamid};
 use crate::domain::message::{DeliveryError, Direction, Message, MessageContent, Status};
 use crate::domain::retention::{Category, RetentionPolicy};
 use crate::domain::time::Timestamp;
 use crate::ports::records::{
     Changes, Condition, Cursor, Page, Query, Range, Record, StoreError, Write,
 };
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -23,26 +26,60 @@ pub enum StatusOutcome {
     /// The report was older than (or equal to) what is stored.
     Unchanged(Status),
     UnknownMessage,
+    /// Kept until its message is stored (or its retention ends).
+    Pending,
+}
+
+/// What is sealed of a message: WhatsApp's id (it embeds the phone number) and the content.
+#[derive(Serialize, Deserialize)]
+struct SealedMessage {
+    wamid: Wamid,
+    content: Option<MessageContent>,
+}
+
+/// A status report that arrived before its message.
+#[derive(Serialize, Deserialize)]
+struct PendingStatus {
+    status: Status,
+    at: Timestamp,
+    #[serde(default)]
+    errors: Vec<DeliveryError>,
 }
 
 impl Store {
+    /// The storage id of a WhatsApp message of this tenant.
+    pub fn message_id(&self, tenant: &TenantId, wamid: &Wamid) -> MessageId {
+        self.hasher.message_id(tenant, wamid)
+    }
+
     async fn message_record(
         &self,
         message: &Message,
         policy: &RetentionPolicy,
     ) -> Result<Record, DataError> {
-        let key = layout::message(&message.tenant, &message.contact, &message.wamid);
+        let wamid = message
+            .wamid
+            .clone()
+            .ok_or_else(|| DataError::Invalid("a message is stored with its wamid".into()))?;
+        if self.message_id(&message.tenant, &wamid) != message.id {
+            return Err(DataError::Invalid(
+                "the message id is not its wamid's".into(),
+            ));
+        }
+        let key = layout::message(&message.tenant, &message.contact, &message.id);
         let kind = match message.direction {
             Direction::Inbound => layout::kind::MESSAGE_IN,
             Direction::Outbound => layout::kind::MESSAGE_OUT,
         };
         let mut record = Record::new(key.clone(), kind, to_doc(message)?);
-        if let Some(content) = &message.content {
-            record.sealed = Some(
-                self.seal(&message.tenant, &message.contact, &key, content)
-                    .await?,
-            );
-        }
+        let sealed = SealedMessage {
+            wamid,
+            content: message.content.clone(),
+        };
+        record.sealed = Some(
+            self.seal(&message.tenant, &message.contact, &key, &sealed)
+                .await?,
+        );
         record.version = message.status.rank();
         record.time = Some(message.sent_at);
         // Content first: the purge removes it at the chat retention, then re-files the record
@@ -61,7 +98,8 @@ impl Store {
         Ok(record)
     }
 
-    /// Stores a message unless one with its WhatsApp id is stored already.
+    /// Stores a message unless one with its WhatsApp id is stored already. An outbound message
+    /// takes on the statuses reported before it was stored.
     pub async fn put_message(
         &self,
         message: &Message,
@@ -76,9 +114,36 @@ impl Store {
             })
             .await
         {
-            Ok(()) => Ok(PutOutcome::Stored),
-            Err(StoreError::ConditionFailed { .. }) => Ok(PutOutcome::Duplicate),
-            Err(e) => Err(e.into()),
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed { .. }) => return Ok(PutOutcome::Duplicate),
+            Err(e) => return Err(e.into()),
+        }
+        if message.direction == Direction::Outbound {
+            self.apply_pending_statuses(message).await?;
+        }
+        Ok(PutOutcome::Stored)
+    }
+
+    /// Stores an inbound message and, when it carries a consent decision (a keyword), the
+    /// decision with it in one transaction: both or neither, once however often it is delivered.
+    pub async fn ingest_message(
+        &self,
+        message: &Message,
+        consent: Option<&ConsentEvent>,
+        policy: &RetentionPolicy,
+    ) -> Result<PutOutcome, DataError> {
+        let Some(event) = consent else {
+            return self.put_message(message, policy).await;
+        };
+        let put = Write::Put {
+            record: self.message_record(message, policy).await?,
+            condition: Condition::Absent,
+        };
+        match self.commit_consent(event, vec![put]).await? {
+            ConsentCommit::Recorded(_) => Ok(PutOutcome::Stored),
+            ConsentCommit::CompanionRefused => Ok(PutOutcome::Duplicate),
+            // The decision is in (its evidence is this message): store the message if missing.
+            ConsentCommit::AlreadyRecorded(_) => self.put_message(message, policy).await,
         }
     }
 
@@ -93,14 +158,13 @@ impl Store {
             return Ok(None);
         }
         if policy.content_readable(message.sent_at, now) {
-            message.content = self
-                .open::<MessageContent>(
-                    &message.tenant,
-                    &message.contact,
-                    record,
-                    "message content",
-                )
+            let sealed: Option<SealedMessage> = self
+                .open(&message.tenant, &message.contact, record, "message content")
                 .await?;
+            if let Some(sealed) = sealed {
+                message.wamid = Some(sealed.wamid);
+                message.content = sealed.content;
+            }
         }
         Ok(Some(message))
     }
@@ -113,11 +177,8 @@ impl Store {
         policy: &RetentionPolicy,
     ) -> Result<Option<Message>, DataError> {
         let now = self.now();
-        match self
-            .records
-            .get(&layout::message(tenant, contact, wamid), now)
-            .await?
-        {
+        let key = layout::message(tenant, contact, &self.message_id(tenant, wamid));
+        match self.records.get(&key, now).await? {
             Some(record) => self.decode_message(&record, policy, now).await,
             None => Ok(None),
         }
@@ -164,8 +225,8 @@ impl Store {
         })
     }
 
-    /// Applies a status report to an outbound message; reports arrive twice and out of order,
-    /// and the stored status only ever moves forward.
+    /// Applies a status report to a stored message; reports arrive twice and out of order, and
+    /// the stored status only ever moves forward.
     pub async fn apply_status(
         &self,
         tenant: &TenantId,
@@ -175,7 +236,21 @@ impl Store {
         at: Timestamp,
         errors: Vec<DeliveryError>,
     ) -> Result<StatusOutcome, DataError> {
-        let key = layout::message(tenant, contact, wamid);
+        let id = self.message_id(tenant, wamid);
+        self.advance_status(tenant, contact, &id, status, at, errors)
+            .await
+    }
+
+    async fn advance_status(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+        id: &MessageId,
+        status: Status,
+        at: Timestamp,
+        errors: Vec<DeliveryError>,
+    ) -> Result<StatusOutcome, DataError> {
+        let key = layout::message(tenant, contact, id);
         for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
             let Some(record) = self.records.get(&key, self.now()).await? else {
                 return Ok(StatusOutcome::UnknownMessage);
@@ -203,5 +278,75 @@ impl Store {
         Err(DataError::Store(StoreError::Busy(
             "message status kept changing".into(),
         )))
+    }
+
+    /// A status report from a webhook: applied to its message, or kept until the message is
+    /// stored when the message (or its contact) is not known yet.
+    pub async fn record_status(
+        &self,
+        tenant: &TenantId,
+        contact: Option<&ContactId>,
+        wamid: &Wamid,
+        status: Status,
+        at: Timestamp,
+        errors: Vec<DeliveryError>,
+    ) -> Result<StatusOutcome, DataError> {
+        let id = self.message_id(tenant, wamid);
+        if let Some(contact) = contact {
+            let outcome = self
+                .advance_status(tenant, contact, &id, status, at, errors.clone())
+                .await?;
+            if outcome != StatusOutcome::UnknownMessage {
+                return Ok(outcome);
+            }
+        }
+        let key = layout::pending_status(tenant, &id, status.rank());
+        let mut record = Record::new(
+            key.clone(),
+            layout::kind::PENDING_STATUS,
+            to_doc(&PendingStatus { status, at, errors })?,
+        );
+        record.retention = Some(layout::retention_entry(
+            tenant,
+            Category::MessageMetadata,
+            &key,
+            at,
+        ));
+        record.expires_at = Some(at.plus(RetentionPolicy::default().message_metadata));
+        // One record per (message, status): a repeated report rewrites the same record.
+        self.records
+            .write(Write::Put {
+                record,
+                condition: Condition::Always,
+            })
+            .await?;
+        Ok(StatusOutcome::Pending)
+    }
+
+    async fn apply_pending_statuses(&self, message: &Message) -> Result<(), DataError> {
+        let query = Query::prefix(
+            layout::pending_status_partition(&message.tenant, &message.id),
+            "",
+        );
+        let pending = self.query_all(query, self.now()).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for record in &pending {
+            let report: PendingStatus = from_doc(record, "pending status")?;
+            self.advance_status(
+                &message.tenant,
+                &message.contact,
+                &message.id,
+                report.status,
+                report.at,
+                report.errors,
+            )
+            .await?;
+        }
+        self.records
+            .delete_many(pending.into_iter().map(|r| r.key).collect())
+            .await?;
+        Ok(())
     }
 }
