@@ -47,6 +47,62 @@ impl std::fmt::Debug for Config {
 
 pub const DEFAULT_DATA_DIR: &str = ".mizan";
 
+/// Meta webhook deliveries larger than this are refused with 413. Meta's batches are far smaller
+/// (a text delivery is ~1 KB; a 1,000-message batch would be ~1 MB); API Gateway's own cap is 10 MB.
+pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What the WhatsApp webhook needs: the Meta app secret(s) and the subscription verify token.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    /// `MIZAN_WHATSAPP_APP_SECRETS`: comma-separated, so a secret can be rotated without downtime.
+    pub app_secrets: crate::domain::signature::AppSecrets,
+    /// `MIZAN_WHATSAPP_VERIFY_TOKEN`: what Meta echoes in the subscription handshake.
+    pub verify_token: secrecy::SecretString,
+    /// `MIZAN_WEBHOOK_MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("app_secrets", &self.app_secrets)
+            .field("verify_token", &"<secret>")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl WebhookConfig {
+    pub fn from_env() -> Result<WebhookConfig, ConfigError> {
+        WebhookConfig::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<WebhookConfig, ConfigError> {
+        let env = Env(lookup);
+        let secrets = env.required("MIZAN_WHATSAPP_APP_SECRETS", "")?;
+        let app_secrets =
+            crate::domain::signature::AppSecrets::parse_list(&secrets).map_err(|e| {
+                ConfigError::Invalid {
+                    var: "MIZAN_WHATSAPP_APP_SECRETS",
+                    reason: e.to_string(),
+                }
+            })?;
+        Ok(WebhookConfig {
+            app_secrets,
+            verify_token: secrecy::SecretString::from(
+                env.required("MIZAN_WHATSAPP_VERIFY_TOKEN", "")?,
+            ),
+            max_body_bytes: env.number(
+                "MIZAN_WEBHOOK_MAX_BODY_BYTES",
+                DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+                1024,
+            )?,
+        })
+    }
+}
+
 /// Reads variables through `lookup`, so tests need not touch the process environment.
 pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
 
@@ -194,6 +250,27 @@ mod tests {
         assert!(err.to_string().contains("MIZAN_HASH_KEY"));
         let err = config(&[("MIZAN_KEY_CACHE_SECONDS", "soon")]).unwrap_err();
         assert!(err.to_string().contains("MIZAN_KEY_CACHE_SECONDS"));
+    }
+
+    #[test]
+    fn webhook_config_names_what_is_missing_and_hides_secrets() {
+        let map: HashMap<&str, &str> = HashMap::from([("MIZAN_WHATSAPP_APP_SECRETS", "old,new")]);
+        let err = WebhookConfig::from_lookup(|k| map.get(k).map(|v| (*v).to_owned())).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_WHATSAPP_VERIFY_TOKEN"));
+        let map: HashMap<&str, &str> = HashMap::from([
+            ("MIZAN_WHATSAPP_APP_SECRETS", "s3cret-old,s3cret-new"),
+            ("MIZAN_WHATSAPP_VERIFY_TOKEN", "v3rify"),
+        ]);
+        let config = WebhookConfig::from_lookup(|k| map.get(k).map(|v| (*v).to_owned())).unwrap();
+        assert_eq!(config.max_body_bytes, DEFAULT_WEBHOOK_MAX_BODY_BYTES);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains("v3rify"));
+        let map: HashMap<&str, &str> = HashMap::from([
+            ("MIZAN_WHATSAPP_APP_SECRETS", "a,,b"),
+            ("MIZAN_WHATSAPP_VERIFY_TOKEN", "tok"),
+        ]);
+        let err = WebhookConfig::from_lookup(|k| map.get(k).map(|v| (*v).to_owned())).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_WHATSAPP_APP_SECRETS"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! environment, with the backend the command line chose in place of `MIZAN_BACKEND`.
 
 use crate::error::CliError;
-use mizan_shared::config::{Backend, Config};
+use mizan_shared::config::{Backend, Config, WebhookConfig};
 use std::path::{Path, PathBuf};
 
 /// The embedded backend in `data_dir`, else `MIZAN_DATA_DIR`, else `.mizan`.
@@ -52,4 +52,18 @@ pub fn create_private_dir(dir: &Path) -> Result<(), CliError> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// The webhook's configuration: `MIZAN_WHATSAPP_*` when set, else the demo tenant's app secret
+/// and verify token, so the runner works out of the box.
+pub fn webhook(demo: &crate::demo::DemoCredentials) -> Result<WebhookConfig, CliError> {
+    let app_secret = demo.app_secret.clone();
+    let verify_token = demo.verify_token.clone();
+    Ok(WebhookConfig::from_lookup(|var| {
+        std::env::var(var).ok().or_else(|| match var {
+            "MIZAN_WHATSAPP_APP_SECRETS" => Some(app_secret.clone()),
+            "MIZAN_WHATSAPP_VERIFY_TOKEN" => Some(verify_token.clone()),
+            _ => None,
+        })
+    })?)
 }

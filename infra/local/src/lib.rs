@@ -8,6 +8,7 @@ pub mod demo;
 pub mod error;
 pub mod feed;
 pub mod functions;
+pub mod lambda_bridge;
 pub mod routes;
 pub mod schedule;
 pub mod serve;

@@ -6,6 +6,7 @@
 //! with an API Gateway HTTP API request context, path and query parameters as extensions),
 //! calls the same `handle` Lambda calls, and turns the response back; nothing else differs.
 
+use crate::lambda_bridge;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +22,8 @@ pub struct AppState {
     pub store: Store,
     /// `embedded` for the runner.
     pub backend: &'static str,
+    /// The webhook-intake function's dependencies.
+    pub webhook: mizan_webhook_intake::Deps,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -35,7 +38,19 @@ pub fn router(state: AppState) -> Router {
 /// Routes of the Lambda functions (webhook-intake, consent-api, data-export), added as each
 /// function crate is built.
 fn function_routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route(
+        "/webhooks/whatsapp",
+        get(webhook_intake).post(webhook_intake),
+    )
+}
+
+async fn webhook_intake(State(state): State<AppState>, request: Request) -> Response {
+    match lambda_bridge::to_lambda(request).await {
+        Ok(request) => {
+            lambda_bridge::from_lambda(mizan_webhook_intake::handle(&state.webhook, request).await)
+        }
+        Err(refused) => refused.into_response(),
+    }
 }
 
 /// A tenant id no tenant has: reading it proves the store answers without touching data.

@@ -50,9 +50,14 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
         functions::schedules(&services),
         shutdown.clone(),
     ));
+    let webhook = crate::config::webhook(&credentials)?;
     let app = routes::router(AppState {
         store: services.store.clone(),
         backend: "embedded",
+        webhook: mizan_webhook_intake::Deps {
+            store: services.store.clone(),
+            webhook,
+        },
     });
     let signals = {
         let trigger = trigger.clone();

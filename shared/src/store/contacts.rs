@@ -406,3 +406,39 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// Identity change (a new phone number, a new user id): the new identifiers become aliases of
+    /// the same contact, so the conversation, consent and data rights continue under one record.
+    /// Identifiers that already belong to another contact are left with it.
+    pub async fn link_identity(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+        new: &ContactProfile,
+    ) -> Result<Versioned<Contact>, DataError> {
+        for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
+            let Some((record, doc)) = self.contact_record(tenant, contact).await? else {
+                return Err(DataError::NotFound("contact"));
+            };
+            let mut free = Vec::new();
+            for (kind, hash) in self.alias_hashes(tenant, new) {
+                match self.contact_id_by_alias(tenant, &hash).await? {
+                    Some(owner) if owner != *contact => {}
+                    _ => free.push((kind, hash)),
+                }
+            }
+            match self
+                .refresh_contact(tenant, record, doc, new, &free, self.now())
+                .await
+            {
+                Ok(upsert) => return Ok(upsert.contact),
+                Err(DataError::Store(StoreError::ConditionFailed { .. })) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(DataError::Store(StoreError::Busy(
+            "contact kept changing while its identity was linked".into(),
+        )))
+    }
+}

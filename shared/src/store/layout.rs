@@ -25,6 +25,7 @@ pub mod kind {
     pub const MESSAGE_OUT: &str = "message_out";
     pub const CONSENT: &str = "consent";
     pub const PENDING_STATUS: &str = "pending_status";
+    pub const RAW_PAYLOAD: &str = "raw_payload";
     pub const EXPORT_JOB: &str = "export_job";
     pub const AUDIT: &str = "audit";
 }
@@ -85,6 +86,14 @@ pub fn pending_status(tenant: &TenantId, id: &MessageId, rank: i64) -> Key {
     Key::new(
         pending_status_partition(tenant, id),
         format!("STATUS#{rank:03}"),
+    )
+}
+
+/// Raw payloads kept for inspection, one partition per owner and day.
+pub fn raw_payload(owner: &TenantId, day: &str, at: Timestamp, id: &str) -> Key {
+    Key::new(
+        format!("RAW#{owner}#{day}"),
+        format!("{:013}#{id}", at.as_millis().max(0)),
     )
 }
 

@@ -10,12 +10,14 @@ mod erasure;
 mod exports;
 pub mod layout;
 mod messages;
+mod raw_payloads;
 mod retention;
 mod tenants;
 
 pub use contacts::ContactUpsert;
 pub use erasure::ErasureReport;
 pub use messages::{PutOutcome, StatusOutcome};
+pub use raw_payloads::{RawPayloadInfo, PLATFORM_TENANT};
 
 use crate::crypto::envelope::{CryptoError, Envelope};
 use crate::domain::identity_hash::IdentityHasher;

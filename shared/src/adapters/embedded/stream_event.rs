@@ -11,41 +11,36 @@ pub const LOCAL_STREAM_ARN: &str =
     "arn:aws:dynamodb:local:000000000000:table/mizan-local-data/stream/local";
 
 pub fn to_stream_record(change: &Change) -> Result<EventRecord, StoreError> {
-    let stream = StreamRecord {
-        approximate_creation_date_time: chrono::DateTime::from_timestamp_millis(
-            change.at.as_millis(),
-        )
-        .unwrap_or_default(),
-        keys: item::key_item(&change.key).into(),
-        new_image: match &change.new {
-            Some(new) => item::record_to_item(new)?.into(),
-            None => Default::default(),
-        },
-        old_image: match &change.old {
-            Some(old) => item::record_to_item(old)?.into(),
-            None => Default::default(),
-        },
-        sequence_number: Some(format!("{:021}", change.seq)),
-        stream_view_type: Some(StreamViewType::NewAndOldImages),
-        ..StreamRecord::default()
-    };
-    Ok(EventRecord {
-        aws_region: "local".into(),
-        change: stream,
-        event_id: change.seq.to_string(),
-        event_name: change.event.as_str().into(),
-        event_source: Some("aws:dynamodb".into()),
-        event_version: Some("1.1".into()),
-        event_source_arn: Some(LOCAL_STREAM_ARN.into()),
-        ..EventRecord::default()
-    })
+    // The event types are non-exhaustive: built from their defaults, field by field.
+    let mut stream = StreamRecord::default();
+    stream.approximate_creation_date_time =
+        chrono::DateTime::from_timestamp_millis(change.at.as_millis()).unwrap_or_default();
+    stream.keys = item::key_item(&change.key).into();
+    if let Some(new) = &change.new {
+        stream.new_image = item::record_to_item(new)?.into();
+    }
+    if let Some(old) = &change.old {
+        stream.old_image = item::record_to_item(old)?.into();
+    }
+    stream.sequence_number = Some(format!("{:021}", change.seq));
+    stream.stream_view_type = Some(StreamViewType::NewAndOldImages);
+
+    let mut record = EventRecord::default();
+    record.aws_region = "local".into();
+    record.change = stream;
+    record.event_id = change.seq.to_string();
+    record.event_name = change.event.as_str().into();
+    record.event_source = Some("aws:dynamodb".into());
+    record.event_version = Some("1.1".into());
+    record.event_source_arn = Some(LOCAL_STREAM_ARN.into());
+    Ok(record)
 }
 
 pub fn to_stream_event(changes: &[Change]) -> Result<Event, StoreError> {
-    Ok(Event {
-        records: changes
-            .iter()
-            .map(to_stream_record)
-            .collect::<Result<_, _>>()?,
-    })
+    let mut event = Event::default();
+    event.records = changes
+        .iter()
+        .map(to_stream_record)
+        .collect::<Result<_, _>>()?;
+    Ok(event)
 }

@@ -1,0 +1,481 @@
+//! The webhook-intake handler, driven by the API Gateway events in `events/webhook-intake/` and
+//! by deliveries built here, against the embedded store.
+
+use lambda_http::{Body, Request, Response};
+use mizan_shared::adapters::embedded::EmbeddedStore;
+use mizan_shared::backend;
+use mizan_shared::config::{Backend, Config, WebhookConfig};
+use mizan_shared::domain::consent::Purpose;
+use mizan_shared::domain::contact::ContactProfile;
+use mizan_shared::domain::identity_hash::IdentifierKind;
+use mizan_shared::domain::ids::{PhoneNumberId, Wamid};
+use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::signature::{sign, AppSecret, AppSecrets};
+use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::domain::time::Timestamp;
+use mizan_shared::ports::records::{
+    Cursor, Due, Key, Page, Query, Record, RecordStore, StoreError, Write,
+};
+use mizan_shared::store::Store;
+use mizan_webhook_intake::{handle, Deps};
+use secrecy::SecretString;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const APP_SECRET: &str = "mizan-events-app-secret";
+const VERIFY_TOKEN: &str = "mizan-events-verify-token";
+const PHONE: &str = "100000000000001";
+
+struct Harness {
+    deps: Deps,
+    embedded: EmbeddedStore,
+    tenant: Tenant,
+    _dir: tempfile::TempDir,
+}
+
+fn webhook_config(max_body_bytes: usize) -> WebhookConfig {
+    WebhookConfig {
+        app_secrets: AppSecrets::from(AppSecret::new(APP_SECRET)),
+        verify_token: SecretString::from(VERIFY_TOKEN),
+        max_body_bytes,
+    }
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        backend: Backend::Embedded {
+            data_dir: dir.path().to_owned(),
+        },
+        hash_key: Some([9; 32]),
+        key_cache_capacity: 100,
+        key_cache_ttl: std::time::Duration::from_secs(60),
+    };
+    let services = backend::connect(&config).await.unwrap();
+    let tenant = Tenant::new("Atlas Tea", services.store.now());
+    services.store.create_tenant(&tenant).await.unwrap();
+    let tenant = services
+        .store
+        .attach_phone_number(&tenant.id, &PhoneNumberId::new(PHONE))
+        .await
+        .unwrap();
+    let embedded = services.embedded.clone().unwrap();
+    let position = embedded
+        .changes_after(0, 1000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |c| c.seq);
+    embedded.set_feed_position("test", position).await.unwrap();
+    Harness {
+        deps: Deps {
+            store: services.store,
+            webhook: webhook_config(1024 * 1024),
+        },
+        embedded,
+        tenant,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    /// Kinds of the records inserted since the harness was set up.
+    async fn inserted_kinds(&self) -> Vec<String> {
+        let from = self.embedded.feed_position("test").await.unwrap();
+        self.embedded
+            .changes_after(from, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|c| c.new.filter(|_| c.old.is_none()).map(|r| r.kind))
+            .collect()
+    }
+
+    async fn post(&self, body: &[u8]) -> Response<Body> {
+        let signature = sign(body, &AppSecret::new(APP_SECRET));
+        handle(&self.deps, post_request(body, Some(&signature)))
+            .await
+            .unwrap()
+    }
+}
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/webhook-intake")
+}
+
+fn event(name: &str) -> Request {
+    let text = std::fs::read_to_string(events_dir().join(format!("{name}.json")))
+        .unwrap_or_else(|e| panic!("events/webhook-intake/{name}.json: {e}"));
+    lambda_http::request::from_str(&text).unwrap()
+}
+
+fn post_request(body: &[u8], signature: Option<&str>) -> Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("https://mizanapi.execute-api.us-east-1.amazonaws.com/webhooks/whatsapp")
+        .header("content-type", "application/json");
+    if let Some(signature) = signature {
+        builder = builder.header("x-hub-signature-256", signature);
+    }
+    builder.body(Body::Binary(body.to_vec())).unwrap()
+}
+
+fn text_delivery(phone: &str, wamid: &str, wa_id: &str, text: &str, sent_at: Timestamp) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": phone},
+            "contacts": [{"profile": {"name": "Amina"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": sent_at.as_unix_seconds().to_string(),
+                          "type": "text", "text": {"body": text}}]
+        }}]}]
+    }))
+    .unwrap()
+}
+
+fn status_delivery(wamid: &str, wa_id: &str, status: &str, at: i64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": PHONE},
+            "statuses": [{"id": wamid, "status": status, "timestamp": at.to_string(), "recipient_id": wa_id}]
+        }}]}]
+    }))
+    .unwrap()
+}
+
+/// The record kind each sample delivery must leave behind.
+fn expected_kind(name: &str) -> Option<&'static str> {
+    let kind = if name.starts_with("post-messages-")
+        || name.starts_with("post-callback_")
+        || name.starts_with("post-flow_completion-")
+        || name.starts_with("post-edited_message-")
+        || name.starts_with("post-deleted_message-")
+        || name.starts_with("post-system-")
+        || name == "post-text_arabic_escaped"
+        || name == "post-multi_entry"
+        || name == "post-signed-escaped-delivered-unescaped"
+        || name == "post-base64-encoded-body"
+    {
+        "message_in"
+    } else if name == "post-statuses-unknown_status" || name == "post-user_preferences-signup" {
+        "raw_payload"
+    } else if name.starts_with("post-statuses-") {
+        "pending_status"
+    } else if name.starts_with("post-user_preferences-") {
+        "consent"
+    } else if name.starts_with("post-other_fields-") || name == "post-unparseable" {
+        "raw_payload"
+    } else {
+        return None;
+    };
+    Some(kind)
+}
+
+#[tokio::test]
+async fn every_sample_delivery_is_acknowledged_and_stored_as_its_kind() {
+    let mut names: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.starts_with("post-") && !n.contains("signature"))
+        .collect();
+    names.sort();
+    assert!(names.len() > 60, "the sample events are there");
+    for name in names {
+        let h = harness().await;
+        let answer = handle(&h.deps, event(&name)).await.unwrap();
+        assert_eq!(answer.status(), 200, "{name}");
+        let kinds = h.inserted_kinds().await;
+        let expected = expected_kind(&name).unwrap_or_else(|| panic!("no expectation for {name}"));
+        assert!(
+            kinds.iter().any(|k| k == expected),
+            "{name}: expected a {expected} record, got {kinds:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_signatures_get_401_and_store_nothing() {
+    for name in [
+        "post-bad-signature",
+        "post-malformed-signature",
+        "post-missing-signature",
+    ] {
+        let h = harness().await;
+        let answer = handle(&h.deps, event(name)).await.unwrap();
+        assert_eq!(answer.status(), 401, "{name}");
+        let body: serde_json::Value = serde_json::from_slice(answer.body().as_ref()).unwrap();
+        assert_eq!(body["error"]["code"], "invalid_signature");
+        assert!(
+            h.inserted_kinds().await.is_empty(),
+            "{name} stored something"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_handshake_echoes_the_challenge_only_for_our_token() {
+    let h = harness().await;
+    let ok = handle(&h.deps, event("get-handshake")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.body().as_ref(), b"1158201444");
+    let refused = handle(&h.deps, event("get-handshake-wrong-token"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}
+
+#[tokio::test]
+async fn duplicate_deliveries_store_one_message() {
+    let h = harness().await;
+    let body = text_delivery(
+        PHONE,
+        "wamid.DUP1",
+        "15550100007",
+        "Salam",
+        h.deps.store.now(),
+    );
+    for _ in 0..3 {
+        assert_eq!(h.post(&body).await.status(), 200);
+    }
+    let kinds = h.inserted_kinds().await;
+    assert_eq!(kinds.iter().filter(|k| *k == "message_in").count(), 1);
+    let contact = h
+        .deps
+        .store
+        .find_contact(&h.tenant.id, IdentifierKind::WaId, "15550100007")
+        .await
+        .unwrap()
+        .unwrap();
+    let page = h
+        .deps
+        .store
+        .conversation(
+            &h.tenant.id,
+            &contact.value.id,
+            &h.tenant.retention(),
+            10,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert!(!page.items[0].late, "a fresh message is not late");
+    assert_eq!(page.items[0].kind, MessageKind::Text);
+}
+
+#[tokio::test]
+async fn statuses_in_any_order_end_at_the_furthest() {
+    let h = harness().await;
+    let store = &h.deps.store;
+    let contact = store
+        .upsert_contact(
+            &h.tenant.id,
+            &ContactProfile {
+                wa_id: Some("15550100008".into()),
+                ..ContactProfile::default()
+            },
+        )
+        .await
+        .unwrap()
+        .contact
+        .value;
+    let wamid = Wamid::new("wamid.OUT.ORDER");
+    let at = store.now().as_unix_seconds();
+    // A read report before the message itself is stored (the send and the webhook race).
+    assert_eq!(
+        h.post(&status_delivery(
+            "wamid.OUT.ORDER",
+            "15550100008",
+            "read",
+            at
+        ))
+        .await
+        .status(),
+        200
+    );
+    let now = store.now();
+    let outbound = Message {
+        tenant: h.tenant.id.clone(),
+        contact: contact.id.clone(),
+        id: store.message_id(&h.tenant.id, &wamid),
+        wamid: Some(wamid.clone()),
+        direction: Direction::Outbound,
+        kind: MessageKind::Text,
+        sent_at: now,
+        stored_at: now,
+        status: Status::Accepted,
+        status_at: now,
+        errors: vec![],
+        late: false,
+        content: Some(MessageContent::text("Welcome!")),
+    };
+    store
+        .put_message(&outbound, &h.tenant.retention())
+        .await
+        .unwrap();
+    for status in ["sent", "delivered", "sent"] {
+        assert_eq!(
+            h.post(&status_delivery(
+                "wamid.OUT.ORDER",
+                "15550100008",
+                status,
+                at - 60
+            ))
+            .await
+            .status(),
+            200
+        );
+    }
+    let stored = store
+        .message(&h.tenant.id, &contact.id, &wamid, &h.tenant.retention())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Read);
+}
+
+#[tokio::test]
+async fn an_escaped_unicode_signature_is_accepted() {
+    let h = harness().await;
+    let answer = handle(&h.deps, event("post-signed-escaped-delivered-unescaped"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test]
+async fn oversize_bodies_get_413_and_store_nothing() {
+    let mut h = harness().await;
+    h.deps.webhook = webhook_config(2048);
+    let body = text_delivery(
+        PHONE,
+        "wamid.BIG",
+        "15550100009",
+        &"x".repeat(4096),
+        h.deps.store.now(),
+    );
+    let answer = h.post(&body).await;
+    assert_eq!(answer.status(), 413);
+    assert!(h.inserted_kinds().await.is_empty());
+}
+
+#[tokio::test]
+async fn unparseable_signed_bodies_are_kept_and_acknowledged() {
+    let h = harness().await;
+    let answer = handle(&h.deps, event("post-unparseable")).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(h.inserted_kinds().await, vec!["raw_payload".to_owned()]);
+}
+
+#[tokio::test]
+async fn deliveries_for_unknown_numbers_are_acknowledged_but_not_stored() {
+    let h = harness().await;
+    let body = text_delivery(
+        "100000000000999",
+        "wamid.NOBODY",
+        "15550100010",
+        "Hello",
+        h.deps.store.now(),
+    );
+    assert_eq!(h.post(&body).await.status(), 200);
+    assert!(
+        h.inserted_kinds().await.is_empty(),
+        "no contact, no message"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_keyword_records_the_opt_out_with_the_message() {
+    let h = harness().await;
+    let body = text_delivery(
+        PHONE,
+        "wamid.STOP",
+        "15550100011",
+        " Arrêt ! ",
+        h.deps.store.now(),
+    );
+    assert_eq!(h.post(&body).await.status(), 200);
+    let contact = h
+        .deps
+        .store
+        .find_contact(&h.tenant.id, IdentifierKind::WaId, "15550100011")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!contact.value.consent.allows(Purpose::AutomatedReplies));
+    let history = h
+        .deps
+        .store
+        .consent_history(&h.tenant.id, &contact.value.id)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    let kinds: BTreeSet<String> = h.inserted_kinds().await.into_iter().collect();
+    assert!(kinds.contains("message_in") && kinds.contains("consent"));
+}
+
+/// A store whose every write fails, as DynamoDB does when throttled or unreachable.
+struct FailingWrites(Arc<dyn RecordStore>);
+
+#[async_trait::async_trait]
+impl RecordStore for FailingWrites {
+    async fn get(&self, key: &Key, now: Timestamp) -> Result<Option<Record>, StoreError> {
+        self.0.get(key, now).await
+    }
+    async fn query(&self, query: &Query, now: Timestamp) -> Result<Page<Record>, StoreError> {
+        self.0.query(query, now).await
+    }
+    async fn due(
+        &self,
+        partition: &str,
+        up_to: Timestamp,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Due>, StoreError> {
+        self.0.due(partition, up_to, limit, after).await
+    }
+    async fn transact(&self, _: Vec<Write>) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("injected failure".into()))
+    }
+    async fn delete_many(&self, _: Vec<Key>) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("injected failure".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_store_gets_a_5xx_so_meta_retries() {
+    let h = harness().await;
+    let store = &h.deps.store;
+    let failing = Store::new(
+        Arc::new(FailingWrites(store.records().clone())),
+        store.envelope().clone(),
+        Arc::new(mizan_shared::domain::identity_hash::IdentityHasher::new(
+            [9; 32],
+        )),
+        Arc::new(mizan_shared::ports::clock::SystemClock),
+    );
+    let deps = Deps {
+        store: failing,
+        webhook: webhook_config(1024 * 1024),
+    };
+    let body = text_delivery(PHONE, "wamid.FAIL", "15550100012", "Hello", store.now());
+    let signature = sign(&body, &AppSecret::new(APP_SECRET));
+    let answer = handle(&deps, post_request(&body, Some(&signature)))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    // Meta's retry, once storage is back, stores it.
+    assert_eq!(h.post(&body).await.status(), 200);
+    assert!(h.inserted_kinds().await.iter().any(|k| k == "message_in"));
+}

@@ -1,0 +1,231 @@
+//! What a verified webhook delivery does to the data: every message, status, preference and error
+//! of every entry and change, each stored once however often Meta delivers it (DESIGN §3, §7).
+
+use crate::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
+use crate::domain::ids::{PhoneNumberId, TenantId};
+use crate::domain::keywords::{self, Keyword};
+use crate::domain::message::{is_late, Direction, Message, MessageContent, Status};
+use crate::domain::tenant::Tenant;
+use crate::domain::whatsapp::{
+    Delivery, DeliveryItem, InboundMessage, PreferenceChange, PreferenceValue, StatusReport,
+};
+use crate::store::{DataError, PutOutcome, StatusOutcome, Store};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Counts of what one delivery did; logged per delivery (no personal data) and returned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IntakeReport {
+    pub messages_stored: u32,
+    pub duplicates: u32,
+    /// Stored, but too late after sending to be answered automatically.
+    pub late: u32,
+    pub consent_recorded: u32,
+    pub statuses_applied: u32,
+    pub statuses_pending: u32,
+    pub statuses_stale: u32,
+    /// Items for a phone number id no tenant owns: acknowledged, counted, not stored.
+    pub unrouted: u32,
+    /// Webhook-level errors Meta reported (logged with their codes).
+    pub errors_reported: u32,
+    /// Parts Mizan does not model, kept sealed and expiring.
+    pub kept_raw: u32,
+}
+
+/// Applies every item of `delivery`. Stops at the first storage failure so the caller can answer
+/// 5xx and Meta retries the whole delivery; what was stored before is idempotent on the retry.
+pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, DataError> {
+    let mut report = IntakeReport::default();
+    let mut tenants: HashMap<PhoneNumberId, Option<Tenant>> = HashMap::new();
+    for item in &delivery.items {
+        let tenant = match item.phone_number_id() {
+            Some(phone) => {
+                if !tenants.contains_key(phone) {
+                    let found = store.tenant_by_phone_number(phone).await?;
+                    tenants.insert(phone.clone(), found);
+                }
+                tenants.get(phone).cloned().flatten()
+            }
+            None => None,
+        };
+        match (item, tenant) {
+            (DeliveryItem::Error(error), tenant) => {
+                report.errors_reported += 1;
+                tracing::warn!(
+                    code = error.code,
+                    title = %error.title,
+                    tenant = tenant.as_ref().map(|t| t.id.as_str()),
+                    "webhook reported an error"
+                );
+            }
+            (DeliveryItem::Other(other), tenant) => {
+                let raw = serde_json::to_vec(other.raw.expose()).map_err(|e| {
+                    DataError::Invalid(format!("raw change does not serialize: {e}"))
+                })?;
+                let owner = tenant.as_ref().map(|t| &t.id);
+                store
+                    .keep_raw(owner, &format!("unmodeled:{}", other.field), &raw)
+                    .await?;
+                report.kept_raw += 1;
+            }
+            (item, None) => {
+                report.unrouted += 1;
+                tracing::warn!(
+                    metric = "unrouted_delivery_item",
+                    phone_number_id = item.phone_number_id().map(PhoneNumberId::as_str),
+                    "delivery item for a phone number no tenant owns: acknowledged, not stored"
+                );
+            }
+            (DeliveryItem::Message(message), Some(tenant)) => {
+                ingest_message(store, &tenant, message, &mut report).await?
+            }
+            (DeliveryItem::Status(status), Some(tenant)) => {
+                ingest_status(store, &tenant.id, status, &mut report).await?
+            }
+            (DeliveryItem::Preference(change), Some(tenant)) => {
+                ingest_preference(store, &tenant.id, change, &mut report).await?
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The consent decision a message's text carries, if it is only a keyword.
+fn keyword_decision(message: &InboundMessage, stored: &Message) -> Option<ConsentEvent> {
+    let text = message.keyword_text.as_ref()?;
+    let action = match keywords::classify(text.expose())?.keyword {
+        Keyword::OptOut => ConsentAction::OptOut,
+        Keyword::OptIn => ConsentAction::OptIn,
+        Keyword::Help => return None,
+    };
+    Some(ConsentEvent {
+        tenant: stored.tenant.clone(),
+        contact: stored.contact.clone(),
+        at: stored.sent_at,
+        purpose: Purpose::All,
+        action,
+        source: ConsentSource::Keyword,
+        evidence: stored.id.to_string(),
+        actor: "contact".into(),
+    })
+}
+
+async fn ingest_message(
+    store: &Store,
+    tenant: &Tenant,
+    message: &InboundMessage,
+    report: &mut IntakeReport,
+) -> Result<(), DataError> {
+    let upsert = store.upsert_contact(&tenant.id, &message.sender).await?;
+    let contact = upsert.contact.value;
+    if let Some(change) = &message.identity_change {
+        store
+            .link_identity(&tenant.id, &contact.id, &change.new)
+            .await?;
+    }
+    let received_at = store.now();
+    let stored = Message {
+        tenant: tenant.id.clone(),
+        contact: contact.id.clone(),
+        id: store.message_id(&tenant.id, &message.wamid),
+        wamid: Some(message.wamid.clone()),
+        direction: Direction::Inbound,
+        kind: message.kind,
+        sent_at: message.sent_at,
+        stored_at: received_at,
+        status: Status::Received,
+        status_at: message.sent_at,
+        errors: Vec::new(),
+        late: is_late(message.sent_at, received_at),
+        content: Some(MessageContent(message.content.clone())),
+    };
+    let consent = keyword_decision(message, &stored);
+    let outcome = store
+        .ingest_message(&stored, consent.as_ref(), &tenant.retention())
+        .await?;
+    match outcome {
+        PutOutcome::Stored => {
+            report.messages_stored += 1;
+            report.late += u32::from(stored.late);
+            report.consent_recorded += u32::from(consent.is_some());
+        }
+        PutOutcome::Duplicate => report.duplicates += 1,
+    }
+    Ok(())
+}
+
+async fn ingest_status(
+    store: &Store,
+    tenant: &TenantId,
+    status: &StatusReport,
+    report: &mut IntakeReport,
+) -> Result<(), DataError> {
+    let mut contact = None;
+    for (kind, value) in status.recipient.identifiers() {
+        if let Some(found) = store.find_contact(tenant, kind, value).await? {
+            contact = Some(found.value.id);
+            break;
+        }
+    }
+    let outcome = store
+        .record_status(
+            tenant,
+            contact.as_ref(),
+            &status.wamid,
+            status.status,
+            status.at,
+            status.errors.clone(),
+        )
+        .await?;
+    match outcome {
+        StatusOutcome::Advanced(_) => report.statuses_applied += 1,
+        StatusOutcome::Unchanged(_) => report.statuses_stale += 1,
+        StatusOutcome::Pending | StatusOutcome::UnknownMessage => report.statuses_pending += 1,
+    }
+    Ok(())
+}
+
+async fn ingest_preference(
+    store: &Store,
+    tenant: &TenantId,
+    change: &PreferenceChange,
+    report: &mut IntakeReport,
+) -> Result<(), DataError> {
+    let action = match change.value {
+        PreferenceValue::Stop => ConsentAction::OptOut,
+        PreferenceValue::Resume => ConsentAction::OptIn,
+        PreferenceValue::Other(_) => {
+            let raw = serde_json::to_vec(change.raw.expose())
+                .map_err(|e| DataError::Invalid(format!("preference does not serialize: {e}")))?;
+            store
+                .keep_raw(Some(tenant), "unmodeled:user_preferences", &raw)
+                .await?;
+            report.kept_raw += 1;
+            return Ok(());
+        }
+    };
+    let contact = store
+        .upsert_contact(tenant, &change.user)
+        .await?
+        .contact
+        .value;
+    let event = ConsentEvent {
+        tenant: tenant.clone(),
+        contact: contact.id,
+        at: change.at,
+        purpose: Purpose::Marketing,
+        action,
+        source: ConsentSource::Webhook,
+        // Meta sends no id for a preference change: its category, value and time identify it.
+        evidence: format!(
+            "user_preferences:{}:{}:{}",
+            change.category,
+            change.value.as_str(),
+            change.at.as_millis()
+        ),
+        actor: "meta".into(),
+    };
+    store.record_consent(&event, None).await?;
+    report.consent_recorded += 1;
+    Ok(())
+}
