@@ -209,3 +209,65 @@ fn functions_default_to_arm64_on_the_al2023_custom_runtime() {
     }
     assert_eq!(vars["MIZAN_BACKEND"], "aws");
 }
+
+fn http_routes(t: &Value) -> Vec<(String, String, String)> {
+    let mut routes = Vec::new();
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        if let Some(events) = resource["Properties"]["Events"].as_mapping() {
+            for event in events.values().filter(|e| e["Type"] == "HttpApi") {
+                routes.push((
+                    id.as_str().unwrap().to_owned(),
+                    event["Properties"]["Method"].as_str().unwrap().to_owned(),
+                    event["Properties"]["Path"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+#[test]
+fn webhook_routes_are_declared_on_the_intake_function() {
+    let routes = http_routes(&template());
+    for method in ["GET", "POST"] {
+        assert!(
+            routes.contains(&(
+                "WebhookIntakeFunction".into(),
+                method.into(),
+                "/webhooks/whatsapp".into()
+            )),
+            "{method} /webhooks/whatsapp in {routes:?}"
+        );
+    }
+}
+
+#[test]
+fn functions_are_built_by_cargo_lambda_and_never_granted_wildcard_resources() {
+    let t = template();
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id:?}"
+        );
+        assert!(
+            resource["Properties"]["Runtime"].is_null(),
+            "{id:?} inherits the Globals runtime"
+        );
+        let policies = serde_yaml::to_string(&resource["Properties"]["Policies"]).unwrap();
+        assert!(
+            !policies.contains("Resource: '*'") && !policies.contains("Resource: \"*\""),
+            "{id:?}: {policies}"
+        );
+        assert!(
+            !policies.contains("dynamodb:*") && !policies.contains("kms:*"),
+            "{id:?}: {policies}"
+        );
+    }
+}

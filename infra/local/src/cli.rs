@@ -40,6 +40,8 @@ pub enum BackendChoice {
 pub enum Command {
     /// Serve every function's routes, the change feed and the schedules on 127.0.0.1
     Serve(ServeArgs),
+    /// Post a WhatsApp text message to the running runner, signed like Meta signs it
+    Send(SendCommand),
     #[command(flatten)]
     Admin(AdminCommand),
 }
@@ -49,6 +51,18 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1; 0 picks a free one (the chosen address is printed) [default: 3000]
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendCommand {
+    /// The message text
+    pub text: String,
+    /// The sender's WhatsApp number (wa_id)
+    #[arg(long, default_value = "15550100001")]
+    pub from: String,
+    /// The sender's profile name
+    #[arg(long, default_value = "Amina")]
+    pub name: String,
 }
 
 #[derive(Debug, Subcommand)]

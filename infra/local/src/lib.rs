@@ -11,6 +11,7 @@ pub mod functions;
 pub mod lambda_bridge;
 pub mod routes;
 pub mod schedule;
+pub mod send;
 pub mod serve;
 pub mod shutdown;
 
@@ -65,6 +66,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             let port = args.port.or(cli.port).unwrap_or(cli::DEFAULT_PORT);
             serve::run(config::embedded(cli.data_dir)?, port).await
+        }
+        Command::Send(args) => {
+            let config = config::embedded(cli.data_dir)?;
+            let data_dir = config::data_dir(&config)
+                .ok_or_else(|| CliError::Usage("send works with the embedded runner".into()))?;
+            send::run(
+                data_dir,
+                &send::SendArgs {
+                    text: args.text,
+                    from: args.from,
+                    name: args.name,
+                },
+            )
         }
         Command::Admin(command) => {
             if cli.port.is_some() {

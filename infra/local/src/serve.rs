@@ -124,12 +124,14 @@ pub fn banner(
          \x20 app_secret       {app_secret}\n\
          \x20 verify_token     {verify_token}\n\
          \n\
-         Try it:\n\
+         Try it (from another terminal):\n\
+         \x20 mizan-local --data-dir {data_dir} send \"Bonjour, vous êtes ouverts ?\"\n\
+         \x20     (signs a WhatsApp text like Meta does and posts it to /webhooks/whatsapp;\n\
+         \x20      with cargo: cargo run -p mizan-local -- --data-dir {data_dir} send \"...\")\n\
+         \x20 curl \"http://{address}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={verify_token}&hub.challenge=42\"\n\
          \x20 curl http://{address}/local/health\n\
          \n\
-         Function routes (the webhook, the consent and export APIs) are mounted here as each\n\
-         function is built. Once webhook-intake exists, `mizan-local send` will sign a WhatsApp\n\
-         message with the demo app secret and post it to the webhook.\n\
+         Routes: GET|POST /webhooks/whatsapp (webhook-intake), GET /local/health.\n\
          Stop with Ctrl-C; data stays in {data_dir}.\n\
          \n",
         data_dir = data_dir.display(),

@@ -382,3 +382,62 @@ fn bad_input_and_missing_things_exit_2_with_one_line() {
         "mizan-local: tenant ten_missing not found"
     );
 }
+
+#[test]
+fn send_posts_a_signed_message_that_is_stored_and_survives_a_restart() {
+    // Given a running runner
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    // When a newcomer sends a message with one command
+    let sent = admin(dir.path(), &["send", "Bonjour, vous êtes ouverts ? مرحبا"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("200"));
+    assert!(server.terminate().success());
+
+    // Then, after the runner stopped, the store holds the message with its text
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut config = mizan_shared::config::Config::from_lookup(|_| None).unwrap();
+        config.backend = mizan_shared::config::Backend::Embedded {
+            data_dir: dir.path().to_owned(),
+        };
+        let services = mizan_shared::backend::connect(&config).await.unwrap();
+        let demo = demo_json(dir.path());
+        let tenant = mizan_shared::domain::ids::TenantId::new(demo["tenant_id"].as_str().unwrap());
+        let tenant = services.store.tenant(&tenant).await.unwrap().unwrap();
+        let contact = services
+            .store
+            .find_contact(
+                &tenant.id,
+                mizan_shared::domain::identity_hash::IdentifierKind::WaId,
+                "15550100001",
+            )
+            .await
+            .unwrap()
+            .expect("the sender is a contact");
+        let page = services
+            .store
+            .conversation(&tenant.id, &contact.value.id, &tenant.retention(), 10, None)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        let content = page.items[0].content.as_ref().unwrap().0.expose();
+        assert_eq!(
+            content["text"]["body"],
+            "Bonjour, vous êtes ouverts ? مرحبا"
+        );
+    });
+}
+
+#[test]
+fn send_without_a_runner_says_how_to_start_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = admin(dir.path(), &["send", "hello"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("mizan-local serve"));
+}
