@@ -7,4 +7,4 @@ mod record_store;
 pub mod tables;
 
 pub use key_store::DynamoKeyStore;
-pub use record_store::DynamoStore;
+pub use record_store::{DynamoStore, WriteUsage};

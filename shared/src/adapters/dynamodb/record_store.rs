@@ -11,11 +11,14 @@ use crate::ports::records::{
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue as SdkValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
+    AttributeValue as SdkValue, ConsumedCapacity, Delete, DeleteRequest, Put,
+    ReturnConsumedCapacity, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use serde_dynamo::AttributeValue;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// BatchWriteItem's limit.
@@ -26,6 +29,30 @@ const MAX_BATCH_ATTEMPTS: u32 = 8;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    usage: Arc<WriteUsage>,
+}
+
+/// Write requests sent and write capacity DynamoDB reports consumed, for cost measurements.
+#[derive(Debug, Default)]
+pub struct WriteUsage {
+    requests: AtomicU64,
+    capacity_millis: AtomicU64,
+}
+
+impl WriteUsage {
+    fn record(&self, capacity: Option<f64>) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let millis = (capacity.unwrap_or(0.0) * 1000.0).round() as u64;
+        self.capacity_millis.fetch_add(millis, Ordering::Relaxed);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn capacity_units(&self) -> f64 {
+        self.capacity_millis.load(Ordering::Relaxed) as f64 / 1000.0
+    }
 }
 
 impl DynamoStore {
@@ -33,12 +60,22 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            usage: Arc::default(),
         }
     }
 
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// What this store's writes have cost so far.
+    pub fn write_usage(&self) -> &WriteUsage {
+        &self.usage
+    }
+}
+
+fn total_capacity(consumed: &[ConsumedCapacity]) -> Option<f64> {
+    Some(consumed.iter().filter_map(|c| c.capacity_units()).sum())
 }
 
 /// A condition as expression text with its names and values.
@@ -252,6 +289,21 @@ impl DynamoStore {
         Ok(built.build())
     }
 
+    /// A refused write is still a request (a failed condition costs capacity DynamoDB does not
+    /// report back).
+    fn refused<E, R>(&self, error: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug,
+    {
+        self.usage.record(None);
+        store_error(error)
+    }
+
     /// One write without a transaction: half the write capacity of a one-item transaction.
     async fn single(&self, write: Write) -> Result<(), StoreError> {
         match write {
@@ -260,14 +312,18 @@ impl DynamoStore {
                 self.client
                     .put_item()
                     .table_name(&self.table)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .set_item(Some(item::to_sdk(item::record_to_item(&record)?)))
                     .set_condition_expression(e.text)
                     .set_expression_attribute_names(non_empty(e.names))
                     .set_expression_attribute_values(non_empty(e.values))
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(store_error)
+                    .map(|out| {
+                        self.usage
+                            .record(out.consumed_capacity().and_then(|c| c.capacity_units()))
+                    })
+                    .map_err(|e| self.refused(e))
             }
             Write::Update {
                 key,
@@ -279,6 +335,7 @@ impl DynamoStore {
                 self.client
                     .update_item()
                     .table_name(&self.table)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .set_key(Some(item::to_sdk(item::key_item(&key))))
                     .update_expression(update)
                     .set_condition_expression(e.text)
@@ -286,22 +343,29 @@ impl DynamoStore {
                     .set_expression_attribute_values(non_empty(e.values))
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(store_error)
+                    .map(|out| {
+                        self.usage
+                            .record(out.consumed_capacity().and_then(|c| c.capacity_units()))
+                    })
+                    .map_err(|e| self.refused(e))
             }
             Write::Delete { key, condition } => {
                 let e = condition_expression(&condition, false);
                 self.client
                     .delete_item()
                     .table_name(&self.table)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .set_key(Some(item::to_sdk(item::key_item(&key))))
                     .set_condition_expression(e.text)
                     .set_expression_attribute_names(non_empty(e.names))
                     .set_expression_attribute_values(non_empty(e.values))
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(store_error)
+                    .map(|out| {
+                        self.usage
+                            .record(out.consumed_capacity().and_then(|c| c.capacity_units()))
+                    })
+                    .map_err(|e| self.refused(e))
             }
         }
     }
@@ -451,10 +515,14 @@ impl RecordStore for DynamoStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(out) => {
+                self.usage.record(total_capacity(out.consumed_capacity()));
+                Ok(())
+            }
             Err(error) => {
                 if let Some(
                     aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled),
@@ -510,9 +578,12 @@ impl RecordStore for DynamoStore {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, pending)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
                     .map_err(store_error)?;
+                self.usage
+                    .record(total_capacity(output.consumed_capacity()));
                 pending = output
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
