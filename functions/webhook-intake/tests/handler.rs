@@ -479,3 +479,28 @@ async fn a_failing_store_gets_a_5xx_so_meta_retries() {
     assert_eq!(h.post(&body).await.status(), 200);
     assert!(h.inserted_kinds().await.iter().any(|k| k == "message_in"));
 }
+
+#[tokio::test]
+async fn a_number_change_links_the_new_number_to_the_same_contact() {
+    let h = harness().await;
+    let answer = handle(&h.deps, event("post-system-phone_number_change"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let find = |wa_id: &'static str| {
+        let store = h.deps.store.clone();
+        let tenant = h.tenant.id.clone();
+        async move {
+            store
+                .find_contact(&tenant, IdentifierKind::WaId, wa_id)
+                .await
+                .unwrap()
+                .map(|c| c.value.id)
+        }
+    };
+    let old = find("15550100002")
+        .await
+        .expect("the old number is a contact");
+    let new = find("15550100003").await.expect("the new number is linked");
+    assert_eq!(old, new);
+}

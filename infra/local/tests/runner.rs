@@ -441,3 +441,133 @@ fn send_without_a_runner_says_how_to_start_one() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("mizan-local serve"));
 }
+
+/// A signed one-message delivery of `wamid` from `wa_id`, posted on a fresh connection; the
+/// status code, or `None` when the runner is gone.
+fn post_delivery(
+    port: u16,
+    app_secret: &str,
+    phone: &str,
+    wa_id: &str,
+    wamid: &str,
+) -> Option<u16> {
+    let now = mizan_shared::domain::time::Timestamp::now();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": phone},
+            "contacts": [{"profile": {"name": "Load"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": now.as_unix_seconds().to_string(),
+                          "type": "text", "text": {"body": "Salam, ça marche ?"}}]
+        }}]}]
+    }))
+    .unwrap();
+    let signature = mizan_shared::domain::signature::sign(
+        &body,
+        &mizan_shared::domain::signature::AppSecret::new(app_secret.as_bytes()),
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let head = format!(
+        "POST /webhooks/whatsapp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         X-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(&body).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split(' ').nth(1)?.parse().ok()
+}
+
+#[test]
+fn every_acknowledged_delivery_survives_a_sigkill_under_load() {
+    // Given a runner taking deliveries from 8 concurrent senders
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let demo = demo_json(dir.path());
+    let (port, secret, phone) = (
+        server.port(),
+        demo["app_secret"].as_str().unwrap().to_owned(),
+        demo["phone_number_id"].as_str().unwrap().to_owned(),
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let senders: Vec<_> = (0..8)
+        .map(|sender| {
+            let (secret, phone, stop) = (secret.clone(), phone.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for n in 0..100_000 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let wa_id = format!("1555{sender:03}{:04}", n % 20);
+                    let wamid = format!("wamid.kill.{sender}.{n}");
+                    match post_delivery(port, &secret, &phone, &wa_id, &wamid) {
+                        Some(200) => acknowledged.push((wa_id, wamid)),
+                        Some(other) => panic!("unexpected status {other}"),
+                        None => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+
+    // When the runner is killed with SIGKILL in the middle of it
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acknowledged: Vec<(String, String)> = senders
+        .into_iter()
+        .flat_map(|s| s.join().unwrap())
+        .collect();
+    assert!(
+        acknowledged.len() > 50,
+        "the load ran: {} acknowledged",
+        acknowledged.len()
+    );
+
+    // Then every delivery it acknowledged is stored
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut config = mizan_shared::config::Config::from_lookup(|_| None).unwrap();
+        config.backend = mizan_shared::config::Backend::Embedded {
+            data_dir: dir.path().to_owned(),
+        };
+        let services = mizan_shared::backend::connect(&config).await.unwrap();
+        let tenant = mizan_shared::domain::ids::TenantId::new(demo["tenant_id"].as_str().unwrap());
+        let tenant = services.store.tenant(&tenant).await.unwrap().unwrap();
+        let mut missing = 0;
+        for (wa_id, wamid) in &acknowledged {
+            let kind = mizan_shared::domain::identity_hash::IdentifierKind::WaId;
+            let Some(contact) = services
+                .store
+                .find_contact(&tenant.id, kind, wa_id)
+                .await
+                .unwrap()
+            else {
+                missing += 1;
+                continue;
+            };
+            let wamid = mizan_shared::domain::ids::Wamid::new(wamid.as_str());
+            let found = services
+                .store
+                .message(&tenant.id, &contact.value.id, &wamid, &tenant.retention())
+                .await
+                .unwrap();
+            missing += usize::from(found.is_none());
+        }
+        assert_eq!(
+            missing,
+            0,
+            "{missing} of {} acknowledged deliveries were lost",
+            acknowledged.len()
+        );
+    });
+}
