@@ -49,6 +49,7 @@ impl Store {
             let ContactDoc {
                 mut contact,
                 aliases,
+                seen_digest,
             } = doc;
             if self.records.get(&history_key, self.now()).await?.is_some() {
                 return Ok(ConsentCommit::AlreadyRecorded(contact.consent));
@@ -67,6 +68,7 @@ impl Store {
                     doc: Some(to_doc(&ContactDoc {
                         contact: contact.clone(),
                         aliases,
+                        seen_digest,
                     })?),
                     version: Some(record.version + 1),
                     ..Changes::default()

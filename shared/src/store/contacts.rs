@@ -22,6 +22,9 @@ pub(super) struct ContactDoc {
     pub contact: Contact,
     /// Keyed hashes of every identifier: what erasure removes and what suppression keeps.
     pub aliases: Vec<IdentityHash>,
+    /// Keyed digest of the profile last received: an unchanged one needs no decryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_digest: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -161,16 +164,23 @@ impl Store {
             .is_some())
     }
 
+    fn profile_digest(&self, profile: &ContactProfile) -> String {
+        let canonical = serde_json::to_string(profile).unwrap_or_default();
+        self.hasher.for_logs(&canonical)
+    }
+
     async fn contact_writes(
         &self,
         contact: &Contact,
         aliases: &[IdentityHash],
+        seen_digest: Option<String>,
         profile: Option<&ContactProfile>,
     ) -> Result<(Key, serde_json::Value, Option<Vec<u8>>), DataError> {
         let key = layout::contact(&contact.tenant, &contact.id);
         let doc = to_doc(&ContactDoc {
             contact: contact.clone(),
             aliases: aliases.to_vec(),
+            seen_digest,
         })?;
         let sealed = match profile {
             Some(p) => Some(self.seal(&contact.tenant, &contact.id, &key, p).await?),
@@ -277,8 +287,9 @@ impl Store {
             }
         }
         let aliases: Vec<IdentityHash> = hashes.iter().map(|(_, h)| h.clone()).collect();
+        let digest = Some(self.profile_digest(profile));
         let (key, doc, sealed) = self
-            .contact_writes(&contact, &aliases, Some(profile))
+            .contact_writes(&contact, &aliases, digest, Some(profile))
             .await?;
         let mut record = Record::new(key.clone(), layout::kind::CONTACT, doc);
         record.sealed = sealed;
@@ -317,19 +328,34 @@ impl Store {
     ) -> Result<ContactUpsert, DataError> {
         let mut contact = doc.contact;
         let mut aliases = doc.aliases;
-        let stored: Option<ContactProfile> = self
-            .open(tenant, &contact.id, &record, "contact profile")
-            .await?;
-        let mut merged = stored.clone().unwrap_or_default();
-        let profile_changed = merged.merge(profile) || stored.is_none();
         let new_aliases: Vec<IdentityHash> = hashes
             .iter()
             .map(|(_, h)| h.clone())
             .filter(|h| !aliases.contains(h))
             .collect();
         let seen_is_stale = now.since(contact.last_seen_at) >= days(LAST_SEEN_RESOLUTION_DAYS);
+        let digest = self.profile_digest(profile);
+        if doc.seen_digest.as_deref() == Some(digest.as_str())
+            && new_aliases.is_empty()
+            && !seen_is_stale
+        {
+            // The same profile as last time: nothing to merge, and no need to open the stored one.
+            return Ok(ContactUpsert {
+                contact: Versioned {
+                    value: contact,
+                    version: record.version,
+                },
+                created: false,
+            });
+        }
+        let stored: Option<ContactProfile> = self
+            .open(tenant, &contact.id, &record, "contact profile")
+            .await?;
+        let mut merged = stored.clone().unwrap_or_default();
+        let profile_changed = merged.merge(profile) || stored.is_none();
         contact.profile = Some(merged.clone());
-        if !profile_changed && new_aliases.is_empty() && !seen_is_stale {
+        let digest_changed = doc.seen_digest.as_deref() != Some(digest.as_str());
+        if !profile_changed && new_aliases.is_empty() && !seen_is_stale && !digest_changed {
             return Ok(ContactUpsert {
                 contact: Versioned {
                     value: contact,
@@ -341,7 +367,12 @@ impl Store {
         contact.last_seen_at = contact.last_seen_at.max(now);
         aliases.extend(new_aliases.iter().cloned());
         let (key, doc, sealed) = self
-            .contact_writes(&contact, &aliases, profile_changed.then_some(&merged))
+            .contact_writes(
+                &contact,
+                &aliases,
+                Some(digest),
+                profile_changed.then_some(&merged),
+            )
             .await?;
         let version = record.version + 1;
         let mut writes = vec![Write::Update {
@@ -379,7 +410,7 @@ impl Store {
             return Err(DataError::NotFound("contact"));
         };
         let (key, doc, sealed) = self
-            .contact_writes(c, &doc.aliases, c.profile.as_ref())
+            .contact_writes(c, &doc.aliases, doc.seen_digest.clone(), c.profile.as_ref())
             .await?;
         let version = contact.version + 1;
         let mut writes = vec![Write::Update {

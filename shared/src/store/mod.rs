@@ -67,12 +67,22 @@ pub struct Versioned<T> {
 /// How many times an optimistic update is retried against concurrent writers.
 const MAX_OPTIMISTIC_ATTEMPTS: usize = 5;
 
+/// How long a phone number's tenant is remembered: every delivery needs it, and a change of
+/// routing or settings made elsewhere reaches this process within this time.
+pub const TENANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+type TenantCache = quick_cache::sync::Cache<
+    crate::domain::ids::PhoneNumberId,
+    (Option<crate::domain::tenant::Tenant>, std::time::Instant),
+>;
+
 #[derive(Clone)]
 pub struct Store {
     records: Arc<dyn RecordStore>,
     envelope: Arc<Envelope>,
     hasher: Arc<IdentityHasher>,
     clock: Arc<dyn Clock>,
+    tenants_by_phone: Arc<TenantCache>,
 }
 
 impl Store {
@@ -87,6 +97,7 @@ impl Store {
             envelope,
             hasher,
             clock,
+            tenants_by_phone: Arc::new(TenantCache::new(1_000)),
         }
     }
 

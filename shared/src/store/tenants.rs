@@ -83,6 +83,7 @@ impl Store {
         if let Some(event) = audit {
             writes.push(super::audit_write(event)?);
         }
+        self.forget_routing(&tenant.value);
         match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { index: 0 }) => {
                 match self.tenant_versioned(&tenant.value.id).await? {
@@ -113,7 +114,8 @@ impl Store {
             .tenant_versioned(tenant_id)
             .await?
             .ok_or(DataError::NotFound("tenant"))?;
-        let owner = self.tenant_by_phone_number(phone).await?.map(|t| t.id);
+        self.tenants_by_phone.remove(phone);
+        let owner = self.read_tenant_by_phone_number(phone).await?.map(|t| t.id);
         if owner.as_ref().is_some_and(|o| o != tenant_id) {
             return Err(DataError::Conflict(format!(
                 "phone number id {phone} belongs to another tenant"
@@ -147,13 +149,36 @@ impl Store {
             ))),
             other => {
                 other?;
+                self.tenants_by_phone.remove(phone);
                 Ok(tenant)
             }
         }
     }
 
-    /// The tenant that owns a WhatsApp phone number id (`metadata.phone_number_id`).
+    /// The tenant that owns a WhatsApp phone number id, remembered for `TENANT_CACHE_TTL`.
     pub async fn tenant_by_phone_number(
+        &self,
+        phone: &PhoneNumberId,
+    ) -> Result<Option<Tenant>, DataError> {
+        if let Some((tenant, read_at)) = self.tenants_by_phone.get(phone) {
+            if read_at.elapsed() < super::TENANT_CACHE_TTL {
+                return Ok(tenant);
+            }
+        }
+        let tenant = self.read_tenant_by_phone_number(phone).await?;
+        self.tenants_by_phone
+            .insert(phone.clone(), (tenant.clone(), std::time::Instant::now()));
+        Ok(tenant)
+    }
+
+    fn forget_routing(&self, tenant: &Tenant) {
+        for phone in &tenant.phone_numbers {
+            self.tenants_by_phone.remove(phone);
+        }
+    }
+
+    /// The tenant that owns a WhatsApp phone number id (`metadata.phone_number_id`), read now.
+    async fn read_tenant_by_phone_number(
         &self,
         phone: &PhoneNumberId,
     ) -> Result<Option<Tenant>, DataError> {
