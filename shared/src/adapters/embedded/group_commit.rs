@@ -16,8 +16,17 @@ const MAX_BATCH: usize = 128;
 
 type Reply = oneshot::Sender<Result<Vec<Change>, StoreError>>;
 
+/// Bookkeeping run inside the writer's transaction (the change feed's positions), so it never
+/// competes with data writes for SQLite's single write lock.
+pub(super) type Chore = Box<dyn FnOnce(&Connection) -> Result<(), StoreError> + Send>;
+
+enum Work {
+    Writes(Vec<Write>),
+    Chore(Chore),
+}
+
 struct Job {
-    writes: Vec<Write>,
+    work: Work,
     reply: Reply,
 }
 
@@ -37,9 +46,18 @@ impl GroupCommitter {
 
     /// Applies `writes` atomically; resolves once they are durable (or refused).
     pub async fn commit(&self, writes: Vec<Write>) -> Result<Vec<Change>, StoreError> {
+        self.send(Work::Writes(writes)).await
+    }
+
+    /// Runs `chore` in the next batch's transaction.
+    pub async fn run(&self, chore: Chore) -> Result<(), StoreError> {
+        self.send(Work::Chore(chore)).await.map(|_| ())
+    }
+
+    async fn send(&self, work: Work) -> Result<Vec<Change>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { writes, reply })
+            .send(Job { work, reply })
             .map_err(|_| StoreError::Unavailable("the embedded writer has stopped".into()))?;
         answer
             .await
@@ -78,7 +96,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
     for job in batch {
         let outcome = match tx.savepoint() {
             // Dropping a savepoint without committing rolls back just this job's writes.
-            Ok(savepoint) => match apply(&savepoint, job.writes, now) {
+            Ok(savepoint) => match perform(&savepoint, job.work, now) {
                 Ok(changes) => savepoint.commit().map(|_| changes).map_err(sqlite_error),
                 Err(e) => Err(e),
             },
@@ -98,6 +116,13 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
                 let _ = reply.send(Err(clone_error(&error)));
             }
         }
+    }
+}
+
+fn perform(conn: &Connection, work: Work, now: Timestamp) -> Result<Vec<Change>, StoreError> {
+    match work {
+        Work::Writes(writes) => apply(conn, writes, now),
+        Work::Chore(chore) => chore(conn).map(|()| Vec::new()),
     }
 }
 

@@ -107,7 +107,7 @@ impl EmbeddedStore {
 
     /// Changes after `seq`, oldest first: the embedded stand-in for a DynamoDB stream shard.
     pub async fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
-        self.with_conn(move |conn| change_feed::read_after(conn, seq, limit))
+        self.read(move |conn| change_feed::read_after(conn, seq, limit))
             .await
     }
 
@@ -118,7 +118,7 @@ impl EmbeddedStore {
 
     pub async fn feed_position(&self, consumer: &str) -> Result<i64, StoreError> {
         let consumer = consumer.to_owned();
-        self.with_conn(move |conn| change_feed::position(conn, &consumer))
+        self.read(move |conn| change_feed::position(conn, &consumer))
             .await
     }
 
@@ -126,7 +126,11 @@ impl EmbeddedStore {
     /// every consumer has handled.
     pub async fn set_feed_position(&self, consumer: &str, seq: i64) -> Result<(), StoreError> {
         let consumer = consumer.to_owned();
-        self.with_conn(move |conn| change_feed::set_position(conn, &consumer, seq))
+        self.inner
+            .writer
+            .run(Box::new(move |conn| {
+                change_feed::set_position(conn, &consumer, seq)
+            }))
             .await
     }
 }
