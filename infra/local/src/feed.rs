@@ -40,6 +40,10 @@ pub struct FeedSettings {
     /// How long to wait for a change before looking again: writes by another process (an admin
     /// command on the same data directory) wake no one, so the feed also polls.
     pub poll_interval: Duration,
+    /// How long to gather changes before delivering a batch that is not full, like an event
+    /// source mapping's batching window: under load, one batch (and one position write) carries
+    /// many changes instead of one each.
+    pub batching_window: Duration,
     pub first_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -49,6 +53,7 @@ impl Default for FeedSettings {
         FeedSettings {
             batch_size: 100,
             poll_interval: Duration::from_secs(1),
+            batching_window: Duration::from_millis(100),
             first_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
         }
@@ -104,6 +109,10 @@ impl Feed {
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
                     _ = shutdown.requested() => return,
                 }
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.batching_window) => {}
+                    _ = shutdown.requested() => return,
+                }
                 continue;
             };
             let Some(event) = self
@@ -139,6 +148,12 @@ impl Feed {
                 "change feed batch handled"
             );
             position = last;
+            if changes.len() < self.settings.batch_size {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.batching_window) => {}
+                    _ = shutdown.requested() => return,
+                }
+            }
         }
     }
 
@@ -217,6 +232,7 @@ mod tests {
         FeedSettings {
             batch_size: 100,
             poll_interval: Duration::from_millis(50),
+            batching_window: Duration::from_millis(5),
             first_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(40),
         }
