@@ -43,8 +43,8 @@ pub async fn connect_with_clock(
 ) -> Result<Services, BackendError> {
     match &config.backend {
         Backend::Embedded { data_dir } => {
-            let records =
-                EmbeddedStore::open(data_dir).map_err(|e| BackendError::Embedded(e.to_string()))?;
+            let records = EmbeddedStore::open_with(data_dir, config.embedded_durability)
+                .map_err(|e| BackendError::Embedded(e.to_string()))?;
             let keys = EmbeddedKeyStore::open(data_dir)
                 .map_err(|e| BackendError::Embedded(e.to_string()))?;
             let vault = LocalVault::open_or_create(&data_dir.join(MASTER_KEY_FILE))

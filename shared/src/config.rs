@@ -32,6 +32,8 @@ pub struct Config {
     pub hash_key: Option<[u8; 32]>,
     pub key_cache_capacity: usize,
     pub key_cache_ttl: Duration,
+    /// `MIZAN_EMBEDDED_DURABILITY`: `full` (fsync per commit batch) or `normal`.
+    pub embedded_durability: crate::adapters::embedded::Durability,
 }
 
 impl std::fmt::Debug for Config {
@@ -41,6 +43,7 @@ impl std::fmt::Debug for Config {
             .field("hash_key", &self.hash_key.map(|_| "<secret>"))
             .field("key_cache_capacity", &self.key_cache_capacity)
             .field("key_cache_ttl", &self.key_cache_ttl)
+            .field("embedded_durability", &self.embedded_durability)
             .finish()
     }
 }
@@ -187,8 +190,19 @@ impl Config {
             }
             (None, Backend::Embedded { .. }) => None,
         };
+        let embedded_durability = match env.optional("MIZAN_EMBEDDED_DURABILITY").as_deref() {
+            None | Some("full") => crate::adapters::embedded::Durability::Full,
+            Some("normal") => crate::adapters::embedded::Durability::Normal,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "MIZAN_EMBEDDED_DURABILITY",
+                    reason: format!("expected \"full\" or \"normal\", got {other:?}"),
+                })
+            }
+        };
         let defaults = CacheSettings::default();
         Ok(Config {
+            embedded_durability,
             backend,
             hash_key,
             key_cache_capacity: env.number("MIZAN_KEY_CACHE_CAPACITY", defaults.capacity, 1)?,

@@ -36,6 +36,10 @@ fn intake(c: &mut Criterion) {
             hash_key: Some([5; 32]),
             key_cache_capacity: 10_000,
             key_cache_ttl: Duration::from_secs(60),
+            // MIZAN_EMBEDDED_DURABILITY=normal measures the no-fsync mode.
+            embedded_durability: Config::from_env()
+                .map(|c| c.embedded_durability)
+                .unwrap_or_default(),
         };
         let services = backend::connect(&config).await.unwrap();
         let tenant = Tenant::new("Bench", services.store.now());

@@ -51,6 +51,7 @@ async fn harness() -> Harness {
         hash_key: Some([9; 32]),
         key_cache_capacity: 100,
         key_cache_ttl: std::time::Duration::from_secs(60),
+        embedded_durability: Default::default(),
     };
     let services = backend::connect(&config).await.unwrap();
     let tenant = Tenant::new("Atlas Tea", services.store.now());

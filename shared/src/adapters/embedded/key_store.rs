@@ -20,7 +20,8 @@ impl EmbeddedKeyStore {
     pub fn open(dir: &Path) -> Result<Self, KeyStoreError> {
         super::create_private_dir(dir).map_err(unavailable)?;
         let conn = Connection::open(dir.join(schema::KEYS_FILE)).map_err(unavailable)?;
-        schema::configure(&conn).map_err(unavailable)?;
+        // Keys are written once per contact: always fsync'd.
+        schema::configure(&conn, schema::Durability::Full).map_err(unavailable)?;
         schema::create_key_table(&conn).map_err(unavailable)?;
         Ok(EmbeddedKeyStore {
             conn: Arc::new(Mutex::new(conn)),

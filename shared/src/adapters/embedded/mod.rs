@@ -10,6 +10,7 @@ pub mod stream_event;
 pub use change_feed::{Change, ChangeEvent};
 pub use key_store::EmbeddedKeyStore;
 pub use record_store::EmbeddedStore;
+pub use schema::Durability;
 
 use crate::ports::records::StoreError;
 

@@ -38,16 +38,20 @@ struct Inner {
 impl EmbeddedStore {
     /// Opens (or creates) the data file in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        EmbeddedStore::open_with(dir, schema::Durability::default())
+    }
+
+    pub fn open_with(dir: &Path, durability: schema::Durability) -> Result<Self, StoreError> {
         super::create_private_dir(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
         let path = dir.join(schema::DATA_FILE);
         let write_conn = Connection::open(&path).map_err(sqlite_error)?;
-        schema::configure(&write_conn).map_err(sqlite_error)?;
+        schema::configure(&write_conn, durability).map_err(sqlite_error)?;
         schema::create_data_tables(&write_conn).map_err(sqlite_error)?;
         let open_reader = || -> Result<Mutex<Connection>, StoreError> {
             let conn = Connection::open(&path).map_err(sqlite_error)?;
-            schema::configure(&conn).map_err(sqlite_error)?;
+            schema::configure(&conn, durability).map_err(sqlite_error)?;
             Ok(Mutex::new(conn))
         };
         let readers = (0..READERS)

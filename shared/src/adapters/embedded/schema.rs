@@ -6,10 +6,30 @@ use rusqlite::Connection;
 pub const DATA_FILE: &str = "data.sqlite3";
 pub const KEYS_FILE: &str = "keys.sqlite3";
 
-/// WAL with a full fsync per commit: an acknowledged write survives a power cut.
-pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// How hard a commit is pushed to disk before it is acknowledged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync per commit (batched by group commit): survives a power cut. The default.
+    #[default]
+    Full,
+    /// WAL without fsync per commit: survives a killed process, not a power cut; several times
+    /// faster on slow disks.
+    Normal,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
+/// WAL mode with the chosen durability.
+pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", durability.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
