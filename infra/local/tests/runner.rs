@@ -36,7 +36,12 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = command()
+            .envs(env.iter().copied())
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
             .stdout(Stdio::piped())
@@ -485,9 +490,18 @@ fn post_delivery(
 
 #[test]
 fn every_acknowledged_delivery_survives_a_sigkill_under_load() {
+    acknowledged_deliveries_survive_a_sigkill("full");
+}
+
+#[test]
+fn every_acknowledged_delivery_survives_a_sigkill_under_load_without_fsync() {
+    acknowledged_deliveries_survive_a_sigkill("normal");
+}
+
+fn acknowledged_deliveries_survive_a_sigkill(durability: &str) {
     // Given a runner taking deliveries from 8 concurrent senders
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::start_with(dir.path(), &[("MIZAN_EMBEDDED_DURABILITY", durability)]);
     let demo = demo_json(dir.path());
     let (port, secret, phone) = (
         server.port(),
