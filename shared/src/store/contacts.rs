@@ -375,16 +375,7 @@ impl Store {
             )
             .await?;
         let version = record.version + 1;
-        let mut writes = vec![Write::Update {
-            key,
-            changes: Changes {
-                doc: Some(doc),
-                version: Some(version),
-                sealed: sealed.map(Some),
-                ..Changes::default()
-            },
-            condition: Condition::VersionIs(record.version),
-        }];
+        let mut writes = vec![contact_update(key, doc, sealed, record.version)];
         for hash in &new_aliases {
             writes.push(Self::alias_write(tenant, hash, &contact.id)?);
         }
@@ -413,16 +404,7 @@ impl Store {
             .contact_writes(c, &doc.aliases, doc.seen_digest.clone(), c.profile.as_ref())
             .await?;
         let version = contact.version + 1;
-        let mut writes = vec![Write::Update {
-            key,
-            changes: Changes {
-                doc: Some(doc),
-                version: Some(version),
-                sealed: sealed.map(Some),
-                ..Changes::default()
-            },
-            condition: Condition::VersionIs(contact.version),
-        }];
+        let mut writes = vec![contact_update(key, doc, sealed, contact.version)];
         if let Some(event) = audit {
             writes.push(audit_write(event)?);
         }
@@ -471,5 +453,24 @@ impl Store {
         Err(DataError::Store(StoreError::Busy(
             "contact kept changing while its identity was linked".into(),
         )))
+    }
+}
+
+/// The update of a contact read at `read_version`: refused if anyone changed it since.
+fn contact_update(
+    key: Key,
+    doc: serde_json::Value,
+    sealed: Option<Vec<u8>>,
+    read_version: i64,
+) -> Write {
+    Write::Update {
+        key,
+        changes: Changes {
+            doc: Some(doc),
+            version: Some(read_version + 1),
+            sealed: sealed.map(Some),
+            ..Changes::default()
+        },
+        condition: Condition::VersionIs(read_version),
     }
 }
