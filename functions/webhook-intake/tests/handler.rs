@@ -505,3 +505,69 @@ async fn a_number_change_links_the_new_number_to_the_same_contact() {
     let new = find("15550100003").await.expect("the new number is linked");
     assert_eq!(old, new);
 }
+
+/// Log lines written while a closure runs, as JSON, at every level.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_no_message_text_phone_number_or_name() {
+    let h = harness().await;
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let now = h.deps.store.now();
+    let secret_text = "ma commande secrète numéro 77";
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": PHONE},
+            "contacts": [{"profile": {"name": "Yasmine Idrissi"}, "wa_id": "15550100099"}],
+            "messages": [{"from": "15550100099", "id": "wamid.HBgLMTU1NTAxMDAwOTk", "timestamp": now.as_unix_seconds().to_string(),
+                          "type": "text", "text": {"body": secret_text}}]
+        }}]}]
+    }))
+    .unwrap();
+    assert_eq!(h.post(&body).await.status(), 200);
+    assert_eq!(h.post(&body).await.status(), 200);
+    let tampered = handle(&h.deps, post_request(&body, Some("sha256=00")))
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), 401);
+    assert_eq!(h.post(b"{not json").await.status(), 200);
+
+    let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        written.contains("delivery stored"),
+        "the deliveries were logged: {written}"
+    );
+    for personal in [
+        "15550100099",
+        "Yasmine",
+        "Idrissi",
+        "commande",
+        "HBgLMTU1NTAxMDAwOTk",
+    ] {
+        assert!(
+            !written.contains(personal),
+            "{personal} appears in the logs:\n{written}"
+        );
+    }
+}
