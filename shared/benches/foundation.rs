@@ -79,6 +79,7 @@ fn message(f: &Fixture, n: u64, text: &str) -> Message {
         status_at: now,
         errors: vec![],
         late: false,
+        billing: None,
         content: Some(MessageContent::text(text)),
     }
 }

@@ -9,7 +9,7 @@ use crate::domain::tenant::Tenant;
 use crate::domain::whatsapp::{
     Delivery, DeliveryItem, InboundMessage, PreferenceChange, PreferenceValue, StatusReport,
 };
-use crate::store::{DataError, PutOutcome, StatusOutcome, Store};
+use crate::store::{DataError, PutOutcome, StatusFields, StatusOutcome, Store};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -137,6 +137,7 @@ async fn ingest_message(
         status_at: message.sent_at,
         errors: Vec::new(),
         late: is_late(message.sent_at, received_at),
+        billing: None,
         content: Some(MessageContent(message.content.clone())),
     };
     let consent = keyword_decision(message, &stored);
@@ -167,15 +168,14 @@ async fn ingest_status(
             break;
         }
     }
+    let report_fields = StatusFields {
+        status: status.status,
+        at: status.at,
+        errors: status.errors.clone(),
+        billing: billing_of(status.raw.expose()),
+    };
     let outcome = store
-        .record_status(
-            tenant,
-            contact.as_ref(),
-            &status.wamid,
-            status.status,
-            status.at,
-            status.errors.clone(),
-        )
+        .record_status(tenant, contact.as_ref(), &status.wamid, report_fields)
         .await?;
     match outcome {
         StatusOutcome::Advanced(_) => report.statuses_applied += 1,
@@ -183,6 +183,18 @@ async fn ingest_status(
         StatusOutcome::Pending | StatusOutcome::UnknownMessage => report.statuses_pending += 1,
     }
     Ok(())
+}
+
+/// The pricing and conversation Meta reports with a status: what the message cost and in which
+/// conversation window. No personal data.
+fn billing_of(raw: &serde_json::Value) -> Option<serde_json::Value> {
+    let mut billing = serde_json::Map::new();
+    for field in ["pricing", "conversation"] {
+        if let Some(value) = raw.get(field) {
+            billing.insert(field.to_owned(), value.clone());
+        }
+    }
+    (!billing.is_empty()).then_some(serde_json::Value::Object(billing))
 }
 
 async fn ingest_preference(

@@ -15,7 +15,7 @@ use mizan_shared::domain::retention::{Category, RetentionPolicy};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
-use mizan_shared::store::{DataError, PutOutcome, StatusOutcome};
+use mizan_shared::store::{DataError, PutOutcome, StatusFields, StatusOutcome};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use support::Harness;
@@ -79,7 +79,17 @@ fn message(
         status_at: sent_at,
         errors: vec![],
         late: false,
+        billing: None,
         content: Some(MessageContent::text(&format!("hello {wamid}"))),
+    }
+}
+
+fn report(status: Status, at: Timestamp) -> StatusFields {
+    StatusFields {
+        status,
+        at,
+        errors: vec![],
+        billing: None,
     }
 }
 
@@ -224,13 +234,13 @@ async fn a_status_before_its_message_is_kept_then_applied(h: Harness) {
     let at = h.clock_now();
     let delivered = h
         .store
-        .record_status(&t.id, Some(&c), &wamid, Status::Delivered, at, vec![])
+        .record_status(&t.id, Some(&c), &wamid, report(Status::Delivered, at))
         .await
         .unwrap();
     assert_eq!(delivered, StatusOutcome::Pending);
     let read = h
         .store
-        .record_status(&t.id, None, &wamid, Status::Read, at, vec![])
+        .record_status(&t.id, None, &wamid, report(Status::Read, at))
         .await
         .unwrap();
     assert_eq!(read, StatusOutcome::Pending);
@@ -254,7 +264,7 @@ async fn a_status_before_its_message_is_kept_then_applied(h: Harness) {
     assert!(left.items.is_empty(), "applied reports are not kept");
     let later = h
         .store
-        .record_status(&t.id, Some(&c), &wamid, Status::Delivered, at, vec![])
+        .record_status(&t.id, Some(&c), &wamid, report(Status::Delivered, at))
         .await
         .unwrap();
     assert_eq!(later, StatusOutcome::Unchanged(Status::Read));

@@ -319,6 +319,7 @@ async fn statuses_in_any_order_end_at_the_furthest() {
         status_at: now,
         errors: vec![],
         late: false,
+        billing: None,
         content: Some(MessageContent::text("Welcome!")),
     };
     store
@@ -570,4 +571,66 @@ async fn logs_carry_no_message_text_phone_number_or_name() {
             "{personal} appears in the logs:\n{written}"
         );
     }
+}
+
+#[tokio::test]
+async fn pricing_and_conversation_of_statuses_are_kept_on_the_message() {
+    let h = harness().await;
+    let store = &h.deps.store;
+    let contact = store
+        .upsert_contact(
+            &h.tenant.id,
+            &ContactProfile {
+                wa_id: Some("15550100013".into()),
+                ..ContactProfile::default()
+            },
+        )
+        .await
+        .unwrap()
+        .contact
+        .value;
+    let wamid = Wamid::new("wamid.OUT.PRICED");
+    let now = store.now();
+    let outbound = Message {
+        tenant: h.tenant.id.clone(),
+        contact: contact.id.clone(),
+        id: store.message_id(&h.tenant.id, &wamid),
+        wamid: Some(wamid.clone()),
+        direction: Direction::Outbound,
+        kind: MessageKind::Text,
+        sent_at: now,
+        stored_at: now,
+        status: Status::Accepted,
+        status_at: now,
+        errors: vec![],
+        late: false,
+        billing: None,
+        content: Some(MessageContent::text("Your order is ready")),
+    };
+    store
+        .put_message(&outbound, &h.tenant.retention())
+        .await
+        .unwrap();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": PHONE},
+            "statuses": [{"id": "wamid.OUT.PRICED", "status": "sent", "timestamp": now.as_unix_seconds().to_string(),
+                          "recipient_id": "15550100013",
+                          "conversation": {"id": "conv-1", "origin": {"type": "service"}},
+                          "pricing": {"billable": true, "pricing_model": "PMP", "category": "service"}}]
+        }}]}]
+    }))
+    .unwrap();
+    assert_eq!(h.post(&body).await.status(), 200);
+    let stored = store
+        .message(&h.tenant.id, &contact.id, &wamid, &h.tenant.retention())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Sent);
+    let billing = stored.billing.expect("billing kept");
+    assert_eq!(billing["pricing"]["category"], "service");
+    assert_eq!(billing["conversation"]["id"], "conv-1");
 }

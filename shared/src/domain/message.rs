@@ -137,6 +137,10 @@ pub struct Message {
     /// Delivered long after it was sent (a retry): stored, but never answered automatically.
     #[serde(default)]
     pub late: bool,
+    /// Pricing and conversation Meta reported with the statuses of an outbound message
+    /// (category, model, conversation id, origin, expiry). No personal data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<serde_json::Value>,
     /// `None` once the chat-content retention has passed (or the contact's key is destroyed).
     #[serde(skip)]
     pub content: Option<MessageContent>,

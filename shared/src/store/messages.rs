@@ -37,13 +37,16 @@ struct SealedMessage {
     content: Option<MessageContent>,
 }
 
-/// A status report that arrived before its message.
-#[derive(Serialize, Deserialize)]
-struct PendingStatus {
-    status: Status,
-    at: Timestamp,
+/// One status report of an outbound message (also how it is kept until its message exists).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusFields {
+    pub status: Status,
+    pub at: Timestamp,
     #[serde(default)]
-    errors: Vec<DeliveryError>,
+    pub errors: Vec<DeliveryError>,
+    /// Pricing and conversation reported with it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<serde_json::Value>,
 }
 
 impl Store {
@@ -237,8 +240,13 @@ impl Store {
         errors: Vec<DeliveryError>,
     ) -> Result<StatusOutcome, DataError> {
         let id = self.message_id(tenant, wamid);
-        self.advance_status(tenant, contact, &id, status, at, errors)
-            .await
+        let fields = StatusFields {
+            status,
+            at,
+            errors,
+            billing: None,
+        };
+        self.advance_status(tenant, contact, &id, &fields).await
     }
 
     async fn advance_status(
@@ -246,9 +254,7 @@ impl Store {
         tenant: &TenantId,
         contact: &ContactId,
         id: &MessageId,
-        status: Status,
-        at: Timestamp,
-        errors: Vec<DeliveryError>,
+        report: &StatusFields,
     ) -> Result<StatusOutcome, DataError> {
         let key = layout::message(tenant, contact, id);
         for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
@@ -256,9 +262,22 @@ impl Store {
                 return Ok(StatusOutcome::UnknownMessage);
             };
             let mut message: Message = from_doc(&record, "message")?;
-            if !message.apply_status(status, at, errors.clone()) {
+            let stored_rank = message.status.rank();
+            let advanced = message.apply_status(report.status, report.at, report.errors.clone());
+            let billed = report.billing.is_some() && message.billing != report.billing;
+            if billed {
+                message.billing.clone_from(&report.billing);
+            }
+            if !advanced && !billed {
                 return Ok(StatusOutcome::Unchanged(message.status));
             }
+            // A forward move must find the stored status still behind it; a billing-only change
+            // must find it unchanged.
+            let condition = if advanced {
+                Condition::VersionBelow(message.status.rank())
+            } else {
+                Condition::VersionIs(stored_rank)
+            };
             let write = Write::Update {
                 key: key.clone(),
                 changes: Changes {
@@ -266,11 +285,12 @@ impl Store {
                     version: Some(message.status.rank()),
                     ..Changes::default()
                 },
-                condition: Condition::VersionBelow(message.status.rank()),
+                condition,
             };
             match self.records.write(write).await {
-                Ok(()) => return Ok(StatusOutcome::Advanced(message.status)),
-                // Someone stored a status at least as far along: read it and decide again.
+                Ok(()) if advanced => return Ok(StatusOutcome::Advanced(message.status)),
+                Ok(()) => return Ok(StatusOutcome::Unchanged(message.status)),
+                // Someone stored a status meanwhile: read it and decide again.
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -287,25 +307,18 @@ impl Store {
         tenant: &TenantId,
         contact: Option<&ContactId>,
         wamid: &Wamid,
-        status: Status,
-        at: Timestamp,
-        errors: Vec<DeliveryError>,
+        report: StatusFields,
     ) -> Result<StatusOutcome, DataError> {
         let id = self.message_id(tenant, wamid);
         if let Some(contact) = contact {
-            let outcome = self
-                .advance_status(tenant, contact, &id, status, at, errors.clone())
-                .await?;
+            let outcome = self.advance_status(tenant, contact, &id, &report).await?;
             if outcome != StatusOutcome::UnknownMessage {
                 return Ok(outcome);
             }
         }
-        let key = layout::pending_status(tenant, &id, status.rank());
-        let mut record = Record::new(
-            key.clone(),
-            layout::kind::PENDING_STATUS,
-            to_doc(&PendingStatus { status, at, errors })?,
-        );
+        let key = layout::pending_status(tenant, &id, report.status.rank());
+        let at = report.at;
+        let mut record = Record::new(key.clone(), layout::kind::PENDING_STATUS, to_doc(&report)?);
         record.retention = Some(layout::retention_entry(
             tenant,
             Category::MessageMetadata,
@@ -333,16 +346,9 @@ impl Store {
             return Ok(());
         }
         for record in &pending {
-            let report: PendingStatus = from_doc(record, "pending status")?;
-            self.advance_status(
-                &message.tenant,
-                &message.contact,
-                &message.id,
-                report.status,
-                report.at,
-                report.errors,
-            )
-            .await?;
+            let report: StatusFields = from_doc(record, "pending status")?;
+            self.advance_status(&message.tenant, &message.contact, &message.id, &report)
+                .await?;
         }
         self.records
             .delete_many(pending.into_iter().map(|r| r.key).collect())

@@ -16,7 +16,7 @@ mod tenants;
 
 pub use contacts::ContactUpsert;
 pub use erasure::ErasureReport;
-pub use messages::{PutOutcome, StatusOutcome};
+pub use messages::{PutOutcome, StatusFields, StatusOutcome};
 pub use raw_payloads::{RawPayloadInfo, PLATFORM_TENANT};
 
 use crate::crypto::envelope::{CryptoError, Envelope};
