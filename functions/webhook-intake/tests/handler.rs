@@ -148,6 +148,32 @@ fn status_delivery(wamid: &str, wa_id: &str, status: &str, at: i64) -> Vec<u8> {
     .unwrap()
 }
 
+/// An outbound message the business sent to `contact`, as ai-reply stores it.
+fn outbound(
+    h: &Harness,
+    contact: &mizan_shared::domain::ids::ContactId,
+    wamid: &Wamid,
+    text: &str,
+) -> Message {
+    let now = h.deps.store.now();
+    Message {
+        tenant: h.tenant.id.clone(),
+        contact: contact.clone(),
+        id: h.deps.store.message_id(&h.tenant.id, wamid),
+        wamid: Some(wamid.clone()),
+        direction: Direction::Outbound,
+        kind: MessageKind::Text,
+        sent_at: now,
+        stored_at: now,
+        status: Status::Accepted,
+        status_at: now,
+        errors: vec![],
+        late: false,
+        billing: None,
+        content: Some(MessageContent::text(text)),
+    }
+}
+
 /// The record kind each sample delivery must leave behind.
 fn expected_kind(name: &str) -> Option<&'static str> {
     let kind = if name.starts_with("post-messages-")
@@ -305,23 +331,7 @@ async fn statuses_in_any_order_end_at_the_furthest() {
         .status(),
         200
     );
-    let now = store.now();
-    let outbound = Message {
-        tenant: h.tenant.id.clone(),
-        contact: contact.id.clone(),
-        id: store.message_id(&h.tenant.id, &wamid),
-        wamid: Some(wamid.clone()),
-        direction: Direction::Outbound,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: Status::Accepted,
-        status_at: now,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text("Welcome!")),
-    };
+    let outbound = outbound(&h, &contact.id, &wamid, "Welcome!");
     store
         .put_message(&outbound, &h.tenant.retention())
         .await
@@ -591,22 +601,7 @@ async fn pricing_and_conversation_of_statuses_are_kept_on_the_message() {
         .value;
     let wamid = Wamid::new("wamid.OUT.PRICED");
     let now = store.now();
-    let outbound = Message {
-        tenant: h.tenant.id.clone(),
-        contact: contact.id.clone(),
-        id: store.message_id(&h.tenant.id, &wamid),
-        wamid: Some(wamid.clone()),
-        direction: Direction::Outbound,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: Status::Accepted,
-        status_at: now,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text("Your order is ready")),
-    };
+    let outbound = outbound(&h, &contact.id, &wamid, "Your order is ready");
     store
         .put_message(&outbound, &h.tenant.retention())
         .await
