@@ -517,7 +517,8 @@ async fn a_number_change_links_the_new_number_to_the_same_contact() {
     assert_eq!(old, new);
 }
 
-/// Log lines written while a closure runs, as JSON, at every level.
+/// Every log line this test binary writes, as JSON, at every level. A global subscriber: a
+/// thread-scoped one races with the callsite cache of tests running beside it.
 #[derive(Clone, Default)]
 struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -531,17 +532,25 @@ impl std::io::Write for CapturedLogs {
     }
 }
 
+fn captured_logs() -> &'static CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        logs
+    })
+}
+
 #[tokio::test]
 async fn logs_carry_no_message_text_phone_number_or_name() {
+    let logs = captured_logs();
     let h = harness().await;
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
 
     let now = h.deps.store.now();
     let secret_text = "ma commande secrète numéro 77";
@@ -564,6 +573,7 @@ async fn logs_carry_no_message_text_phone_number_or_name() {
     assert_eq!(tampered.status(), 401);
     assert_eq!(h.post(b"{not json").await.status(), 200);
 
+    // Every test of this binary logs into the same buffer: none of them may leak either.
     let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
         written.contains("delivery stored"),
