@@ -148,6 +148,21 @@ fn status_delivery(wamid: &str, wa_id: &str, status: &str, at: i64) -> Vec<u8> {
     .unwrap()
 }
 
+/// A contact of the test tenant known by its phone number only.
+async fn contact_with_wa_id(h: &Harness, wa_id: &str) -> mizan_shared::domain::contact::Contact {
+    let profile = ContactProfile {
+        wa_id: Some(wa_id.into()),
+        ..ContactProfile::default()
+    };
+    h.deps
+        .store
+        .upsert_contact(&h.tenant.id, &profile)
+        .await
+        .unwrap()
+        .contact
+        .value
+}
+
 /// An outbound message the business sent to `contact`, as ai-reply stores it.
 fn outbound(
     h: &Harness,
@@ -305,18 +320,7 @@ async fn duplicate_deliveries_store_one_message() {
 async fn statuses_in_any_order_end_at_the_furthest() {
     let h = harness().await;
     let store = &h.deps.store;
-    let contact = store
-        .upsert_contact(
-            &h.tenant.id,
-            &ContactProfile {
-                wa_id: Some("15550100008".into()),
-                ..ContactProfile::default()
-            },
-        )
-        .await
-        .unwrap()
-        .contact
-        .value;
+    let contact = contact_with_wa_id(&h, "15550100008").await;
     let wamid = Wamid::new("wamid.OUT.ORDER");
     let at = store.now().as_unix_seconds();
     // A read report before the message itself is stored (the send and the webhook race).
@@ -597,18 +601,7 @@ async fn logs_carry_no_message_text_phone_number_or_name() {
 async fn pricing_and_conversation_of_statuses_are_kept_on_the_message() {
     let h = harness().await;
     let store = &h.deps.store;
-    let contact = store
-        .upsert_contact(
-            &h.tenant.id,
-            &ContactProfile {
-                wa_id: Some("15550100013".into()),
-                ..ContactProfile::default()
-            },
-        )
-        .await
-        .unwrap()
-        .contact
-        .value;
+    let contact = contact_with_wa_id(&h, "15550100013").await;
     let wamid = Wamid::new("wamid.OUT.PRICED");
     let now = store.now();
     let outbound = outbound(&h, &contact.id, &wamid, "Your order is ready");
