@@ -1,0 +1,1 @@
+//! ai-reply: answers new inbound customer messages from the data table stream (issue #4).

@@ -1,0 +1,1 @@
+//! consent-api: the consent and data-subject-rights API for businesses (issue #5).
