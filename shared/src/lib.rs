@@ -8,5 +8,6 @@ pub mod domain;
 pub mod erasure;
 pub mod intake;
 pub mod ports;
+pub mod purge;
 pub mod store;
 pub mod telemetry;

@@ -148,6 +148,46 @@ impl RetentionPolicy {
     }
 }
 
+/// What the purge does with a record found due in the retention index of `category`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PurgeAction {
+    /// Remove the message's content and re-file it under message metadata (P1 then P2).
+    StripContent,
+    /// Remove the record.
+    Delete,
+    /// The contact's idle period is over, unless it was active since it was filed: re-check
+    /// its activity, then erase it (keeping a suppression hash where P12 requires) or re-file it.
+    RetireContact,
+    /// Remove the export's archive object, then its job.
+    DeleteExport,
+    /// Finish an erasure request or minor flag: archives, every record, the data key.
+    CompleteErasure,
+    /// Remove everything the closed tenant's account holds (P3).
+    CloseAccount,
+}
+
+impl RetentionPolicy {
+    /// The action for a record due in `category` under this policy.
+    pub fn purge_action(&self, category: Category) -> PurgeAction {
+        match category {
+            // When metadata is kept no longer than content, both go together.
+            Category::ChatContent if self.period(Category::MessageMetadata) > self.chat_content => {
+                PurgeAction::StripContent
+            }
+            Category::ChatContent
+            | Category::MessageMetadata
+            | Category::Quarantine
+            | Category::Payment
+            | Category::Analytics
+            | Category::Audit => PurgeAction::Delete,
+            Category::Contact => PurgeAction::RetireContact,
+            Category::ExportArchive => PurgeAction::DeleteExport,
+            Category::Erasure => PurgeAction::CompleteErasure,
+            Category::AccountData => PurgeAction::CloseAccount,
+        }
+    }
+}
+
 /// The shard of the retention index an item goes to, from its storage key (stable, well spread).
 pub fn retention_shard(pk: &str, sk: &str) -> u8 {
     // FNV-1a: cheap and stable across releases and platforms, unlike std's hasher.
@@ -216,6 +256,32 @@ mod tests {
             .filter(|c| **c != Category::Erasure)
             .all(|c| p.period(*c) > Duration::ZERO));
         assert_eq!(p.period(Category::Erasure), Duration::ZERO);
+    }
+
+    #[test]
+    fn content_is_stripped_first_unless_metadata_goes_with_it() {
+        let default = RetentionPolicy::default();
+        assert_eq!(
+            default.purge_action(Category::ChatContent),
+            PurgeAction::StripContent
+        );
+        assert_eq!(
+            default.purge_action(Category::MessageMetadata),
+            PurgeAction::Delete
+        );
+        let long = RetentionPolicy::with_chat_days(180);
+        assert_eq!(
+            long.purge_action(Category::ChatContent),
+            PurgeAction::Delete
+        );
+        assert_eq!(
+            default.purge_action(Category::Erasure),
+            PurgeAction::CompleteErasure
+        );
+        assert_eq!(
+            default.purge_action(Category::AccountData),
+            PurgeAction::CloseAccount
+        );
     }
 
     #[test]

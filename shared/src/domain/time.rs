@@ -10,6 +10,8 @@ pub struct Timestamp(i64);
 
 impl Timestamp {
     pub const EPOCH: Timestamp = Timestamp(0);
+    /// Later than any real time: index entries filed here are never due by age.
+    pub const MAX: Timestamp = Timestamp(i64::MAX);
 
     pub fn from_millis(millis: i64) -> Self {
         Timestamp(millis)

@@ -8,6 +8,7 @@ use crate::domain::contact::Contact;
 use crate::domain::export::ExportJob;
 use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::retention::Category;
+use crate::domain::time::Timestamp;
 use crate::ports::records::{Condition, Key, Query, Record, StoreError, Write};
 
 /// Why a contact is erased: the person (or the business for them) asked, or they are under 16.
@@ -94,13 +95,24 @@ impl Store {
                 let writes = doc
                     .aliases
                     .iter()
-                    .map(|hash| Write::Put {
-                        record: Record::new(
-                            layout::suppression(tenant, hash),
+                    .map(|hash| {
+                        let key = layout::suppression(tenant, hash);
+                        let mut record = Record::new(
+                            key.clone(),
                             layout::kind::SUPPRESSION,
                             suppression.clone(),
-                        ),
-                        condition: Condition::Always,
+                        );
+                        // Kept as long as the account: only its closure (P3) finds it here.
+                        record.retention = Some(layout::retention_entry(
+                            tenant,
+                            Category::AccountData,
+                            &key,
+                            Timestamp::MAX,
+                        ));
+                        Write::Put {
+                            record,
+                            condition: Condition::Always,
+                        }
                     })
                     .collect::<Vec<_>>();
                 if !writes.is_empty() {
@@ -115,7 +127,7 @@ impl Store {
         query.limit = 500;
         // Expired records too: erasure may not leave anything behind for TTL to find.
         let mut doomed: Vec<Key> = self
-            .query_all(query, crate::domain::time::Timestamp::EPOCH)
+            .query_all(query, Timestamp::EPOCH)
             .await?
             .into_iter()
             .map(|r| r.key)
@@ -126,6 +138,7 @@ impl Store {
         if let Some((_, doc)) = &found {
             doomed.extend(doc.aliases.iter().map(|h| layout::alias(tenant, h)));
         }
+        doomed.push(layout::legal_hold(tenant, contact));
         let removed = doomed.len() + usize::from(found.is_some());
         self.records.delete_many(doomed).await?;
         if found.is_some() {

@@ -15,6 +15,7 @@ use crate::ports::records::{Key, RetentionEntry};
 
 pub mod kind {
     pub const TENANT: &str = "tenant";
+    pub const TENANT_ENTRY: &str = "tenant_entry";
     pub const PHONE_NUMBER: &str = "phone_number";
     pub const API_KEY: &str = "api_key";
     pub const API_KEY_LOOKUP: &str = "api_key_lookup";
@@ -28,6 +29,7 @@ pub mod kind {
     pub const RAW_PAYLOAD: &str = "raw_payload";
     pub const EXPORT_JOB: &str = "export_job";
     pub const AUDIT: &str = "audit";
+    pub const LEGAL_HOLD: &str = "legal_hold";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -36,6 +38,21 @@ pub const API_KEY_PREFIX: &str = "KEY#";
 
 pub fn tenant(tenant: &TenantId) -> Key {
     Key::new(format!("T#{tenant}"), "TENANT")
+}
+
+/// The directory of tenants: how the purge finds every tenant without scanning the table.
+pub const TENANT_DIRECTORY: &str = "TENANTS";
+
+pub fn tenant_directory_entry(tenant: &TenantId) -> Key {
+    Key::new(TENANT_DIRECTORY, tenant.as_str())
+}
+
+/// The contact whose partition holds `key`, if any.
+pub fn contact_of(tenant: &TenantId, key: &Key) -> Option<ContactId> {
+    let prefix = format!("T#{tenant}#C#");
+    key.pk
+        .strip_prefix(&prefix)
+        .and_then(|id| ContactId::parse(id).ok())
 }
 
 pub fn api_key_listing(tenant: &TenantId, key: &ApiKeyId) -> Key {
@@ -113,6 +130,15 @@ pub fn consent(tenant: &TenantId, contact: &ContactId, at: Timestamp, evidence: 
 fn evidence_key(evidence: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(&Sha256::digest(evidence.as_bytes())[..8])
+}
+
+/// Contacts under legal hold, one partition per tenant: the purge reads it once per run.
+pub fn legal_holds_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#HOLDS")
+}
+
+pub fn legal_hold(tenant: &TenantId, contact: &ContactId) -> Key {
+    Key::new(legal_holds_partition(tenant), contact.as_str())
 }
 
 pub fn exports_partition(tenant: &TenantId) -> String {

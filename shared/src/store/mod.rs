@@ -18,6 +18,7 @@ pub use contacts::ContactUpsert;
 pub use erasure::{ErasureReason, ErasureReport};
 pub use messages::{PutOutcome, StatusFields, StatusOutcome};
 pub use raw_payloads::{RawPayloadInfo, PLATFORM_TENANT};
+pub use retention::ContactActivity;
 
 use crate::crypto::envelope::{CryptoError, Envelope};
 use crate::domain::identity_hash::IdentityHasher;

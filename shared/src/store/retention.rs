@@ -1,10 +1,16 @@
-//! Finding what retention has made due: the exact expired range per tenant, category and shard.
+//! Finding what retention has made due (the exact expired range per tenant, category and shard)
+//! and the storage operations the retention purge acts with.
 
-use super::{layout, DataError, Store};
-use crate::domain::ids::TenantId;
+use super::{from_doc, layout, DataError, Store};
+use crate::domain::api_key::ApiKey;
+use crate::domain::export::ExportJob;
+use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::retention::{Category, RETENTION_SHARDS};
+use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
-use crate::ports::records::{Cursor, Due, Page};
+use crate::ports::records::{
+    Changes, Condition, Cursor, Due, Key, Page, Query, Range, Record, StoreError, Write,
+};
 
 impl Store {
     /// One page of records of `category` in one shard with a reference time at or before `up_to`.
@@ -51,5 +57,219 @@ impl Store {
         }
         due.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.key.cmp(&b.key)));
         Ok(due)
+    }
+}
+
+/// A contact as the purge sees it: its flags and the last time anything happened in it.
+#[derive(Clone, Debug)]
+pub struct ContactActivity {
+    pub contact: crate::domain::contact::Contact,
+    pub last_activity: Timestamp,
+}
+
+impl Store {
+    /// A record as stored, expired or not: the purge acts on what reads already hide.
+    pub async fn stored_record(&self, key: &Key) -> Result<Option<Record>, DataError> {
+        Ok(self.records.get(key, Timestamp::EPOCH).await?)
+    }
+
+    /// Removes a message's content and re-files it under message metadata at the same time
+    /// (retention's first phase). `false` when the message is gone already.
+    pub async fn strip_content(
+        &self,
+        tenant: &TenantId,
+        key: &Key,
+        sent_at: Timestamp,
+    ) -> Result<bool, DataError> {
+        let changes = Changes {
+            sealed: Some(None),
+            retention: Some(Some(layout::retention_entry(
+                tenant,
+                Category::MessageMetadata,
+                key,
+                sent_at,
+            ))),
+            ..Changes::default()
+        };
+        self.update_if_present(key, changes).await
+    }
+
+    /// Files a record in `category` at `at`. `false` when the record is gone.
+    pub async fn refile(
+        &self,
+        tenant: &TenantId,
+        key: &Key,
+        category: Category,
+        at: Timestamp,
+    ) -> Result<bool, DataError> {
+        let changes = Changes {
+            retention: Some(Some(layout::retention_entry(tenant, category, key, at))),
+            ..Changes::default()
+        };
+        self.update_if_present(key, changes).await
+    }
+
+    async fn update_if_present(&self, key: &Key, changes: Changes) -> Result<bool, DataError> {
+        match self
+            .records
+            .write(Write::Update {
+                key: key.clone(),
+                changes,
+                condition: Condition::Exists,
+            })
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes records in batches (unconditionally: callers pass only what is due).
+    pub async fn remove_records(&self, keys: Vec<Key>) -> Result<(), DataError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        Ok(self.records.delete_many(keys).await?)
+    }
+
+    /// The contact's flags and its last activity: the later of its last inbound message seen
+    /// and its newest stored message (outbound replies count too).
+    pub async fn contact_activity(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+    ) -> Result<Option<ContactActivity>, DataError> {
+        let Some((_, doc)) = self.contact_record(tenant, contact).await? else {
+            return Ok(None);
+        };
+        let newest = self
+            .records
+            .query(
+                &Query {
+                    pk: layout::contact_partition(tenant, contact),
+                    range: Range::Time {
+                        from: Timestamp::EPOCH,
+                        to: Timestamp::MAX,
+                    },
+                    newest_first: true,
+                    limit: 1,
+                    after: None,
+                },
+                Timestamp::EPOCH,
+            )
+            .await?;
+        let contact = doc.contact;
+        let last_activity = newest
+            .items
+            .iter()
+            .filter_map(|r| r.time)
+            .chain([contact.last_seen_at, contact.created_at])
+            .max()
+            .unwrap_or(contact.created_at);
+        Ok(Some(ContactActivity {
+            contact,
+            last_activity,
+        }))
+    }
+
+    /// An export job as stored, expired or not.
+    pub async fn stored_export(&self, key: &Key) -> Result<Option<ExportJob>, DataError> {
+        self.stored_record(key)
+            .await?
+            .map(|r| from_doc(&r, "export job"))
+            .transpose()
+    }
+
+    /// Removes what is left of a closed account once its contacts, messages, exports and audit
+    /// trail are gone: API keys (both records), its phone number routes, the tenant record and
+    /// its directory entry. Returns how many records went.
+    pub async fn remove_account(&self, tenant: &Tenant) -> Result<usize, DataError> {
+        let query = Query::prefix(layout::tenant_partition(&tenant.id), "");
+        let records = self.query_all(query, Timestamp::EPOCH).await?;
+        let tenant_key = layout::tenant(&tenant.id);
+        let mut doomed = Vec::new();
+        for record in records.iter().filter(|r| r.key != tenant_key) {
+            if record.kind == layout::kind::API_KEY {
+                let key: ApiKey = from_doc(record, "api key")?;
+                doomed.push(layout::api_key_lookup(&key.hash));
+            }
+            doomed.push(record.key.clone());
+        }
+        for phone in &tenant.phone_numbers {
+            let key = layout::phone_number(phone);
+            if let Some(record) = self.stored_record(&key).await? {
+                // A number moved to another tenant keeps routing there.
+                if record.doc.get("tenant").and_then(|t| t.as_str()) == Some(tenant.id.as_str()) {
+                    doomed.push(key);
+                }
+            }
+        }
+        doomed.push(layout::tenant_directory_entry(&tenant.id));
+        let removed = doomed.len() + 1;
+        self.records.delete_many(doomed).await?;
+        self.records.delete_many(vec![tenant_key]).await?;
+        self.forget_routing(tenant);
+        Ok(removed)
+    }
+}
+
+impl Store {
+    /// Puts a contact under legal hold (deletion suspended) or lifts it, with its audit event,
+    /// in one transaction. Returns the new version.
+    pub async fn set_contact_legal_hold(
+        &self,
+        contact: &super::Versioned<crate::domain::contact::Contact>,
+        on: bool,
+        audit: &crate::domain::audit::AuditEvent,
+    ) -> Result<i64, DataError> {
+        let mut held = contact.value.clone();
+        held.legal_hold = on;
+        let Some((_, doc)) = self.contact_record(&held.tenant, &held.id).await? else {
+            return Err(DataError::NotFound("contact"));
+        };
+        let (key, doc, _) = self
+            .contact_writes(&held, &doc.aliases, doc.seen_digest.clone(), None)
+            .await?;
+        let entry = layout::legal_hold(&held.tenant, &held.id);
+        let hold_write = if on {
+            Write::Put {
+                record: Record::new(entry, layout::kind::LEGAL_HOLD, serde_json::json!({})),
+                condition: Condition::Always,
+            }
+        } else {
+            Write::Delete {
+                key: entry,
+                condition: Condition::Always,
+            }
+        };
+        let writes = vec![
+            super::contacts::contact_update(key, doc, None, contact.version),
+            hold_write,
+            super::audit_write(audit)?,
+        ];
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(DataError::Conflict(
+                "the contact changed since it was read".into(),
+            )),
+            other => {
+                other?;
+                Ok(contact.version + 1)
+            }
+        }
+    }
+
+    /// The tenant's contacts under legal hold.
+    pub async fn legal_holds(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<std::collections::HashSet<ContactId>, DataError> {
+        let mut query = Query::prefix(layout::legal_holds_partition(tenant), "");
+        query.limit = 1_000;
+        self.query_all(query, Timestamp::EPOCH)
+            .await?
+            .iter()
+            .map(|r| ContactId::parse(&r.key.sk).map_err(|e| super::codec("legal hold", e)))
+            .collect()
     }
 }

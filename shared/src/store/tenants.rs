@@ -30,14 +30,30 @@ impl Store {
         Ok(record)
     }
 
+    /// The tenant's entry in the tenant directory (written with every tenant save, so tenants
+    /// created before the directory existed join it on their next change).
+    fn directory_write(tenant: &TenantId) -> Write {
+        Write::Put {
+            record: Record::new(
+                layout::tenant_directory_entry(tenant),
+                layout::kind::TENANT_ENTRY,
+                serde_json::json!({}),
+            ),
+            condition: Condition::Always,
+        }
+    }
+
     pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), DataError> {
         let record = Self::tenant_record(tenant, 1)?;
         match self
             .records
-            .write(Write::Put {
-                record,
-                condition: Condition::Absent,
-            })
+            .transact(vec![
+                Write::Put {
+                    record,
+                    condition: Condition::Absent,
+                },
+                Self::directory_write(&tenant.id),
+            ])
             .await
         {
             Err(StoreError::ConditionFailed { .. }) => {
@@ -80,6 +96,7 @@ impl Store {
             record: Self::tenant_record(&tenant.value, version)?,
             condition: Condition::VersionIs(tenant.version),
         }];
+        writes.push(Self::directory_write(&tenant.value.id));
         if let Some(event) = audit {
             writes.push(super::audit_write(event)?);
         }
@@ -98,6 +115,17 @@ impl Store {
                 Ok(version)
             }
         }
+    }
+
+    /// Every tenant id in the directory, in id order.
+    pub async fn tenant_ids(&self) -> Result<Vec<TenantId>, DataError> {
+        let mut query = crate::ports::records::Query::prefix(layout::TENANT_DIRECTORY, "");
+        query.limit = 1_000;
+        self.query_all(query, self.now())
+            .await?
+            .iter()
+            .map(|r| TenantId::parse(&r.key.sk).map_err(|e| super::codec("tenant entry", e)))
+            .collect()
     }
 
     /// Routes deliveries for `phone` to the tenant. Attaching a number twice is harmless; a
@@ -171,7 +199,7 @@ impl Store {
         Ok(tenant)
     }
 
-    fn forget_routing(&self, tenant: &Tenant) {
+    pub(super) fn forget_routing(&self, tenant: &Tenant) {
         for phone in &tenant.phone_numbers {
             self.tenants_by_phone.remove(phone);
         }

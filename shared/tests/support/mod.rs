@@ -58,7 +58,7 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", mizan_shared::domain::ids::random_id("t"))
 }
 
-fn build(
+pub fn build(
     records: Arc<dyn RecordStore>,
     keys: Arc<dyn KeyStore>,
     dir: tempfile::TempDir,

@@ -1,0 +1,539 @@
+//! The retention purge: makes the policy's retention periods true (P1–P4), completes erasures
+//! and minor flags (P7, P11) and keeps suppression hashes (P12).
+//!
+//! It reads the retention index for exactly the expired range of each tenant, category and
+//! shard (never a scan), so its cost follows what expires. Every action is idempotent and acts
+//! only on what the index shows due — re-checked against the record where the record's own
+//! state decides (contacts, exports, closed accounts) — so a run stopped at its deadline, a
+//! failed one, or two at once leave the same result as one complete run.
+
+mod report;
+
+pub use report::{CategoryCounts, PurgeReport, TenantReport};
+
+use crate::domain::export::{ExportScope, ExportState};
+use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::retention::{Category, PurgeAction, RetentionPolicy, RETENTION_SHARDS};
+use crate::domain::tenant::{Tenant, TenantStatus};
+use crate::domain::time::Timestamp;
+use crate::erasure::complete_erasure;
+use crate::ports::archives::ArchiveStore;
+use crate::ports::records::{Due, Key};
+use crate::store::{layout, DataError, ErasureReport, Store, PLATFORM_TENANT};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+/// Index entries read per query.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+#[derive(Clone, Debug)]
+pub struct PurgeOptions {
+    /// The moment the policy is applied at (now, or an operator's `--as-of`).
+    pub as_of: Timestamp,
+    /// Count what would be done; change nothing.
+    pub dry_run: bool,
+    /// Stop cleanly before this instant (the Lambda deadline less a margin).
+    pub deadline: Option<Instant>,
+    pub page_size: usize,
+}
+
+impl PurgeOptions {
+    pub fn at(as_of: Timestamp) -> Self {
+        PurgeOptions {
+            as_of,
+            dry_run: false,
+            deadline: None,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+/// Runs the purge over every tenant. Fails only when the tenant directory cannot be read;
+/// anything else that fails is counted in the report (and retried by the next run).
+pub async fn run(
+    store: &Store,
+    archives: &dyn ArchiveStore,
+    options: PurgeOptions,
+) -> Result<PurgeReport, DataError> {
+    let mut tenants = store.tenant_ids().await?;
+    let platform = TenantId::parse(PLATFORM_TENANT)
+        .map_err(|e| DataError::Invalid(format!("platform tenant id: {e}")))?;
+    if !tenants.contains(&platform) {
+        tenants.push(platform);
+    }
+    let mut run = Run {
+        store,
+        archives,
+        report: PurgeReport::new(options.as_of, options.dry_run),
+        options,
+    };
+    for tenant in &tenants {
+        if run.out_of_time() {
+            break;
+        }
+        run.tenant(tenant).await;
+    }
+    log(&run.report);
+    Ok(run.report)
+}
+
+fn log(report: &PurgeReport) {
+    for tenant in &report.tenants {
+        for (category, c) in &tenant.categories {
+            tracing::info!(
+                tenant = %tenant.tenant,
+                category,
+                due = c.due,
+                removed = c.removed,
+                content_removed = c.content_removed,
+                archives_removed = c.archives_removed,
+                refiled = c.refiled,
+                held = c.held,
+                failed = c.failed,
+                dry_run = report.dry_run,
+                "retention_purge_category"
+            );
+        }
+    }
+    let total = report.total();
+    tracing::info!(
+        tenants = report.tenants.len(),
+        complete = report.complete,
+        dry_run = report.dry_run,
+        items_read = report.items_read,
+        due = total.due,
+        removed = total.removed,
+        content_removed = total.content_removed,
+        held = total.held,
+        failed = total.failed,
+        "retention_purge_run"
+    );
+}
+
+struct Run<'a> {
+    store: &'a Store,
+    archives: &'a dyn ArchiveStore,
+    options: PurgeOptions,
+    report: PurgeReport,
+}
+
+/// What the purge knows of one tenant while it works on it.
+struct TenantScope {
+    id: TenantId,
+    tenant: Option<Tenant>,
+    policy: RetentionPolicy,
+    holds: HashSet<ContactId>,
+}
+
+impl TenantScope {
+    fn holds_key(&self, key: &Key) -> bool {
+        layout::contact_of(&self.id, key).is_some_and(|c| self.holds.contains(&c))
+    }
+}
+
+impl Run<'_> {
+    fn out_of_time(&mut self) -> bool {
+        let over = self
+            .options
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline);
+        if over {
+            self.report.complete = false;
+        }
+        over
+    }
+
+    async fn tenant(&mut self, id: &TenantId) {
+        let mut report = TenantReport {
+            tenant: id.clone(),
+            legal_hold: false,
+            categories: BTreeMap::new(),
+        };
+        let scope = match self.scope(id).await {
+            Ok(scope) => scope,
+            Err(e) => {
+                tracing::warn!(tenant = %id, error = %e, retryable = e.is_retryable(), "retention_purge_tenant_failed");
+                report.categories.insert(
+                    "tenant",
+                    CategoryCounts {
+                        failed: 1,
+                        ..CategoryCounts::default()
+                    },
+                );
+                self.report.tenants.push(report);
+                return;
+            }
+        };
+        report.legal_hold = scope.tenant.as_ref().is_some_and(|t| t.settings.legal_hold);
+        for category in Category::ALL {
+            if self.out_of_time() {
+                break;
+            }
+            let up_to = scope.policy.cutoff(category, self.options.as_of);
+            let counts = self
+                .category(&scope, category, up_to, report.legal_hold)
+                .await;
+            if !counts.is_empty() {
+                report.categories.insert(category.code(), counts);
+            }
+        }
+        if !report.categories.is_empty() {
+            self.report.tenants.push(report);
+        }
+    }
+
+    async fn scope(&mut self, id: &TenantId) -> Result<TenantScope, DataError> {
+        let tenant = self.store.tenant(id).await?;
+        let holds = self.store.legal_holds(id).await?;
+        self.report.items_read += 1 + holds.len() as u64;
+        Ok(TenantScope {
+            id: id.clone(),
+            policy: tenant.as_ref().map(Tenant::retention).unwrap_or_default(),
+            tenant,
+            holds,
+        })
+    }
+
+    /// Every due entry of one category, shard by shard, page by page.
+    async fn category(
+        &mut self,
+        scope: &TenantScope,
+        category: Category,
+        up_to: Timestamp,
+        tenant_held: bool,
+    ) -> CategoryCounts {
+        let mut counts = CategoryCounts::default();
+        let action = scope.policy.purge_action(category);
+        for shard in 0..RETENTION_SHARDS {
+            let mut after = None;
+            loop {
+                if self.out_of_time() {
+                    return counts;
+                }
+                let page = match self
+                    .store
+                    .due_in_shard(
+                        &scope.id,
+                        category,
+                        shard,
+                        up_to,
+                        self.options.page_size,
+                        after,
+                    )
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        self.failed(&mut counts, scope, category, &e);
+                        break;
+                    }
+                };
+                let found = page.items.len() as u64;
+                self.report.items_read += found;
+                counts.due += found;
+                if tenant_held {
+                    counts.held += found;
+                } else {
+                    self.act(scope, category, action, page.items, &mut counts)
+                        .await;
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        counts
+    }
+
+    fn failed(
+        &self,
+        counts: &mut CategoryCounts,
+        scope: &TenantScope,
+        category: Category,
+        error: &dyn std::fmt::Display,
+    ) {
+        counts.failed += 1;
+        tracing::warn!(
+            tenant = %scope.id,
+            category = category.code(),
+            error = %error,
+            "retention_purge_failed"
+        );
+    }
+
+    async fn act(
+        &mut self,
+        scope: &TenantScope,
+        category: Category,
+        action: PurgeAction,
+        due: Vec<Due>,
+        counts: &mut CategoryCounts,
+    ) {
+        let dry = self.options.dry_run;
+        match action {
+            PurgeAction::Delete => {
+                let (held, doomed): (Vec<Due>, Vec<Due>) =
+                    due.into_iter().partition(|d| scope.holds_key(&d.key));
+                counts.held += held.len() as u64;
+                let keys: Vec<Key> = doomed.into_iter().map(|d| d.key).collect();
+                let n = keys.len() as u64;
+                if !dry {
+                    if let Err(e) = self.store.remove_records(keys).await {
+                        self.failed(counts, scope, category, &e);
+                        return;
+                    }
+                }
+                counts.removed += n;
+            }
+            PurgeAction::StripContent => {
+                for d in due {
+                    if scope.holds_key(&d.key) {
+                        counts.held += 1;
+                    } else if dry {
+                        counts.content_removed += 1;
+                    } else {
+                        match self.store.strip_content(&scope.id, &d.key, d.at).await {
+                            Ok(true) => counts.content_removed += 1,
+                            Ok(false) => {}
+                            Err(e) => self.failed(counts, scope, category, &e),
+                        }
+                    }
+                }
+            }
+            PurgeAction::RetireContact | PurgeAction::CompleteErasure => {
+                for d in due {
+                    if let Err(e) = self.contact(scope, action, &d, counts).await {
+                        self.failed(counts, scope, category, &e);
+                    }
+                }
+            }
+            PurgeAction::DeleteExport => {
+                for d in due {
+                    if let Err(e) = self.export(scope, &d, counts).await {
+                        self.failed(counts, scope, category, &e);
+                    }
+                }
+            }
+            PurgeAction::CloseAccount => {
+                for d in due {
+                    if let Err(e) = self.close_account(scope, &d, counts).await {
+                        self.failed(counts, scope, category, &e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// An idle contact (retired unless active since it was filed) or an erasure to complete.
+    async fn contact(
+        &mut self,
+        scope: &TenantScope,
+        action: PurgeAction,
+        due: &Due,
+        counts: &mut CategoryCounts,
+    ) -> Result<(), crate::erasure::ErasureError> {
+        let Some(id) = layout::contact_of(&scope.id, &due.key) else {
+            return Ok(());
+        };
+        let activity = self.store.contact_activity(&scope.id, &id).await?;
+        self.report.items_read += 2;
+        let Some(activity) = activity else {
+            return Ok(()); // erased meanwhile
+        };
+        if activity.contact.legal_hold || scope.holds.contains(&id) {
+            counts.held += 1;
+            return Ok(());
+        }
+        if action == PurgeAction::RetireContact {
+            if activity.contact.is_erasure_due() {
+                return Ok(()); // the erasure category completes it
+            }
+            let idle_since = activity.last_activity;
+            if !scope
+                .policy
+                .is_due(Category::Contact, idle_since, self.options.as_of)
+            {
+                if !self.options.dry_run {
+                    self.store
+                        .refile(&scope.id, &due.key, Category::Contact, idle_since)
+                        .await?;
+                }
+                counts.refiled += 1;
+                return Ok(());
+            }
+        }
+        if self.options.dry_run {
+            counts.removed += 1;
+            return Ok(());
+        }
+        let erased = complete_erasure(self.store, self.archives, &scope.id, &id).await?;
+        count_erasure(counts, &erased);
+        Ok(())
+    }
+
+    async fn export(
+        &mut self,
+        scope: &TenantScope,
+        due: &Due,
+        counts: &mut CategoryCounts,
+    ) -> Result<(), crate::erasure::ErasureError> {
+        let job = self.store.stored_export(&due.key).await?;
+        self.report.items_read += 1;
+        let Some(job) = job else {
+            return Ok(());
+        };
+        if matches!(&job.scope, ExportScope::Contact { contact } if scope.holds.contains(contact)) {
+            counts.held += 1;
+            return Ok(());
+        }
+        if job.expires_at > self.options.as_of {
+            // A link made to last longer than the default: due when it expires.
+            let at = job.expires_at.minus(scope.policy.export_archive);
+            if !self.options.dry_run {
+                self.store
+                    .refile(&scope.id, &due.key, Category::ExportArchive, at)
+                    .await?;
+            }
+            counts.refiled += 1;
+            return Ok(());
+        }
+        self.remove_export(due, &job, counts).await
+    }
+
+    /// A closed account past its retention: everything of the tenant goes (P3). Contacts under
+    /// legal hold keep theirs, and then the account record stays until the hold is lifted.
+    async fn close_account(
+        &mut self,
+        scope: &TenantScope,
+        due: &Due,
+        counts: &mut CategoryCounts,
+    ) -> Result<(), crate::erasure::ErasureError> {
+        let Some(tenant) = &scope.tenant else {
+            return Ok(());
+        };
+        let closed_at = match tenant.status {
+            TenantStatus::Closed { at } => at,
+            TenantStatus::Active => return Ok(()), // reopened
+        };
+        if due.key != layout::tenant(&tenant.id) {
+            // Suppression hashes are filed here for closure only: they go with the account.
+            return Ok(());
+        }
+        if !scope
+            .policy
+            .is_due(Category::AccountData, closed_at, self.options.as_of)
+        {
+            return Ok(());
+        }
+        let everything = Timestamp::MAX;
+        let mut closing = CategoryCounts::default();
+        for category in [
+            Category::Erasure,
+            Category::Contact,
+            Category::ExportArchive,
+            Category::ChatContent,
+            Category::MessageMetadata,
+            Category::Quarantine,
+            Category::Payment,
+            Category::Analytics,
+            Category::Audit,
+            Category::AccountData,
+        ] {
+            let action = match scope.policy.purge_action(category) {
+                PurgeAction::RetireContact | PurgeAction::CompleteErasure => {
+                    PurgeAction::CompleteErasure
+                }
+                PurgeAction::DeleteExport => PurgeAction::DeleteExport,
+                _ => PurgeAction::Delete,
+            };
+            for shard in 0..RETENTION_SHARDS {
+                let mut after = None;
+                loop {
+                    let page = self
+                        .store
+                        .due_in_shard(
+                            &scope.id,
+                            category,
+                            shard,
+                            everything,
+                            self.options.page_size,
+                            after,
+                        )
+                        .await?;
+                    self.report.items_read += page.items.len() as u64;
+                    let mut items = page.items;
+                    // The account record goes last, once nothing else is left.
+                    items.retain(|d| d.key != due.key);
+                    if action == PurgeAction::DeleteExport {
+                        // Closure does not wait for a link's expiry.
+                        for d in &items {
+                            self.expired_export(d, &mut closing).await?;
+                        }
+                    } else {
+                        Box::pin(self.act(scope, category, action, items, &mut closing)).await;
+                    }
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => break,
+                    }
+                }
+            }
+        }
+        counts.removed += closing.removed;
+        counts.archives_removed += closing.archives_removed;
+        counts.held += closing.held;
+        counts.failed += closing.failed;
+        if closing.held > 0 || closing.failed > 0 || self.options.dry_run {
+            if self.options.dry_run {
+                counts.removed += 1;
+            }
+            return Ok(());
+        }
+        counts.removed += self.store.remove_account(tenant).await? as u64;
+        Ok(())
+    }
+
+    /// An export of a closing account: removed whether or not its link has expired.
+    async fn expired_export(
+        &mut self,
+        due: &Due,
+        counts: &mut CategoryCounts,
+    ) -> Result<(), crate::erasure::ErasureError> {
+        let job = self.store.stored_export(&due.key).await?;
+        self.report.items_read += 1;
+        match job {
+            Some(job) => self.remove_export(due, &job, counts).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The archive object first, then the job that names it (so a failure in between repeats).
+    async fn remove_export(
+        &mut self,
+        due: &Due,
+        job: &crate::domain::export::ExportJob,
+        counts: &mut CategoryCounts,
+    ) -> Result<(), crate::erasure::ErasureError> {
+        if !self.options.dry_run {
+            if let ExportState::Ready { object_key, .. } = &job.state {
+                self.archives.delete(object_key).await?;
+            }
+            self.store.remove_records(vec![due.key.clone()]).await?;
+        }
+        if matches!(job.state, ExportState::Ready { .. }) {
+            counts.archives_removed += 1;
+        }
+        counts.removed += 1;
+        Ok(())
+    }
+}
+
+fn count_erasure(counts: &mut CategoryCounts, erased: &ErasureReport) {
+    counts.removed += erased.records_removed as u64;
+    counts.archives_removed += erased
+        .exports
+        .iter()
+        .filter(|j| matches!(j.state, ExportState::Ready { .. }))
+        .count() as u64;
+}

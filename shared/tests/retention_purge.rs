@@ -1,0 +1,657 @@
+//! The retention purge, with a clock the tests move: each category's rule, two-phase message
+//! retention, tenant overrides, legal holds, erasure completion, suppression, resumption and
+//! concurrent runs. Every case runs against the embedded backend and DynamoDB Local.
+
+mod support;
+
+use mizan_shared::adapters::local_archives::LocalArchives;
+use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
+use mizan_shared::domain::contact::ContactProfile;
+use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
+use mizan_shared::domain::identity_hash::IdentifierKind;
+use mizan_shared::domain::ids::{ContactId, ExportId, Wamid};
+use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::retention::Category;
+use mizan_shared::domain::tenant::{Tenant, TenantStatus};
+use mizan_shared::domain::time::{days, Timestamp};
+use mizan_shared::ports::archives::ArchiveStore;
+use mizan_shared::ports::clock::Clock;
+use mizan_shared::ports::keys::KeyContext;
+use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
+use mizan_shared::purge::{self, PurgeOptions, PurgeReport};
+use mizan_shared::store::{layout, ErasureReason, Versioned};
+use support::Harness;
+
+struct World {
+    h: Harness,
+    archives: LocalArchives,
+    _archive_dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new(h: Harness) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        World {
+            archives: LocalArchives::new(dir.path()),
+            _archive_dir: dir,
+            h,
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.h.clock.now()
+    }
+
+    async fn tenant(&self, chat_days: u32) -> Tenant {
+        let mut tenant = Tenant::new("Atlas Tea", self.now());
+        tenant.settings.chat_retention_days = chat_days;
+        self.h.store.create_tenant(&tenant).await.unwrap();
+        tenant
+    }
+
+    async fn contact(&self, t: &Tenant, wa_id: &str) -> ContactId {
+        let profile = ContactProfile {
+            wa_id: Some(wa_id.into()),
+            name: Some("Amina".into()),
+            ..ContactProfile::default()
+        };
+        let upsert = self.h.store.upsert_contact(&t.id, &profile).await.unwrap();
+        upsert.contact.value.id
+    }
+
+    async fn message(&self, t: &Tenant, c: &ContactId, wamid: &str) -> Key {
+        let wamid = Wamid::new(wamid);
+        let id = self.h.store.message_id(&t.id, &wamid);
+        let now = self.now();
+        let message = Message {
+            tenant: t.id.clone(),
+            contact: c.clone(),
+            id: id.clone(),
+            wamid: Some(wamid),
+            direction: Direction::Inbound,
+            kind: MessageKind::Text,
+            sent_at: now,
+            stored_at: now,
+            status: Status::Received,
+            status_at: now,
+            errors: vec![],
+            late: false,
+            billing: None,
+            content: Some(MessageContent::text("hello")),
+        };
+        self.h
+            .store
+            .put_message(&message, &t.retention())
+            .await
+            .unwrap();
+        layout::message(&t.id, c, &id)
+    }
+
+    async fn stored(&self, key: &Key) -> Option<Record> {
+        self.h.store.stored_record(key).await.unwrap()
+    }
+
+    async fn purge(&self) -> PurgeReport {
+        purge::run(&self.h.store, &self.archives, PurgeOptions::at(self.now()))
+            .await
+            .unwrap()
+    }
+
+    fn advance_days(&self, n: u64) {
+        self.h.clock.advance(days(n));
+    }
+
+    async fn export(&self, t: &Tenant, c: &ContactId, link_days: u64) -> (ExportJob, String) {
+        let object_key = format!("{}/{}.zip", t.id, ExportId::generate());
+        let file = self.archives.path_of(&object_key).unwrap();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"zip").unwrap();
+        let mut job = ExportJob {
+            id: ExportId::generate(),
+            tenant: t.id.clone(),
+            scope: ExportScope::Contact { contact: c.clone() },
+            state: ExportState::Pending,
+            requested_at: self.now(),
+            expires_at: self.now().plus(days(link_days)),
+            requested_by: "key_1".into(),
+            downloads: 0,
+            download_limit: None,
+        };
+        job.mark_ready(object_key.clone(), 3).unwrap();
+        self.h.store.create_export(&job).await.unwrap();
+        (job, object_key)
+    }
+
+    async fn opt_out(&self, t: &Tenant, c: &ContactId) {
+        let event = ConsentEvent {
+            tenant: t.id.clone(),
+            contact: c.clone(),
+            at: self.now(),
+            purpose: Purpose::All,
+            action: ConsentAction::OptOut,
+            source: ConsentSource::Keyword,
+            evidence: format!("wamid.stop.{c}"),
+            actor: "contact".into(),
+        };
+        self.h.store.record_consent(&event, None).await.unwrap();
+    }
+
+    async fn partition_is_empty(&self, t: &Tenant, c: &ContactId) -> bool {
+        self.h
+            .records
+            .query(
+                &Query::prefix(layout::contact_partition(&t.id, c), ""),
+                Timestamp::EPOCH,
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    }
+
+    async fn key_exists(&self, t: &Tenant, c: &ContactId) -> bool {
+        self.h
+            .keys
+            .get(&KeyContext::new(t.id.clone(), c.clone()))
+            .await
+            .unwrap()
+            .is_some()
+    }
+}
+
+async fn messages_lose_content_at_chat_retention_then_metadata_at_90_days(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let c = w.contact(&t, "212600000001").await;
+    let key = w.message(&t, &c, "wamid.P1").await;
+
+    w.advance_days(29);
+    let report = w.purge().await;
+    assert_eq!(report.total().due, 0, "nothing is due before 30 days");
+    assert!(w.stored(&key).await.unwrap().sealed.is_some());
+
+    w.advance_days(1);
+    let report = w.purge().await;
+    assert_eq!(
+        report.counts(&t.id, Category::ChatContent).content_removed,
+        1
+    );
+    let stripped = w.stored(&key).await.expect("metadata outlives the content");
+    assert!(stripped.sealed.is_none(), "content removed at 30 days (P1)");
+    let message =
+        w.h.store
+            .conversation(&t.id, &c, &t.retention(), 10, None)
+            .await
+            .unwrap();
+    assert_eq!(message.items.len(), 1, "metadata still readable (P2)");
+    assert!(message.items[0].content.is_none());
+
+    w.advance_days(59);
+    w.purge().await;
+    assert!(w.stored(&key).await.is_some(), "kept until 90 days");
+    w.advance_days(1);
+    let report = w.purge().await;
+    assert_eq!(report.counts(&t.id, Category::MessageMetadata).removed, 1);
+    assert!(w.stored(&key).await.is_none(), "metadata gone at 90 days");
+}
+
+async fn tenant_chat_retention_overrides_the_default(h: Harness) {
+    let w = World::new(h);
+    let short = w.tenant(7).await;
+    let long = w.tenant(180).await;
+    let a = w.contact(&short, "212600000002").await;
+    let b = w.contact(&long, "212600000002").await;
+    let short_key = w.message(&short, &a, "wamid.S").await;
+    let long_key = w.message(&long, &b, "wamid.L").await;
+
+    w.advance_days(7);
+    w.purge().await;
+    assert!(w.stored(&short_key).await.unwrap().sealed.is_none());
+    assert!(w.stored(&long_key).await.unwrap().sealed.is_some());
+
+    w.advance_days(172); // day 179: the 180-day tenant still has everything
+    w.purge().await;
+    assert!(w.stored(&long_key).await.unwrap().sealed.is_some());
+    assert!(
+        w.stored(&short_key).await.is_none(),
+        "7-day tenant: metadata gone at 90"
+    );
+
+    w.advance_days(1); // day 180: content and metadata go together
+    let report = w.purge().await;
+    assert_eq!(report.counts(&long.id, Category::ChatContent).removed, 1);
+    assert!(w.stored(&long_key).await.is_none());
+}
+
+async fn legal_hold_suspends_deletion_and_is_reported(h: Harness) {
+    let w = World::new(h);
+    let mut held_tenant = w.tenant(30).await;
+    let t = w.tenant(30).await;
+    let c1 = w.contact(&held_tenant, "212600000003").await;
+    let k1 = w.message(&held_tenant, &c1, "wamid.H1").await;
+    let held_contact = w.contact(&t, "212600000004").await;
+    let free_contact = w.contact(&t, "212600000005").await;
+    let k2 = w.message(&t, &held_contact, "wamid.H2").await;
+    let k3 = w.message(&t, &free_contact, "wamid.H3").await;
+
+    let version =
+        w.h.store
+            .tenant_versioned(&held_tenant.id)
+            .await
+            .unwrap()
+            .unwrap();
+    held_tenant.settings.legal_hold = true;
+    w.h.store
+        .save_tenant(
+            &Versioned {
+                value: held_tenant.clone(),
+                version: version.version,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let contact =
+        w.h.store
+            .contact(&t.id, &held_contact)
+            .await
+            .unwrap()
+            .unwrap();
+    let audit = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "contact.legal_hold_set",
+        Some(held_contact.clone()),
+        w.now(),
+    );
+    w.h.store
+        .set_contact_legal_hold(&contact, true, &audit)
+        .await
+        .unwrap();
+
+    w.advance_days(100);
+    let report = w.purge().await;
+    assert!(
+        w.stored(&k1).await.unwrap().sealed.is_some(),
+        "tenant hold keeps content"
+    );
+    assert!(
+        w.stored(&k2).await.unwrap().sealed.is_some(),
+        "contact hold keeps content"
+    );
+    assert!(w.stored(&k3).await.is_none(), "others are purged");
+    let held = report
+        .tenants
+        .iter()
+        .find(|r| r.tenant == held_tenant.id)
+        .unwrap();
+    assert!(held.legal_hold);
+    assert!(report.counts(&held_tenant.id, Category::ChatContent).held >= 1);
+    assert_eq!(report.counts(&t.id, Category::ChatContent).held, 1);
+
+    // Lifting the hold lets the next run catch up.
+    let lifted = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "contact.legal_hold_lifted",
+        Some(held_contact.clone()),
+        w.now(),
+    );
+    let contact =
+        w.h.store
+            .contact(&t.id, &held_contact)
+            .await
+            .unwrap()
+            .unwrap();
+    w.h.store
+        .set_contact_legal_hold(&contact, false, &lifted)
+        .await
+        .unwrap();
+    w.purge().await;
+    assert!(w.stored(&k2).await.is_none());
+}
+
+async fn erasure_requests_and_minor_flags_are_completed(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let c = w.contact(&t, "212600000006").await;
+    let minor = w.contact(&t, "212600000007").await;
+    w.message(&t, &c, "wamid.E1").await;
+    w.message(&t, &minor, "wamid.E2").await;
+    w.opt_out(&t, &c).await;
+    let (_, object_key) = w.export(&t, &c, 7).await;
+
+    for (id, reason) in [(&c, ErasureReason::Request), (&minor, ErasureReason::Minor)] {
+        let contact = w.h.store.contact(&t.id, id).await.unwrap().unwrap();
+        let audit = AuditEvent::new(
+            t.id.clone(),
+            Actor::Admin,
+            "contact.erasure_requested",
+            Some(id.clone()),
+            w.now(),
+        );
+        // The request commits; its completion is left to the purge (as after a crash).
+        w.h.store
+            .request_erasure(&contact, reason, &audit)
+            .await
+            .unwrap();
+    }
+    assert!(!w.key_exists(&t, &c).await, "the key goes with the request");
+
+    let report = w.purge().await;
+    assert!(report.counts(&t.id, Category::Erasure).removed >= 4);
+    assert_eq!(report.counts(&t.id, Category::Erasure).archives_removed, 1);
+    for id in [&c, &minor] {
+        assert!(w.partition_is_empty(&t, id).await, "every item removed");
+        assert!(!w.key_exists(&t, id).await);
+    }
+    assert!(
+        !w.archives.exists(&object_key).await.unwrap(),
+        "export object removed"
+    );
+    // Only the opted-out contact leaves a suppression hash (P12).
+    assert!(w
+        .h
+        .store
+        .is_suppressed(&t.id, IdentifierKind::WaId, "212600000006")
+        .await
+        .unwrap());
+    assert!(!w
+        .h
+        .store
+        .is_suppressed(&t.id, IdentifierKind::WaId, "212600000007")
+        .await
+        .unwrap());
+    assert_eq!(w.purge().await.total().due, 0, "nothing left to do");
+}
+
+async fn idle_contacts_go_with_their_consent_history_leaving_suppression(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let idle = w.contact(&t, "212600000008").await;
+    let active = w.contact(&t, "212600000009").await;
+    w.message(&t, &idle, "wamid.I1").await;
+    w.opt_out(&t, &idle).await;
+    w.message(&t, &active, "wamid.A1").await;
+
+    w.advance_days(60);
+    w.message(&t, &active, "wamid.A2").await; // active since
+    w.advance_days(30); // day 90
+    let report = w.purge().await;
+    let contacts = report.counts(&t.id, Category::Contact);
+    assert_eq!(
+        contacts.refiled, 1,
+        "the active contact is re-filed, not removed"
+    );
+    assert!(
+        w.partition_is_empty(&t, &idle).await,
+        "idle contact and its consent history gone"
+    );
+    assert!(w
+        .h
+        .store
+        .is_suppressed(&t.id, IdentifierKind::WaId, "212600000008")
+        .await
+        .unwrap());
+    assert!(w.h.store.contact(&t.id, &active).await.unwrap().is_some());
+
+    w.advance_days(60); // day 150: 90 days after the active contact's last message
+    w.purge().await;
+    assert!(w.partition_is_empty(&t, &active).await);
+    assert!(!w
+        .h
+        .store
+        .is_suppressed(&t.id, IdentifierKind::WaId, "212600000009")
+        .await
+        .unwrap());
+}
+
+async fn exports_quarantine_audit_payment_and_analytics_expire_on_their_own_clocks(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let c = w.contact(&t, "212600000010").await;
+    let (job, object) = w.export(&t, &c, 7).await;
+    let (long_job, long_object) = w.export(&t, &c, 10).await;
+    let raw =
+        w.h.store
+            .keep_raw(Some(&t.id), "unparseable", b"{")
+            .await
+            .unwrap();
+    w.h.store
+        .append_audit(&AuditEvent::new(
+            t.id.clone(),
+            Actor::Admin,
+            "settings.changed",
+            None,
+            w.now(),
+        ))
+        .await
+        .unwrap();
+    let mut generic = Vec::new();
+    for (category, sk) in [
+        (Category::Payment, "PAY#1"),
+        (Category::Analytics, "STATS#1"),
+    ] {
+        let key = Key::new(format!("T#{}#X", t.id), sk);
+        let mut record = Record::new(key.clone(), "test", serde_json::json!({}));
+        record.retention = Some(layout::retention_entry(&t.id, category, &key, w.now()));
+        w.h.records
+            .write(Write::Put {
+                record,
+                condition: Condition::Absent,
+            })
+            .await
+            .unwrap();
+        generic.push((category, key));
+    }
+
+    w.advance_days(7);
+    w.purge().await;
+    assert!(w
+        .h
+        .store
+        .stored_export(&layout::export(&t.id, &job.id))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        !w.archives.exists(&object).await.unwrap(),
+        "archive gone at 7 days"
+    );
+    assert!(
+        w.archives.exists(&long_object).await.unwrap(),
+        "a 10-day link lasts 10 days"
+    );
+    w.advance_days(3);
+    w.purge().await;
+    assert!(w
+        .h
+        .store
+        .stored_export(&layout::export(&t.id, &long_job.id))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!w.archives.exists(&long_object).await.unwrap());
+
+    w.advance_days(4); // day 14
+    w.purge().await;
+    assert!(w.stored(&raw).await.is_none(), "quarantine: 14 days");
+
+    w.advance_days(2 * 365 - 14); // two years
+    w.purge().await;
+    assert!(w
+        .h
+        .store
+        .audit_events(&t.id, 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(
+        w.stored(&generic[1].1).await.is_some(),
+        "analytics: 25 months"
+    );
+    w.advance_days(31);
+    w.purge().await;
+    assert!(w.stored(&generic[1].1).await.is_none());
+    assert!(w.stored(&generic[0].1).await.is_some(), "payment: 7 years");
+    w.advance_days(5 * 365);
+    w.purge().await;
+    assert!(w.stored(&generic[0].1).await.is_none());
+}
+
+async fn a_closed_account_goes_two_years_after_closure(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let other = w.tenant(30).await;
+    let c = w.contact(&t, "212600000011").await;
+    w.message(&t, &c, "wamid.C1").await;
+    w.opt_out(&t, &c).await;
+    w.h.store
+        .issue_api_key(&t.id, "dashboard", Actor::Admin)
+        .await
+        .unwrap();
+    let phone = mizan_shared::domain::ids::PhoneNumberId::parse("100000000000099").unwrap();
+    w.h.store.attach_phone_number(&t.id, &phone).await.unwrap();
+
+    let mut closed = w.h.store.tenant_versioned(&t.id).await.unwrap().unwrap();
+    closed.value.status = TenantStatus::Closed { at: w.now() };
+    w.h.store.save_tenant(&closed, None).await.unwrap();
+
+    w.advance_days(729);
+    w.purge().await;
+    assert!(
+        w.h.store.tenant(&t.id).await.unwrap().is_some(),
+        "kept 2 years"
+    );
+    w.advance_days(1);
+    let report = w.purge().await;
+    assert!(report.counts(&t.id, Category::AccountData).removed > 0);
+    assert!(w.h.store.tenant(&t.id).await.unwrap().is_none());
+    assert!(w.partition_is_empty(&t, &c).await);
+    let tenant_partition =
+        w.h.records
+            .query(
+                &Query::prefix(layout::tenant_partition(&t.id), ""),
+                Timestamp::EPOCH,
+            )
+            .await
+            .unwrap();
+    assert!(tenant_partition.items.is_empty(), "api keys gone");
+    assert!(w
+        .h
+        .store
+        .tenant_by_phone_number(&phone)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!w.h.store.tenant_ids().await.unwrap().contains(&t.id));
+    assert!(!w
+        .h
+        .store
+        .is_suppressed(&t.id, IdentifierKind::WaId, "212600000011")
+        .await
+        .unwrap());
+    assert!(
+        w.h.store.tenant(&other.id).await.unwrap().is_some(),
+        "other tenants untouched"
+    );
+}
+
+async fn a_dry_run_reports_without_changing_anything(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let c = w.contact(&t, "212600000012").await;
+    let key = w.message(&t, &c, "wamid.D1").await;
+    w.advance_days(30);
+    let mut options = PurgeOptions::at(w.now());
+    options.dry_run = true;
+    let dry = purge::run(&w.h.store, &w.archives, options).await.unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(dry.counts(&t.id, Category::ChatContent).content_removed, 1);
+    assert!(
+        w.stored(&key).await.unwrap().sealed.is_some(),
+        "nothing changed"
+    );
+    // --as-of: what would happen in 60 more days, without moving the clock.
+    let mut later = PurgeOptions::at(w.now().plus(days(60)));
+    later.dry_run = true;
+    let ahead = purge::run(&w.h.store, &w.archives, later).await.unwrap();
+    assert_eq!(ahead.counts(&t.id, Category::MessageMetadata).removed, 0);
+    assert_eq!(
+        ahead.counts(&t.id, Category::ChatContent).content_removed,
+        1
+    );
+    let real = w.purge().await;
+    assert_eq!(
+        real.counts(&t.id, Category::ChatContent),
+        dry.counts(&t.id, Category::ChatContent)
+    );
+}
+
+async fn a_stopped_run_resumes_and_concurrent_runs_agree(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let mut keys = Vec::new();
+    for i in 0..12 {
+        let c = w.contact(&t, &format!("2126000001{i:02}")).await;
+        keys.push(w.message(&t, &c, &format!("wamid.R{i}")).await);
+    }
+    w.advance_days(30);
+    // A deadline already passed: the run stops cleanly at once and says so.
+    let mut stopped = PurgeOptions::at(w.now());
+    stopped.deadline = Some(std::time::Instant::now());
+    let report = purge::run(&w.h.store, &w.archives, stopped).await.unwrap();
+    assert!(!report.complete);
+    // Page by page, stopping after the first page, resumes on the next run.
+    let mut partial = PurgeOptions::at(w.now());
+    partial.page_size = 1;
+    partial.deadline = Some(std::time::Instant::now() + std::time::Duration::from_millis(1));
+    let _ = purge::run(&w.h.store, &w.archives, partial).await.unwrap();
+    let (a, b) = tokio::join!(w.purge(), w.purge());
+    assert!(a.complete && b.complete);
+    assert_eq!(a.failures() + b.failures(), 0);
+    for key in &keys {
+        let record = w.stored(key).await.expect("metadata kept");
+        assert!(record.sealed.is_none());
+    }
+    assert_eq!(
+        w.purge().await.total().due,
+        0,
+        "the same as one complete run"
+    );
+}
+
+macro_rules! purge_suite {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(crate::support::embedded().await).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(crate::support::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
+
+purge_suite!(
+    messages_lose_content_at_chat_retention_then_metadata_at_90_days,
+    tenant_chat_retention_overrides_the_default,
+    legal_hold_suspends_deletion_and_is_reported,
+    erasure_requests_and_minor_flags_are_completed,
+    idle_contacts_go_with_their_consent_history_leaving_suppression,
+    exports_quarantine_audit_payment_and_analytics_expire_on_their_own_clocks,
+    a_closed_account_goes_two_years_after_closure,
+    a_dry_run_reports_without_changing_anything,
+    a_stopped_run_resumes_and_concurrent_runs_agree,
+);
