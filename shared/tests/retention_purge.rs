@@ -574,15 +574,16 @@ async fn a_dry_run_reports_without_changing_anything(h: Harness) {
         w.stored(&key).await.unwrap().sealed.is_some(),
         "nothing changed"
     );
-    // --as-of: what would happen in 60 more days, without moving the clock.
+    // --as-of: in 60 more days (day 90) the whole message would go, content and metadata.
     let mut later = PurgeOptions::at(w.now().plus(days(60)));
     later.dry_run = true;
     let ahead = purge::run(&w.h.store, &w.archives, later).await.unwrap();
-    assert_eq!(ahead.counts(&t.id, Category::MessageMetadata).removed, 0);
+    assert_eq!(ahead.counts(&t.id, Category::ChatContent).removed, 1);
     assert_eq!(
         ahead.counts(&t.id, Category::ChatContent).content_removed,
-        1
+        0
     );
+    assert!(w.stored(&key).await.unwrap().sealed.is_some());
     let real = w.purge().await;
     assert_eq!(
         real.counts(&t.id, Category::ChatContent),
