@@ -42,8 +42,21 @@ pub enum Command {
     Serve(ServeArgs),
     /// Post a WhatsApp text message to the running runner, signed like Meta signs it
     Send(SendCommand),
+    /// Apply the retention policy to the embedded data directory (stop the runner first) or,
+    /// with --backend aws, to DynamoDB; prints the report as JSON
+    Purge(PurgeArgs),
     #[command(flatten)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Report what the purge would do; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply the policy as at this moment (RFC 3339, e.g. 2027-01-31T00:00:00Z) instead of now
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod feed;
 pub mod functions;
 pub mod lambda_bridge;
+pub mod purge;
 pub mod routes;
 pub mod schedule;
 pub mod send;
@@ -79,6 +80,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     name: args.name,
                 },
             )
+        }
+        Command::Purge(args) => {
+            let loaded = match cli.backend {
+                cli::BackendChoice::Embedded => config::embedded(cli.data_dir)?,
+                cli::BackendChoice::Aws => config::aws(cli.data_dir)?,
+            };
+            purge::run(&loaded, &args).await
         }
         Command::Admin(command) => {
             if cli.port.is_some() {

@@ -440,6 +440,60 @@ fn send_posts_a_signed_message_that_is_stored_and_survives_a_restart() {
 }
 
 #[test]
+fn purge_dry_run_as_of_shows_what_would_go_then_purge_does_it() {
+    // Given a message stored by the runner, which is then stopped
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let sent = admin(dir.path(), &["send", "Bonjour"]);
+    assert!(sent.status.success());
+    assert!(server.terminate().success());
+    let tenant = demo_json(dir.path())["tenant_id"].as_str().unwrap().to_owned();
+    let in_31_days = mizan_shared::domain::time::Timestamp::now()
+        .plus(mizan_shared::domain::time::days(31))
+        .to_rfc3339();
+    let chat_counts = |report: &Value, field: &str| {
+        report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tenant"] == tenant.as_str())
+            .map(|t| t["categories"]["chat"][field].as_u64().unwrap_or(0))
+            .unwrap_or(0)
+    };
+
+    // When an operator asks what the purge would do now, and in 31 days
+    let today = json_of(&admin(dir.path(), &["purge", "--dry-run"]));
+    let ahead = json_of(&admin(
+        dir.path(),
+        &["purge", "--dry-run", "--as-of", &in_31_days],
+    ));
+
+    // Then nothing is due today, the message's content is in 31 days, and nothing changed
+    assert_eq!(today["dry_run"], true);
+    assert_eq!(chat_counts(&today, "due"), 0);
+    assert_eq!(chat_counts(&ahead, "content_removed"), 1);
+    let again = json_of(&admin(
+        dir.path(),
+        &["purge", "--dry-run", "--as-of", &in_31_days],
+    ));
+    assert_eq!(chat_counts(&again, "content_removed"), 1);
+
+    // And the real purge at that moment removes it, once
+    let done = json_of(&admin(dir.path(), &["purge", "--as-of", &in_31_days]));
+    assert_eq!(done["dry_run"], false);
+    assert_eq!(chat_counts(&done, "content_removed"), 1);
+    let after = json_of(&admin(
+        dir.path(),
+        &["purge", "--dry-run", "--as-of", &in_31_days],
+    ));
+    assert_eq!(chat_counts(&after, "due"), 0);
+
+    // A time that is not RFC 3339 is bad input
+    let bad = admin(dir.path(), &["purge", "--as-of", "next tuesday"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
 fn send_without_a_runner_says_how_to_start_one() {
     let dir = tempfile::tempdir().unwrap();
     let output = admin(dir.path(), &["send", "hello"]);
