@@ -272,3 +272,39 @@ fn functions_are_built_by_cargo_lambda_and_never_granted_wildcard_resources() {
         );
     }
 }
+
+#[test]
+fn retention_purge_runs_hourly_alone_with_an_error_alarm() {
+    let t = template();
+    let f = resource(&t, "RetentionPurgeFunction");
+    assert_eq!(
+        f["Metadata"]["BuildProperties"]["Binary"],
+        "retention-purge"
+    );
+    let props = &f["Properties"];
+    assert_eq!(props["ReservedConcurrentExecutions"], 1);
+    assert_eq!(
+        props["Timeout"], 900,
+        "the handler's deadline margin assumes Lambda's maximum"
+    );
+    let schedule = &props["Events"]["Hourly"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert_eq!(schedule["Properties"]["Schedule"], "rate(1 hour)");
+    let statements = props["Policies"][0]["Statement"].as_sequence().unwrap();
+    let actions: Vec<&str> = statements
+        .iter()
+        .flat_map(|s| s["Action"].as_sequence().unwrap().iter())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"dynamodb:BatchWriteItem") && actions.contains(&"s3:DeleteObject"));
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.starts_with("kms:") || *a == "dynamodb:Scan"),
+        "the purge never scans and never decrypts"
+    );
+    let alarm = resource(&t, "RetentionPurgeErrorsAlarm");
+    assert_eq!(alarm["Properties"]["MetricName"], "Errors");
+    let dimension = serde_yaml::to_string(&alarm["Properties"]["Dimensions"][0]["Value"]).unwrap();
+    assert!(dimension.contains("RetentionPurgeFunction"), "{dimension}");
+}

@@ -37,12 +37,14 @@ struct CountingReads {
 impl RecordStore for CountingReads {
     async fn get(&self, key: &Key, now: Timestamp) -> Result<Option<Record>, StoreError> {
         let found = self.inner.get(key, now).await?;
-        self.items.fetch_add(u64::from(found.is_some()), Ordering::Relaxed);
+        self.items
+            .fetch_add(u64::from(found.is_some()), Ordering::Relaxed);
         Ok(found)
     }
     async fn query(&self, query: &Query, now: Timestamp) -> Result<Page<Record>, StoreError> {
         let page = self.inner.query(query, now).await?;
-        self.items.fetch_add(page.items.len() as u64, Ordering::Relaxed);
+        self.items
+            .fetch_add(page.items.len() as u64, Ordering::Relaxed);
         Ok(page)
     }
     async fn due(
@@ -53,7 +55,8 @@ impl RecordStore for CountingReads {
         after: Option<Cursor>,
     ) -> Result<Page<Due>, StoreError> {
         let page = self.inner.due(partition, up_to, limit, after).await?;
-        self.items.fetch_add(page.items.len() as u64, Ordering::Relaxed);
+        self.items
+            .fetch_add(page.items.len() as u64, Ordering::Relaxed);
         Ok(page)
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -102,7 +105,10 @@ async fn main() {
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(sdk);
     let suffix = std::process::id();
-    let (data, keys) = (format!("purge-bench-{suffix}"), format!("purge-keys-{suffix}"));
+    let (data, keys) = (
+        format!("purge-bench-{suffix}"),
+        format!("purge-keys-{suffix}"),
+    );
     create_table(&client, &data, &data_table()).await.unwrap();
     create_table(&client, &keys, &key_table()).await.unwrap();
     let dynamo = Arc::new(DynamoStore::new(client.clone(), data));

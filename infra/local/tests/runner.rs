@@ -447,7 +447,10 @@ fn purge_dry_run_as_of_shows_what_would_go_then_purge_does_it() {
     let sent = admin(dir.path(), &["send", "Bonjour"]);
     assert!(sent.status.success());
     assert!(server.terminate().success());
-    let tenant = demo_json(dir.path())["tenant_id"].as_str().unwrap().to_owned();
+    let tenant = demo_json(dir.path())["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let in_31_days = mizan_shared::domain::time::Timestamp::now()
         .plus(mizan_shared::domain::time::days(31))
         .to_rfc3339();

@@ -290,11 +290,9 @@ impl Run<'_> {
                 // A message whose metadata is due as well (a purge that has not run for a
                 // while) goes at once: one index read and one batched delete, not two of each.
                 let as_of = self.options.as_of;
-                let (whole, due): (Vec<Due>, Vec<Due>) = due.into_iter().partition(|d| {
-                    scope
-                        .policy
-                        .is_due(Category::MessageMetadata, d.at, as_of)
-                });
+                let (whole, due): (Vec<Due>, Vec<Due>) = due
+                    .into_iter()
+                    .partition(|d| scope.policy.is_due(Category::MessageMetadata, d.at, as_of));
                 if !whole.is_empty() {
                     Box::pin(self.act(scope, category, PurgeAction::Delete, whole, counts)).await;
                 }
