@@ -97,6 +97,7 @@ pub async fn connect_with_clock(
                 archives: Arc::new(S3Archives::new(
                     aws_sdk_s3::Client::new(&sdk),
                     export_bucket.clone(),
+                    kms_key_id.clone(),
                 )),
                 embedded: None,
             })
