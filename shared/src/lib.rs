@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod erasure;
+pub mod export;
 pub mod intake;
 pub mod ports;
 pub mod purge;

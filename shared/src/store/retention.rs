@@ -273,3 +273,19 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Every contact of the tenant, from the retention index (each contact is filed there once,
+    /// as a contact or as an erasure in progress; the latter are left out).
+    pub async fn contact_ids(&self, tenant: &TenantId) -> Result<Vec<ContactId>, DataError> {
+        let mut ids: Vec<ContactId> = self
+            .all_due(tenant, Category::Contact, Timestamp::MAX)
+            .await?
+            .iter()
+            .filter_map(|due| layout::contact_of(tenant, &due.key))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+}

@@ -1,0 +1,20 @@
+//! README.txt of every archive: what each file holds.
+
+pub const README: &str = "\
+Your data, exported by Mizan on behalf of the business you wrote to on WhatsApp.
+
+index.html    Open it in a browser: your contact details, your consent choices and
+              their history, and your messages.
+data.json     The same, complete and machine-readable (schema version 1, described by
+              the JSON Schema published with Mizan as export-v1.json). Times are UTC
+              (RFC 3339). A message's \"content\" is what WhatsApp delivered; it is null
+              when the business's chat retention period has already removed it.
+messages.csv  One row per message: contact, message id, direction, type, times,
+              status, and the text a person reads (body, caption, reply title).
+consent.csv   One row per consent decision: when, for what purpose (marketing,
+              automated_replies, all), the decision, how it was given (keyword,
+              WhatsApp preference, API, admin), its evidence id and who recorded it.
+
+Identifiers such as contact and message ids are keyed hashes: they name records
+without revealing your phone number.
+";
