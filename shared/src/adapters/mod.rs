@@ -1,6 +1,11 @@
 //! One module per technology, each implementing ports. Nothing else imports an SDK.
 
+pub mod backoff;
 pub mod dynamodb;
 pub mod embedded;
+pub mod faq;
+pub mod graph;
 pub mod kms;
 pub mod local_vault;
+pub mod openai;
+pub mod outbox;

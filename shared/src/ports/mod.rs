@@ -2,4 +2,6 @@
 
 pub mod clock;
 pub mod keys;
+pub mod messenger;
 pub mod records;
+pub mod responder;
