@@ -938,3 +938,96 @@ async fn a_timed_out_send_is_not_sent_again() {
         "the first may have gone out"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Logs (P10)
+
+/// Every log line this test binary writes, as JSON, at every level. A global subscriber: a
+/// thread-scoped one races with the callsite cache of tests running beside it.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn captured_logs() -> &'static CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        logs
+    })
+}
+
+#[tokio::test]
+async fn logs_carry_no_message_text_phone_number_name_or_wamid() {
+    let logs = captured_logs();
+    let model = FakeModel::start().await;
+    model.script([
+        Completion::RateLimited,
+        Completion::Answer("Votre commande secrète arrive demain".into()),
+    ]);
+    let h = harness_with(Some(&model), demo_settings()).await;
+    h.graph.script([Send::Error {
+        status: 400,
+        code: 130429,
+    }]);
+    h.customer_says(
+        "212699999999",
+        "wamid.HBgMMjEyNjk5OTk5OTk5",
+        "ma commande secrète numéro 77",
+    )
+    .await;
+    let report = handle_batch(&h.deps, h.stream_event().await).await;
+    assert_eq!(
+        Harness::outcomes(&report),
+        vec![Outcome::Replied(ReplyKind::Answer)]
+    );
+    h.later(Duration::from_secs(5));
+    h.customer_says("212699999999", "wamid.HBgMMjEyNjk5OTk5OTk5AA", "STOP")
+        .await;
+    h.later(Duration::from_secs(5));
+    h.customer_says(
+        "212699999999",
+        "wamid.HBgMMjEyNjk5OTk5OTk5BB",
+        "encore secrète",
+    )
+    .await;
+    handle_batch(&h.deps, h.stream_event().await).await;
+
+    let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        written.contains("automated reply sent"),
+        "replies are logged: {written}"
+    );
+    assert!(
+        written.contains("skip_reason"),
+        "skips are logged with their reason"
+    );
+    for personal in [
+        "212699999999",
+        "Amina",
+        "Benali",
+        "commande",
+        "secrète",
+        "HBgMMjEyNjk5OTk5OTk5",
+    ] {
+        assert!(
+            !written.contains(personal),
+            "{personal} appears in the logs:\n{written}"
+        );
+    }
+}
