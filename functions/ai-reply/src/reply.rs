@@ -8,8 +8,8 @@ use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::reply::{
-    answerable, compose, customer_text, fixed_text, hand_off_text, needs_opt_out_hint, newest,
-    opt_out_hint, plan, Plan, ReplyFacts, ReplyKind,
+    answerable, compose, customer_order, customer_text, fixed_text, hand_off_text,
+    needs_opt_out_hint, newest, opt_out_hint, plan, Plan, ReplyFacts, ReplyKind,
 };
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::ports::messenger::{Recipient, SendError, TextReply};
@@ -80,7 +80,7 @@ pub(crate) async fn reply_to_burst(
     let newer_inbound = conversation.iter().any(|m| {
         m.direction == Direction::Inbound
             && answerable(m.kind)
-            && (m.sent_at, &m.id) > (candidate.sent_at, &candidate.id)
+            && customer_order(m) > customer_order(candidate)
     });
     // The stream image has no content: read it, decrypted, from the conversation.
     let stored = conversation.iter().find(|m| m.id == candidate.id);
@@ -328,9 +328,11 @@ fn prompt(
     conversation: &[Message],
     language: mizan_shared::domain::keywords::Language,
 ) -> Prompt {
-    let turns = conversation
-        .iter()
-        .rev()
+    // In the order Mizan saw them: WhatsApp's times have whole seconds, replies milliseconds.
+    let mut ordered: Vec<&Message> = conversation.iter().collect();
+    ordered.sort_by_key(|m| (m.stored_at, m.sent_at));
+    let turns = ordered
+        .into_iter()
         .filter_map(|m| {
             let text = customer_text(m.content.as_ref()?.0.expose())?;
             Some(Turn {

@@ -1031,3 +1031,27 @@ async fn logs_carry_no_message_text_phone_number_name_or_wamid() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_questions_within_one_second_are_ordered_as_they_arrived() {
+    // WhatsApp's timestamps have whole seconds; the runner answers faster than that.
+    let h = harness().await;
+    h.later(Duration::from_millis(100));
+    h.customer_says("212600000080", "wamid.ZZZ", "Do you deliver?")
+        .await;
+    handle(&h.deps, h.stream_event().await).await.unwrap();
+    h.later(Duration::from_millis(500));
+    h.customer_says("212600000080", "wamid.AAA", "What are your opening hours?")
+        .await;
+    let report = handle_batch(&h.deps, h.stream_event().await).await;
+    assert_eq!(
+        Harness::outcomes(&report),
+        vec![Outcome::Replied(ReplyKind::Answer)]
+    );
+    let texts = h.graph.text_attempts();
+    assert_eq!(texts[1]["context"]["message_id"], "wamid.AAA");
+    assert!(texts[1]["text"]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with(HOURS_ANSWER));
+}

@@ -185,11 +185,17 @@ pub fn plan(facts: &ReplyFacts<'_>) -> Plan {
     Plan::Reply { kind, language }
 }
 
+/// The order a customer wrote messages in: WhatsApp's time has whole seconds, so messages of
+/// one second are ordered by when Mizan stored them.
+pub fn customer_order(m: &Message) -> (Timestamp, Timestamp, &str) {
+    (m.sent_at, m.stored_at, m.id.as_str())
+}
+
 /// The newest of a contact's messages: the one a burst's reply answers.
 pub fn newest<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Option<&'a Message> {
     messages
         .into_iter()
-        .max_by(|a, b| (a.sent_at, &a.id).cmp(&(b.sent_at, &b.id)))
+        .max_by(|a, b| customer_order(a).cmp(&customer_order(b)))
 }
 
 /// Whether the opt-out hint must go with this reply: at least once per 24 hours (P5).
@@ -658,6 +664,12 @@ mod tests {
         let b = message("mb", NOW + 2_000, "are you open?");
         let c1 = message("mc", NOW + 1_000, "hello");
         assert_eq!(newest([&a, &b, &c1]).map(|m| &m.id), Some(&b.id));
+        // Within one second (WhatsApp's precision), the one stored last is the newest.
+        let mut first = message("mz", NOW, "first");
+        let mut second = message("ma", NOW, "second");
+        first.stored_at = Timestamp::from_millis(NOW + 100);
+        second.stored_at = Timestamp::from_millis(NOW + 900);
+        assert_eq!(newest([&first, &second]).map(|m| &m.id), Some(&second.id));
         let c = contact();
         let facts = ReplyFacts {
             tenant_active: true,
