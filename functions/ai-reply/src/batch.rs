@@ -12,6 +12,11 @@ use mizan_shared::domain::message::{Direction, Message};
 use mizan_shared::domain::reply::{ReplyKind, SkipReason};
 use mizan_shared::store::layout;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// How many contacts' replies one invocation makes at the same time.
+const CONCURRENT_REPLIES: usize = 8;
 
 /// How one contact's burst ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,14 +85,30 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
             }
         }
     }
+    // Contacts are independent: their replies are made side by side, a few at a time.
+    let permits = Arc::new(Semaphore::new(CONCURRENT_REPLIES));
+    let mut running = Vec::with_capacity(bursts.len());
     for ((tenant, contact), burst) in bursts {
-        let outcome = match reply_to_burst(deps, &tenant, &contact, &burst).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
+        let sequences: Vec<String> = burst.iter().map(|m| m.sequence.clone()).collect();
+        let (deps, permits) = (deps.clone(), permits.clone());
+        let (t, c) = (tenant.clone(), contact.clone());
+        let task = tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            reply_to_burst(&deps, &t, &c, &burst).await
+        });
+        running.push((tenant, contact, sequences, task));
+    }
+    for (tenant, contact, sequences, task) in running {
+        let outcome = match task.await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
                 log_failure(deps, &tenant, &contact, &e);
-                report
-                    .failures
-                    .extend(burst.iter().map(|m| m.sequence.clone()));
+                report.failures.extend(sequences);
+                Outcome::Failed
+            }
+            Err(join) => {
+                tracing::error!(tenant = %tenant, panicked = join.is_panic(), "reply task ended abnormally");
+                report.failures.extend(sequences);
                 Outcome::Failed
             }
         };
