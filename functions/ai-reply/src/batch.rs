@@ -25,8 +25,11 @@ pub enum Outcome {
     Skipped(SkipReason),
     /// WhatsApp refused the reply for good (code as given); recorded on the claim.
     Refused(Option<i64>),
-    /// Retryable: the group's records are reported as batch item failures.
-    Failed,
+    /// The group's records are reported as batch item failures: Lambda retries them, then
+    /// sends them to the failure queue. `retryable` says whether a retry can help.
+    Failed {
+        retryable: bool,
+    },
 }
 
 /// What a batch did, per contact, and which records Lambda must retry.
@@ -104,12 +107,14 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
             Ok(Err(e)) => {
                 log_failure(deps, &tenant, &contact, &e);
                 report.failures.extend(sequences);
-                Outcome::Failed
+                Outcome::Failed {
+                    retryable: e.is_retryable(),
+                }
             }
             Err(join) => {
                 tracing::error!(tenant = %tenant, panicked = join.is_panic(), "reply task ended abnormally");
                 report.failures.extend(sequences);
-                Outcome::Failed
+                Outcome::Failed { retryable: true }
             }
         };
         report.outcomes.push((tenant, contact, outcome));

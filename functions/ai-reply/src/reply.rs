@@ -9,7 +9,7 @@ use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::reply::{
     answerable, compose, customer_order, customer_text, fixed_text, hand_off_text,
-    needs_opt_out_hint, newest, opt_out_hint, plan, Plan, ReplyFacts, ReplyKind,
+    needs_opt_out_hint, newest, opt_out_hint, plan, Plan, ReplyFacts, ReplyKind, SkipReason,
 };
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::ports::messenger::{Recipient, SendError, TextReply};
@@ -44,7 +44,7 @@ pub(crate) async fn reply_to_burst(
 ) -> Result<Outcome, ReplyError> {
     let store = &deps.store;
     let log_contact = store.hasher().for_logs(contact_id.as_str());
-    let skip = |reason: mizan_shared::domain::reply::SkipReason| {
+    let skip = |reason: SkipReason| {
         tracing::info!(
             tenant = %tenant_id,
             contact = %log_contact,
@@ -62,15 +62,13 @@ pub(crate) async fn reply_to_burst(
     )
     .or_else(|| newest(burst.iter().map(|m| &m.message)));
     let Some(candidate) = candidate else {
-        return Ok(Outcome::Skipped(
-            mizan_shared::domain::reply::SkipReason::NotAnswerable,
-        ));
+        return Ok(Outcome::Skipped(SkipReason::NotAnswerable));
     };
     let Some(tenant) = store.tenant(tenant_id).await? else {
-        return skip(mizan_shared::domain::reply::SkipReason::TenantClosed);
+        return skip(SkipReason::TenantClosed);
     };
     let Some(contact) = store.contact(tenant_id, contact_id).await? else {
-        return skip(mizan_shared::domain::reply::SkipReason::Restricted);
+        return skip(SkipReason::Restricted);
     };
     let policy = tenant.retention();
     let conversation = store
@@ -103,20 +101,24 @@ pub(crate) async fn reply_to_burst(
     };
     let Some(quoting) = stored.and_then(|m| m.wamid.clone()) else {
         // Content already gone (retention or erasure): nothing to quote, nothing to answer.
-        return skip(mizan_shared::domain::reply::SkipReason::NotAnswerable);
+        return skip(SkipReason::NotAnswerable);
+    };
+    // Replies go out from the tenant's number. Inbound records do not keep the number they were
+    // sent to, so a tenant with several numbers answers from its first one (see README).
+    let Some(from) = tenant.phone_numbers.first().cloned() else {
+        return Err(DataError::Invalid("the tenant has no WhatsApp number".into()).into());
     };
     let Some(to) = recipient(&contact.value) else {
-        return skip(mizan_shared::domain::reply::SkipReason::Restricted);
+        return skip(SkipReason::Restricted);
     };
     let claim = match store
         .claim_reply(tenant_id, contact_id, &candidate.id)
         .await?
     {
         ClaimOutcome::Claimed(claim) => claim,
-        ClaimOutcome::AlreadyClaimed(_) => {
-            return skip(mizan_shared::domain::reply::SkipReason::AlreadyClaimed)
-        }
+        ClaimOutcome::AlreadyClaimed(_) => return skip(SkipReason::AlreadyClaimed),
     };
+    let addressed = Addressed { from, to, quoting };
     match answer_and_send(
         deps,
         &tenant,
@@ -125,8 +127,7 @@ pub(crate) async fn reply_to_burst(
         &claim,
         kind,
         language,
-        to,
-        quoting,
+        addressed,
     )
     .await
     {
@@ -153,6 +154,13 @@ pub(crate) async fn reply_to_burst(
     }
 }
 
+/// Who a reply is from and to, and the message it quotes.
+struct Addressed {
+    from: mizan_shared::domain::ids::PhoneNumberId,
+    to: Recipient,
+    quoting: mizan_shared::domain::ids::Wamid,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn answer_and_send(
     deps: &Deps,
@@ -162,16 +170,11 @@ async fn answer_and_send(
     claim: &ReplyClaim,
     kind: ReplyKind,
     language: mizan_shared::domain::keywords::Language,
-    to: Recipient,
-    quoting: mizan_shared::domain::ids::Wamid,
+    addressed: Addressed,
 ) -> Result<Outcome, ReplyError> {
     let store = &deps.store;
     let log_contact = store.hasher().for_logs(contact.value.id.as_str());
-    let from = tenant
-        .phone_numbers
-        .first()
-        .cloned()
-        .ok_or_else(|| DataError::Invalid("the tenant has no WhatsApp number".into()))?;
+    let Addressed { from, to, quoting } = addressed;
     if let Err(e) = deps.messenger.mark_read(&from, &quoting).await {
         // Read receipts are a courtesy: the reply goes out regardless.
         tracing::info!(tenant = %tenant.id, code = e.code(), "mark as read failed");

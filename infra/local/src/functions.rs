@@ -77,16 +77,22 @@ impl StreamConsumer for AiReply {
         "ai-reply"
     }
 
-    /// Records Lambda would retry make the feed retry the batch: the rest of it is answered
-    /// already, and its claims keep it from being answered twice.
+    /// A retryable failure makes the feed retry the batch: the rest of it is answered already,
+    /// and its claims keep it from being answered twice. A failure no retry can mend is logged
+    /// by the handler and passed over, where Lambda would send it to the failure queue after its
+    /// retries: the feed has no such queue and must not stop for it.
     async fn handle(&self, event: Event) -> Result<(), String> {
         let report = mizan_ai_reply::handle_batch(&self.deps, event).await;
-        if report.failures.is_empty() {
+        let retryable = report
+            .outcomes
+            .iter()
+            .filter(|(_, _, o)| *o == mizan_ai_reply::Outcome::Failed { retryable: true })
+            .count();
+        if retryable == 0 {
             Ok(())
         } else {
             Err(format!(
-                "{} record(s) of the batch failed retryably",
-                report.failures.len()
+                "{retryable} contact(s) of the batch failed retryably"
             ))
         }
     }
