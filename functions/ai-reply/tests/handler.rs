@@ -1055,3 +1055,47 @@ async fn two_questions_within_one_second_are_ordered_as_they_arrived() {
         .unwrap()
         .starts_with(HOURS_ANSWER));
 }
+
+#[tokio::test]
+async fn a_late_retry_by_meta_and_a_reaction_get_no_reply() {
+    let h = harness().await;
+    // Meta delivers a message 20 minutes after it was sent: intake stores it as late.
+    let sent = h.store().now().minus(Duration::from_secs(20 * 60));
+    let body = text_delivery(
+        "wamid.LATE.RETRY",
+        "212600000090",
+        "What are your opening hours?",
+        sent,
+    );
+    intake::ingest(h.store(), &parse_delivery(&body).unwrap())
+        .await
+        .unwrap();
+    let report = handle_batch(&h.deps, h.stream_event().await).await;
+    assert_eq!(
+        Harness::outcomes(&report),
+        vec![Outcome::Skipped(SkipReason::LateRetry)]
+    );
+
+    let reaction = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": PHONE},
+            "contacts": [{"profile": {"name": "Amina"}, "wa_id": "212600000091"}],
+            "messages": [{"from": "212600000091", "id": "wamid.REACTION",
+                          "timestamp": h.store().now().as_unix_seconds().to_string(),
+                          "type": "reaction",
+                          "reaction": {"message_id": "wamid.FAKE0001", "emoji": "👍"}}]
+        }}]}]
+    }))
+    .unwrap();
+    intake::ingest(h.store(), &parse_delivery(&reaction).unwrap())
+        .await
+        .unwrap();
+    let report = handle_batch(&h.deps, h.stream_event().await).await;
+    assert_eq!(
+        Harness::outcomes(&report),
+        vec![Outcome::Skipped(SkipReason::NotAnswerable)]
+    );
+    assert!(h.graph.requests().is_empty());
+}
