@@ -896,6 +896,67 @@ async fn the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact
     );
 }
 
+async fn a_sent_reply_is_stored_with_its_claim_and_hint_at_once(h: Harness) {
+    use mizan_shared::domain::reply::ReplyKind;
+    use mizan_shared::store::{ClaimOutcome, ClaimState};
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000093").await;
+    let policy = t.retention();
+    let inbound = h.store.message_id(&t.id, &Wamid::new("wamid.ASKED"));
+    let ClaimOutcome::Claimed(claim) = h.store.claim_reply(&t.id, &c, &inbound).await.unwrap()
+    else {
+        panic!("claimed");
+    };
+    // A status of the reply overtakes it (Meta is fast): kept until the reply is stored.
+    let now = h.clock_now();
+    h.store
+        .record_status(
+            &t.id,
+            Some(&c),
+            &Wamid::new("wamid.ANSWER"),
+            report(Status::Delivered, now),
+        )
+        .await
+        .unwrap();
+    let reply = message(&h, &t, &c, "wamid.ANSWER", now, Direction::Outbound);
+    h.store
+        .record_sent_reply(&claim, &reply, &policy, ReplyKind::Answer, Some(now))
+        .await
+        .unwrap();
+    let stored = h
+        .store
+        .message(&t.id, &c, &Wamid::new("wamid.ANSWER"), &policy)
+        .await
+        .unwrap()
+        .expect("the reply is stored under its wamid");
+    assert_eq!(stored.content, reply.content);
+    assert_eq!(stored.status, Status::Delivered);
+    let claim_now = h
+        .store
+        .reply_claim(&t.id, &c, &inbound)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        claim_now.state,
+        ClaimState::Sent {
+            reply: reply.id.clone(),
+            kind: ReplyKind::Answer
+        }
+    );
+    assert_eq!(
+        h.store.last_opt_out_hint(&t.id, &c).await.unwrap(),
+        Some(now)
+    );
+    // Recording it again changes nothing and says so.
+    assert!(matches!(
+        h.store
+            .record_sent_reply(&claim, &reply, &policy, ReplyKind::Answer, None)
+            .await,
+        Err(DataError::Conflict(_))
+    ));
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -937,4 +998,5 @@ contract!(
     a_reply_is_claimed_once_per_inbound_message,
     concurrent_claims_of_one_message_have_one_winner,
     the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact,
+    a_sent_reply_is_stored_with_its_claim_and_hint_at_once,
 );

@@ -261,22 +261,15 @@ async fn record_sent(
     kind: ReplyKind,
     with_hint: bool,
 ) -> Result<(), DataError> {
-    let store = &deps.store;
-    store.put_message(outbound, &tenant.retention()).await?;
-    store
-        .finish_reply(
+    deps.store
+        .record_sent_reply(
             claim,
-            ClaimState::Sent {
-                reply: outbound.id.clone(),
-                kind,
-            },
+            outbound,
+            &tenant.retention(),
+            kind,
+            with_hint.then_some(outbound.sent_at),
         )
         .await?;
-    if with_hint {
-        store
-            .record_opt_out_hint(&tenant.id, &contact.value.id, outbound.sent_at)
-            .await?;
-    }
     if kind == ReplyKind::HandOff {
         take_over(deps, tenant, &contact.value.id).await?;
     }
