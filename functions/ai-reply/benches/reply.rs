@@ -130,9 +130,14 @@ fn reply(c: &mut Criterion) {
         );
     };
 
+    let durability = match Config::from_env().map(|c| c.embedded_durability) {
+        Ok(mizan_shared::adapters::embedded::Durability::Normal) => "no fsync",
+        _ => "fsync",
+    };
     let mut group = c.benchmark_group("ai_reply");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("one reply, own overhead (embedded, fsync)", |b| {
+    let name = format!("one reply, own overhead (embedded, {durability})");
+    group.bench_function(name.as_str(), |b| {
         b.iter_batched(
             || rt.block_on(bench.next_event()),
             run,
@@ -153,7 +158,7 @@ fn reply(c: &mut Criterion) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
     println!(
-        "ai_reply overhead over {} sequential replies: p50 {:?}, p99 {:?}, max {:?}",
+        "ai_reply overhead ({durability}) over {} sequential replies: p50 {:?}, p99 {:?}, max {:?}",
         samples.len(),
         at(0.50),
         at(0.99),
