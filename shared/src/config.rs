@@ -306,3 +306,183 @@ mod tests {
         assert!(!format!("{c:?}").contains("abab"));
     }
 }
+
+// ai-reply: the responder (an OpenAI-compatible model, or the built-in FAQ responder) and the
+// WhatsApp Graph API sender.
+
+pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
+pub const DEFAULT_GRAPH_API_VERSION: &str = "v24.0";
+pub const DEFAULT_GRAPH_TIMEOUT_SECONDS: u64 = 10;
+pub const DEFAULT_AI_TIMEOUT_SECONDS: u64 = 20;
+pub const DEFAULT_AI_MAX_ATTEMPTS: u32 = 3;
+pub const DEFAULT_REPLY_HISTORY: usize = 20;
+
+/// The model behind automated replies: `None` in [`ReplyConfig::model`] means the built-in FAQ
+/// responder.
+#[derive(Clone)]
+pub struct ModelConfig {
+    /// `MIZAN_AI_BASE_URL`, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// `MIZAN_AI_MODEL`.
+    pub model: String,
+    /// `MIZAN_AI_API_KEY` (optional: local servers often need none).
+    pub api_key: Option<secrecy::SecretString>,
+    /// `MIZAN_AI_TIMEOUT_SECONDS`.
+    pub timeout: Duration,
+    /// `MIZAN_AI_MAX_ATTEMPTS`.
+    pub max_attempts: u32,
+}
+
+#[derive(Clone)]
+pub struct ReplyConfig {
+    pub model: Option<ModelConfig>,
+    /// `MIZAN_WHATSAPP_ACCESS_TOKEN`: `None` only where an outbox stands in (the local runner).
+    pub graph_access_token: Option<secrecy::SecretString>,
+    /// `MIZAN_GRAPH_BASE_URL`.
+    pub graph_base_url: String,
+    /// `MIZAN_GRAPH_API_VERSION`.
+    pub graph_api_version: String,
+    /// `MIZAN_GRAPH_TIMEOUT_SECONDS`.
+    pub graph_timeout: Duration,
+    /// `MIZAN_REPLY_HISTORY`: how many recent messages of the conversation the responder sees.
+    pub history: usize,
+}
+
+impl std::fmt::Debug for ReplyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplyConfig")
+            .field(
+                "model",
+                &self.model.as_ref().map(|m| (&m.base_url, &m.model)),
+            )
+            .field(
+                "graph_access_token",
+                &self.graph_access_token.as_ref().map(|_| "<secret>"),
+            )
+            .field("graph_base_url", &self.graph_base_url)
+            .field("graph_api_version", &self.graph_api_version)
+            .field("graph_timeout", &self.graph_timeout)
+            .field("history", &self.history)
+            .finish()
+    }
+}
+
+impl ReplyConfig {
+    pub fn from_env() -> Result<ReplyConfig, ConfigError> {
+        ReplyConfig::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ReplyConfig, ConfigError> {
+        let env = Env(lookup);
+        let model = match env.optional("MIZAN_AI_BASE_URL") {
+            None => None,
+            Some(base_url) => {
+                if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+                    return Err(ConfigError::Invalid {
+                        var: "MIZAN_AI_BASE_URL",
+                        reason: format!("expected an http(s) URL, got {base_url:?}"),
+                    });
+                }
+                Some(ModelConfig {
+                    base_url,
+                    model: env.required("MIZAN_AI_MODEL", " when MIZAN_AI_BASE_URL is set")?,
+                    api_key: env
+                        .optional("MIZAN_AI_API_KEY")
+                        .map(secrecy::SecretString::from),
+                    timeout: Duration::from_secs(env.number(
+                        "MIZAN_AI_TIMEOUT_SECONDS",
+                        DEFAULT_AI_TIMEOUT_SECONDS,
+                        1,
+                    )?),
+                    max_attempts: env.number(
+                        "MIZAN_AI_MAX_ATTEMPTS",
+                        DEFAULT_AI_MAX_ATTEMPTS,
+                        1,
+                    )?,
+                })
+            }
+        };
+        let graph_base_url = env
+            .optional("MIZAN_GRAPH_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned());
+        if !(graph_base_url.starts_with("https://") || graph_base_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                var: "MIZAN_GRAPH_BASE_URL",
+                reason: format!("expected an http(s) URL, got {graph_base_url:?}"),
+            });
+        }
+        Ok(ReplyConfig {
+            model,
+            graph_access_token: env
+                .optional("MIZAN_WHATSAPP_ACCESS_TOKEN")
+                .map(secrecy::SecretString::from),
+            graph_base_url,
+            graph_api_version: env
+                .optional("MIZAN_GRAPH_API_VERSION")
+                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
+            graph_timeout: Duration::from_secs(env.number(
+                "MIZAN_GRAPH_TIMEOUT_SECONDS",
+                DEFAULT_GRAPH_TIMEOUT_SECONDS,
+                1,
+            )?),
+            history: env.number("MIZAN_REPLY_HISTORY", DEFAULT_REPLY_HISTORY, 1)?,
+        })
+    }
+
+    /// The Graph API token, where a real sender is required (the Lambda function).
+    pub fn require_graph_token(&self) -> Result<secrecy::SecretString, ConfigError> {
+        self.graph_access_token
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                var: "MIZAN_WHATSAPP_ACCESS_TOKEN",
+                context: " by ai-reply to send WhatsApp messages".into(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod reply_config_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn reply(vars: &[(&str, &str)]) -> Result<ReplyConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ReplyConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn no_model_means_the_built_in_responder_and_defaults_apply() {
+        let c = reply(&[]).unwrap();
+        assert!(c.model.is_none());
+        assert!(c.graph_access_token.is_none());
+        assert_eq!(c.graph_base_url, DEFAULT_GRAPH_BASE_URL);
+        assert_eq!(c.graph_api_version, DEFAULT_GRAPH_API_VERSION);
+        let err = c.require_graph_token().unwrap_err();
+        assert!(err.to_string().contains("MIZAN_WHATSAPP_ACCESS_TOKEN"));
+    }
+
+    #[test]
+    fn a_model_needs_its_name_and_errors_name_their_variable() {
+        let err = reply(&[("MIZAN_AI_BASE_URL", "https://api.openai.com/v1")]).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_AI_MODEL"));
+        let err = reply(&[("MIZAN_AI_BASE_URL", "api.openai.com")]).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_AI_BASE_URL"));
+        let err = reply(&[("MIZAN_GRAPH_TIMEOUT_SECONDS", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("MIZAN_GRAPH_TIMEOUT_SECONDS"));
+        let c = reply(&[
+            ("MIZAN_AI_BASE_URL", "http://127.0.0.1:8080/v1"),
+            ("MIZAN_AI_MODEL", "llama"),
+            ("MIZAN_AI_API_KEY", "sk-s3cret"),
+            ("MIZAN_WHATSAPP_ACCESS_TOKEN", "EAAt0ken"),
+        ])
+        .unwrap();
+        assert_eq!(c.model.as_ref().unwrap().model, "llama");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains("t0ken"));
+    }
+}

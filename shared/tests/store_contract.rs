@@ -794,6 +794,169 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     h.store.erase_contact(&t.id, &c).await.unwrap();
 }
 
+async fn a_reply_is_claimed_once_per_inbound_message(h: Harness) {
+    use mizan_shared::domain::reply::ReplyKind;
+    use mizan_shared::store::{ClaimOutcome, ClaimState};
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000090").await;
+    let inbound = h.store.message_id(&t.id, &Wamid::new("wamid.CLAIM"));
+    let first = h.store.claim_reply(&t.id, &c, &inbound).await.unwrap();
+    let ClaimOutcome::Claimed(claim) = first else {
+        panic!("the first claim wins: {first:?}");
+    };
+    // A retry or a concurrent invocation finds it claimed.
+    let again = h.store.claim_reply(&t.id, &c, &inbound).await.unwrap();
+    assert!(
+        matches!(again, ClaimOutcome::AlreadyClaimed(ref existing) if existing.state == ClaimState::Claimed)
+    );
+    // Released after a retryable failure: the retry can claim it.
+    h.store.release_reply(&claim).await.unwrap();
+    let ClaimOutcome::Claimed(claim) = h.store.claim_reply(&t.id, &c, &inbound).await.unwrap()
+    else {
+        panic!("a released claim can be claimed again");
+    };
+    let reply = h.store.message_id(&t.id, &Wamid::new("wamid.REPLY"));
+    let sent = ClaimState::Sent {
+        reply: reply.clone(),
+        kind: ReplyKind::Answer,
+    };
+    h.store.finish_reply(&claim, sent.clone()).await.unwrap();
+    // Finished claims are neither released nor finished twice.
+    h.store.release_reply(&claim).await.unwrap();
+    assert!(matches!(
+        h.store
+            .finish_reply(&claim, ClaimState::Failed { code: None })
+            .await,
+        Err(DataError::Conflict(_))
+    ));
+    let stored = h
+        .store
+        .reply_claim(&t.id, &c, &inbound)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, sent);
+    assert!(matches!(
+        h.store.claim_reply(&t.id, &c, &inbound).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed(_)
+    ));
+}
+
+async fn concurrent_claims_of_one_message_have_one_winner(h: Harness) {
+    use mizan_shared::store::ClaimOutcome;
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000091").await;
+    let inbound = h.store.message_id(&t.id, &Wamid::new("wamid.RACE"));
+    let claims = join_handles(
+        (0..8)
+            .map(|_| {
+                let store = h.store.clone();
+                let (t, c, m) = (t.id.clone(), c.clone(), inbound.clone());
+                tokio::spawn(async move { store.claim_reply(&t, &c, &m).await.unwrap() })
+            })
+            .collect(),
+    )
+    .await;
+    let winners = claims
+        .iter()
+        .filter(|o| matches!(o, ClaimOutcome::Claimed(_)))
+        .count();
+    assert_eq!(winners, 1);
+}
+
+async fn join_handles<T: Send + 'static>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+async fn the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000092").await;
+    assert_eq!(h.store.last_opt_out_hint(&t.id, &c).await.unwrap(), None);
+    let now = h.clock_now();
+    h.store.record_opt_out_hint(&t.id, &c, now).await.unwrap();
+    h.store
+        .record_opt_out_hint(&t.id, &c, now.minus(minutes(5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.last_opt_out_hint(&t.id, &c).await.unwrap(),
+        Some(now)
+    );
+    let inbound = h.store.message_id(&t.id, &Wamid::new("wamid.ERASED"));
+    h.store.claim_reply(&t.id, &c, &inbound).await.unwrap();
+    h.store.erase_contact(&t.id, &c).await.unwrap();
+    assert_eq!(h.store.last_opt_out_hint(&t.id, &c).await.unwrap(), None);
+    assert_eq!(
+        h.store.reply_claim(&t.id, &c, &inbound).await.unwrap(),
+        None
+    );
+}
+
+async fn a_sent_reply_is_stored_with_its_claim_and_hint_at_once(h: Harness) {
+    use mizan_shared::domain::reply::ReplyKind;
+    use mizan_shared::store::{ClaimOutcome, ClaimState};
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000093").await;
+    let policy = t.retention();
+    let inbound = h.store.message_id(&t.id, &Wamid::new("wamid.ASKED"));
+    let ClaimOutcome::Claimed(claim) = h.store.claim_reply(&t.id, &c, &inbound).await.unwrap()
+    else {
+        panic!("claimed");
+    };
+    // A status of the reply overtakes it (Meta is fast): kept until the reply is stored.
+    let now = h.clock_now();
+    h.store
+        .record_status(
+            &t.id,
+            Some(&c),
+            &Wamid::new("wamid.ANSWER"),
+            report(Status::Delivered, now),
+        )
+        .await
+        .unwrap();
+    let reply = message(&h, &t, &c, "wamid.ANSWER", now, Direction::Outbound);
+    h.store
+        .record_sent_reply(&claim, &reply, &policy, ReplyKind::Answer, Some(now))
+        .await
+        .unwrap();
+    let stored = h
+        .store
+        .message(&t.id, &c, &Wamid::new("wamid.ANSWER"), &policy)
+        .await
+        .unwrap()
+        .expect("the reply is stored under its wamid");
+    assert_eq!(stored.content, reply.content);
+    assert_eq!(stored.status, Status::Delivered);
+    let claim_now = h
+        .store
+        .reply_claim(&t.id, &c, &inbound)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        claim_now.state,
+        ClaimState::Sent {
+            reply: reply.id.clone(),
+            kind: ReplyKind::Answer
+        }
+    );
+    assert_eq!(
+        h.store.last_opt_out_hint(&t.id, &c).await.unwrap(),
+        Some(now)
+    );
+    // Recording it again changes nothing and says so.
+    assert!(matches!(
+        h.store
+            .record_sent_reply(&claim, &reply, &policy, ReplyKind::Answer, None)
+            .await,
+        Err(DataError::Conflict(_))
+    ));
+}
+
 async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Harness) {
     use mizan_shared::adapters::local_archives::LocalArchives;
     use mizan_shared::ports::archives::ArchiveStore;
@@ -927,4 +1090,8 @@ contract!(
     contacts_are_linked_by_any_identifier,
     erasing_a_contact_leaves_only_a_suppression_hash,
     an_erasure_request_shreds_at_once_and_completion_removes_archives,
+    a_reply_is_claimed_once_per_inbound_message,
+    concurrent_claims_of_one_message_have_one_winner,
+    the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact,
+    a_sent_reply_is_stored_with_its_claim_and_hint_at_once,
 );

@@ -203,7 +203,6 @@ fn functions_default_to_arm64_on_the_al2023_custom_runtime() {
         "MIZAN_DATA_TABLE",
         "MIZAN_KEY_TABLE",
         "MIZAN_KMS_KEY_ID",
-        "MIZAN_EXPORT_BUCKET",
         "MIZAN_HASH_KEY",
     ] {
         assert!(!vars[var].is_null(), "Globals set {var}");
@@ -270,6 +269,70 @@ fn functions_are_built_by_cargo_lambda_and_never_granted_wildcard_resources() {
             !policies.contains("dynamodb:*") && !policies.contains("kms:*"),
             "{id:?}: {policies}"
         );
+    }
+}
+
+#[test]
+fn ai_reply_gets_only_inserted_inbound_messages_with_partial_failures_and_a_failure_queue() {
+    let t = template();
+    let function = resource(&t, "AiReplyFunction");
+    assert_eq!(function["Type"], "AWS::Serverless::Function");
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"], "ai-reply",
+        "the binary of functions/ai-reply"
+    );
+    let events: Vec<&Value> = function["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .collect();
+    assert_eq!(events.len(), 1);
+    let stream = &events[0];
+    assert_eq!(stream["Type"], "DynamoDB");
+    let p = &stream["Properties"];
+    assert_eq!(
+        serde_yaml::to_string(&p["Stream"]).unwrap().trim(),
+        "!GetAtt DataTable.StreamArn"
+    );
+    assert!(["LATEST", "TRIM_HORIZON"].contains(&p["StartingPosition"].as_str().unwrap()));
+    assert_eq!(p["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert_eq!(p["BisectBatchOnFunctionError"], true);
+    assert!(p["BatchSize"].as_u64().unwrap() <= 100);
+    assert!(p["MaximumBatchingWindowInSeconds"].as_u64().unwrap() >= 1);
+    assert!(p["MaximumRetryAttempts"].as_u64().unwrap() >= 1);
+    assert_eq!(p["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        resource(&t, "AiReplyFailureQueue")["Type"],
+        "AWS::SQS::Queue"
+    );
+
+    // The filter passes exactly the records the handler answers: INSERTs of message_in.
+    let filters = p["FilterCriteria"]["Filters"].as_sequence().unwrap();
+    assert_eq!(filters.len(), 1);
+    let pattern: serde_json::Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    assert_eq!(
+        pattern["dynamodb"]["NewImage"]["kind"]["S"],
+        serde_json::json!([mizan_shared::store::layout::kind::MESSAGE_IN])
+    );
+    assert_eq!(
+        mizan_shared::adapters::dynamodb::tables::attr::KIND,
+        "kind",
+        "the filter names the item attribute the kind is stored in"
+    );
+
+    // Secrets come from NoEcho parameters, never from literals.
+    let vars = &function["Properties"]["Environment"]["Variables"];
+    for (var, parameter) in [
+        ("MIZAN_WHATSAPP_ACCESS_TOKEN", "WhatsAppAccessToken"),
+        ("MIZAN_AI_API_KEY", "AiApiKey"),
+    ] {
+        assert_eq!(
+            serde_yaml::to_string(&vars[var]).unwrap().trim(),
+            format!("!Ref {parameter}")
+        );
+        assert_eq!(t["Parameters"][parameter]["NoEcho"], true, "{parameter}");
     }
 }
 

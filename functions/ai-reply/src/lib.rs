@@ -1,1 +1,97 @@
-//! ai-reply: answers new inbound customer messages from the data table stream (issue #4).
+//! `ai-reply`: answers new inbound customer messages, triggered by the data table's stream (in
+//! the local runner, by the embedded change feed in the same record shape).
+//!
+//! A batch is grouped by contact; each contact's burst gets at most one reply, to its newest
+//! message, decided by `mizan_shared::domain::reply` and claimed exactly once in the store before
+//! anything is sent. Records that fail in a way worth retrying are reported as batch item
+//! failures (`ReportBatchItemFailures`), so one contact's failure does not replay the others.
+
+mod batch;
+mod reply;
+
+pub use batch::{handle, handle_batch, BatchReport, Outcome};
+
+use mizan_shared::adapters::backoff::RetryPolicy;
+use mizan_shared::adapters::faq::FaqResponder;
+use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
+use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
+use mizan_shared::backend;
+use mizan_shared::config::{Config, ReplyConfig};
+use mizan_shared::ports::messenger::Messenger;
+use mizan_shared::ports::responder::Responder;
+use mizan_shared::store::Store;
+use std::sync::Arc;
+
+/// What the handler needs, built once per Lambda instance (or once by the local runner).
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub responder: Arc<dyn Responder>,
+    pub messenger: Arc<dyn Messenger>,
+    /// How many recent messages of the conversation the responder sees.
+    pub history: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] mizan_shared::config::ConfigError),
+    #[error(transparent)]
+    Backend(#[from] backend::BackendError),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// The responder the configuration names: the model when `MIZAN_AI_BASE_URL` is set, else the
+/// built-in FAQ responder.
+pub fn responder(config: &ReplyConfig) -> Result<Arc<dyn Responder>, StartupError> {
+    Ok(match &config.model {
+        Some(model) => Arc::new(
+            ChatCompletions::new(ChatSettings {
+                base_url: model.base_url.clone(),
+                model: model.model.clone(),
+                api_key: model.api_key.clone(),
+                timeout: model.timeout,
+                retry: RetryPolicy {
+                    max_attempts: model.max_attempts,
+                    ..RetryPolicy::default()
+                },
+            })
+            .map_err(|e| StartupError::Http(e.to_string()))?,
+        ),
+        None => Arc::new(FaqResponder),
+    })
+}
+
+/// The Graph API sender with the configured token.
+pub fn graph_messenger(
+    config: &ReplyConfig,
+    access_token: secrecy::SecretString,
+) -> Result<Arc<dyn Messenger>, StartupError> {
+    Ok(Arc::new(
+        GraphMessenger::new(GraphSettings {
+            base_url: config.graph_base_url.clone(),
+            version: config.graph_api_version.clone(),
+            access_token,
+            timeout: config.graph_timeout,
+            retry: RetryPolicy::default(),
+        })
+        .map_err(|e| StartupError::Http(e.to_string()))?,
+    ))
+}
+
+impl Deps {
+    /// The Lambda function's dependencies: the Graph API token is required here.
+    pub async fn from_env() -> Result<Deps, StartupError> {
+        let config = Config::from_env()?;
+        let reply = ReplyConfig::from_env()?;
+        let token = reply.require_graph_token()?;
+        let services = backend::connect(&config).await?;
+        Ok(Deps {
+            store: services.store,
+            responder: responder(&reply)?,
+            messenger: graph_messenger(&reply, token)?,
+            history: reply.history,
+        })
+    }
+}

@@ -4,7 +4,7 @@
 use crate::error::CliError;
 use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::ids::{PhoneNumberId, TenantId};
-use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::domain::tenant::{FaqEntry, Tenant};
 use mizan_shared::store::Store;
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -86,7 +86,8 @@ async fn seed(store: &Store, base_url: &str) -> Result<DemoCredentials, CliError
     let tenant = match store.tenant_by_phone_number(&phone).await? {
         Some(tenant) => tenant,
         None => {
-            let tenant = Tenant::new(DEMO_TENANT_NAME, store.now());
+            let mut tenant = Tenant::new(DEMO_TENANT_NAME, store.now());
+            tenant.settings.faq = demo_faq();
             store.create_tenant(&tenant).await?;
             store.attach_phone_number(&tenant.id, &phone).await?
         }
@@ -103,6 +104,34 @@ async fn seed(store: &Store, base_url: &str) -> Result<DemoCredentials, CliError
         verify_token: random_hex(16),
         base_url: base_url.to_owned(),
     })
+}
+
+/// The demo tenant's knowledge base: what ai-reply's built-in responder answers from.
+pub fn demo_faq() -> Vec<FaqEntry> {
+    [
+        (
+            "What are your opening hours? When are you open?",
+            "We are open Monday to Saturday from 9:00 to 19:00, and on Sunday from 10:00 to 14:00.",
+        ),
+        (
+            "Quels sont vos horaires d'ouverture ? Êtes-vous ouverts le dimanche ?",
+            "Nous sommes ouverts du lundi au samedi de 9 h à 19 h, et le dimanche de 10 h à 14 h.",
+        ),
+        (
+            "ما هي ساعات العمل؟ متى تفتحون؟",
+            "نحن مفتوحون من الاثنين إلى السبت من 9:00 إلى 19:00، ويوم الأحد من 10:00 إلى 14:00.",
+        ),
+        (
+            "Do you deliver? How much is delivery?",
+            "We deliver within the city in 24 hours; delivery is free above 300 MAD.",
+        ),
+    ]
+    .into_iter()
+    .map(|(question, answer)| FaqEntry {
+        question: question.into(),
+        answer: answer.into(),
+    })
+    .collect()
 }
 
 fn random_hex(bytes: usize) -> String {

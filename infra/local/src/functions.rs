@@ -7,14 +7,23 @@
 //! - data-export worker: a `feed::StreamConsumer` for export job records.
 //! - retention-purge: a `schedule::Schedule` (`schedule::DEFAULT_INTERVAL` unless it needs another).
 
+use crate::error::CliError;
 use crate::feed::StreamConsumer;
 use crate::schedule::Schedule;
+use async_trait::async_trait;
+use aws_lambda_events::event::dynamodb::Event;
+use mizan_shared::adapters::outbox::Outbox;
 use mizan_shared::backend::Services;
+use mizan_shared::config::ReplyConfig;
+use mizan_shared::ports::messenger::Messenger;
 use std::sync::Arc;
 
 /// Stream-triggered functions, in the order they get each batch.
-pub fn stream_consumers(_services: &Services) -> Vec<Arc<dyn StreamConsumer>> {
-    Vec::new()
+pub fn stream_consumers(
+    services: &Services,
+    outbox: &Arc<Outbox>,
+) -> Result<Vec<Arc<dyn StreamConsumer>>, CliError> {
+    Ok(vec![ai_reply(services, outbox)?])
 }
 
 /// Scheduled functions.
@@ -56,3 +65,69 @@ fn scheduled_event() -> lambda_runtime::LambdaEvent<serde_json::Value> {
 
 /// The purge function's timeout in `template.yaml` (15 minutes).
 const PURGE_TIMEOUT_MS: u64 = 900_000;
+// ai-reply ------------------------------------------------------------------------------------
+
+/// The outbox the runner's ai-reply sends to when no Graph API token is configured; its
+/// entries are served at `GET /local/outbox`.
+pub fn outbox() -> Result<Arc<Outbox>, CliError> {
+    Ok(Arc::new(Outbox::new(
+        ReplyConfig::from_env()?.graph_api_version,
+    )))
+}
+
+/// ai-reply with the configured model (`MIZAN_AI_*`) or the built-in FAQ responder, sending
+/// through the Graph API when `MIZAN_WHATSAPP_ACCESS_TOKEN` is set, else into the outbox.
+pub fn ai_reply(
+    services: &Services,
+    outbox: &Arc<Outbox>,
+) -> Result<Arc<dyn StreamConsumer>, CliError> {
+    let config = ReplyConfig::from_env()?;
+    let startup = |e: mizan_ai_reply::StartupError| CliError::Usage(e.to_string());
+    let messenger: Arc<dyn Messenger> = match &config.graph_access_token {
+        Some(token) => mizan_ai_reply::graph_messenger(&config, token.clone()).map_err(startup)?,
+        None => outbox.clone(),
+    };
+    let deps = mizan_ai_reply::Deps {
+        store: services.store.clone(),
+        responder: mizan_ai_reply::responder(&config).map_err(startup)?,
+        messenger,
+        history: config.history,
+    };
+    tracing::info!(
+        responder = deps.responder.name(),
+        messenger = deps.messenger.name(),
+        "ai-reply hosted"
+    );
+    Ok(Arc::new(AiReply { deps }))
+}
+
+struct AiReply {
+    deps: mizan_ai_reply::Deps,
+}
+
+#[async_trait]
+impl StreamConsumer for AiReply {
+    fn name(&self) -> &str {
+        "ai-reply"
+    }
+
+    /// A retryable failure makes the feed retry the batch: the rest of it is answered already,
+    /// and its claims keep it from being answered twice. A failure no retry can mend is logged
+    /// by the handler and passed over, where Lambda would send it to the failure queue after its
+    /// retries: the feed has no such queue and must not stop for it.
+    async fn handle(&self, event: Event) -> Result<(), String> {
+        let report = mizan_ai_reply::handle_batch(&self.deps, event).await;
+        let retryable = report
+            .outcomes
+            .iter()
+            .filter(|(_, _, o)| *o == mizan_ai_reply::Outcome::Failed { retryable: true })
+            .count();
+        if retryable == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{retryable} contact(s) of the batch failed retryably"
+            ))
+        }
+    }
+}

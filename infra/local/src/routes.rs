@@ -24,11 +24,14 @@ pub struct AppState {
     pub backend: &'static str,
     /// The webhook-intake function's dependencies.
     pub webhook: mizan_webhook_intake::Deps,
+    /// What ai-reply would have posted to the Graph API (when no token is configured).
+    pub outbox: std::sync::Arc<mizan_shared::adapters::outbox::Outbox>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/local/health", get(health))
+        .route("/local/outbox", get(outbox))
         .merge(function_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -73,6 +76,12 @@ async fn health(State(state): State<AppState>) -> Response {
             .into_response()
         }
     }
+}
+
+/// `GET /local/outbox`: the Graph API request bodies ai-reply would have posted, oldest first,
+/// each with the `phone_number_id` it was sent from.
+async fn outbox(State(state): State<AppState>) -> Response {
+    Json(state.outbox.entries()).into_response()
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -26,6 +26,7 @@ pub fn run(data_dir: &Path, args: &SendArgs) -> Result<(), CliError> {
         ))
     })?;
     let now = Timestamp::now();
+    let wamid = random_id("wamid.local");
     let body = serde_json::json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "0", "changes": [{"field": "messages", "value": {
@@ -33,7 +34,7 @@ pub fn run(data_dir: &Path, args: &SendArgs) -> Result<(), CliError> {
             "metadata": {"display_phone_number": "15550100000",
                          "phone_number_id": credentials.phone_number_id.as_str()},
             "contacts": [{"profile": {"name": args.name}, "wa_id": args.from}],
-            "messages": [{"from": args.from, "id": random_id("wamid.local"),
+            "messages": [{"from": args.from, "id": wamid,
                           "timestamp": now.as_unix_seconds().to_string(),
                           "type": "text", "text": {"body": args.text}}]
         }}]}]
@@ -41,29 +42,61 @@ pub fn run(data_dir: &Path, args: &SendArgs) -> Result<(), CliError> {
     let body = serde_json::to_vec(&body)
         .map_err(|e| CliError::Failed(format!("cannot build the delivery: {e}")))?;
     let signature = sign(&body, &AppSecret::new(credentials.app_secret.as_bytes()));
-    let (status, answer) = post(
+    let (status, answer) = request(
         &credentials.base_url,
+        "POST",
         "/webhooks/whatsapp",
         &body,
-        &signature,
+        Some(&signature),
     )?;
     println!(
         "POST {}/webhooks/whatsapp -> {status} {answer}",
         credentials.base_url
     );
-    if status == 200 {
-        Ok(())
-    } else {
-        Err(CliError::Failed(format!("the webhook answered {status}")))
+    if status != 200 {
+        return Err(CliError::Failed(format!("the webhook answered {status}")));
     }
+    match wait_for_reply(&credentials.base_url, &wamid)? {
+        Some(reply) => println!("reply <- {reply}"),
+        None => println!(
+            "no reply within {}s (automation off, an opted-out contact, or ai-reply sending \
+             through the Graph API): see GET {}/local/outbox and the runner's logs",
+            REPLY_WAIT.as_secs(),
+            credentials.base_url
+        ),
+    }
+    Ok(())
 }
 
-/// A minimal HTTP/1.1 POST to the local runner (loopback only, no TLS).
-fn post(
+/// How long `send` waits for ai-reply's answer to show up in the runner's outbox.
+const REPLY_WAIT: Duration = Duration::from_secs(10);
+
+/// The text of the outbox entry that quotes `wamid`, once ai-reply has answered it.
+fn wait_for_reply(base_url: &str, wamid: &str) -> Result<Option<String>, CliError> {
+    let deadline = std::time::Instant::now() + REPLY_WAIT;
+    while std::time::Instant::now() < deadline {
+        let (status, body) = request(base_url, "GET", "/local/outbox", b"", None)?;
+        if status == 200 {
+            let entries: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap_or_default();
+            let reply = entries.iter().find(|e| {
+                e["body"]["type"] == "text" && e["body"]["context"]["message_id"] == wamid
+            });
+            if let Some(text) = reply.and_then(|e| e["body"]["text"]["body"].as_str()) {
+                return Ok(Some(text.to_owned()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(None)
+}
+
+/// A minimal HTTP/1.1 request to the local runner (loopback only, no TLS).
+fn request(
     base_url: &str,
+    method: &str,
     path: &str,
     body: &[u8],
-    signature: &str,
+    signature: Option<&str>,
 ) -> Result<(u16, String), CliError> {
     let address = base_url
         .strip_prefix("http://")
@@ -77,9 +110,12 @@ fn post(
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(unreachable)?;
+    let signature = signature
+        .map(|s| format!("X-Hub-Signature-256: {s}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         X-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         {signature}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).map_err(unreachable)?;

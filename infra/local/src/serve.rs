@@ -40,9 +40,10 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     let (credentials, seeding) = demo::ensure(&services.store, &data_dir, &base_url).await?;
 
     let (trigger, shutdown) = shutdown::channel();
+    let outbox = functions::outbox()?;
     let feed = Feed::new(
         embedded,
-        functions::stream_consumers(&services),
+        functions::stream_consumers(&services, &outbox)?,
         FeedSettings::default(),
     );
     let feed = tokio::spawn(feed.run(shutdown.clone()));
@@ -58,6 +59,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
             store: services.store.clone(),
             webhook,
         },
+        outbox,
     });
     let signals = {
         let trigger = trigger.clone();
@@ -130,8 +132,10 @@ pub fn banner(
          \x20      with cargo: cargo run -p mizan-local -- --data-dir {data_dir} send \"...\")\n\
          \x20 curl \"http://{address}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={verify_token}&hub.challenge=42\"\n\
          \x20 curl http://{address}/local/health\n\
+         \x20 curl http://{address}/local/outbox   (what ai-reply would have sent to WhatsApp)\n\
          \n\
-         Routes: GET|POST /webhooks/whatsapp (webhook-intake), GET /local/health.\n\
+         Routes: GET|POST /webhooks/whatsapp (webhook-intake), GET /local/health,\n\
+         GET /local/outbox (ai-reply's outbox).\n\
          Stop with Ctrl-C; data stays in {data_dir}.\n\
          \n",
         data_dir = data_dir.display(),

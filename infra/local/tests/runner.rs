@@ -21,7 +21,13 @@ const DEMO_FIELDS: [&str; 6] = [
 /// A `mizan-local` command with no configuration inherited from the caller's environment.
 fn command() -> Command {
     let mut command = Command::new(BIN);
-    for var in ["MIZAN_BACKEND", "MIZAN_DATA_DIR", "MIZAN_HASH_KEY"] {
+    for var in [
+        "MIZAN_BACKEND",
+        "MIZAN_DATA_DIR",
+        "MIZAN_HASH_KEY",
+        "MIZAN_AI_BASE_URL",
+        "MIZAN_WHATSAPP_ACCESS_TOKEN",
+    ] {
         command.env_remove(var);
     }
     command
@@ -430,18 +436,25 @@ fn send_posts_a_signed_message_that_is_stored_and_survives_a_restart() {
             .conversation(&tenant.id, &contact.value.id, &tenant.retention(), 10, None)
             .await
             .unwrap();
-        assert_eq!(page.items.len(), 1);
-        let content = page.items[0].content.as_ref().unwrap().0.expose();
+        let inbound: Vec<_> = page
+            .items
+            .iter()
+            .filter(|m| m.direction == mizan_shared::domain::message::Direction::Inbound)
+            .collect();
+        assert_eq!(inbound.len(), 1);
+        let content = inbound[0].content.as_ref().unwrap().0.expose();
         assert_eq!(
             content["text"]["body"],
             "Bonjour, vous êtes ouverts ? مرحبا"
         );
+        // And ai-reply's answer is stored with it, sealed like the rest.
+        assert_eq!(page.items.len(), 2, "the message and its reply");
     });
 }
 
 #[test]
 fn purge_dry_run_as_of_shows_what_would_go_then_purge_does_it() {
-    // Given a message stored by the runner, which is then stopped
+    // Given a message and its automated reply stored by the runner, which is then stopped
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let sent = admin(dir.path(), &["send", "Bonjour"]);
@@ -471,20 +484,20 @@ fn purge_dry_run_as_of_shows_what_would_go_then_purge_does_it() {
         &["purge", "--dry-run", "--as-of", &in_31_days],
     ));
 
-    // Then nothing is due today, the message's content is in 31 days, and nothing changed
+    // Then nothing is due today, both contents are in 31 days, and nothing changed
     assert_eq!(today["dry_run"], true);
     assert_eq!(chat_counts(&today, "due"), 0);
-    assert_eq!(chat_counts(&ahead, "content_removed"), 1);
+    assert_eq!(chat_counts(&ahead, "content_removed"), 2);
     let again = json_of(&admin(
         dir.path(),
         &["purge", "--dry-run", "--as-of", &in_31_days],
     ));
-    assert_eq!(chat_counts(&again, "content_removed"), 1);
+    assert_eq!(chat_counts(&again, "content_removed"), 2);
 
     // And the real purge at that moment removes it, once
     let done = json_of(&admin(dir.path(), &["purge", "--as-of", &in_31_days]));
     assert_eq!(done["dry_run"], false);
-    assert_eq!(chat_counts(&done, "content_removed"), 1);
+    assert_eq!(chat_counts(&done, "content_removed"), 2);
     let after = json_of(&admin(
         dir.path(),
         &["purge", "--dry-run", "--as-of", &in_31_days],
@@ -494,6 +507,52 @@ fn purge_dry_run_as_of_shows_what_would_go_then_purge_does_it() {
     // A time that is not RFC 3339 is bad input
     let bad = admin(dir.path(), &["purge", "--as-of", "next tuesday"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn send_shows_the_demo_faq_answer_and_the_outbox_holds_the_exact_graph_bodies() {
+    // Given a running runner with no model and no Graph API token configured
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    // When a newcomer asks the demo tenant for its opening hours
+    let sent = admin(
+        dir.path(),
+        &[
+            "send",
+            "What are your opening hours?",
+            "--from",
+            "15550100042",
+        ],
+    );
+
+    // Then `send` prints the demo FAQ's answer, with how to opt out
+    let stdout = String::from_utf8_lossy(&sent.stdout).into_owned();
+    assert!(sent.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("reply <- We are open Monday to Saturday"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Reply STOP to stop automated messages."));
+
+    // And the outbox holds the read receipt and the reply exactly as the Graph API gets them
+    let (status, body) = get(server.port(), "/local/outbox");
+    assert_eq!(status, 200);
+    let entries: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(entries.len(), 2, "{body}");
+    let phone = demo_json(dir.path())["phone_number_id"].clone();
+    assert!(entries.iter().all(|e| e["phone_number_id"] == phone));
+    assert_eq!(entries[0]["body"]["status"], "read");
+    assert_eq!(entries[0]["body"]["typing_indicator"]["type"], "text");
+    let reply = &entries[1]["body"];
+    assert_eq!(reply["messaging_product"], "whatsapp");
+    assert_eq!(reply["to"], "15550100042");
+    assert_eq!(reply["type"], "text");
+    assert_eq!(
+        reply["context"]["message_id"],
+        entries[0]["body"]["message_id"]
+    );
+    assert!(server.terminate().success());
 }
 
 #[test]

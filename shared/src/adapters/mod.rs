@@ -1,8 +1,13 @@
 //! One module per technology, each implementing ports. Nothing else imports an SDK.
 
+pub mod backoff;
 pub mod dynamodb;
 pub mod embedded;
+pub mod faq;
+pub mod graph;
 pub mod kms;
 pub mod local_archives;
 pub mod local_vault;
+pub mod openai;
+pub mod outbox;
 pub mod s3_archives;

@@ -3,4 +3,6 @@
 pub mod archives;
 pub mod clock;
 pub mod keys;
+pub mod messenger;
 pub mod records;
+pub mod responder;

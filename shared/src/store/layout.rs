@@ -185,3 +185,22 @@ pub fn aad(key: &Key) -> Vec<u8> {
     out.extend_from_slice(key.sk.as_bytes());
     out
 }
+
+// ai-reply: the exactly-once claim of a reply to an inbound message, and the contact's reply
+// state (when the opt-out hint was last sent). In the contact's partition, so erasure takes them.
+
+pub const REPLY_CLAIM_KIND: &str = "reply_claim";
+pub const REPLY_STATE_KIND: &str = "reply_state";
+pub const REPLY_CLAIM_PREFIX: &str = "REPLY#";
+
+/// The claim of the reply to one inbound message.
+pub fn reply_claim(tenant: &TenantId, contact: &ContactId, message: &MessageId) -> Key {
+    Key::new(
+        contact_partition(tenant, contact),
+        format!("{REPLY_CLAIM_PREFIX}{}", message.as_str()),
+    )
+}
+
+pub fn reply_state(tenant: &TenantId, contact: &ContactId) -> Key {
+    Key::new(contact_partition(tenant, contact), "REPLYSTATE")
+}

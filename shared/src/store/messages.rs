@@ -55,7 +55,7 @@ impl Store {
         self.hasher.message_id(tenant, wamid)
     }
 
-    async fn message_record(
+    pub(super) async fn message_record(
         &self,
         message: &Message,
         policy: &RetentionPolicy,
@@ -336,7 +336,7 @@ impl Store {
         Ok(StatusOutcome::Pending)
     }
 
-    async fn apply_pending_statuses(&self, message: &Message) -> Result<(), DataError> {
+    pub(super) async fn apply_pending_statuses(&self, message: &Message) -> Result<(), DataError> {
         let query = Query::prefix(
             layout::pending_status_partition(&message.tenant, &message.id),
             "",

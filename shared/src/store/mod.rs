@@ -11,6 +11,7 @@ mod exports;
 pub mod layout;
 mod messages;
 mod raw_payloads;
+mod replies;
 mod retention;
 mod tenants;
 
@@ -18,6 +19,7 @@ pub use contacts::ContactUpsert;
 pub use erasure::{ErasureReason, ErasureReport};
 pub use messages::{PutOutcome, StatusFields, StatusOutcome};
 pub use raw_payloads::{RawPayloadInfo, PLATFORM_TENANT};
+pub use replies::{ClaimOutcome, ClaimState, ReplyClaim};
 pub use retention::ContactActivity;
 
 use crate::crypto::envelope::{CryptoError, Envelope};

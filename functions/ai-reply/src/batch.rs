@@ -1,0 +1,162 @@
+//! One stream batch: which records are new inbound messages, grouped by contact, each group
+//! answered once, and the records of groups that failed retryably reported back.
+
+use crate::reply::{reply_to_burst, ReplyError};
+use crate::Deps;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
+use mizan_shared::adapters::dynamodb::tables::attr;
+use mizan_shared::domain::ids::{ContactId, TenantId};
+use mizan_shared::domain::message::{Direction, Message};
+use mizan_shared::domain::reply::{ReplyKind, SkipReason};
+use mizan_shared::store::layout;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// How many contacts' replies one invocation makes at the same time.
+const CONCURRENT_REPLIES: usize = 8;
+
+/// How one contact's burst ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Replied(ReplyKind),
+    Skipped(SkipReason),
+    /// WhatsApp refused the reply for good (code as given); recorded on the claim.
+    Refused(Option<i64>),
+    /// The group's records are reported as batch item failures: Lambda retries them, then
+    /// sends them to the failure queue. `retryable` says whether a retry can help.
+    Failed {
+        retryable: bool,
+    },
+}
+
+/// What a batch did, per contact, and which records Lambda must retry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub outcomes: Vec<(TenantId, ContactId, Outcome)>,
+    /// Sequence numbers of the records to retry.
+    pub failures: Vec<String>,
+    /// Records that are not new inbound messages (other kinds, updates, deletes).
+    pub ignored: usize,
+}
+
+/// A new inbound message as the stream shows it: metadata only, no content.
+pub(crate) struct StreamMessage {
+    pub sequence: String,
+    pub message: Message,
+}
+
+/// The Lambda handler: partial batch failures so one contact's failure replays only its records.
+pub async fn handle(
+    deps: &Deps,
+    event: Event,
+) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+    let report = handle_batch(deps, event).await;
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = report
+        .failures
+        .into_iter()
+        .map(|sequence| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence);
+            failure
+        })
+        .collect();
+    Ok(response)
+}
+
+pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
+    let mut report = BatchReport::default();
+    let mut bursts: BTreeMap<(TenantId, ContactId), Vec<StreamMessage>> = BTreeMap::new();
+    for record in &event.records {
+        match inbound_message(record) {
+            Ok(Some(m)) => bursts
+                .entry((m.message.tenant.clone(), m.message.contact.clone()))
+                .or_default()
+                .push(m),
+            Ok(None) => report.ignored += 1,
+            Err(reason) => {
+                // Retrying cannot make it readable; the message itself is safe in the table.
+                report.ignored += 1;
+                tracing::error!(
+                    event_id = %record.event_id,
+                    reason,
+                    "stream record of an inbound message does not decode; not answered"
+                );
+            }
+        }
+    }
+    // Contacts are independent: their replies are made side by side, a few at a time.
+    let permits = Arc::new(Semaphore::new(CONCURRENT_REPLIES));
+    let mut running = Vec::with_capacity(bursts.len());
+    for ((tenant, contact), burst) in bursts {
+        let sequences: Vec<String> = burst.iter().map(|m| m.sequence.clone()).collect();
+        let (deps, permits) = (deps.clone(), permits.clone());
+        let (t, c) = (tenant.clone(), contact.clone());
+        let task = tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            reply_to_burst(&deps, &t, &c, &burst).await
+        });
+        running.push((tenant, contact, sequences, task));
+    }
+    for (tenant, contact, sequences, task) in running {
+        let outcome = match task.await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                log_failure(deps, &tenant, &contact, &e);
+                report.failures.extend(sequences);
+                Outcome::Failed {
+                    retryable: e.is_retryable(),
+                }
+            }
+            Err(join) => {
+                tracing::error!(tenant = %tenant, panicked = join.is_panic(), "reply task ended abnormally");
+                report.failures.extend(sequences);
+                Outcome::Failed { retryable: true }
+            }
+        };
+        report.outcomes.push((tenant, contact, outcome));
+    }
+    tracing::info!(
+        records = event.records.len(),
+        bursts = report.outcomes.len(),
+        ignored = report.ignored,
+        failures = report.failures.len(),
+        "ai-reply batch handled"
+    );
+    report
+}
+
+fn log_failure(deps: &Deps, tenant: &TenantId, contact: &ContactId, e: &ReplyError) {
+    tracing::warn!(
+        tenant = %tenant,
+        contact = %deps.store.hasher().for_logs(contact.as_str()),
+        retryable = e.is_retryable(),
+        error = %e,
+        "reply failed; the burst's records are reported for retry"
+    );
+}
+
+/// `Some` for an INSERT of an inbound message record, `None` for anything else.
+fn inbound_message(record: &EventRecord) -> Result<Option<StreamMessage>, String> {
+    if record.event_name != "INSERT" {
+        return Ok(None);
+    }
+    let image = &record.change.new_image;
+    if get_s(image, attr::KIND).ok() != Some(layout::kind::MESSAGE_IN) {
+        return Ok(None);
+    }
+    let stored = item_to_record(image).map_err(|e| e.to_string())?;
+    let message: Message = serde_json::from_value(stored.doc).map_err(|e| e.to_string())?;
+    if message.direction != Direction::Inbound {
+        return Ok(None);
+    }
+    let sequence = record
+        .change
+        .sequence_number
+        .clone()
+        .unwrap_or_else(|| record.event_id.clone());
+    Ok(Some(StreamMessage { sequence, message }))
+}

@@ -1,0 +1,67 @@
+//! The WhatsApp sender: mark a customer's message read (with the typing indicator) and send a
+//! text reply quoting it. Adapters: the Graph API, and a local outbox for the runner.
+
+use crate::domain::ids::{PhoneNumberId, Wamid};
+use crate::domain::personal::Personal;
+use async_trait::async_trait;
+
+/// Who a message goes to: the phone number (`wa_id`) when known, else the business-scoped user id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    WaId(Personal<String>),
+    UserId(Personal<String>),
+}
+
+/// A text reply quoting the customer's message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TextReply {
+    pub from: PhoneNumberId,
+    pub to: Recipient,
+    /// The customer's message it answers (shown quoted).
+    pub quoting: Wamid,
+    pub body: Personal<String>,
+}
+
+/// Why a send failed, as Meta reported it (codes only: titles carry no personal data).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying later: throttling (130429, 131056), 5xx, timeouts, connection failures.
+    #[error("whatsapp send failed, retryable (code {code:?}, http {http_status:?}): {title}")]
+    Retryable {
+        code: Option<i64>,
+        http_status: Option<u16>,
+        title: String,
+    },
+    /// Retrying cannot help: window closed (131047), undeliverable (131026), unknown recipient,
+    /// bad parameters (131051), a bad token.
+    #[error("whatsapp send failed, permanent (code {code:?}, http {http_status:?}): {title}")]
+    Permanent {
+        code: Option<i64>,
+        http_status: Option<u16>,
+        title: String,
+    },
+}
+
+impl SendError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SendError::Retryable { .. })
+    }
+
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            SendError::Retryable { code, .. } | SendError::Permanent { code, .. } => *code,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Messenger: Send + Sync {
+    /// Adapter name for logs (`graph`, `outbox`).
+    fn name(&self) -> &'static str;
+
+    /// Marks the customer's message read and shows the typing indicator while the reply is made.
+    async fn mark_read(&self, from: &PhoneNumberId, message: &Wamid) -> Result<(), SendError>;
+
+    /// Sends the reply; returns the id WhatsApp gave it.
+    async fn send_text(&self, reply: &TextReply) -> Result<Wamid, SendError>;
+}
