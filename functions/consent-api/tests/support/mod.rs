@@ -182,7 +182,19 @@ impl Harness {
 
     /// A signed WhatsApp text from `wa_id` to tenant A's number, through webhook-intake.
     pub async fn whatsapp_text(&self, wamid: &str, wa_id: &str, text: &str) -> u16 {
-        let body = text_delivery(PHONE, wamid, wa_id, text, self.store().now());
+        self.whatsapp_text_at(wamid, wa_id, text, self.store().now())
+            .await
+    }
+
+    /// The same, sent at `sent_at` (WhatsApp times have whole seconds).
+    pub async fn whatsapp_text_at(
+        &self,
+        wamid: &str,
+        wa_id: &str,
+        text: &str,
+        sent_at: Timestamp,
+    ) -> u16 {
+        let body = text_delivery(PHONE, wamid, wa_id, text, sent_at);
         let signature = sign(&body, &AppSecret::new(APP_SECRET));
         let request = lambda_http::http::Request::builder()
             .method("POST")
