@@ -2,7 +2,8 @@
 # Mizan: the one command that runs every check and test.
 #
 #   infra/test.sh                    fmt check, clippy, cargo test, cfn-lint
-#   infra/test.sh -- --nocapture     extra arguments are passed on to `cargo test --workspace`
+#   infra/test.sh -- --nocapture     arguments after `--` are passed on to `cargo test --workspace`
+#   infra/test.sh -p CRATE [--test T] [-- ARGS]   test one crate (or target) with the emulators up
 #   MIZAN_SKIP_LINT=1 infra/test.sh  skip cargo fmt/clippy (quick local iteration; CI runs everything)
 #
 # Tools it needs are installed on first use into infra/.tools/ (gitignored):
@@ -117,8 +118,13 @@ else
   cargo clippy --workspace --all-targets -- -D warnings
 fi
 
-step "cargo test --workspace $*"
-cargo test --workspace "$@"
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then
+  step "cargo test $*"
+  cargo test "$@"
+else
+  step "cargo test --workspace $*"
+  cargo test --workspace "$@"
+fi
 
 step "cfn-lint template.yaml"
 "$TOOLS/venv/bin/cfn-lint" template.yaml

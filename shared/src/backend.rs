@@ -3,10 +3,13 @@
 use crate::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
 use crate::adapters::embedded::{EmbeddedKeyStore, EmbeddedStore};
 use crate::adapters::kms::KmsVault;
+use crate::adapters::local_archives::LocalArchives;
 use crate::adapters::local_vault::LocalVault;
+use crate::adapters::s3_archives::S3Archives;
 use crate::config::{parse_hash_key, Backend, Config};
 use crate::crypto::envelope::Envelope;
 use crate::domain::identity_hash::IdentityHasher;
+use crate::ports::archives::ArchiveStore;
 use crate::ports::clock::{Clock, SystemClock};
 use crate::store::Store;
 use rand::RngCore;
@@ -26,10 +29,11 @@ pub enum BackendError {
     KeyFile { path: String, reason: String },
 }
 
-/// The connected system: the typed store, and the embedded store when that is the backend
-/// (the local runner reads its change feed).
+/// The connected system: the typed store, where export archives live, and the embedded store
+/// when that is the backend (the local runner reads its change feed).
 pub struct Services {
     pub store: Store,
+    pub archives: Arc<dyn ArchiveStore>,
     pub embedded: Option<EmbeddedStore>,
 }
 
@@ -61,6 +65,7 @@ pub async fn connect_with_clock(
                     Arc::new(IdentityHasher::new(hash_key)),
                     clock,
                 ),
+                archives: Arc::new(LocalArchives::new(data_dir)),
                 embedded: Some(records),
             })
         }
@@ -68,6 +73,7 @@ pub async fn connect_with_clock(
             data_table,
             key_table,
             kms_key_id,
+            export_bucket,
         } => {
             let sdk = aws_config::load_from_env().await;
             let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
@@ -88,6 +94,10 @@ pub async fn connect_with_clock(
                     Arc::new(IdentityHasher::new(hash_key)),
                     clock,
                 ),
+                archives: Arc::new(S3Archives::new(
+                    aws_sdk_s3::Client::new(&sdk),
+                    export_bucket.clone(),
+                )),
                 embedded: None,
             })
         }

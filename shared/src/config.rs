@@ -22,6 +22,8 @@ pub enum Backend {
         data_table: String,
         key_table: String,
         kms_key_id: String,
+        /// `MIZAN_EXPORT_BUCKET`: where export archives live (the purge and erasure delete them).
+        export_bucket: String,
     },
 }
 
@@ -171,6 +173,7 @@ impl Config {
                     data_table: env.required("MIZAN_DATA_TABLE", context)?,
                     key_table: env.required("MIZAN_KEY_TABLE", context)?,
                     kms_key_id: env.required("MIZAN_KMS_KEY_ID", context)?,
+                    export_bucket: env.required("MIZAN_EXPORT_BUCKET", context)?,
                 }
             }
             Some(other) => {
@@ -295,6 +298,7 @@ mod tests {
             ("MIZAN_DATA_TABLE", "d"),
             ("MIZAN_KEY_TABLE", "k"),
             ("MIZAN_KMS_KEY_ID", "alias/x"),
+            ("MIZAN_EXPORT_BUCKET", "exports"),
             ("MIZAN_HASH_KEY", &key),
         ])
         .unwrap();

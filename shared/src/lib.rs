@@ -5,6 +5,7 @@ pub mod backend;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod erasure;
 pub mod intake;
 pub mod ports;
 pub mod store;

@@ -794,6 +794,100 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     h.store.erase_contact(&t.id, &c).await.unwrap();
 }
 
+async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Harness) {
+    use mizan_shared::adapters::local_archives::LocalArchives;
+    use mizan_shared::ports::archives::ArchiveStore;
+    use mizan_shared::store::ErasureReason;
+
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000020").await;
+    h.store
+        .put_message(
+            &message(&h, &t, &c, "wamid.R1", h.clock_now(), Direction::Inbound),
+            &t.retention(),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let archives = LocalArchives::new(dir.path());
+    let object_key = format!("{}/archive-1.zip", t.id);
+    let file = archives.path_of(&object_key).unwrap();
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"zip").unwrap();
+    let mut job = ExportJob {
+        id: ExportId::generate(),
+        tenant: t.id.clone(),
+        scope: ExportScope::Contact { contact: c.clone() },
+        state: ExportState::Pending,
+        requested_at: h.clock_now(),
+        expires_at: h.clock_now().plus(days(7)),
+        requested_by: "key_1".into(),
+        downloads: 0,
+        download_limit: None,
+    };
+    job.mark_ready(object_key.clone(), 3).unwrap();
+    h.store.create_export(&job).await.unwrap();
+
+    let found = h.store.contact(&t.id, &c).await.unwrap().unwrap();
+    let audit = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "contact.erasure_requested",
+        Some(c.clone()),
+        h.clock_now(),
+    );
+    h.store
+        .request_erasure(&found, ErasureReason::Minor, &audit)
+        .await
+        .unwrap();
+
+    // At once: content unreadable, the contact flagged and due in the erasure category, audited.
+    let flagged = h.store.contact(&t.id, &c).await.unwrap().unwrap().value;
+    assert!(flagged.minor && flagged.erasure_requested_at.is_some());
+    assert!(
+        flagged.profile.is_none(),
+        "the profile cannot be opened any more"
+    );
+    let conversation = h
+        .store
+        .conversation(&t.id, &c, &t.retention(), 10, None)
+        .await
+        .unwrap();
+    assert!(conversation.items.iter().all(|m| m.content.is_none()));
+    let due = h
+        .store
+        .all_due(&t.id, Category::Erasure, h.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let trail = h.store.audit_events(&t.id, 10, None).await.unwrap();
+    assert_eq!(trail.items[0].action, "contact.erasure_requested");
+    // A second request from a stale read is refused rather than lost.
+    assert!(matches!(
+        h.store
+            .request_erasure(&found, ErasureReason::Request, &audit)
+            .await,
+        Err(DataError::Conflict(_))
+    ));
+
+    let report = mizan_shared::erasure::complete_erasure(&h.store, &archives, &t.id, &c)
+        .await
+        .unwrap();
+    assert_eq!(report.exports.len(), 1);
+    assert!(!archives.exists(&object_key).await.unwrap());
+    assert!(h.store.contact(&t.id, &c).await.unwrap().is_none());
+    assert!(h
+        .store
+        .all_due(&t.id, Category::Erasure, h.clock_now())
+        .await
+        .unwrap()
+        .is_empty());
+    // Completing twice is harmless.
+    mizan_shared::erasure::complete_erasure(&h.store, &archives, &t.id, &c)
+        .await
+        .unwrap();
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -832,4 +926,5 @@ contract!(
     audit_events_page_newest_first,
     contacts_are_linked_by_any_identifier,
     erasing_a_contact_leaves_only_a_suppression_hash,
+    an_erasure_request_shreds_at_once_and_completion_removes_archives,
 );

@@ -203,6 +203,7 @@ fn functions_default_to_arm64_on_the_al2023_custom_runtime() {
         "MIZAN_DATA_TABLE",
         "MIZAN_KEY_TABLE",
         "MIZAN_KMS_KEY_ID",
+        "MIZAN_EXPORT_BUCKET",
         "MIZAN_HASH_KEY",
     ] {
         assert!(!vars[var].is_null(), "Globals set {var}");

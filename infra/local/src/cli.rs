@@ -14,7 +14,7 @@ pub const DEFAULT_PORT: u16 = 3000;
 )]
 pub struct Cli {
     /// Storage for admin commands (`serve` is always embedded); `aws` reads MIZAN_DATA_TABLE,
-    /// MIZAN_KEY_TABLE, MIZAN_KMS_KEY_ID, MIZAN_HASH_KEY and the AWS SDK's own variables
+    /// MIZAN_KEY_TABLE, MIZAN_KMS_KEY_ID, MIZAN_EXPORT_BUCKET, MIZAN_HASH_KEY and the AWS SDK's own variables
     #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Embedded)]
     pub backend: BackendChoice,
 

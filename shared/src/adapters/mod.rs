@@ -3,4 +3,6 @@
 pub mod dynamodb;
 pub mod embedded;
 pub mod kms;
+pub mod local_archives;
 pub mod local_vault;
+pub mod s3_archives;

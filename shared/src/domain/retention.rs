@@ -35,10 +35,12 @@ pub enum Category {
     Analytics,
     /// Audit events: 2 years, so every right exercised stays provable for the account's tail.
     Audit,
+    /// Contacts with an erasure request or a minor flag: due at once, until erasure completes.
+    Erasure,
 }
 
 impl Category {
-    pub const ALL: [Category; 9] = [
+    pub const ALL: [Category; 10] = [
         Category::ChatContent,
         Category::MessageMetadata,
         Category::Contact,
@@ -48,6 +50,7 @@ impl Category {
         Category::Payment,
         Category::Analytics,
         Category::Audit,
+        Category::Erasure,
     ];
 
     /// Short stable code used in storage keys.
@@ -62,6 +65,7 @@ impl Category {
             Category::Payment => "payment",
             Category::Analytics => "analytics",
             Category::Audit => "audit",
+            Category::Erasure => "erasure",
         }
     }
 }
@@ -120,6 +124,7 @@ impl RetentionPolicy {
             Category::Payment => self.payment,
             Category::Analytics => self.analytics,
             Category::Audit => self.audit,
+            Category::Erasure => Duration::ZERO,
         }
     }
 
@@ -206,7 +211,11 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), Category::ALL.len());
-        assert!(Category::ALL.iter().all(|c| p.period(*c) > Duration::ZERO));
+        assert!(Category::ALL
+            .iter()
+            .filter(|c| **c != Category::Erasure)
+            .all(|c| p.period(*c) > Duration::ZERO));
+        assert_eq!(p.period(Category::Erasure), Duration::ZERO);
     }
 
     #[test]

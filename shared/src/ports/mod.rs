@@ -1,5 +1,6 @@
 //! Traits for what the rules need from the world. Adapters implement them.
 
+pub mod archives;
 pub mod clock;
 pub mod keys;
 pub mod records;

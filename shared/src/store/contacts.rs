@@ -169,7 +169,7 @@ impl Store {
         self.hasher.for_logs(&canonical)
     }
 
-    async fn contact_writes(
+    pub(super) async fn contact_writes(
         &self,
         contact: &Contact,
         aliases: &[IdentityHash],
@@ -457,7 +457,7 @@ impl Store {
 }
 
 /// The update of a contact read at `read_version`: refused if anyone changed it since.
-fn contact_update(
+pub(super) fn contact_update(
     key: Key,
     doc: serde_json::Value,
     sealed: Option<Vec<u8>>,

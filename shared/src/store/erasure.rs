@@ -1,11 +1,21 @@
 //! Erasure of one contact (P7, P11, P12): key destroyed first, so content is unreadable at once,
 //! then every item of the contact removed; a keyed hash survives only where suppression needs it.
 
-use super::contacts::SuppressionDoc;
-use super::{layout, to_doc, DataError, Store};
+use super::contacts::{contact_update, SuppressionDoc};
+use super::{audit_write, layout, to_doc, DataError, Store, Versioned};
+use crate::domain::audit::AuditEvent;
+use crate::domain::contact::Contact;
 use crate::domain::export::ExportJob;
 use crate::domain::ids::{ContactId, TenantId};
-use crate::ports::records::{Condition, Key, Query, Record, Write};
+use crate::domain::retention::Category;
+use crate::ports::records::{Condition, Key, Query, Record, StoreError, Write};
+
+/// Why a contact is erased: the person (or the business for them) asked, or they are under 16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErasureReason {
+    Request,
+    Minor,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErasureReport {
@@ -18,6 +28,52 @@ pub struct ErasureReport {
 }
 
 impl Store {
+    /// Flags the contact for erasure and files it in the retention index as due at once (so the
+    /// purge completes the erasure if the caller cannot), with the audit event, in one
+    /// transaction; then destroys the contact's data key, so its content is unreadable at once
+    /// (crypto-shredding, backups included). Refused with `Conflict` if the contact changed
+    /// since it was read.
+    pub async fn request_erasure(
+        &self,
+        contact: &Versioned<Contact>,
+        reason: ErasureReason,
+        audit: &AuditEvent,
+    ) -> Result<(), DataError> {
+        let now = self.now();
+        let mut flagged = contact.value.clone();
+        flagged.erasure_requested_at.get_or_insert(now);
+        if reason == ErasureReason::Minor {
+            flagged.minor = true;
+        }
+        let Some((_, doc)) = self.contact_record(&flagged.tenant, &flagged.id).await? else {
+            return Err(DataError::NotFound("contact"));
+        };
+        let (key, doc, _) = self
+            .contact_writes(&flagged, &doc.aliases, doc.seen_digest.clone(), None)
+            .await?;
+        let entry = layout::retention_entry(&flagged.tenant, Category::Erasure, &key, now);
+        let mut update = contact_update(key, doc, None, contact.version);
+        if let Write::Update { changes, .. } = &mut update {
+            changes.retention = Some(Some(entry));
+        }
+        match self
+            .records
+            .transact(vec![update, audit_write(audit)?])
+            .await
+        {
+            Err(StoreError::ConditionFailed { index: 0 }) => {
+                return Err(DataError::Conflict(
+                    "the contact changed since it was read".into(),
+                ))
+            }
+            other => other?,
+        }
+        self.envelope
+            .destroy(&Self::key_context(&flagged.tenant, &flagged.id))
+            .await?;
+        Ok(())
+    }
+
     /// Removes everything of one contact. Safe to repeat after a partial failure: the profile
     /// record, which holds the list of aliases, goes last.
     pub async fn erase_contact(

@@ -15,7 +15,7 @@ mod retention;
 mod tenants;
 
 pub use contacts::ContactUpsert;
-pub use erasure::ErasureReport;
+pub use erasure::{ErasureReason, ErasureReport};
 pub use messages::{PutOutcome, StatusFields, StatusOutcome};
 pub use raw_payloads::{RawPayloadInfo, PLATFORM_TENANT};
 
