@@ -8,6 +8,7 @@ mod audit_trail;
 mod auth;
 mod consent;
 mod contacts;
+mod erasure;
 mod error;
 mod input;
 mod routes;
@@ -22,13 +23,17 @@ use contacts::Flag;
 use lambda_http::{Body, Request, RequestExt, Response};
 use mizan_shared::backend;
 use mizan_shared::config::Config;
-use mizan_shared::store::Store;
+use mizan_shared::ports::archives::ArchiveStore;
+use mizan_shared::store::{ErasureReason, Store};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What the handler needs, built once per Lambda instance (or once by the local runner).
 #[derive(Clone)]
 pub struct Deps {
     pub store: Store,
+    /// Where export archives live: erasure removes the contact's.
+    pub archives: Arc<dyn ArchiveStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,7 @@ impl Deps {
         let services = backend::connect(&config).await?;
         Ok(Deps {
             store: services.store,
+            archives: services.archives,
         })
     }
 }
@@ -149,11 +155,12 @@ async fn dispatch(
         Operation::HandBack => {
             contacts::set_flag(deps, caller, contact, request, Flag::TakenOver, false).await
         }
-        Operation::Erase | Operation::FlagMinor => Err(ApiError::new(
-            501,
-            "not_implemented",
-            "erasure is not available in this build",
-        )),
+        Operation::Erase => {
+            erasure::erase(deps, caller, contact, request, ErasureReason::Request).await
+        }
+        Operation::FlagMinor => {
+            erasure::erase(deps, caller, contact, request, ErasureReason::Minor).await
+        }
         Operation::GetSettings => settings::get(deps, caller).await,
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,

@@ -50,9 +50,6 @@ async fn every_sample_event_gets_its_documented_answer() {
     let names = sample_names();
     assert!(names.len() >= 20, "the sample events are there");
     for name in names {
-        if name == "post-erasure" || name == "post-minor" {
-            continue;
-        }
         let h = harness().await;
         h.contact_of(&h.a, WA_ID, Some(USER_ID)).await;
         let answer = h.call(event(&name, &h.a.token)).await;
@@ -111,6 +108,8 @@ fn contact_requests(contact: &str) -> Vec<(&'static str, String, Option<Value>)>
         ("DELETE", format!("{c}/restriction"), None),
         ("POST", format!("{c}/takeover"), None),
         ("DELETE", format!("{c}/takeover"), None),
+        ("POST", format!("{c}/erasure"), None),
+        ("POST", format!("{c}/minor"), None),
     ]
 }
 
@@ -370,6 +369,24 @@ async fn bad_input_on_every_route_is_a_400_naming_the_field() {
             "contact",
         ),
         ("DELETE", format!("{c}/takeover"), Some("[1]"), &[], "body"),
+        ("POST", format!("{bad_ref}/erasure"), None, &[], "contact"),
+        (
+            "POST",
+            format!("{c}/erasure"),
+            Some(r#"{"confirm": true}"#),
+            &[],
+            "confirm",
+        ),
+        ("POST", format!("{c}/erasure"), Some("{"), &[], "body"),
+        ("POST", format!("{bad_ref}/minor"), None, &[], "contact"),
+        (
+            "POST",
+            format!("{c}/minor"),
+            Some(r#"{"age": 12}"#),
+            &[],
+            "age",
+        ),
+        ("POST", format!("{c}/minor"), Some("12"), &[], "body"),
         ("PATCH", "/v1/settings".to_owned(), None, &[], "body"),
         ("PATCH", "/v1/settings".to_owned(), Some("{}"), &[], "body"),
         ("PATCH", "/v1/settings".to_owned(), Some("{]"), &[], "body"),

@@ -38,7 +38,7 @@ pub struct Harness {
     pub intake: mizan_webhook_intake::Deps,
     pub a: Party,
     pub b: Party,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 async fn party(store: &Store, name: &str, phone: &str) -> Party {
@@ -76,6 +76,7 @@ pub async fn harness() -> Harness {
     Harness {
         deps: Deps {
             store: store.clone(),
+            archives: services.archives.clone(),
         },
         intake: mizan_webhook_intake::Deps {
             store,
@@ -87,7 +88,7 @@ pub async fn harness() -> Harness {
         },
         a,
         b,
-        _dir: dir,
+        dir,
     }
 }
 
