@@ -58,6 +58,10 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
             store: services.store.clone(),
             webhook,
         },
+        consent: mizan_consent_api::Deps {
+            store: services.store.clone(),
+            archives: services.archives.clone(),
+        },
     });
     let signals = {
         let trigger = trigger.clone();
@@ -130,8 +134,10 @@ pub fn banner(
          \x20      with cargo: cargo run -p mizan-local -- --data-dir {data_dir} send \"...\")\n\
          \x20 curl \"http://{address}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={verify_token}&hub.challenge=42\"\n\
          \x20 curl http://{address}/local/health\n\
+         \x20 curl -H \"Authorization: Bearer {api_key}\" http://{address}/v1/settings\n\
          \n\
-         Routes: GET|POST /webhooks/whatsapp (webhook-intake), GET /local/health.\n\
+         Routes: GET|POST /webhooks/whatsapp (webhook-intake), /v1/contacts/..., /v1/settings,\n\
+         /v1/audit (consent-api), GET /local/health.\n\
          Stop with Ctrl-C; data stays in {data_dir}.\n\
          \n",
         data_dir = data_dir.display(),
