@@ -58,6 +58,11 @@ pub async fn correct(
             return Ok(Reply::ok(views::contact(&contact.value)));
         }
         contact.value.profile = Some(profile);
+        for field in &changed {
+            if !contact.value.corrected.iter().any(|f| f == field) {
+                contact.value.corrected.push((*field).to_owned());
+            }
+        }
         let audit = AuditEvent::new(
             caller.tenant.clone(),
             caller.actor(),

@@ -205,7 +205,7 @@ async fn a_human_takeover_holds_across_new_messages_until_handed_back() {
 }
 
 #[tokio::test]
-async fn rectification_corrects_the_profile_access_returns_and_intake_keeps_it() {
+async fn rectification_corrects_the_profile_and_later_whatsapp_profiles_do_not_undo_it() {
     let h = harness().await;
     assert_eq!(h.whatsapp_text("wamid.E1", WA_ID, "Bonjour").await, 200);
     let path = format!("/v1/contacts/{WA_ID}");
@@ -219,6 +219,14 @@ async fn rectification_corrects_the_profile_access_returns_and_intake_keeps_it()
     let read = h.as_a("GET", &path, None).await;
     assert_eq!(read.body["profile"]["name"], "Amina Benali");
     assert_eq!(read.body["profile"]["wa_id"], WA_ID);
+    // Nor does a new name in their WhatsApp profile: the correction stands.
+    assert_eq!(
+        h.whatsapp_text_from("wamid.E3", WA_ID, "Mina", "Salut")
+            .await,
+        200
+    );
+    let read = h.as_a("GET", &path, None).await;
+    assert_eq!(read.body["profile"]["name"], "Amina Benali");
     let audit = h.audit_of_a().await.remove(0);
     assert_eq!(audit.action, "contact.rectified");
     assert_eq!(audit.detail, json!({"fields": ["name"]}));

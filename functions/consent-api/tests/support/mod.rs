@@ -187,6 +187,18 @@ impl Harness {
             .await
     }
 
+    /// The same from a WhatsApp profile named `name`.
+    pub async fn whatsapp_text_from(
+        &self,
+        wamid: &str,
+        wa_id: &str,
+        name: &str,
+        text: &str,
+    ) -> u16 {
+        let body = text_delivery(PHONE, wamid, wa_id, text, self.store().now()).replace_name(name);
+        self.post_delivery(body).await
+    }
+
     /// The same, sent at `sent_at` (WhatsApp times have whole seconds).
     pub async fn whatsapp_text_at(
         &self,
@@ -196,6 +208,10 @@ impl Harness {
         sent_at: Timestamp,
     ) -> u16 {
         let body = text_delivery(PHONE, wamid, wa_id, text, sent_at);
+        self.post_delivery(body).await
+    }
+
+    async fn post_delivery(&self, body: Vec<u8>) -> u16 {
         let signature = sign(&body, &AppSecret::new(APP_SECRET));
         let request = lambda_http::http::Request::builder()
             .method("POST")
@@ -218,6 +234,19 @@ impl Harness {
             .await
             .unwrap()
             .items
+    }
+}
+
+/// Sets the WhatsApp profile name of a delivery built by `text_delivery`.
+trait ProfileName {
+    fn replace_name(self, name: &str) -> Vec<u8>;
+}
+
+impl ProfileName for Vec<u8> {
+    fn replace_name(self, name: &str) -> Vec<u8> {
+        let mut value: Value = serde_json::from_slice(&self).unwrap();
+        value["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"]["name"] = json!(name);
+        serde_json::to_vec(&value).unwrap()
     }
 }
 
