@@ -93,7 +93,11 @@ fn api(c: &mut Criterion) {
     };
     let decide = || {
         let n = counter.fetch_add(1, Ordering::Relaxed);
-        let action = if n.is_multiple_of(2) { "opt_in" } else { "opt_out" };
+        let action = if n.is_multiple_of(2) {
+            "opt_in"
+        } else {
+            "opt_out"
+        };
         let body = format!(
             r#"{{"purpose":"marketing","action":"{action}","source":"bench","evidence":"e-{n}"}}"#
         );
