@@ -1051,6 +1051,30 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         .unwrap();
 }
 
+async fn corrected_profile_fields_outlive_later_whatsapp_profiles(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000011").await;
+    let mut found = h.store.contact(&t.id, &c).await.unwrap().unwrap();
+    let mut corrected = found.value.profile.clone().unwrap();
+    corrected.name = Some("Amina Benali".into());
+    found.value.profile = Some(corrected);
+    found.value.corrected = vec!["name".into()];
+    h.store.save_contact(&found, None).await.unwrap();
+    // WhatsApp reports another name (and a username) later: the correction stands, the rest merges.
+    let later = ContactProfile {
+        wa_id: Some("212600000011".into()),
+        name: Some("Mina".into()),
+        username: Some("@mina".into()),
+        ..ContactProfile::default()
+    };
+    h.store.upsert_contact(&t.id, &later).await.unwrap();
+    let read = h.store.contact(&t.id, &c).await.unwrap().unwrap().value;
+    let profile = read.profile.unwrap();
+    assert_eq!(profile.name, Some("Amina Benali".into()));
+    assert_eq!(profile.username, Some("@mina".into()));
+    assert_eq!(read.corrected, vec!["name".to_owned()]);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -1094,4 +1118,5 @@ contract!(
     concurrent_claims_of_one_message_have_one_winner,
     the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact,
     a_sent_reply_is_stored_with_its_claim_and_hint_at_once,
+    corrected_profile_fields_outlive_later_whatsapp_profiles,
 );

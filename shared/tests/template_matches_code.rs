@@ -371,3 +371,56 @@ fn retention_purge_runs_hourly_alone_with_an_error_alarm() {
     let dimension = serde_yaml::to_string(&alarm["Properties"]["Dimensions"][0]["Value"]).unwrap();
     assert!(dimension.contains("RetentionPurgeFunction"), "{dimension}");
 }
+
+#[test]
+fn consent_api_routes_are_declared_on_the_consent_function_with_least_privilege() {
+    let t = template();
+    let routes = http_routes(&t);
+    for (method, path) in [
+        ("GET", "/v1/contacts/{contact}"),
+        ("PATCH", "/v1/contacts/{contact}"),
+        ("GET", "/v1/contacts/{contact}/consent"),
+        ("POST", "/v1/contacts/{contact}/consent"),
+        ("POST", "/v1/contacts/{contact}/restriction"),
+        ("DELETE", "/v1/contacts/{contact}/restriction"),
+        ("POST", "/v1/contacts/{contact}/takeover"),
+        ("DELETE", "/v1/contacts/{contact}/takeover"),
+        ("POST", "/v1/contacts/{contact}/erasure"),
+        ("POST", "/v1/contacts/{contact}/minor"),
+        ("GET", "/v1/settings"),
+        ("PATCH", "/v1/settings"),
+        ("GET", "/v1/audit"),
+    ] {
+        assert!(
+            routes.contains(&("ConsentApiFunction".into(), method.into(), path.into())),
+            "{method} {path} in {routes:?}"
+        );
+    }
+    let policies =
+        serde_yaml::to_string(&resource(&t, "ConsentApiFunction")["Properties"]["Policies"])
+            .unwrap();
+    // It never creates data keys, so it cannot bring an erased contact's key back.
+    assert!(!policies.contains("kms:GenerateDataKey"), "{policies}");
+    assert!(policies.contains("kms:Decrypt"));
+    let statements = resource(&t, "ConsentApiFunction")["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let key_table = statements
+        .iter()
+        .find(|s| s["Sid"] == "DataKeysReadAndShred")
+        .expect("a key table statement");
+    let actions: Vec<&str> = key_table["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:DeleteItem"]);
+    let s3: Vec<&Value> = statements
+        .iter()
+        .filter(|s| serde_yaml::to_string(&s["Action"]).unwrap().contains("s3:"))
+        .collect();
+    assert_eq!(s3.len(), 1);
+    assert_eq!(s3[0]["Action"][0], "s3:DeleteObject");
+    assert_eq!(s3[0]["Action"].as_sequence().unwrap().len(), 1);
+}

@@ -1,1 +1,168 @@
-//! consent-api: the consent and data-subject-rights API for businesses (issue #5).
+//! `consent-api`: the consent and data-subject-rights API for businesses, behind API Gateway
+//! (HTTP API, payload 2.0), under `/v1`, authenticated by one tenant's bearer API key.
+//!
+//! Every request is scoped to the key's tenant; another tenant's contact is answered exactly like
+//! a missing one. Every change commits with its audit event. Routes: [`ROUTES`].
+
+mod audit_trail;
+mod auth;
+mod consent;
+mod contacts;
+mod erasure;
+mod error;
+mod input;
+mod routes;
+mod settings;
+mod views;
+
+pub use auth::Caller;
+pub use error::ApiError;
+pub use routes::{resolve, Operation, Resolved, Route, ROUTES};
+
+use contacts::Flag;
+use lambda_http::{Body, Request, RequestExt, Response};
+use mizan_shared::backend;
+use mizan_shared::config::Config;
+use mizan_shared::ports::archives::ArchiveStore;
+use mizan_shared::store::{ErasureReason, Store};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the handler needs, built once per Lambda instance (or once by the local runner).
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    /// Where export archives live: erasure removes the contact's.
+    pub archives: Arc<dyn ArchiveStore>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] mizan_shared::config::ConfigError),
+    #[error(transparent)]
+    Backend(#[from] backend::BackendError),
+}
+
+impl Deps {
+    pub async fn from_env() -> Result<Deps, StartupError> {
+        let config = Config::from_env()?;
+        let services = backend::connect(&config).await?;
+        Ok(Deps {
+            store: services.store,
+            archives: services.archives,
+        })
+    }
+}
+
+/// A successful answer: a status and a JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    status: u16,
+    body: serde_json::Value,
+}
+
+impl Reply {
+    pub fn ok(body: serde_json::Value) -> Self {
+        Reply { status: 200, body }
+    }
+
+    pub fn created(body: serde_json::Value) -> Self {
+        Reply { status: 201, body }
+    }
+
+    pub fn accepted(body: serde_json::Value) -> Self {
+        Reply { status: 202, body }
+    }
+
+    fn into_response(self) -> Response<Body> {
+        Response::builder()
+            .status(self.status)
+            .header("content-type", "application/json")
+            .header("cache-control", "no-store")
+            .body(Body::Text(self.body.to_string()))
+            .expect("a JSON response is valid")
+    }
+}
+
+/// The path API Gateway routed on (without a stage prefix), or the URI's path outside Lambda.
+fn request_path(request: &Request) -> String {
+    let raw = request.raw_http_path();
+    if raw.is_empty() {
+        request.uri().path().to_owned()
+    } else {
+        raw.to_owned()
+    }
+}
+
+/// The Lambda handler: the story of one request. Every outcome is an HTTP answer.
+pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let started = Instant::now();
+    let path = request_path(&request);
+    let method = request.method().as_str().to_owned();
+    let (operation, contact) = match resolve(&method, &path) {
+        Resolved::Found { operation, contact } => (operation, contact),
+        Resolved::MethodNotAllowed(allowed) => {
+            return Ok(ApiError::method_not_allowed(&allowed).into_response())
+        }
+        // The path may hold a phone number: it is never logged.
+        Resolved::NotFound => return Ok(ApiError::route_not_found(&method).into_response()),
+    };
+    let (tenant, outcome) = match auth::authenticate(&deps.store, request.headers()).await {
+        Ok(caller) => {
+            let outcome = dispatch(deps, &caller, operation, contact, &request).await;
+            (Some(caller.tenant), outcome)
+        }
+        Err(e) => (None, Err(e)),
+    };
+    let response = match outcome {
+        Ok(reply) => reply.into_response(),
+        Err(e) => e.into_response(),
+    };
+    tracing::info!(
+        operation = operation.name(),
+        tenant = tenant.as_ref().map(|t| t.as_str()),
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request answered"
+    );
+    Ok(response)
+}
+
+async fn dispatch(
+    deps: &Deps,
+    caller: &Caller,
+    operation: Operation,
+    contact: Option<&str>,
+    request: &Request,
+) -> Result<Reply, ApiError> {
+    // Routes with `{contact}` always capture it; the empty default only serves the others.
+    let contact = contact.unwrap_or_default();
+    match operation {
+        Operation::GetContact => contacts::get(deps, caller, contact).await,
+        Operation::CorrectContact => contacts::correct(deps, caller, contact, request).await,
+        Operation::GetConsent => consent::get(deps, caller, contact).await,
+        Operation::RecordConsent => consent::record(deps, caller, contact, request).await,
+        Operation::Restrict => {
+            contacts::set_flag(deps, caller, contact, request, Flag::Restricted, true).await
+        }
+        Operation::LiftRestriction => {
+            contacts::set_flag(deps, caller, contact, request, Flag::Restricted, false).await
+        }
+        Operation::TakeOver => {
+            contacts::set_flag(deps, caller, contact, request, Flag::TakenOver, true).await
+        }
+        Operation::HandBack => {
+            contacts::set_flag(deps, caller, contact, request, Flag::TakenOver, false).await
+        }
+        Operation::Erase => {
+            erasure::erase(deps, caller, contact, request, ErasureReason::Request).await
+        }
+        Operation::FlagMinor => {
+            erasure::erase(deps, caller, contact, request, ErasureReason::Minor).await
+        }
+        Operation::GetSettings => settings::get(deps, caller).await,
+        Operation::UpdateSettings => settings::update(deps, caller, request).await,
+        Operation::GetAudit => audit_trail::list(deps, caller, request).await,
+    }
+}

@@ -10,7 +10,7 @@ use crate::lambda_bridge;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use mizan_shared::domain::ids::TenantId;
 use mizan_shared::store::Store;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub webhook: mizan_webhook_intake::Deps,
     /// What ai-reply would have posted to the Graph API (when no token is configured).
     pub outbox: std::sync::Arc<mizan_shared::adapters::outbox::Outbox>,
+    /// The consent-api function's dependencies.
+    pub consent: mizan_consent_api::Deps,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,10 +43,32 @@ pub fn router(state: AppState) -> Router {
 /// Routes of the Lambda functions (webhook-intake, consent-api, data-export), added as each
 /// function crate is built.
 fn function_routes() -> Router<AppState> {
-    Router::new().route(
-        "/webhooks/whatsapp",
-        get(webhook_intake).post(webhook_intake),
-    )
+    Router::new()
+        .route(
+            "/webhooks/whatsapp",
+            get(webhook_intake).post(webhook_intake),
+        )
+        .merge(consent_api_routes())
+}
+
+/// consent-api's paths (`mizan_consent_api::ROUTES`); every method reaches the function, which
+/// answers 404/405 itself exactly as on Lambda.
+fn consent_api_routes() -> Router<AppState> {
+    let mut paths: Vec<&str> = mizan_consent_api::ROUTES.iter().map(|r| r.path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.into_iter().fold(Router::new(), |router, path| {
+        router.route(path, any(consent_api))
+    })
+}
+
+async fn consent_api(State(state): State<AppState>, request: Request) -> Response {
+    match lambda_bridge::to_lambda(request).await {
+        Ok(request) => {
+            lambda_bridge::from_lambda(mizan_consent_api::handle(&state.consent, request).await)
+        }
+        Err(refused) => refused.into_response(),
+    }
 }
 
 async fn webhook_intake(State(state): State<AppState>, request: Request) -> Response {

@@ -60,6 +60,10 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
             webhook,
         },
         outbox,
+        consent: mizan_consent_api::Deps {
+            store: services.store.clone(),
+            archives: services.archives.clone(),
+        },
     });
     let signals = {
         let trigger = trigger.clone();
@@ -133,9 +137,10 @@ pub fn banner(
          \x20 curl \"http://{address}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={verify_token}&hub.challenge=42\"\n\
          \x20 curl http://{address}/local/health\n\
          \x20 curl http://{address}/local/outbox   (what ai-reply would have sent to WhatsApp)\n\
+         \x20 curl -H \"Authorization: Bearer {api_key}\" http://{address}/v1/settings\n\
          \n\
-         Routes: GET|POST /webhooks/whatsapp (webhook-intake), GET /local/health,\n\
-         GET /local/outbox (ai-reply's outbox).\n\
+         Routes: GET|POST /webhooks/whatsapp (webhook-intake), /v1/contacts/..., /v1/settings,\n\
+         /v1/audit (consent-api), GET /local/outbox (ai-reply's outbox), GET /local/health.\n\
          Stop with Ctrl-C; data stays in {data_dir}.\n\
          \n",
         data_dir = data_dir.display(),

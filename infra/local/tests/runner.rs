@@ -701,3 +701,78 @@ fn acknowledged_deliveries_survive_a_sigkill(durability: &str) {
         );
     });
 }
+
+/// A one-shot HTTP/1.1 request with an optional bearer key and JSON body: status and JSON body.
+fn call(
+    port: u16,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the server accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    let body = body.unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, serde_json::from_str(body).expect("a JSON body"))
+}
+
+#[test]
+fn the_demo_api_key_reaches_the_consent_api_through_the_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let demo = demo_json(dir.path());
+    let key = demo["api_key"].as_str().unwrap();
+    let port = server.port();
+
+    let (status, settings) = call(port, "GET", "/v1/settings", Some(key), None);
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["chat_retention_days"], 30);
+    let (status, body) = call(port, "GET", "/v1/settings", None, None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, body) = call(
+        port,
+        "PATCH",
+        "/v1/settings",
+        Some(key),
+        Some(r#"{"chat_retention_days": 400}"#),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "chat_retention_days");
+    let (status, body) = call(port, "GET", "/v1/contacts/%2B15550100999", Some(key), None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("contact_not_found"))
+    );
+    let (status, body) = call(port, "PUT", "/v1/settings", Some(key), None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    let (status, audit) = call(port, "GET", "/v1/audit?limit=5", Some(key), None);
+    assert_eq!(status, 200, "{audit}");
+    assert!(audit["events"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(server.terminate().success());
+}

@@ -37,6 +37,20 @@ impl ContactProfile {
         ids
     }
 
+    /// This profile without the fields named: a business's corrections (right to rectification)
+    /// stand over what WhatsApp reports later.
+    pub fn without(&self, fields: &[String]) -> ContactProfile {
+        let mut profile = self.clone();
+        for field in fields {
+            match field.as_str() {
+                "name" => profile.name = None,
+                "username" => profile.username = None,
+                _ => {}
+            }
+        }
+        profile
+    }
+
     /// Takes every field the newer profile knows; keeps what it does not mention.
     pub fn merge(&mut self, newer: &ContactProfile) -> bool {
         let before = self.clone();
@@ -79,6 +93,10 @@ pub struct Contact {
     /// Identity change: this contact's messages continue under another contact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<ContactId>,
+    /// Profile fields the business corrected (right to rectification): WhatsApp's profile no
+    /// longer overrides them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrected: Vec<String>,
     /// Sealed in storage; `None` when the data key is destroyed.
     #[serde(skip)]
     pub profile: Option<ContactProfile>,
@@ -98,6 +116,7 @@ impl Contact {
             legal_hold: false,
             erasure_requested_at: None,
             replaced_by: None,
+            corrected: Vec::new(),
             profile: Some(profile),
         }
     }
@@ -161,6 +180,20 @@ mod tests {
         assert!(!p.merge(&newer));
         assert_eq!(p.identifiers().len(), 2);
         assert_eq!(p.name, Some("Amina".into()));
+    }
+
+    #[test]
+    fn corrected_fields_are_left_out_of_a_newer_profile() {
+        let newer = ContactProfile {
+            wa_id: Some("1".into()),
+            name: Some("Mina".into()),
+            username: Some("@mina".into()),
+            ..ContactProfile::default()
+        };
+        let kept = newer.without(&["name".to_owned()]);
+        assert_eq!(kept.name, None);
+        assert_eq!(kept.username, Some("@mina".into()));
+        assert_eq!(kept.wa_id, Some("1".into()));
     }
 
     #[test]

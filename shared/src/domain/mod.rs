@@ -17,3 +17,8 @@ pub mod signature;
 pub mod tenant;
 pub mod time;
 pub mod whatsapp;
+
+// Business API requests (consent-api).
+pub mod contact_reference;
+pub mod rectification;
+pub mod settings_patch;

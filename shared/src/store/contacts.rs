@@ -352,7 +352,8 @@ impl Store {
             .open(tenant, &contact.id, &record, "contact profile")
             .await?;
         let mut merged = stored.clone().unwrap_or_default();
-        let profile_changed = merged.merge(profile) || stored.is_none();
+        let profile_changed =
+            merged.merge(&profile.without(&contact.corrected)) || stored.is_none();
         contact.profile = Some(merged.clone());
         let digest_changed = doc.seen_digest.as_deref() != Some(digest.as_str());
         if !profile_changed && new_aliases.is_empty() && !seen_is_stale && !digest_changed {

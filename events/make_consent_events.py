@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Writes events/consent-api/*.json: one API Gateway HTTP API (payload 2.0) event per route of the
+consent-api function, plus bad-input cases. The handler tests replay them.
+
+They carry the placeholder API key below; the tests swap in a key they issue. For
+`cargo lambda invoke consent-api --data-file ...`, replace it with a key of your tenant
+(`mizan-local apikey issue TENANT_ID`)."""
+
+import json
+import pathlib
+
+PLACEHOLDER_KEY = "mzn_key_000000000000_replace-with-an-api-key-of-your-tenant"
+WA_ID = "15550100001"
+USER_ID = "US.10000000000000000001"
+OUT = pathlib.Path(__file__).parent / "consent-api"
+
+
+def route_of(path):
+    """The API Gateway route a path matches, and its path parameters."""
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[2] == "contacts":
+        contact = parts[3]
+        parts[3] = "{contact}"
+        return "/".join(parts), {"contact": contact}
+    return path, None
+
+
+def event(method, path, body=None, query=None, key=PLACEHOLDER_KEY):
+    headers = {"content-type": "application/json", "user-agent": "mizan-dashboard/1.0"}
+    if key is not None:
+        headers["authorization"] = f"Bearer {key}"
+    template, params = route_of(path)
+    route = f"{method} {template}"
+    raw_query = "&".join(f"{k}={v}" for k, v in (query or {}).items())
+    e = {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "mizanapi",
+            "domainName": "mizanapi.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "mizanapi",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "mizan-dashboard/1.0",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": route,
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": 1767225600000,
+        },
+        "isBase64Encoded": False,
+    }
+    if params:
+        e["pathParameters"] = params
+    if query:
+        e["queryStringParameters"] = query
+    if body is not None:
+        e["body"] = body if isinstance(body, str) else json.dumps(body)
+    return e
+
+
+C = f"/v1/contacts/{WA_ID}"
+EVENTS = {
+    # One per route.
+    "get-contact": event("GET", C),
+    "get-contact-by-user-id": event("GET", f"/v1/contacts/{USER_ID}"),
+    "patch-contact": event("PATCH", C, {"name": "Amina Benali"}),
+    "get-consent": event("GET", f"{C}/consent"),
+    "post-consent": event(
+        "POST",
+        f"{C}/consent",
+        {"purpose": "marketing", "action": "opt_in", "source": "web_form", "evidence": "form-8841"},
+    ),
+    "post-consent-opt-out-all": event(
+        "POST",
+        f"{C}/consent",
+        {"purpose": "all", "action": "opt_out", "source": "phone_call", "evidence": "ticket-5521"},
+    ),
+    "post-restriction": event("POST", f"{C}/restriction"),
+    "delete-restriction": event("DELETE", f"{C}/restriction"),
+    "post-takeover": event("POST", f"{C}/takeover"),
+    "delete-takeover": event("DELETE", f"{C}/takeover"),
+    "post-erasure": event("POST", f"{C}/erasure"),
+    "post-minor": event("POST", f"{C}/minor"),
+    "get-settings": event("GET", "/v1/settings"),
+    "patch-settings": event(
+        "PATCH",
+        "/v1/settings",
+        {
+            "chat_retention_days": 60,
+            "automation_enabled": True,
+            "ai_instructions": "Answer in the customer's language. We open 9:00-18:00.",
+            "faq": [{"question": "Do you deliver?", "answer": "Yes, within Casablanca."}],
+            "legal_hold": False,
+        },
+    ),
+    "get-audit": event("GET", "/v1/audit", query={"limit": "20"}),
+    # Bad input and bad credentials.
+    "get-contact-without-api-key": event("GET", C, key=None),
+    "get-contact-revoked-api-key": event("GET", C, key="mzn_key_ffffffffffff_not-an-issued-key"),
+    "get-contact-invalid-reference": event("GET", "/v1/contacts/not%23a%20contact"),
+    "post-consent-malformed-json": event("POST", f"{C}/consent", '{"purpose": "marketing",'),
+    "post-consent-unknown-purpose": event(
+        "POST",
+        f"{C}/consent",
+        {"purpose": "newsletters", "action": "opt_in", "source": "web_form", "evidence": "f-1"},
+    ),
+    "post-consent-unknown-field": event(
+        "POST",
+        f"{C}/consent",
+        {"purpose": "marketing", "action": "opt_in", "source": "web_form", "evidence": "f-1", "email": "x"},
+    ),
+    "patch-contact-identifier": event("PATCH", C, {"wa_id": "15550100009"}),
+    "patch-settings-retention-out-of-range": event("PATCH", "/v1/settings", {"chat_retention_days": 400}),
+    "patch-settings-wrong-type": event("PATCH", "/v1/settings", {"automation_enabled": "yes"}),
+    "get-audit-bad-limit": event("GET", "/v1/audit", query={"limit": "1000"}),
+}
+
+
+def main():
+    OUT.mkdir(exist_ok=True)
+    for name, e in EVENTS.items():
+        (OUT / f"{name}.json").write_text(json.dumps(e, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {len(EVENTS)} events to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+//! The handler on the embedded store: an authenticated read of a contact (key lookup, alias,
+//! profile opened) and a consent decision (history, contact state and audit event in one
+//! transaction, acknowledged once durable: fsync). Run: `cargo bench -p mizan-consent-api --bench api`.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mizan_consent_api::{handle, Deps};
+use mizan_shared::backend;
+use mizan_shared::config::{Backend, Config};
+use mizan_shared::domain::audit::Actor;
+use mizan_shared::domain::contact::ContactProfile;
+use mizan_shared::domain::tenant::Tenant;
+use secrecy::ExposeSecret;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const CONTACTS: u64 = 1_000;
+
+fn wa_id(n: u64) -> String {
+    format!("1555{:07}", n % CONTACTS)
+}
+
+fn request(method: &str, path: &str, token: &str, body: Option<&str>) -> lambda_http::Request {
+    let body = body.map_or(lambda_http::Body::Empty, |b| {
+        lambda_http::Body::Text(b.to_owned())
+    });
+    lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap()
+}
+
+fn percentiles(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    println!(
+        "{name} over {} sequential requests: p50 {:?}, p99 {:?}, max {:?}",
+        samples.len(),
+        at(0.50),
+        at(0.99),
+        samples[samples.len() - 1]
+    );
+}
+
+fn api(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (deps, token) = rt.block_on(async {
+        let config = Config {
+            backend: Backend::Embedded {
+                data_dir: dir.path().to_owned(),
+            },
+            hash_key: Some([5; 32]),
+            key_cache_capacity: 10_000,
+            key_cache_ttl: Duration::from_secs(60),
+            // MIZAN_EMBEDDED_DURABILITY=normal measures the no-fsync mode.
+            embedded_durability: Config::from_env()
+                .map(|c| c.embedded_durability)
+                .unwrap_or_default(),
+        };
+        let services = backend::connect(&config).await.unwrap();
+        let tenant = Tenant::new("Bench", services.store.now());
+        services.store.create_tenant(&tenant).await.unwrap();
+        for n in 0..CONTACTS {
+            let profile = ContactProfile {
+                wa_id: Some(wa_id(n).into()),
+                name: Some("Amina".into()),
+                ..ContactProfile::default()
+            };
+            services
+                .store
+                .upsert_contact(&tenant.id, &profile)
+                .await
+                .unwrap();
+        }
+        let (_, token) = services
+            .store
+            .issue_api_key(&tenant.id, "bench", Actor::Admin)
+            .await
+            .unwrap();
+        let deps = Deps {
+            store: services.store,
+            archives: services.archives,
+        };
+        (deps, token.expose_secret().to_owned())
+    });
+    let counter = AtomicU64::new(0);
+    let read = || {
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        request("GET", &format!("/v1/contacts/{}", wa_id(n)), &token, None)
+    };
+    let decide = || {
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        let action = if n.is_multiple_of(2) {
+            "opt_in"
+        } else {
+            "opt_out"
+        };
+        let body = format!(
+            r#"{{"purpose":"marketing","action":"{action}","source":"bench","evidence":"e-{n}"}}"#
+        );
+        request(
+            "POST",
+            &format!("/v1/contacts/{}/consent", wa_id(n)),
+            &token,
+            Some(&body),
+        )
+    };
+
+    let mut group = c.benchmark_group("consent_api");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("GET /v1/contacts/{contact} (embedded)", |b| {
+        b.iter_batched(
+            read,
+            |r| assert_eq!(rt.block_on(handle(&deps, r)).unwrap().status(), 200),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.bench_function(
+        "POST /v1/contacts/{contact}/consent (embedded, fsync)",
+        |b| {
+            b.iter_batched(
+                decide,
+                |r| assert_eq!(rt.block_on(handle(&deps, r)).unwrap().status(), 201),
+                criterion::BatchSize::SmallInput,
+            )
+        },
+    );
+    group.finish();
+
+    for (name, make) in [
+        ("GET contact", &read as &dyn Fn() -> lambda_http::Request),
+        ("POST consent", &decide),
+    ] {
+        let samples = (0..1_000)
+            .map(|_| {
+                let r = make();
+                let start = Instant::now();
+                rt.block_on(handle(&deps, r)).unwrap();
+                start.elapsed()
+            })
+            .collect();
+        percentiles(name, samples);
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(4));
+    targets = api
+}
+criterion_main!(benches);

@@ -1,0 +1,87 @@
+//! Bearer API keys: one tenant per key, stored hashed, compared in constant time (P9). Unknown,
+//! revoked and missing keys all get 401.
+
+use crate::error::ApiError;
+use lambda_http::http::HeaderMap;
+use mizan_shared::domain::audit::Actor;
+use mizan_shared::domain::ids::{ApiKeyId, TenantId};
+use mizan_shared::store::Store;
+use secrecy::SecretString;
+
+/// Issued tokens are ~90 characters; a longer header is not one of ours.
+const MAX_TOKEN_CHARS: usize = 256;
+
+/// Who is calling: the tenant every read and write is scoped to, and the key that acts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: TenantId,
+    pub key: ApiKeyId,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey(self.key.clone())
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<SecretString, ApiError> {
+    let header = headers.get("authorization").ok_or_else(|| {
+        ApiError::unauthorized("an Authorization: Bearer <api key> header is required")
+    })?;
+    let text = header
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not a bearer API key"))?;
+    let (scheme, token) = text.trim().split_once(' ').ok_or_else(|| {
+        ApiError::unauthorized("the Authorization header is not a bearer API key")
+    })?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+        return Err(ApiError::unauthorized(
+            "the Authorization header is not a bearer API key",
+        ));
+    }
+    Ok(SecretString::from(token.to_owned()))
+}
+
+pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let token = bearer_token(headers)?;
+    match store.authenticate(&token).await? {
+        Some(key) => Ok(Caller {
+            tenant: key.tenant,
+            key: key.id,
+        }),
+        None => Err(ApiError::unauthorized("the API key is unknown or revoked")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_others_are_refused() {
+        assert_eq!(
+            bearer_token(&headers("bearer mzn_x"))
+                .unwrap()
+                .expose_secret(),
+            "mzn_x"
+        );
+        for bad in ["Basic abc", "Bearer", "Bearer   ", "mzn_x"] {
+            assert_eq!(
+                bearer_token(&headers(bad)).unwrap_err().status,
+                401,
+                "{bad}"
+            );
+        }
+        assert_eq!(bearer_token(&HeaderMap::new()).unwrap_err().status, 401);
+        let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_CHARS + 1));
+        assert_eq!(bearer_token(&headers(&long)).unwrap_err().status, 401);
+    }
+}

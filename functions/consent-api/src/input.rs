@@ -1,0 +1,163 @@
+//! Reading what a request carries: JSON bodies (unknown fields, wrong types and bad values are
+//! 400s naming the field), the `{contact}` path segment, and query parameters.
+
+use crate::error::ApiError;
+use lambda_http::Request;
+use mizan_shared::domain::contact_reference::ContactReference;
+use serde::de::DeserializeOwned;
+
+/// Requests carry a few small fields; anything bigger is not a request of this API.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A JSON object body, decoded into `T`.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("body", "a JSON object body is required"));
+    }
+    decode(bytes)
+}
+
+/// A body that may be empty or `{}`: nothing else is accepted.
+pub fn empty_body(request: &Request) -> Result<(), ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    decode::<NoFields>(bytes).map(|_| ())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "payload_too_large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+        .with_field("body"));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            400,
+            "malformed_json",
+            format!(
+                "the body is not valid JSON: {}",
+                without_position(&e.to_string())
+            ),
+        )
+        .with_field("body")
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "the body must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = without_position(&e.inner().to_string());
+        ApiError::invalid(field_of(&path, &message), message)
+    })
+}
+
+/// The field an error is about: the path locates it (an unknown field's path ends with its
+/// name); a missing field is named only in the message, under its parent's path.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (missing, path) {
+        (Some(name), "." | "") => name.to_owned(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, "." | "") => "body".to_owned(),
+        (None, path) => path.to_owned(),
+    }
+}
+
+/// serde_json's messages end with " at line L column C": noise in an API answer.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The `{contact}` segment: percent-decoded, then a phone number or a business-scoped user id.
+pub fn contact_reference(raw: &str) -> Result<ContactReference, ApiError> {
+    let refused = || {
+        ApiError::invalid(
+            "contact",
+            "contact must be a phone number (wa_id) or a business-scoped user id",
+        )
+    };
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| refused())?;
+    ContactReference::parse(&decoded).map_err(|e| ApiError::invalid("contact", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        days: u32,
+        nested: Option<Nested>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Nested {
+        flag: bool,
+    }
+
+    fn field(body: &str) -> Option<String> {
+        decode::<Sample>(body.as_bytes()).unwrap_err().field
+    }
+
+    #[test]
+    fn errors_name_the_field_they_are_about() {
+        assert_eq!(field(r#"{"days": "x"}"#).as_deref(), Some("days"));
+        assert_eq!(
+            field(r#"{"days": 1, "extra": 2}"#).as_deref(),
+            Some("extra")
+        );
+        assert_eq!(field(r#"{}"#).as_deref(), Some("days"));
+        assert_eq!(
+            field(r#"{"days": 1, "nested": {"flag": 1}}"#).as_deref(),
+            Some("nested.flag")
+        );
+        assert_eq!(
+            field(r#"{"days": 1, "nested": {"flag": true, "x": 1}}"#).as_deref(),
+            Some("nested.x")
+        );
+        assert_eq!(field(r#"{"days": -1}"#).as_deref(), Some("days"));
+    }
+
+    #[test]
+    fn malformed_or_non_object_bodies_are_about_the_body() {
+        let err = decode::<Sample>(b"{\"days\": ").unwrap_err();
+        assert_eq!((err.status, err.code), (400, "malformed_json"));
+        assert_eq!(field("[1]").as_deref(), Some("body"));
+        assert!(!err.message.contains("line"));
+    }
+
+    #[test]
+    fn percent_encoded_phone_numbers_are_decoded() {
+        let r = contact_reference("%2B212600000000").unwrap();
+        assert_eq!(r.value().expose(), "212600000000");
+        assert_eq!(
+            contact_reference("%FF").unwrap_err().field.as_deref(),
+            Some("contact")
+        );
+        assert_eq!(
+            contact_reference("a%23b").unwrap_err().field.as_deref(),
+            Some("contact")
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The tenant's settings: retention of chat content (within documented bounds), the automation
+//! switch, AI instructions and FAQ, and legal hold; every change audited with it.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::{input, views, Deps, Reply};
+use lambda_http::Request;
+use mizan_shared::domain::audit::AuditEvent;
+use mizan_shared::domain::settings_patch::SettingsPatch;
+use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::store::{DataError, Versioned};
+
+const ATTEMPTS: usize = 3;
+
+async fn tenant(deps: &Deps, caller: &Caller) -> Result<Versioned<Tenant>, ApiError> {
+    deps.store
+        .tenant_versioned(&caller.tenant)
+        .await?
+        .ok_or_else(|| ApiError::new(404, "tenant_not_found", "the API key's tenant is gone"))
+}
+
+pub async fn get(deps: &Deps, caller: &Caller) -> Result<Reply, ApiError> {
+    let tenant = tenant(deps, caller).await?;
+    Ok(Reply::ok(views::settings(&tenant.value.settings)))
+}
+
+pub async fn update(deps: &Deps, caller: &Caller, request: &Request) -> Result<Reply, ApiError> {
+    let patch: SettingsPatch = input::json_body(request)?;
+    if patch.is_empty() {
+        return Err(ApiError::invalid(
+            "body",
+            "name at least one setting: chat_retention_days, automation_enabled, \
+             ai_instructions, faq or legal_hold",
+        ));
+    }
+    let mut last_conflict = None;
+    for _ in 0..ATTEMPTS {
+        let mut tenant = tenant(deps, caller).await?;
+        let patched = patch
+            .apply(&tenant.value.settings)
+            .map_err(|e| ApiError::invalid(e.field(), e.to_string()))?;
+        if patched.changed.is_empty() {
+            return Ok(Reply::ok(views::settings(&tenant.value.settings)));
+        }
+        // Values of the switches and the retention are audited; text fields by name only.
+        let mut detail = serde_json::json!({ "changed": patched.changed });
+        for field in &patched.changed {
+            let value = match *field {
+                "chat_retention_days" => serde_json::json!(patched.settings.chat_retention_days),
+                "automation_enabled" => serde_json::json!(patched.settings.automation_enabled),
+                "legal_hold" => serde_json::json!(patched.settings.legal_hold),
+                _ => continue,
+            };
+            detail[*field] = value;
+        }
+        tenant.value.settings = patched.settings;
+        let audit = AuditEvent::new(
+            caller.tenant.clone(),
+            caller.actor(),
+            "settings.updated",
+            None,
+            deps.store.now(),
+        )
+        .with_detail(detail);
+        match deps.store.save_tenant(&tenant, Some(&audit)).await {
+            Ok(_) => return Ok(Reply::ok(views::settings(&tenant.value.settings))),
+            Err(DataError::Conflict(reason)) => last_conflict = Some(DataError::Conflict(reason)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last_conflict.map_or_else(
+        || ApiError::new(409, "conflict", "the settings kept changing"),
+        ApiError::from,
+    ))
+}

@@ -1,0 +1,79 @@
+//! What the API answers with: JSON views of stored entities, times in RFC 3339.
+
+use mizan_shared::domain::audit::AuditEvent;
+use mizan_shared::domain::consent::{ConsentEvent, ConsentState, Purpose};
+use mizan_shared::domain::contact::Contact;
+use mizan_shared::domain::retention::{MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS};
+use mizan_shared::domain::tenant::TenantSettings;
+use serde_json::{json, Value};
+
+/// The contact's profile (the right of access), consent state and processing flags.
+pub fn contact(contact: &Contact) -> Value {
+    let profile = contact.profile.clone().unwrap_or_default();
+    let text = |field: &Option<mizan_shared::domain::personal::Personal<String>>| {
+        field.as_ref().map(|v| v.expose().clone())
+    };
+    json!({
+        "id": contact.id,
+        "profile": {
+            "user_id": text(&profile.user_id),
+            "wa_id": text(&profile.wa_id),
+            "parent_user_id": text(&profile.parent_user_id),
+            "name": text(&profile.name),
+            "username": text(&profile.username),
+        },
+        "created_at": contact.created_at.to_rfc3339(),
+        "last_seen_at": contact.last_seen_at.to_rfc3339(),
+        "consent": consent_state(&contact.consent),
+        "restricted": contact.restricted,
+        "taken_over": contact.taken_over,
+        "legal_hold": contact.legal_hold,
+        "minor": contact.minor,
+        "may_send": {
+            "marketing": contact.may_send(Purpose::Marketing),
+            "automated_replies": contact.may_send(Purpose::AutomatedReplies),
+        },
+    })
+}
+
+pub fn consent_state(state: &ConsentState) -> Value {
+    json!({
+        "marketing": state.marketing,
+        "automated_replies": state.automated_replies,
+        "blocked": state.blocked,
+    })
+}
+
+pub fn consent_event(event: &ConsentEvent) -> Value {
+    json!({
+        "at": event.at.to_rfc3339(),
+        "purpose": event.purpose,
+        "action": event.action,
+        "source": event.source,
+        "evidence": event.evidence,
+        "actor": event.actor,
+    })
+}
+
+pub fn settings(settings: &TenantSettings) -> Value {
+    json!({
+        "chat_retention_days": settings.chat_retention_days,
+        "chat_retention_days_bounds": { "min": MIN_CHAT_RETENTION_DAYS, "max": MAX_CHAT_RETENTION_DAYS },
+        "automation_enabled": settings.automation_enabled,
+        "ai_instructions": settings.ai_instructions,
+        "faq": settings.faq,
+        "legal_hold": settings.legal_hold,
+    })
+}
+
+pub fn audit_event(event: &AuditEvent) -> Value {
+    json!({
+        "id": event.id,
+        "at": event.at.to_rfc3339(),
+        "actor": event.actor,
+        "action": event.action,
+        "subject": event.subject,
+        "outcome": event.outcome,
+        "detail": event.detail,
+    })
+}

@@ -1,0 +1,111 @@
+//! P10: the API's logs carry no phone number, user id, name or other personal data, whatever
+//! the request and however it ends (including paths that hold a phone number).
+
+mod support;
+
+use serde_json::json;
+use std::sync::{Arc, Mutex, OnceLock};
+use support::{api_request, harness};
+
+/// Every log line this test binary writes, as JSON, at every level (one global subscriber).
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn captured_logs() -> &'static CapturedLogs {
+    static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        logs
+    })
+}
+
+#[tokio::test]
+async fn logs_carry_no_phone_number_user_id_or_name_on_any_route() {
+    let logs = captured_logs();
+    let h = harness().await;
+    let wa_id = "15550177788";
+    let user_id = "MA.47000000000000000047";
+    h.contact_of(&h.a, wa_id, Some(user_id)).await;
+    let c = format!("/v1/contacts/{wa_id}");
+    let u = format!("/v1/contacts/{user_id}");
+    let calls: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        ("GET", c.clone(), None),
+        ("GET", u.clone(), None),
+        ("PATCH", c.clone(), Some(json!({"name": "Yasmine Idrissi"}))),
+        (
+            "PATCH",
+            c.clone(),
+            Some(json!({"name": 12, "nickname": "Yasmine Idrissi"})),
+        ),
+        (
+            "POST",
+            format!("{c}/consent"),
+            Some(
+                json!({"purpose": "all", "action": "opt_out", "source": "phone_call", "evidence": "t-1"}),
+            ),
+        ),
+        (
+            "POST",
+            format!("{c}/consent"),
+            Some(
+                json!({"purpose": "all", "action": "opt_out", "source": "api", "evidence": "yasmine@example.com"}),
+            ),
+        ),
+        ("GET", format!("{u}/consent"), None),
+        ("POST", format!("{c}/restriction"), None),
+        ("POST", format!("{c}/takeover"), None),
+        ("GET", "/v1/contacts/15550177799".into(), None),
+        ("GET", format!("/v1/contacts/{wa_id}%23x"), None),
+        ("POST", format!("{c}/erasure"), None),
+        ("GET", c.clone(), None),
+    ];
+    for (method, path, body) in calls {
+        h.call(api_request(
+            method,
+            &path,
+            &[],
+            Some(&h.a.token),
+            body.map(|b| b.to_string()),
+        ))
+        .await;
+    }
+    h.call(api_request("GET", &c, &[], Some("mzn_key_x_yasmine"), None))
+        .await;
+
+    let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        written.contains("request answered"),
+        "requests were logged: {written}"
+    );
+    assert!(written.contains("erasure completed"));
+    for personal in [
+        "15550177788",
+        "15550177799",
+        "47000000000000000047",
+        "Yasmine",
+        "Idrissi",
+        "yasmine",
+    ] {
+        assert!(
+            !written.contains(personal),
+            "{personal} appears in the logs:\n{written}"
+        );
+    }
+}
