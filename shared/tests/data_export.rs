@@ -143,6 +143,14 @@ async fn seed(h: &Harness) -> Seeded {
     };
     h.store.record_consent(&stop, None).await.unwrap();
     h.store
+        .claim_reply(&tenant.id, &contact, &inbound.id)
+        .await
+        .unwrap();
+    h.store
+        .record_opt_out_hint(&tenant.id, &contact, h.clock.now())
+        .await
+        .unwrap();
+    h.store
         .append_audit(&AuditEvent::new(
             tenant.id.clone(),
             Actor::Admin,
@@ -296,10 +304,23 @@ async fn a_contact_export_holds_every_kind_of_item_stored_for_the_contact(h: Har
                 assert!(message_ids.contains(id), "message {id} exported");
             }
             layout::kind::CONSENT => {}
+            layout::REPLY_CLAIM_KIND => {
+                let id = record
+                    .key
+                    .sk
+                    .strip_prefix(layout::REPLY_CLAIM_PREFIX)
+                    .unwrap();
+                assert!(c["automated_replies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["answers_message"] == id));
+            }
+            layout::REPLY_STATE_KIND => assert!(c["opt_out_hint_sent_at"].is_string()),
             other => panic!("a kind of contact item the export does not cover: {other}"),
         }
     }
-    assert_eq!(kinds.len(), 4, "the seed covers every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 6, "the seed covers every kind: {kinds:?}");
     let consent_records = partition
         .items
         .iter()

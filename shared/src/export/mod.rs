@@ -203,7 +203,11 @@ impl Writer<'_> {
         };
         let contact: Contact = contact.value;
         let history = self.store.consent_history(&self.tenant.id, id).await?;
-        Ok(Some(ExportedContact::of(&contact, &history)))
+        let replies = self.store.reply_claims(&self.tenant.id, id).await?;
+        let hint = self.store.last_opt_out_hint(&self.tenant.id, id).await?;
+        Ok(Some(ExportedContact::of(
+            &contact, &history, &replies, hint,
+        )))
     }
 
     /// Calls `each` with every page of the contact's messages, newest first.

@@ -70,10 +70,36 @@ pub struct ExportedContact {
     pub legal_hold: bool,
     pub consent: ConsentState,
     pub consent_history: Vec<ExportedConsent>,
+    /// Automated replies: which message each answered and how it ended.
+    pub automated_replies: Vec<ExportedReply>,
+    /// When the contact was last told how to opt out of automated messages.
+    pub opt_out_hint_sent_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ExportedReply {
+    pub answers_message: String,
+    pub at: String,
+    pub outcome: serde_json::Value,
+}
+
+impl ExportedReply {
+    pub fn of(claim: &crate::store::ReplyClaim) -> Self {
+        ExportedReply {
+            answers_message: claim.message.to_string(),
+            at: time(claim.claimed_at),
+            outcome: serde_json::to_value(&claim.state).unwrap_or_default(),
+        }
+    }
 }
 
 impl ExportedContact {
-    pub fn of(contact: &Contact, history: &[ConsentEvent]) -> Self {
+    pub fn of(
+        contact: &Contact,
+        history: &[ConsentEvent],
+        replies: &[crate::store::ReplyClaim],
+        hint: Option<Timestamp>,
+    ) -> Self {
         let profile = contact.profile.as_ref();
         let field = |get: fn(&crate::domain::contact::ContactProfile) -> Option<String>| {
             profile.and_then(get)
@@ -92,6 +118,8 @@ impl ExportedContact {
             legal_hold: contact.legal_hold,
             consent: contact.consent,
             consent_history: history.iter().map(ExportedConsent::of).collect(),
+            automated_replies: replies.iter().map(ExportedReply::of).collect(),
+            opt_out_hint_sent_at: hint.map(time),
         }
     }
 }

@@ -278,3 +278,23 @@ impl Store {
         Ok(record)
     }
 }
+
+impl Store {
+    /// Every reply claim of the contact still within retention (for its data export).
+    pub async fn reply_claims(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+    ) -> Result<Vec<ReplyClaim>, DataError> {
+        let mut query = crate::ports::records::Query::prefix(
+            layout::contact_partition(tenant, contact),
+            layout::REPLY_CLAIM_PREFIX,
+        );
+        query.limit = 500;
+        self.query_all(query, self.now())
+            .await?
+            .iter()
+            .map(|r| from_doc(r, "reply claim"))
+            .collect()
+    }
+}
