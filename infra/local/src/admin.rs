@@ -2,13 +2,15 @@
 //! prints one JSON document on stdout; errors go to stderr with exit code 2 (input) or 1.
 
 use crate::cli::{
-    AdminCommand, ApiKeyCommand, PhoneCommand, SettingsCommand, SettingsSet, TenantCommand,
+    AdminCommand, ApiKeyCommand, ContactCommand, PhoneCommand, SettingsCommand, SettingsSet,
+    TenantCommand,
 };
 use crate::config;
 use crate::error::CliError;
 use mizan_shared::backend;
 use mizan_shared::config::Config;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::domain::contact_reference::ContactReference;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::store::{DataError, Store};
@@ -60,7 +62,40 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
             list_keys(store, &tenant_id).await
         }
         AdminCommand::Settings(SettingsCommand::Set(set)) => set_settings(store, set).await,
+        AdminCommand::Contact(ContactCommand::LegalHold {
+            tenant_id,
+            contact,
+            state,
+        }) => contact_legal_hold(store, &tenant_id, &contact, state.is_on()).await,
     }
+}
+
+async fn contact_legal_hold(
+    store: &Store,
+    tenant_id: &str,
+    contact: &str,
+    on: bool,
+) -> Result<Value, CliError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    let reference = ContactReference::parse(contact).map_err(|e| CliError::Usage(e.to_string()))?;
+    let found = store
+        .find_contact(&tenant.id, reference.kind(), reference.value().expose())
+        .await?
+        .ok_or_else(|| CliError::NotFound("no such contact of this tenant".into()))?;
+    let action = if on {
+        "contact.legal_hold_set"
+    } else {
+        "contact.legal_hold_lifted"
+    };
+    let audit = AuditEvent::new(
+        tenant.id.clone(),
+        Actor::Admin,
+        action,
+        Some(found.value.id.clone()),
+        store.now(),
+    );
+    store.set_contact_legal_hold(&found, on, &audit).await?;
+    Ok(json!({ "contact_id": found.value.id, "legal_hold": on }))
 }
 
 async fn create_tenant(store: &Store, name: &str) -> Result<Value, CliError> {

@@ -92,6 +92,21 @@ pub enum AdminCommand {
     /// Change a tenant's settings
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Put one contact under legal hold (dispute resolution) or lift it
+    #[command(subcommand)]
+    Contact(ContactCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Suspend (on) or resume (off) every deletion of the contact's data; audited
+    LegalHold {
+        tenant_id: String,
+        /// The contact's phone number (wa_id) or business-scoped user id
+        contact: String,
+        #[arg(value_enum)]
+        state: Switch,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -494,7 +494,26 @@ fn purge_dry_run_as_of_shows_what_would_go_then_purge_does_it() {
     ));
     assert_eq!(chat_counts(&again, "content_removed"), 2);
 
-    // And the real purge at that moment removes it, once
+    // A legal hold on the contact keeps everything, and the report says so
+    let hold = json_of(&admin(
+        dir.path(),
+        &["contact", "legal-hold", &tenant, "15550100001", "on"],
+    ));
+    assert_eq!(hold["legal_hold"], true);
+    let held = json_of(&admin(dir.path(), &["purge", "--as-of", &in_31_days]));
+    assert_eq!(chat_counts(&held, "held"), 2);
+    assert_eq!(chat_counts(&held, "content_removed"), 0);
+    json_of(&admin(
+        dir.path(),
+        &["contact", "legal-hold", &tenant, "15550100001", "off"],
+    ));
+    let unknown = admin(
+        dir.path(),
+        &["contact", "legal-hold", &tenant, "15550109999", "on"],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+
+    // And once it is lifted, the real purge at that moment removes both, once
     let done = json_of(&admin(dir.path(), &["purge", "--as-of", &in_31_days]));
     assert_eq!(done["dry_run"], false);
     assert_eq!(chat_counts(&done, "content_removed"), 2);
