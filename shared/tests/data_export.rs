@@ -1,6 +1,7 @@
 //! Export archives: complete by construction (every kind of item stored for a contact appears),
 //! `data.json` valid against its published schema, every file readable, and the job lifecycle.
 
+#[macro_use]
 mod support;
 
 use mizan_shared::adapters::local_archives::LocalArchives;
@@ -459,28 +460,7 @@ async fn jobs_are_built_once_and_fail_when_their_contact_is_gone(h: Harness) {
     );
 }
 
-macro_rules! export_suite {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(crate::support::embedded().await).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(crate::support::dynamodb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-export_suite!(
+on_both_backends!(
     a_contact_export_holds_every_kind_of_item_stored_for_the_contact,
     data_json_validates_against_its_published_schema,
     the_csv_files_and_the_page_read_back,

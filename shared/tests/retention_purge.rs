@@ -2,6 +2,7 @@
 //! retention, tenant overrides, legal holds, erasure completion, suppression, resumption and
 //! concurrent runs. Every case runs against the embedded backend and DynamoDB Local.
 
+#[macro_use]
 mod support;
 
 use mizan_shared::adapters::local_archives::LocalArchives;
@@ -624,28 +625,7 @@ async fn a_stopped_run_resumes_and_concurrent_runs_agree(h: Harness) {
     );
 }
 
-macro_rules! purge_suite {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(crate::support::embedded().await).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(crate::support::dynamodb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-purge_suite!(
+on_both_backends!(
     messages_lose_content_at_chat_retention_then_metadata_at_90_days,
     tenant_chat_retention_overrides_the_default,
     legal_hold_suspends_deletion_and_is_reported,

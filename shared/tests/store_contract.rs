@@ -1,5 +1,6 @@
 //! The storage contract: every case runs unchanged against the embedded backend and DynamoDB Local.
 
+#[macro_use]
 mod support;
 
 use mizan_shared::domain::audit::{Actor, AuditEvent};
@@ -1075,28 +1076,7 @@ async fn corrected_profile_fields_outlive_later_whatsapp_profiles(h: Harness) {
     assert_eq!(read.corrected, vec!["name".to_owned()]);
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(crate::support::embedded().await).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(crate::support::dynamodb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+on_both_backends!(
     idempotent_message_put,
     status_only_moves_forward,
     keyword_message_and_its_consent_commit_together_once,

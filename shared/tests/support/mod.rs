@@ -111,3 +111,27 @@ pub async fn dynamodb() -> Harness {
         dir,
     )
 }
+
+/// Runs each listed case, an `async fn(Harness)`, once on the embedded backend and once on
+/// DynamoDB Local: the one way every storage-facing suite covers both adapters.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(crate::support::embedded().await).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(crate::support::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
