@@ -6,7 +6,7 @@ use crate::adapters::kms::KmsVault;
 use crate::adapters::local_archives::LocalArchives;
 use crate::adapters::local_vault::LocalVault;
 use crate::adapters::s3_archives::S3Archives;
-use crate::config::{parse_hash_key, Backend, Config};
+use crate::config::{parse_hash_key, Backend, Config, ExportConfig};
 use crate::crypto::envelope::Envelope;
 use crate::domain::identity_hash::IdentityHasher;
 use crate::ports::archives::ArchiveStore;
@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 pub const MASTER_KEY_FILE: &str = "master.key";
 pub const HASH_KEY_FILE: &str = "hash.key";
+pub const EXPORT_TOKEN_KEY_FILE: &str = "export-token.key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -55,7 +56,7 @@ pub async fn connect_with_clock(
                 .map_err(|e| BackendError::Embedded(e.to_string()))?;
             let hash_key = match config.hash_key {
                 Some(key) => key,
-                None => hash_key_file(&data_dir.join(HASH_KEY_FILE))?,
+                None => key_file(&data_dir.join(HASH_KEY_FILE), "MIZAN_HASH_KEY")?,
             };
             let envelope = Envelope::new(Arc::new(vault), Arc::new(keys), config.key_cache());
             Ok(Services {
@@ -105,14 +106,31 @@ pub async fn connect_with_clock(
     }
 }
 
-/// The embedded backend's hash key: 64 hex characters in a 0600 file, made on first start.
-fn hash_key_file(path: &Path) -> Result<[u8; 32], BackendError> {
+/// The key that signs export download links: `MIZAN_EXPORT_TOKEN_SECRET`, else (embedded
+/// backend only) a key file in the data directory.
+pub fn export_token_key(config: &Config, export: &ExportConfig) -> Result<[u8; 32], BackendError> {
+    match (export.token_secret, &config.backend) {
+        (Some(key), _) => Ok(key),
+        (None, Backend::Embedded { data_dir }) => key_file(
+            &data_dir.join(EXPORT_TOKEN_KEY_FILE),
+            "MIZAN_EXPORT_TOKEN_SECRET",
+        ),
+        (None, Backend::Aws { .. }) => Err(BackendError::KeyFile {
+            path: "MIZAN_EXPORT_TOKEN_SECRET".into(),
+            reason: "required with the aws backend".into(),
+        }),
+    }
+}
+
+/// A key of the embedded backend (the hash key, the link-signing key): 64 hex characters in a
+/// 0600 file, made on first start.
+fn key_file(path: &Path, var: &'static str) -> Result<[u8; 32], BackendError> {
     let fail = |reason: String| BackendError::KeyFile {
         path: path.display().to_string(),
         reason,
     };
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_hash_key("MIZAN_HASH_KEY", &text).map_err(|e| fail(e.to_string())),
+        Ok(text) => parse_hash_key(var, &text).map_err(|e| fail(e.to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
             rand::rng().fill_bytes(&mut key);

@@ -486,3 +486,112 @@ mod reply_config_tests {
         assert!(!shown.contains("s3cret") && !shown.contains("t0ken"));
     }
 }
+
+/// How long an export's download link lasts unless configured (DESIGN §6).
+pub const DEFAULT_EXPORT_LINK_DAYS: u32 = 7;
+/// Longest link allowed: the bucket's lifecycle (`ExportLinkDays` in `template.yaml`) must keep
+/// the archive as long as its link.
+pub const MAX_EXPORT_LINK_DAYS: u32 = 30;
+
+/// What the data-export function needs besides the backend.
+#[derive(Clone)]
+pub struct ExportConfig {
+    /// `MIZAN_EXPORT_TOKEN_SECRET` (64 hex characters) signs download links; the embedded
+    /// backend falls back to a key file in its data directory.
+    pub token_secret: Option<[u8; 32]>,
+    /// `MIZAN_EXPORT_LINK_DAYS`: how long a link (and its archive) lasts.
+    pub link_days: u32,
+    /// `MIZAN_EXPORT_DOWNLOAD_LIMIT`: downloads allowed per export; unset means no limit.
+    pub download_limit: Option<u32>,
+}
+
+impl std::fmt::Debug for ExportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportConfig")
+            .field("token_secret", &self.token_secret.map(|_| "<secret>"))
+            .field("link_days", &self.link_days)
+            .field("download_limit", &self.download_limit)
+            .finish()
+    }
+}
+
+impl ExportConfig {
+    pub fn from_env() -> Result<ExportConfig, ConfigError> {
+        ExportConfig::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ExportConfig, ConfigError> {
+        let env = Env(lookup);
+        let token_secret = env
+            .optional("MIZAN_EXPORT_TOKEN_SECRET")
+            .map(|text| parse_hash_key("MIZAN_EXPORT_TOKEN_SECRET", &text))
+            .transpose()?;
+        let link_days = env.number("MIZAN_EXPORT_LINK_DAYS", DEFAULT_EXPORT_LINK_DAYS, 1)?;
+        if link_days > MAX_EXPORT_LINK_DAYS {
+            return Err(ConfigError::Invalid {
+                var: "MIZAN_EXPORT_LINK_DAYS",
+                reason: format!("at most {MAX_EXPORT_LINK_DAYS} days, got {link_days}"),
+            });
+        }
+        let download_limit = match env.optional("MIZAN_EXPORT_DOWNLOAD_LIMIT") {
+            None => None,
+            Some(_) => Some(env.number("MIZAN_EXPORT_DOWNLOAD_LIMIT", 1, 1)?),
+        };
+        Ok(ExportConfig {
+            token_secret,
+            link_days,
+            download_limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod export_config_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn export(vars: &[(&str, &str)]) -> Result<ExportConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ExportConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn links_last_seven_days_without_a_limit_by_default() {
+        let c = export(&[]).unwrap();
+        assert_eq!(
+            (c.token_secret, c.link_days, c.download_limit),
+            (None, 7, None)
+        );
+    }
+
+    #[test]
+    fn each_setting_is_checked_and_errors_name_their_variable() {
+        let secret = "cd".repeat(32);
+        let c = export(&[
+            ("MIZAN_EXPORT_TOKEN_SECRET", &secret),
+            ("MIZAN_EXPORT_LINK_DAYS", "2"),
+            ("MIZAN_EXPORT_DOWNLOAD_LIMIT", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.token_secret, c.link_days, c.download_limit),
+            (Some([0xcd; 32]), 2, Some(3))
+        );
+        assert!(!format!("{c:?}").contains("cdcd"));
+        for (var, value) in [
+            ("MIZAN_EXPORT_TOKEN_SECRET", "short"),
+            ("MIZAN_EXPORT_LINK_DAYS", "0"),
+            ("MIZAN_EXPORT_LINK_DAYS", "31"),
+            ("MIZAN_EXPORT_DOWNLOAD_LIMIT", "0"),
+            ("MIZAN_EXPORT_DOWNLOAD_LIMIT", "many"),
+        ] {
+            let err = export(&[(var, value)]).unwrap_err();
+            assert!(err.to_string().contains(var), "{var}={value}: {err}");
+        }
+    }
+}

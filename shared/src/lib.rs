@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod domain;
 pub mod erasure;
 pub mod export;
+pub mod http_api;
 pub mod intake;
 pub mod ports;
 pub mod purge;

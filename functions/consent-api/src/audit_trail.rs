@@ -1,12 +1,12 @@
 //! The tenant's audit trail, newest first, in pages. Cursors are bound to the tenant by a keyed
 //! hash, so a cursor cannot be forged or carried to another tenant.
 
-use crate::auth::Caller;
-use crate::error::ApiError;
 use crate::{views, Deps, Reply};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use lambda_http::{Request, RequestExt};
+use mizan_shared::http_api::ApiError;
+use mizan_shared::http_api::Caller;
 use mizan_shared::ports::records::Cursor;
 use subtle::ConstantTimeEq;
 

@@ -1,13 +1,14 @@
 //! Consent of a contact: the state in force and its full history (P8), and new decisions,
 //! appended with the audit event in one transaction and honoured by every function at once (P5).
 
-use crate::auth::Caller;
 use crate::contacts::find;
-use crate::error::ApiError;
-use crate::{input, views, Deps, Reply};
+use crate::{views, Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
+use mizan_shared::http_api::input;
+use mizan_shared::http_api::ApiError;
+use mizan_shared::http_api::Caller;
 use serde::Deserialize;
 
 pub const MAX_SOURCE_CHARS: usize = 40;

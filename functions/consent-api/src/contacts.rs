@@ -1,36 +1,22 @@
 //! A contact of the calling tenant: access, rectification, restriction of processing, and a
 //! human taking over the conversation.
 
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::{input, views, Deps, Reply};
+use crate::{views, Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::rectification::{CorrectionError, ProfileCorrection};
+use mizan_shared::http_api::input;
+use mizan_shared::http_api::ApiError;
+use mizan_shared::http_api::Caller;
 use mizan_shared::store::{DataError, Versioned};
 
 /// How often a change is retried when the contact changed underneath (a message arrived).
 const ATTEMPTS: usize = 3;
 
-/// The caller's contact named by `raw`. Another tenant's contact, an unknown one and one being
-/// erased are the same 404: aliases are keyed by tenant, so another tenant's is never found.
+/// The caller's contact named by `raw` (404 for another tenant's, an unknown or an erased one).
 pub async fn find(deps: &Deps, caller: &Caller, raw: &str) -> Result<Versioned<Contact>, ApiError> {
-    let reference = input::contact_reference(raw)?;
-    let found = deps
-        .store
-        .find_contact(&caller.tenant, reference.kind(), reference.value().expose())
-        .await?;
-    match found {
-        Some(contact)
-            if contact.value.tenant == caller.tenant
-                && !contact.value.is_erasure_due()
-                && contact.value.profile.is_some() =>
-        {
-            Ok(contact)
-        }
-        _ => Err(ApiError::contact_not_found()),
-    }
+    mizan_shared::http_api::callers_contact(&deps.store, caller, raw).await
 }
 
 pub async fn get(deps: &Deps, caller: &Caller, raw: &str) -> Result<Reply, ApiError> {

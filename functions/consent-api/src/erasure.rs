@@ -3,14 +3,15 @@
 //! only a keyed hash survives, as a suppression entry, when the contact had opted out or blocked
 //! (P12). If the removal fails after the request committed, the retention purge finishes it.
 
-use crate::auth::Caller;
 use crate::contacts::find;
-use crate::error::ApiError;
-use crate::{input, Deps, Reply};
+use crate::{Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::{AuditEvent, Outcome};
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::erasure::complete_erasure;
+use mizan_shared::http_api::input;
+use mizan_shared::http_api::ApiError;
+use mizan_shared::http_api::Caller;
 use mizan_shared::store::{DataError, ErasureReason};
 use std::time::Duration;
 

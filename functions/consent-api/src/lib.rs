@@ -5,24 +5,21 @@
 //! a missing one. Every change commits with its audit event. Routes: [`ROUTES`].
 
 mod audit_trail;
-mod auth;
 mod consent;
 mod contacts;
 mod erasure;
-mod error;
-mod input;
 mod routes;
 mod settings;
 mod views;
 
-pub use auth::Caller;
-pub use error::ApiError;
+pub use mizan_shared::http_api::{ApiError, Caller, Reply};
 pub use routes::{resolve, Operation, Resolved, Route, ROUTES};
 
 use contacts::Flag;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use mizan_shared::backend;
 use mizan_shared::config::Config;
+use mizan_shared::http_api::{auth, request_path};
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::store::{ErasureReason, Store};
 use std::sync::Arc;
@@ -55,53 +52,16 @@ impl Deps {
     }
 }
 
-/// A successful answer: a status and a JSON body.
-#[derive(Debug)]
-pub struct Reply {
-    status: u16,
-    body: serde_json::Value,
-}
-
-impl Reply {
-    pub fn ok(body: serde_json::Value) -> Self {
-        Reply { status: 200, body }
-    }
-
-    pub fn created(body: serde_json::Value) -> Self {
-        Reply { status: 201, body }
-    }
-
-    pub fn accepted(body: serde_json::Value) -> Self {
-        Reply { status: 202, body }
-    }
-
-    fn into_response(self) -> Response<Body> {
-        Response::builder()
-            .status(self.status)
-            .header("content-type", "application/json")
-            .header("cache-control", "no-store")
-            .body(Body::Text(self.body.to_string()))
-            .expect("a JSON response is valid")
-    }
-}
-
-/// The path API Gateway routed on (without a stage prefix), or the URI's path outside Lambda.
-fn request_path(request: &Request) -> String {
-    let raw = request.raw_http_path();
-    if raw.is_empty() {
-        request.uri().path().to_owned()
-    } else {
-        raw.to_owned()
-    }
-}
-
 /// The Lambda handler: the story of one request. Every outcome is an HTTP answer.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lambda_http::Error> {
     let started = Instant::now();
     let path = request_path(&request);
     let method = request.method().as_str().to_owned();
     let (operation, contact) = match resolve(&method, &path) {
-        Resolved::Found { operation, contact } => (operation, contact),
+        Resolved::Found {
+            operation,
+            parameter: contact,
+        } => (operation, contact),
         Resolved::MethodNotAllowed(allowed) => {
             return Ok(ApiError::method_not_allowed(&allowed).into_response())
         }

@@ -1,6 +1,8 @@
 //! The routes this function serves, in one table: the router matches on it, and tests compare it
 //! with the OpenAPI document and `template.yaml`.
 
+use mizan_shared::http_api::route;
+
 /// What a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Operation {
@@ -19,23 +21,10 @@ pub enum Operation {
     GetAudit,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Route {
-    pub operation: Operation,
-    pub method: &'static str,
-    /// With `{contact}` where a contact reference goes, as in OpenAPI and API Gateway.
-    pub path: &'static str,
-}
+pub type Route = mizan_shared::http_api::Route<Operation>;
 
-const fn route(operation: Operation, method: &'static str, path: &'static str) -> Route {
-    Route {
-        operation,
-        method,
-        path,
-    }
-}
-
-pub const CONTACT_PARAMETER: &str = "{contact}";
+#[cfg(test)]
+const CONTACT_PARAMETER: &str = "{contact}";
 
 pub const ROUTES: &[Route] = &[
     route(Operation::GetContact, "GET", "/v1/contacts/{contact}"),
@@ -98,51 +87,10 @@ impl Operation {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum Resolved<'a> {
-    Found {
-        operation: Operation,
-        /// The raw (still percent-encoded) `{contact}` segment.
-        contact: Option<&'a str>,
-    },
-    MethodNotAllowed(Vec<&'static str>),
-    NotFound,
-}
-
-fn matches<'a>(template: &str, path: &'a str) -> Option<Option<&'a str>> {
-    let mut template = template.split('/');
-    let mut path = path.split('/');
-    let mut contact = None;
-    loop {
-        match (template.next(), path.next()) {
-            (None, None) => return Some(contact),
-            (Some(CONTACT_PARAMETER), Some(segment)) if !segment.is_empty() => {
-                contact = Some(segment)
-            }
-            (Some(t), Some(p)) if t == p => {}
-            _ => return None,
-        }
-    }
-}
+pub type Resolved<'a> = mizan_shared::http_api::Resolved<'a, Operation>;
 
 pub fn resolve<'a>(method: &str, path: &'a str) -> Resolved<'a> {
-    let mut allowed = Vec::new();
-    for route in ROUTES {
-        if let Some(contact) = matches(route.path, path) {
-            if route.method.eq_ignore_ascii_case(method) {
-                return Resolved::Found {
-                    operation: route.operation,
-                    contact,
-                };
-            }
-            allowed.push(route.method);
-        }
-    }
-    if allowed.is_empty() {
-        Resolved::NotFound
-    } else {
-        Resolved::MethodNotAllowed(allowed)
-    }
+    mizan_shared::http_api::resolve(ROUTES, method, path)
 }
 
 #[cfg(test)]
@@ -153,7 +101,11 @@ mod tests {
     fn each_route_resolves_to_its_operation() {
         for route in ROUTES {
             let path = route.path.replace(CONTACT_PARAMETER, "%2B212600000000");
-            let Resolved::Found { operation, contact } = resolve(route.method, &path) else {
+            let Resolved::Found {
+                operation,
+                parameter: contact,
+            } = resolve(route.method, &path)
+            else {
                 panic!("{} {} does not resolve", route.method, route.path);
             };
             assert_eq!(operation, route.operation);
@@ -164,16 +116,5 @@ mod tests {
                 route.path
             );
         }
-    }
-
-    #[test]
-    fn a_known_path_with_another_method_is_405_and_others_404() {
-        assert_eq!(
-            resolve("PUT", "/v1/settings"),
-            Resolved::MethodNotAllowed(vec!["GET", "PATCH"])
-        );
-        assert_eq!(resolve("GET", "/v1/contacts/"), Resolved::NotFound);
-        assert_eq!(resolve("GET", "/v1/contacts/1/2"), Resolved::NotFound);
-        assert_eq!(resolve("GET", "/v1/settings/"), Resolved::NotFound);
     }
 }

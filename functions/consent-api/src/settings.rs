@@ -1,13 +1,14 @@
 //! The tenant's settings: retention of chat content (within documented bounds), the automation
 //! switch, AI instructions and FAQ, and legal hold; every change audited with it.
 
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::{input, views, Deps, Reply};
+use crate::{views, Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::settings_patch::SettingsPatch;
 use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::http_api::input;
+use mizan_shared::http_api::ApiError;
+use mizan_shared::http_api::Caller;
 use mizan_shared::store::{DataError, Versioned};
 
 const ATTEMPTS: usize = 3;

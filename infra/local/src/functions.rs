@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
 use mizan_shared::adapters::outbox::Outbox;
 use mizan_shared::backend::Services;
-use mizan_shared::config::ReplyConfig;
+use mizan_shared::config::{Config, ExportConfig, ReplyConfig};
 use mizan_shared::ports::messenger::Messenger;
 use std::sync::Arc;
 
@@ -22,8 +22,14 @@ use std::sync::Arc;
 pub fn stream_consumers(
     services: &Services,
     outbox: &Arc<Outbox>,
+    export: &mizan_data_export::Deps,
 ) -> Result<Vec<Arc<dyn StreamConsumer>>, CliError> {
-    Ok(vec![ai_reply(services, outbox)?])
+    Ok(vec![
+        ai_reply(services, outbox)?,
+        Arc::new(ExportWorker {
+            deps: export.clone(),
+        }),
+    ])
 }
 
 /// Scheduled functions.
@@ -65,6 +71,43 @@ fn scheduled_event() -> lambda_runtime::LambdaEvent<serde_json::Value> {
 
 /// The purge function's timeout in `template.yaml` (15 minutes).
 const PURGE_TIMEOUT_MS: u64 = 900_000;
+// data-export ---------------------------------------------------------------------------------
+
+/// data-export's dependencies (API and worker), with `MIZAN_EXPORT_*` from the environment and
+/// the link-signing key from the data directory unless `MIZAN_EXPORT_TOKEN_SECRET` is set.
+pub fn data_export(
+    config: &Config,
+    services: &Services,
+) -> Result<mizan_data_export::Deps, CliError> {
+    mizan_data_export::Deps::new(config, &ExportConfig::from_env()?, services)
+        .map_err(|e| CliError::Failed(e.to_string()))
+}
+
+struct ExportWorker {
+    deps: mizan_data_export::Deps,
+}
+
+#[async_trait]
+impl StreamConsumer for ExportWorker {
+    fn name(&self) -> &str {
+        "data-export-worker"
+    }
+
+    /// A retryable failure makes the feed retry the batch (built jobs are not built again); a
+    /// job that cannot be built is marked failed by the worker itself.
+    async fn handle(&self, event: Event) -> Result<(), String> {
+        let report = mizan_data_export::worker::handle_batch(&self.deps, event).await;
+        if report.retry.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} export job(s) failed retryably",
+                report.retry.len()
+            ))
+        }
+    }
+}
+
 // ai-reply ------------------------------------------------------------------------------------
 
 /// The outbox the runner's ai-reply sends to when no Graph API token is configured; its

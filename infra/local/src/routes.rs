@@ -28,6 +28,8 @@ pub struct AppState {
     pub outbox: std::sync::Arc<mizan_shared::adapters::outbox::Outbox>,
     /// The consent-api function's dependencies.
     pub consent: mizan_consent_api::Deps,
+    /// The data-export function's dependencies (its API; the worker is a feed consumer).
+    pub export: mizan_data_export::Deps,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +51,26 @@ fn function_routes() -> Router<AppState> {
             get(webhook_intake).post(webhook_intake),
         )
         .merge(consent_api_routes())
+        .merge(data_export_routes())
+}
+
+/// data-export's paths (`mizan_data_export::ROUTES`), answered by the function like consent-api's.
+fn data_export_routes() -> Router<AppState> {
+    let mut paths: Vec<&str> = mizan_data_export::ROUTES.iter().map(|r| r.path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.into_iter().fold(Router::new(), |router, path| {
+        router.route(path, any(data_export))
+    })
+}
+
+async fn data_export(State(state): State<AppState>, request: Request) -> Response {
+    match lambda_bridge::to_lambda(request).await {
+        Ok(request) => {
+            lambda_bridge::from_lambda(mizan_data_export::handle(&state.export, request).await)
+        }
+        Err(refused) => refused.into_response(),
+    }
 }
 
 /// consent-api's paths (`mizan_consent_api::ROUTES`); every method reaches the function, which

@@ -41,9 +41,10 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
 
     let (trigger, shutdown) = shutdown::channel();
     let outbox = functions::outbox()?;
+    let export = functions::data_export(&config, &services)?;
     let feed = Feed::new(
         embedded,
-        functions::stream_consumers(&services, &outbox)?,
+        functions::stream_consumers(&services, &outbox, &export)?,
         FeedSettings::default(),
     );
     let feed = tokio::spawn(feed.run(shutdown.clone()));
@@ -64,6 +65,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
             store: services.store.clone(),
             archives: services.archives.clone(),
         },
+        export,
     });
     let signals = {
         let trigger = trigger.clone();
@@ -138,9 +140,12 @@ pub fn banner(
          \x20 curl http://{address}/local/health\n\
          \x20 curl http://{address}/local/outbox   (what ai-reply would have sent to WhatsApp)\n\
          \x20 curl -H \"Authorization: Bearer {api_key}\" http://{address}/v1/settings\n\
+         \x20 curl -H \"Authorization: Bearer {api_key}\" -d '{{\"scope\":\"tenant\"}}' http://{address}/v1/exports\n\
+         \x20     (a data export; GET /v1/exports/<id> with the same header gives its download_url)\n\
          \n\
          Routes: GET|POST /webhooks/whatsapp (webhook-intake), /v1/contacts/..., /v1/settings,\n\
-         /v1/audit (consent-api), GET /local/outbox (ai-reply's outbox), GET /local/health.\n\
+         /v1/audit (consent-api), /v1/exports, /exports/download (data-export),\n\
+         GET /local/outbox (ai-reply's outbox), GET /local/health.\n\
          Stop with Ctrl-C; data stays in {data_dir}.\n\
          \n",
         data_dir = data_dir.display(),

@@ -1,6 +1,7 @@
 //! Export jobs, kept in a per-tenant partition so a download token's export id finds its job.
 
-use super::{from_doc, layout, to_doc, DataError, Store, Versioned};
+use super::{audit_write, from_doc, layout, to_doc, DataError, Store, Versioned};
+use crate::domain::audit::AuditEvent;
 use crate::domain::export::{ExportJob, ExportScope};
 use crate::domain::ids::{ContactId, ExportId, TenantId};
 use crate::domain::retention::Category;
@@ -24,15 +25,30 @@ impl Store {
     }
 
     pub async fn create_export(&self, job: &ExportJob) -> Result<(), DataError> {
-        match self
-            .records
-            .write(Write::Put {
-                record: Self::export_record(job, 1)?,
-                condition: Condition::Absent,
-            })
-            .await
-        {
-            Err(StoreError::ConditionFailed { .. }) => {
+        self.write_new_export(job, None).await
+    }
+
+    /// A new job with the audit event of its request, in one transaction.
+    pub async fn request_export(
+        &self,
+        job: &ExportJob,
+        audit: &AuditEvent,
+    ) -> Result<(), DataError> {
+        self.write_new_export(job, Some(audit)).await
+    }
+
+    async fn write_new_export(
+        &self,
+        job: &ExportJob,
+        audit: Option<&AuditEvent>,
+    ) -> Result<(), DataError> {
+        let mut writes = vec![Write::Put {
+            record: Self::export_record(job, 1)?,
+            condition: Condition::Absent,
+        }];
+        writes.extend(audit.map(audit_write).transpose()?);
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { index: 0 }) => {
                 Err(DataError::Conflict(format!("export {} exists", job.id)))
             }
             other => Ok(other?),
@@ -60,16 +76,32 @@ impl Store {
 
     /// Saves a job read at `job.version`; fails with `Conflict` if it changed since.
     pub async fn save_export(&self, job: &Versioned<ExportJob>) -> Result<i64, DataError> {
+        self.save_export_with(job, None).await
+    }
+
+    /// Saves a job with the audit event of what changed it (a download), in one transaction;
+    /// fails with `Conflict` if the job changed since it was read.
+    pub async fn save_export_audited(
+        &self,
+        job: &Versioned<ExportJob>,
+        audit: &AuditEvent,
+    ) -> Result<i64, DataError> {
+        self.save_export_with(job, Some(audit)).await
+    }
+
+    async fn save_export_with(
+        &self,
+        job: &Versioned<ExportJob>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<i64, DataError> {
         let version = job.version + 1;
-        match self
-            .records
-            .write(Write::Put {
-                record: Self::export_record(&job.value, version)?,
-                condition: Condition::VersionIs(job.version),
-            })
-            .await
-        {
-            Err(StoreError::ConditionFailed { .. }) => Err(DataError::Conflict(
+        let mut writes = vec![Write::Put {
+            record: Self::export_record(&job.value, version)?,
+            condition: Condition::VersionIs(job.version),
+        }];
+        writes.extend(audit.map(audit_write).transpose()?);
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { index: 0 }) => Err(DataError::Conflict(
                 "the export changed since it was read".into(),
             )),
             other => {

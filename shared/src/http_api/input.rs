@@ -1,9 +1,9 @@
 //! Reading what a request carries: JSON bodies (unknown fields, wrong types and bad values are
 //! 400s naming the field), the `{contact}` path segment, and query parameters.
 
-use crate::error::ApiError;
+use super::error::ApiError;
+use crate::domain::contact_reference::ContactReference;
 use lambda_http::Request;
-use mizan_shared::domain::contact_reference::ContactReference;
 use serde::de::DeserializeOwned;
 
 /// Requests carry a few small fields; anything bigger is not a request of this API.

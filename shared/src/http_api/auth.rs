@@ -1,11 +1,11 @@
 //! Bearer API keys: one tenant per key, stored hashed, compared in constant time (P9). Unknown,
 //! revoked and missing keys all get 401.
 
-use crate::error::ApiError;
+use super::error::ApiError;
+use crate::domain::audit::Actor;
+use crate::domain::ids::{ApiKeyId, TenantId};
+use crate::store::Store;
 use lambda_http::http::HeaderMap;
-use mizan_shared::domain::audit::Actor;
-use mizan_shared::domain::ids::{ApiKeyId, TenantId};
-use mizan_shared::store::Store;
 use secrecy::SecretString;
 
 /// Issued tokens are ~90 characters; a longer header is not one of ours.

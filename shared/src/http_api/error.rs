@@ -1,8 +1,8 @@
 //! Every failure of a request, mapped once to an HTTP status and a JSON body
 //! `{"error": {"code", "message", "field"}}`. Bad input is always a 4xx naming its field.
 
+use crate::store::DataError;
 use lambda_http::{Body, Response};
-use mizan_shared::store::DataError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

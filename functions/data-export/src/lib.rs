@@ -1,0 +1,125 @@
+//! `data-export`: the rights of access and portability (P6). Businesses ask for an archive of one
+//! contact's data (or of their whole account) with their API key; a worker builds it from the
+//! data table's stream; whoever holds the signed link downloads it until the link expires.
+//!
+//! Entry points: [`handle`] (API Gateway HTTP API, payload 2.0) and [`worker::handle`] (the
+//! DynamoDB stream, filtered to new export jobs). Routes: [`ROUTES`].
+
+mod download;
+mod requests;
+mod routes;
+mod views;
+pub mod worker;
+
+pub use routes::{resolve, Operation, Resolved, Route, DOWNLOAD_PATH, ROUTES};
+
+use lambda_http::{Body, Request, Response};
+use mizan_shared::backend::{self, Services};
+use mizan_shared::config::{Config, ExportConfig};
+use mizan_shared::domain::download_token::TokenSigner;
+use mizan_shared::http_api::{authenticate, request_path, ApiError, Reply};
+use mizan_shared::ports::archives::ArchiveStore;
+use mizan_shared::store::Store;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a presigned S3 URL the download route redirects to stays valid: long enough to
+/// start the download, short enough that a leaked URL is soon useless.
+pub const PRESIGNED_URL_LIFETIME: Duration = Duration::from_secs(300);
+
+/// What the handlers need, built once per Lambda instance (or once by the local runner).
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub archives: Arc<dyn ArchiveStore>,
+    pub signer: Arc<TokenSigner>,
+    /// How long a new export's link (and its archive) lasts.
+    pub link_days: u32,
+    /// Downloads allowed per export; `None` for no limit.
+    pub download_limit: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] mizan_shared::config::ConfigError),
+    #[error(transparent)]
+    Backend(#[from] backend::BackendError),
+}
+
+impl Deps {
+    pub async fn from_env() -> Result<Deps, StartupError> {
+        let config = Config::from_env()?;
+        let services = backend::connect(&config).await?;
+        Deps::new(&config, &ExportConfig::from_env()?, &services)
+    }
+
+    /// The dependencies over connected services (the runner builds them once for both entry
+    /// points).
+    pub fn new(
+        config: &Config,
+        export: &ExportConfig,
+        services: &Services,
+    ) -> Result<Deps, StartupError> {
+        let key = backend::export_token_key(config, export)?;
+        Ok(Deps {
+            store: services.store.clone(),
+            archives: services.archives.clone(),
+            signer: Arc::new(TokenSigner::new(key.to_vec())),
+            link_days: export.link_days,
+            download_limit: export.download_limit,
+        })
+    }
+}
+
+/// The API handler: the story of one request. Every outcome is an HTTP answer.
+pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let started = Instant::now();
+    let path = request_path(&request);
+    let method = request.method().as_str().to_owned();
+    let (operation, parameter) = match resolve(&method, &path) {
+        Resolved::Found {
+            operation,
+            parameter,
+        } => (operation, parameter),
+        Resolved::MethodNotAllowed(allowed) => {
+            return Ok(ApiError::method_not_allowed(&allowed).into_response())
+        }
+        Resolved::NotFound => return Ok(ApiError::route_not_found(&method).into_response()),
+    };
+    let (tenant, response) = match operation {
+        Operation::Download => (None, download::download(deps, &request).await),
+        Operation::RequestExport | Operation::GetExport => {
+            match authenticate(&deps.store, request.headers()).await {
+                Ok(caller) => {
+                    let outcome = match operation {
+                        Operation::RequestExport => {
+                            requests::request(deps, &caller, &request).await
+                        }
+                        _ => {
+                            requests::status(deps, &caller, parameter.unwrap_or_default(), &request)
+                                .await
+                        }
+                    };
+                    (Some(caller.tenant), respond(outcome))
+                }
+                Err(e) => (None, e.into_response()),
+            }
+        }
+    };
+    tracing::info!(
+        operation = operation.name(),
+        tenant = tenant.as_ref().map(|t| t.as_str()),
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request answered"
+    );
+    Ok(response)
+}
+
+fn respond(outcome: Result<Reply, ApiError>) -> Response<Body> {
+    match outcome {
+        Ok(reply) => reply.into_response(),
+        Err(e) => e.into_response(),
+    }
+}

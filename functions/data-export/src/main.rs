@@ -1,0 +1,11 @@
+//! Lambda entry point of the API: configuration and clients built once, then the runtime.
+
+use lambda_http::{run, service_fn, Error};
+use mizan_data_export::{handle, Deps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    mizan_shared::telemetry::init();
+    let deps = Deps::from_env().await?;
+    run(service_fn(|request| handle(&deps, request))).await
+}

@@ -1,0 +1,38 @@
+//! The routes this function serves, in one table: the router matches on it, and tests compare it
+//! with the OpenAPI document and `template.yaml`.
+
+use mizan_shared::http_api::route;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    RequestExport,
+    GetExport,
+    Download,
+}
+
+pub type Route = mizan_shared::http_api::Route<Operation>;
+pub type Resolved<'a> = mizan_shared::http_api::Resolved<'a, Operation>;
+
+/// The download route has no API key: its token is the credential.
+pub const DOWNLOAD_PATH: &str = "/exports/download";
+
+pub const ROUTES: &[Route] = &[
+    route(Operation::RequestExport, "POST", "/v1/exports"),
+    route(Operation::GetExport, "GET", "/v1/exports/{id}"),
+    route(Operation::Download, "GET", DOWNLOAD_PATH),
+];
+
+impl Operation {
+    /// The name logs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::RequestExport => "export.request",
+            Operation::GetExport => "export.get",
+            Operation::Download => "export.download",
+        }
+    }
+}
+
+pub fn resolve<'a>(method: &str, path: &'a str) -> Resolved<'a> {
+    mizan_shared::http_api::resolve(ROUTES, method, path)
+}

@@ -1,0 +1,124 @@
+//! The worker: builds the archive of every new export job the data table's stream delivers
+//! (`template.yaml` filters the stream to export-job inserts). A job that failed retryably is
+//! reported as a batch item failure, so Lambda retries only it.
+
+use crate::Deps;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
+use mizan_shared::adapters::dynamodb::tables::attr;
+use mizan_shared::domain::export::ExportJob;
+use mizan_shared::export::{run_job, JobOutcome};
+use mizan_shared::store::layout;
+
+/// What one batch did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub built: usize,
+    /// Jobs that cannot be built (their contact was erased, …): the job records why.
+    pub failed: usize,
+    /// Jobs already built, or gone.
+    pub skipped: usize,
+    /// Records that are not new export jobs.
+    pub ignored: usize,
+    /// Sequence numbers of the records to retry.
+    pub retry: Vec<String>,
+}
+
+pub async fn handle(
+    deps: &Deps,
+    event: Event,
+) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+    let report = handle_batch(deps, event).await;
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = report
+        .retry
+        .into_iter()
+        .map(|sequence| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence);
+            failure
+        })
+        .collect();
+    Ok(response)
+}
+
+pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
+    let mut report = BatchReport::default();
+    for record in &event.records {
+        let job = match new_job(record) {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                report.ignored += 1;
+                continue;
+            }
+            Err(reason) => {
+                // Retrying cannot make it readable; the job stays pending and says so when read.
+                report.ignored += 1;
+                tracing::error!(event_id = %record.event_id, reason, "export job record does not decode");
+                continue;
+            }
+        };
+        let started = std::time::Instant::now();
+        match run_job(&deps.store, deps.archives.as_ref(), &job.tenant, &job.id).await {
+            Ok(JobOutcome::Ready(built)) => {
+                report.built += 1;
+                tracing::info!(
+                    tenant = %job.tenant,
+                    export = %job.id,
+                    size_bytes = built.size_bytes,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "export built"
+                );
+            }
+            Ok(JobOutcome::Failed(reason)) => {
+                report.failed += 1;
+                tracing::warn!(tenant = %job.tenant, export = %job.id, reason, "export cannot be built");
+            }
+            Ok(JobOutcome::AlreadyDone | JobOutcome::Missing) => report.skipped += 1,
+            Err(e) => {
+                tracing::warn!(
+                    tenant = %job.tenant,
+                    export = %job.id,
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "export failed; its record is reported for retry"
+                );
+                report.retry.push(sequence(record));
+            }
+        }
+    }
+    tracing::info!(
+        records = event.records.len(),
+        built = report.built,
+        failed = report.failed,
+        skipped = report.skipped,
+        ignored = report.ignored,
+        retry = report.retry.len(),
+        "data-export batch handled"
+    );
+    report
+}
+
+fn sequence(record: &EventRecord) -> String {
+    record
+        .change
+        .sequence_number
+        .clone()
+        .unwrap_or_else(|| record.event_id.clone())
+}
+
+/// `Some` for the INSERT of an export job, `None` for anything else.
+fn new_job(record: &EventRecord) -> Result<Option<ExportJob>, String> {
+    if record.event_name != "INSERT" {
+        return Ok(None);
+    }
+    let image = &record.change.new_image;
+    if get_s(image, attr::KIND).ok() != Some(layout::kind::EXPORT_JOB) {
+        return Ok(None);
+    }
+    let stored = item_to_record(image).map_err(|e| e.to_string())?;
+    serde_json::from_value(stored.doc)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}

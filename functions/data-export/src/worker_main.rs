@@ -1,0 +1,14 @@
+//! Lambda entry point of the worker that builds archives from the stream of new export jobs.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use mizan_data_export::{worker, Deps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    mizan_shared::telemetry::init();
+    let deps = Deps::from_env().await?;
+    run(service_fn(|event: LambdaEvent<_>| {
+        worker::handle(&deps, event.payload)
+    }))
+    .await
+}
