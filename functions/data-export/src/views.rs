@@ -1,7 +1,8 @@
 //! What the API answers with about an export, times in RFC 3339.
 
 use crate::{Deps, DOWNLOAD_PATH};
-use lambda_http::Request;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
 use mizan_shared::domain::download_token::DownloadGrant;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use serde_json::{json, Value};
@@ -28,9 +29,16 @@ pub fn public_base(request: &Request) -> String {
         Some("https") => "https",
         Some(_) | None => "http",
     };
-    match header("host") {
-        Some(host) => format!("{scheme}://{host}"),
-        None => String::new(),
+    if let Some(host) = header("host") {
+        return format!("{scheme}://{host}");
+    }
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .domain_name
+            .as_ref()
+            .map(|domain| format!("https://{domain}"))
+            .unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
