@@ -17,7 +17,7 @@ use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageK
 use mizan_shared::domain::personal::Personal;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
-use mizan_shared::ports::clock::{Clock, ManualClock};
+use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::store::Store;
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
@@ -70,7 +70,7 @@ impl Answer {
     }
 }
 
-async fn party(store: &Store, name: &str, id: Option<&str>) -> Party {
+pub async fn party(store: &Store, name: &str, id: Option<&str>) -> Party {
     let mut tenant = Tenant::new(name, store.now());
     if let Some(id) = id {
         tenant.id = TenantId::new(id);
@@ -151,15 +151,7 @@ impl Harness {
     /// `events/data-export/{name}.json` with tenant A's key (or `key`), `export` and `token` in
     /// place of the placeholders.
     pub fn event(&self, name: &str, key: Option<&str>, export: &str, token: &str) -> Request {
-        let path = events_dir().join(format!("{name}.json"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let text = text
-            .replace(PLACEHOLDER_KEY, key.unwrap_or(&self.a.token))
-            .replace(PLACEHOLDER_EXPORT, export)
-            .replace(&format!("={PLACEHOLDER_TOKEN}"), &format!("={token}"))
-            .replace(&format!("\"{PLACEHOLDER_TOKEN}\""), &format!("\"{token}\""));
-        lambda_http::request::from_str(&text).expect("a valid API Gateway event")
+        api_event(name, key.unwrap_or(&self.a.token), export, token)
     }
 
     /// The change feed since the last call, as the stream delivers it.
@@ -184,45 +176,66 @@ impl Harness {
         wa_id: &str,
         count: usize,
     ) -> ContactId {
-        let store = self.store();
-        let profile = ContactProfile {
-            wa_id: Some(wa_id.to_owned().into()),
-            name: Some("Amina".to_owned().into()),
-            ..ContactProfile::default()
-        };
-        let contact = store
-            .upsert_contact(&party.tenant.id, &profile)
-            .await
-            .unwrap()
-            .contact
-            .value
-            .id;
-        let policy = party.tenant.retention();
-        for i in 0..count {
-            let now = self.clock.now();
-            let wamid = Wamid::new(format!("wamid.{wa_id}.{i}"));
-            let message = Message {
-                tenant: party.tenant.id.clone(),
-                contact: contact.clone(),
-                id: store.message_id(&party.tenant.id, &wamid),
-                wamid: Some(wamid),
-                direction: Direction::Inbound,
-                kind: MessageKind::Text,
-                sent_at: now,
-                stored_at: now,
-                status: Status::Received,
-                status_at: now,
-                errors: vec![],
-                late: false,
-                billing: None,
-                content: Some(MessageContent(Personal::new(
-                    serde_json::json!({ "text": { "body": format!("message {i} from {wa_id}") } }),
-                ))),
-            };
-            store.put_message(&message, &policy).await.unwrap();
-        }
-        contact
+        contact_with_messages(self.store(), &party.tenant, wa_id, count).await
     }
+}
+
+/// `events/data-export/{name}.json` with `key`, `export` and `token` in place of the placeholders.
+pub fn api_event(name: &str, key: &str, export: &str, token: &str) -> Request {
+    let path = events_dir().join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = text
+        .replace(PLACEHOLDER_KEY, key)
+        .replace(PLACEHOLDER_EXPORT, export)
+        .replace(&format!("={PLACEHOLDER_TOKEN}"), &format!("={token}"))
+        .replace(&format!("\"{PLACEHOLDER_TOKEN}\""), &format!("\"{token}\""));
+    lambda_http::request::from_str(&text).expect("a valid API Gateway event")
+}
+
+/// A contact of `tenant` with `count` text messages, as intake stores them.
+pub async fn contact_with_messages(
+    store: &Store,
+    tenant: &Tenant,
+    wa_id: &str,
+    count: usize,
+) -> ContactId {
+    let profile = ContactProfile {
+        wa_id: Some(wa_id.to_owned().into()),
+        name: Some("Amina".to_owned().into()),
+        ..ContactProfile::default()
+    };
+    let contact = store
+        .upsert_contact(&tenant.id, &profile)
+        .await
+        .unwrap()
+        .contact
+        .value
+        .id;
+    let policy = tenant.retention();
+    for i in 0..count {
+        let now = store.now();
+        let wamid = Wamid::new(format!("wamid.{wa_id}.{i}"));
+        let message = Message {
+            tenant: tenant.id.clone(),
+            contact: contact.clone(),
+            id: store.message_id(&tenant.id, &wamid),
+            wamid: Some(wamid),
+            direction: Direction::Inbound,
+            kind: MessageKind::Text,
+            sent_at: now,
+            stored_at: now,
+            status: Status::Received,
+            status_at: now,
+            errors: vec![],
+            late: false,
+            billing: None,
+            content: Some(MessageContent(Personal::new(
+                serde_json::json!({ "text": { "body": format!("message {i} from {wa_id}") } }),
+            ))),
+        };
+        store.put_message(&message, &policy).await.unwrap();
+    }
+    contact
 }
 
 /// The files of a zip archive, by name.
