@@ -183,7 +183,23 @@ fn export_bucket_is_private_encrypted_tls_only_and_expiring() {
     let rules = props["LifecycleConfiguration"]["Rules"]
         .as_sequence()
         .unwrap();
-    assert!(rules.iter().any(|r| r["ExpirationInDays"] == 7));
+    // Archives last as long as their links: one parameter feeds both, within the range the
+    // function's configuration accepts.
+    assert!(rules
+        .iter()
+        .any(|r| serde_yaml::to_string(&r["ExpirationInDays"])
+            .unwrap()
+            .trim()
+            == "!Ref ExportLinkDays"));
+    let link_days = &t["Parameters"]["ExportLinkDays"];
+    assert_eq!(
+        link_days["Default"],
+        mizan_shared::config::DEFAULT_EXPORT_LINK_DAYS
+    );
+    assert_eq!(
+        link_days["MaxValue"],
+        mizan_shared::config::MAX_EXPORT_LINK_DAYS
+    );
     assert!(rules
         .iter()
         .any(|r| !r["NoncurrentVersionExpiration"].is_null()));
