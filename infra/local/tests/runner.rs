@@ -27,6 +27,8 @@ fn command() -> Command {
         "MIZAN_HASH_KEY",
         "MIZAN_AI_BASE_URL",
         "MIZAN_WHATSAPP_ACCESS_TOKEN",
+        "MIZAN_EXPORT_TOKEN_SECRET",
+        "MIZAN_EXPORT_DOWNLOAD_LIMIT",
     ] {
         command.env_remove(var);
     }
@@ -739,7 +741,7 @@ fn call(
     let body = body.unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{auth}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
@@ -793,5 +795,103 @@ fn the_demo_api_key_reaches_the_consent_api_through_the_runner() {
     let (status, audit) = call(port, "GET", "/v1/audit?limit=5", Some(key), None);
     assert_eq!(status, 200, "{audit}");
     assert!(audit["events"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(server.terminate().success());
+}
+
+/// A one-shot HTTP/1.1 GET of a full URL on the runner: status and raw body.
+fn download(url: &str) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").expect("an http link");
+    let (authority, path) = rest.split_at(rest.find('/').expect("a path"));
+    let mut stream = TcpStream::connect(authority).expect("the server accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head and a body");
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, response[split + 4..].to_vec())
+}
+
+#[test]
+fn a_newcomer_exports_a_contact_and_opens_the_archive_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let key = demo_json(dir.path())["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = admin(dir.path(), &["send", "What are your opening hours?"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+
+    let (status, asked) = call(
+        server.port(),
+        "POST",
+        "/v1/exports",
+        Some(&key),
+        Some(r#"{"contact": "15550100001"}"#),
+    );
+    assert_eq!(status, 202, "{asked}");
+    let path = format!("/v1/exports/{}", asked["id"].as_str().unwrap());
+    // The worker builds it from the change feed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        let (status, view) = call(server.port(), "GET", &path, Some(&key), None);
+        assert_eq!(status, 200, "{view}");
+        if view["status"] == "ready" {
+            break view;
+        }
+        assert_eq!(view["status"], "pending", "{view}");
+        assert!(Instant::now() < deadline, "the export is not built: {view}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let link = ready["download_url"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&server.base_url), "{link}");
+    let (status, zip_bytes) = download(&link);
+    assert_eq!(status, 200);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).unwrap();
+    let mut data = String::new();
+    archive
+        .by_name("data.json")
+        .unwrap()
+        .read_to_string(&mut data)
+        .unwrap();
+    let data: Value = serde_json::from_str(&data).unwrap();
+    let texts = data["contacts"][0]["messages"].to_string();
+    assert!(texts.contains("What are your opening hours?"), "{texts}");
+    assert!(
+        texts.contains("We are open"),
+        "the FAQ answer is exported too: {texts}"
+    );
+    assert!(archive.by_name("index.html").is_ok());
+
+    // The link is signed with a key kept in the data directory: it outlives a restart.
+    assert!(server.terminate().success());
+    let server = Server::start(dir.path());
+    let port = server.port().to_string();
+    let old_port = link
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let (status, _) = download(&link.replacen(&old_port, &port, 1));
+    assert_eq!(status, 200);
     assert!(server.terminate().success());
 }
