@@ -17,7 +17,6 @@ pub enum ExportState {
     Pending,
     Ready { object_key: String, size_bytes: u64 },
     Failed { reason: String },
-    Expired,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -33,7 +32,6 @@ impl ExportState {
             ExportState::Pending => "pending",
             ExportState::Ready { .. } => "ready",
             ExportState::Failed { .. } => "failed",
-            ExportState::Expired => "expired",
         }
     }
 }
@@ -59,9 +57,6 @@ impl ExportJob {
             (&self.state, &to),
             (ExportState::Pending, ExportState::Ready { .. })
                 | (ExportState::Pending, ExportState::Failed { .. })
-                | (ExportState::Pending, ExportState::Expired)
-                | (ExportState::Ready { .. }, ExportState::Expired)
-                | (ExportState::Failed { .. }, ExportState::Expired)
         );
         if !allowed {
             return Err(IllegalExportTransition {
@@ -88,11 +83,8 @@ impl ExportJob {
         self.transition(ExportState::Failed { reason })
     }
 
-    pub fn mark_expired(&mut self) -> Result<(), IllegalExportTransition> {
-        self.transition(ExportState::Expired)
-    }
-
-    /// The state a reader should see at `now`: a ready export past its expiry reads as expired.
+    /// The state a reader should see at `now`: past its expiry an export reads as expired (the
+    /// retention purge then removes its archive, then the job).
     pub fn state_at(&self, now: Timestamp) -> &'static str {
         if now >= self.expires_at {
             "expired"
@@ -107,15 +99,6 @@ impl ExportJob {
             && self
                 .download_limit
                 .is_none_or(|limit| self.downloads < limit)
-    }
-
-    /// Each version of the job has a rank, so concurrent writers cannot move it backwards.
-    pub fn version(&self) -> i64 {
-        match self.state {
-            ExportState::Pending => 0,
-            ExportState::Ready { .. } | ExportState::Failed { .. } => 1,
-            ExportState::Expired => 2,
-        }
     }
 }
 
@@ -149,11 +132,12 @@ mod tests {
     }
 
     #[test]
-    fn finished_exports_cannot_go_back_to_pending_or_ready() {
+    fn finished_exports_cannot_change_and_read_as_expired_past_their_expiry() {
         let mut j = job();
         j.mark_failed("boom".into()).unwrap();
         assert!(j.mark_ready("k".into(), 1).is_err());
-        j.mark_expired().unwrap();
-        assert!(j.mark_expired().is_err());
+        assert!(j.mark_failed("again".into()).is_err());
+        assert_eq!(j.state_at(Timestamp::from_millis(1)), "failed");
+        assert_eq!(j.state_at(Timestamp::from_millis(1000)), "expired");
     }
 }

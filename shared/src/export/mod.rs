@@ -143,7 +143,7 @@ pub async fn build(
         ExportScope::Tenant => store.contact_ids(&tenant.id).await?,
     };
     let object_key = object_key(&tenant.id);
-    let mut zip = ZipStream::new(archives.create(&object_key).await?);
+    let mut zip = ZipStream::new(archives.create(&object_key).await?, store.now());
     let written = Writer {
         store,
         tenant: &tenant,
