@@ -12,4 +12,5 @@ pub mod intake;
 pub mod ports;
 pub mod purge;
 pub mod store;
+pub mod stream_batch;
 pub mod telemetry;

@@ -4,13 +4,14 @@
 use crate::reply::{reply_to_burst, ReplyError};
 use crate::Deps;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
 use mizan_shared::adapters::dynamodb::tables::attr;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::{Direction, Message};
 use mizan_shared::domain::reply::{ReplyKind, SkipReason};
 use mizan_shared::store::layout;
+use mizan_shared::stream_batch::{retry_only, sequence_of};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -54,17 +55,7 @@ pub async fn handle(
     event: Event,
 ) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
     let report = handle_batch(deps, event).await;
-    let mut response = DynamoDbEventResponse::default();
-    response.batch_item_failures = report
-        .failures
-        .into_iter()
-        .map(|sequence| {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = Some(sequence);
-            failure
-        })
-        .collect();
-    Ok(response)
+    Ok(retry_only(report.failures))
 }
 
 pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
@@ -153,10 +144,6 @@ fn inbound_message(record: &EventRecord) -> Result<Option<StreamMessage>, String
     if message.direction != Direction::Inbound {
         return Ok(None);
     }
-    let sequence = record
-        .change
-        .sequence_number
-        .clone()
-        .unwrap_or_else(|| record.event_id.clone());
+    let sequence = sequence_of(record);
     Ok(Some(StreamMessage { sequence, message }))
 }

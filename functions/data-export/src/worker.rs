@@ -4,12 +4,13 @@
 
 use crate::Deps;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
 use mizan_shared::adapters::dynamodb::tables::attr;
 use mizan_shared::domain::export::ExportJob;
 use mizan_shared::export::{run_job, JobOutcome};
 use mizan_shared::store::layout;
+use mizan_shared::stream_batch::{retry_only, sequence_of};
 
 /// What one batch did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -30,17 +31,7 @@ pub async fn handle(
     event: Event,
 ) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
     let report = handle_batch(deps, event).await;
-    let mut response = DynamoDbEventResponse::default();
-    response.batch_item_failures = report
-        .retry
-        .into_iter()
-        .map(|sequence| {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = Some(sequence);
-            failure
-        })
-        .collect();
-    Ok(response)
+    Ok(retry_only(report.retry))
 }
 
 pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
@@ -84,7 +75,7 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
                     error = %e,
                     "export failed; its record is reported for retry"
                 );
-                report.retry.push(sequence(record));
+                report.retry.push(sequence_of(record));
             }
         }
     }
@@ -98,14 +89,6 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
         "data-export batch handled"
     );
     report
-}
-
-fn sequence(record: &EventRecord) -> String {
-    record
-        .change
-        .sequence_number
-        .clone()
-        .unwrap_or_else(|| record.event_id.clone())
 }
 
 /// `Some` for the INSERT of an export job, `None` for anything else.

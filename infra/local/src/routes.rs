@@ -10,7 +10,7 @@ use crate::lambda_bridge;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, MethodRouter};
 use axum::{Json, Router};
 use mizan_shared::domain::ids::TenantId;
 use mizan_shared::store::Store;
@@ -54,33 +54,32 @@ fn function_routes() -> Router<AppState> {
         .merge(data_export_routes())
 }
 
-/// data-export's paths (`mizan_data_export::ROUTES`), answered by the function like consent-api's.
-fn data_export_routes() -> Router<AppState> {
-    let mut paths: Vec<&str> = mizan_data_export::ROUTES.iter().map(|r| r.path).collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths.into_iter().fold(Router::new(), |router, path| {
-        router.route(path, any(data_export))
-    })
-}
-
-async fn data_export(State(state): State<AppState>, request: Request) -> Response {
-    match lambda_bridge::to_lambda(request).await {
-        Ok(request) => {
-            lambda_bridge::from_lambda(mizan_data_export::handle(&state.export, request).await)
-        }
-        Err(refused) => refused.into_response(),
-    }
-}
-
-/// consent-api's paths (`mizan_consent_api::ROUTES`); every method reaches the function, which
-/// answers 404/405 itself exactly as on Lambda.
+/// consent-api's paths (`mizan_consent_api::ROUTES`) and data-export's
+/// (`mizan_data_export::ROUTES`): every method reaches the function, which answers 404/405
+/// itself exactly as on Lambda.
 fn consent_api_routes() -> Router<AppState> {
-    let mut paths: Vec<&str> = mizan_consent_api::ROUTES.iter().map(|r| r.path).collect();
+    every_method(
+        mizan_consent_api::ROUTES.iter().map(|r| r.path),
+        any(consent_api),
+    )
+}
+
+fn data_export_routes() -> Router<AppState> {
+    every_method(
+        mizan_data_export::ROUTES.iter().map(|r| r.path),
+        any(data_export),
+    )
+}
+
+fn every_method(
+    paths: impl Iterator<Item = &'static str>,
+    function: MethodRouter<AppState>,
+) -> Router<AppState> {
+    let mut paths: Vec<&str> = paths.collect();
     paths.sort_unstable();
     paths.dedup();
     paths.into_iter().fold(Router::new(), |router, path| {
-        router.route(path, any(consent_api))
+        router.route(path, function.clone())
     })
 }
 
@@ -88,6 +87,15 @@ async fn consent_api(State(state): State<AppState>, request: Request) -> Respons
     match lambda_bridge::to_lambda(request).await {
         Ok(request) => {
             lambda_bridge::from_lambda(mizan_consent_api::handle(&state.consent, request).await)
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn data_export(State(state): State<AppState>, request: Request) -> Response {
+    match lambda_bridge::to_lambda(request).await {
+        Ok(request) => {
+            lambda_bridge::from_lambda(mizan_data_export::handle(&state.export, request).await)
         }
         Err(refused) => refused.into_response(),
     }
