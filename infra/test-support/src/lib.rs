@@ -1,0 +1,4 @@
+//! What the test suites of several crates share. A dev-dependency only: nothing here reaches a
+//! Lambda binary.
+
+pub mod logs;
