@@ -15,7 +15,7 @@ use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageK
 use mizan_shared::domain::retention::{Category, RetentionPolicy};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
-use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
+use mizan_shared::ports::records::{Condition, Key, Query, Range, Record, Write};
 use mizan_shared::store::{DataError, PutOutcome, StatusFields, StatusOutcome};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
@@ -1076,6 +1076,94 @@ async fn corrected_profile_fields_outlive_later_whatsapp_profiles(h: Harness) {
     assert_eq!(read.corrected, vec!["name".to_owned()]);
 }
 
+/// Pages of a time-ordered or prefix query, both ways: every record exactly once, in order,
+/// whatever the page size (the cursor seeks, it never rescans). Records that share a time come in
+/// an order DynamoDB leaves open, so only their times are compared.
+async fn cursors_page_through_time_and_prefix_ranges_both_ways(h: Harness) {
+    let pk = "T#t_pages#C#c1";
+    for i in 0..7i64 {
+        let mut record = Record::new(
+            Key::new(pk, format!("MSG#{i}")),
+            "message_in",
+            serde_json::json!({ "i": i }),
+        );
+        // Two records share each time.
+        record.time = Some(Timestamp::from_millis(1_000 + i / 2));
+        h.records
+            .write(Write::Put {
+                record,
+                condition: Condition::Absent,
+            })
+            .await
+            .unwrap();
+    }
+    let now = h.store.now();
+    let all_pages = |range: Range, newest_first: bool, limit: usize| {
+        let h = &h;
+        async move {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let query = Query {
+                    pk: pk.to_owned(),
+                    range: range.clone(),
+                    newest_first,
+                    limit,
+                    after,
+                };
+                let page = h.records.query(&query, now).await.unwrap();
+                seen.extend(page.items.iter().map(|r| r.key.sk.clone()));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let ascending: Vec<String> = (0..7).map(|i| format!("MSG#{i}")).collect();
+    let descending: Vec<String> = ascending.iter().rev().cloned().collect();
+    let time = Range::Time {
+        from: Timestamp::from_millis(0),
+        to: Timestamp::from_millis(i64::MAX),
+    };
+    // Each record once, and in time order.
+    let times = |seen: Vec<String>| {
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(sorted, ascending);
+        seen.iter()
+            .map(|sk| sk[4..].parse::<i64>().unwrap() / 2)
+            .collect::<Vec<_>>()
+    };
+    for limit in [1, 2, 3, 7, 10] {
+        assert_eq!(
+            times(all_pages(time.clone(), false, limit).await),
+            [0, 0, 1, 1, 2, 2, 3],
+            "{limit}"
+        );
+        assert_eq!(
+            times(all_pages(time.clone(), true, limit).await),
+            [3, 2, 2, 1, 1, 0, 0],
+            "{limit}"
+        );
+        let prefix = Range::Prefix("MSG#".into());
+        assert_eq!(
+            all_pages(prefix.clone(), false, limit).await,
+            ascending,
+            "{limit}"
+        );
+        assert_eq!(all_pages(prefix, true, limit).await, descending, "{limit}");
+    }
+    let narrow = Range::Time {
+        from: Timestamp::from_millis(1_001),
+        to: Timestamp::from_millis(1_002),
+    };
+    let mut narrow_seen = all_pages(narrow.clone(), false, 2).await;
+    narrow_seen.sort();
+    assert_eq!(narrow_seen, ["MSG#2", "MSG#3", "MSG#4", "MSG#5"]);
+    assert_eq!(all_pages(narrow, true, 3).await.len(), 4);
+}
+
 on_both_backends!(
     idempotent_message_put,
     status_only_moves_forward,
@@ -1099,4 +1187,5 @@ on_both_backends!(
     the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact,
     a_sent_reply_is_stored_with_its_claim_and_hint_at_once,
     corrected_profile_fields_outlive_later_whatsapp_profiles,
+    cursors_page_through_time_and_prefix_ranges_both_ways,
 );

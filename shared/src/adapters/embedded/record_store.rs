@@ -10,7 +10,8 @@ use crate::ports::records::{
     StoreError, Write,
 };
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -279,9 +280,17 @@ fn run_query(conn: &Connection, query: &Query, now: Timestamp) -> Result<Page<Re
     let rows: Vec<Result<Record, StoreError>> = match &query.range {
         Range::Prefix(prefix) => {
             let start = after.map(|p| p.sk).unwrap_or_default();
+            // The cursor bound is written only when there is one: an `OR` with "no cursor" would
+            // hide it from the planner and make every page scan the pages before it.
+            let from_cursor = if start.is_empty() {
+                "?4 = ''".to_owned()
+            } else {
+                format!("sk {cmp} ?4")
+            };
             let sql = format!(
-                "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND substr(sk, 1, length(?2)) = ?2 \
-                 AND {live} AND (?4 = '' OR sk {cmp} ?4) ORDER BY sk {order} LIMIT ?5"
+                "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND sk >= ?2 \
+                 AND substr(sk, 1, length(?2)) = ?2 AND {live} AND {from_cursor} \
+                 ORDER BY sk {order} LIMIT ?5"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
             let rows = stmt
@@ -301,26 +310,30 @@ fn run_query(conn: &Connection, query: &Query, now: Timestamp) -> Result<Page<Re
                 }) => (Some(t), sk),
                 _ => (None, String::new()),
             };
+            // As above, and more: SQLite seeks on one bound per side, so a cursor inside the
+            // range replaces the range's bound on its side with a row value the index on
+            // (pk, time, sk) seeks to; a cursor outside the range starts the range afresh.
+            let (from, to) = (from.as_millis(), to.as_millis());
+            let (bounds, values): (&str, Vec<Value>) = match after_time {
+                Some(t) if query.newest_first && t <= to => (
+                    "time >= ?4 AND (time, sk) < (?5, ?6)",
+                    vec![from.into(), t.into(), after_sk.into()],
+                ),
+                Some(t) if !query.newest_first && t >= from => (
+                    "time <= ?4 AND (time, sk) > (?5, ?6)",
+                    vec![to.into(), t.into(), after_sk.into()],
+                ),
+                _ => ("time BETWEEN ?4 AND ?5", vec![from.into(), to.into()]),
+            };
             let sql = format!(
                 "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND time IS NOT NULL \
-                 AND time BETWEEN ?2 AND ?6 AND {live} \
-                 AND (?4 IS NULL OR (time, sk) {cmp} (?4, ?7)) \
-                 ORDER BY time {order}, sk {order} LIMIT ?5"
+                 AND {bounds} AND {live} ORDER BY time {order}, sk {order} LIMIT ?2"
             );
+            let mut all: Vec<Value> = vec![query.pk.clone().into(), limit.into(), now_secs.into()];
+            all.extend(values);
             let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
             let rows = stmt
-                .query_map(
-                    params![
-                        query.pk,
-                        from.as_millis(),
-                        now_secs,
-                        after_time,
-                        limit,
-                        to.as_millis(),
-                        after_sk
-                    ],
-                    row_to_record,
-                )
+                .query_map(params_from_iter(all), row_to_record)
                 .map_err(sqlite_error)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(sqlite_error)?;
