@@ -17,7 +17,8 @@ use lambda_http::{Body, Request, Response};
 use mizan_shared::backend::{self, Services};
 use mizan_shared::config::{Config, ExportConfig};
 use mizan_shared::domain::download_token::TokenSigner;
-use mizan_shared::http_api::{authenticate, request_path, ApiError, Reply};
+use mizan_shared::domain::ids::TenantId;
+use mizan_shared::http_api::{authenticate, request_path, ApiError, Caller, Reply};
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::store::Store;
 use std::sync::Arc;
@@ -88,23 +89,20 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lam
         Resolved::NotFound => return Ok(ApiError::route_not_found(&method).into_response()),
     };
     let (tenant, response) = match operation {
+        // The download link's token is its credential: no API key.
         Operation::Download => (None, download::download(deps, &request).await),
-        Operation::RequestExport | Operation::GetExport => {
-            match authenticate(&deps.store, request.headers()).await {
-                Ok(caller) => {
-                    let outcome = match operation {
-                        Operation::RequestExport => {
-                            requests::request(deps, &caller, &request).await
-                        }
-                        _ => {
-                            requests::status(deps, &caller, parameter.unwrap_or_default(), &request)
-                                .await
-                        }
-                    };
-                    (Some(caller.tenant), respond(outcome))
-                }
-                Err(e) => (None, e.into_response()),
-            }
+        Operation::RequestExport => {
+            with_api_key(deps, &request, async |caller| {
+                requests::request(deps, caller, &request).await
+            })
+            .await
+        }
+        Operation::GetExport => {
+            let id = parameter.unwrap_or_default();
+            with_api_key(deps, &request, async |caller| {
+                requests::status(deps, caller, id, &request).await
+            })
+            .await
         }
     };
     tracing::info!(
@@ -117,9 +115,20 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lam
     Ok(response)
 }
 
-fn respond(outcome: Result<Reply, ApiError>) -> Response<Body> {
-    match outcome {
+/// Runs `operation` for the tenant of the request's API key (401 without a valid one); the
+/// tenant answered for, and the answer.
+async fn with_api_key(
+    deps: &Deps,
+    request: &Request,
+    operation: impl AsyncFnOnce(&Caller) -> Result<Reply, ApiError>,
+) -> (Option<TenantId>, Response<Body>) {
+    let caller = match authenticate(&deps.store, request.headers()).await {
+        Ok(caller) => caller,
+        Err(e) => return (None, e.into_response()),
+    };
+    let answer = match operation(&caller).await {
         Ok(reply) => reply.into_response(),
         Err(e) => e.into_response(),
-    }
+    };
+    (Some(caller.tenant), answer)
 }
