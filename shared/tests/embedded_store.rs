@@ -151,6 +151,44 @@ fn sample_stream_event_decodes_into_a_message_record() {
 
 #[tokio::test]
 async fn concurrent_transactions_commit_together_and_fail_alone() {
+    concurrent_transactions_commit_together_and_fail_alone_on_this_runtime().await;
+}
+
+// On a multi-threaded runtime callers commit in place (leading), and hand what queued meanwhile
+// to the writer thread: the same outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_transactions_commit_together_and_fail_alone_on_worker_threads() {
+    concurrent_transactions_commit_together_and_fail_alone_on_this_runtime().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_folded_into_the_database_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let data_file = dir.path().join("data.sqlite3");
+    let before = std::fs::metadata(&data_file).unwrap().len();
+    for i in 0..300 {
+        store
+            .write(Write::Put {
+                record: record(&format!("MSG#{i:04}")),
+                condition: Condition::Absent,
+            })
+            .await
+            .unwrap();
+    }
+    // Far below the writer's own checkpoint threshold: only the background checkpoint copies
+    // these pages into the database file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&data_file).unwrap().len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint folded the log into the database file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn concurrent_transactions_commit_together_and_fail_alone_on_this_runtime() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path()).unwrap();
     store
