@@ -2,11 +2,14 @@
 //! transaction, each inside its own savepoint, and answered only after the batch commits: one
 //! fsync covers many requests, so an acknowledged write is durable and throughput stays high.
 //!
-//! Whoever commits when nobody else is committing leads: it commits its batch on its own thread
-//! (inside `block_in_place` on a multi-threaded runtime), so a lone request pays no hand-off to
-//! another thread and back. Transactions that arrive meanwhile queue up; the leader hands them to
-//! the writer thread, which commits them in batches until the queue is empty. Where blocking is
-//! not allowed (a current-thread runtime), the writer thread commits every batch.
+//! A caller that may block its thread without stalling other tasks (outside any runtime, or in
+//! `block_on` of a multi-threaded runtime: the Lambda runtime's loop, the admin commands) and finds
+//! nobody committing leads: it commits its batch on its own thread, so a lone request pays no
+//! hand-off to another thread and back. Transactions that arrive meanwhile queue up; the leader
+//! hands them to the writer thread, which commits them in batches until the queue is empty. Tasks
+//! on a runtime's workers (the local runner's requests) always hand their transactions to the
+//! writer thread: blocking a worker would stall its other tasks, and `block_in_place` would move
+//! them to another thread, which costs more than the hop it saves.
 //!
 //! Checkpoints (copying the write-ahead log into the database file, two fsyncs each) run on a
 //! thread of their own, beside the commits instead of inside one of them; the writer only
@@ -137,7 +140,7 @@ impl GroupCommitter {
         };
         if lead {
             if may_block_here() {
-                tokio::task::block_in_place(|| self.lead());
+                self.lead();
             } else {
                 self.hand_off();
             }
@@ -192,11 +195,14 @@ impl Drop for LeadGuard<'_> {
     }
 }
 
-/// Whether this thread may block for a commit: on a multi-threaded runtime `block_in_place`
-/// moves the other tasks away first; a current-thread runtime must never block.
+/// Whether this thread may block for a commit without stalling other tasks: outside any runtime,
+/// or outside any task on a multi-threaded runtime (its `block_on` thread runs no other task).
 fn may_block_here() -> bool {
     match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread,
+        Ok(handle) => {
+            handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                && tokio::task::try_id().is_none()
+        }
         Err(_) => true,
     }
 }
