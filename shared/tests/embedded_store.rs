@@ -151,6 +151,87 @@ fn sample_stream_event_decodes_into_a_message_record() {
 
 #[tokio::test]
 async fn concurrent_transactions_commit_together_and_fail_alone() {
+    concurrent_transactions_commit_together_and_fail_alone_on_this_runtime().await;
+}
+
+// Tasks on a multi-threaded runtime's workers hand their transactions to the writer thread, the
+// test body (in `block_on`) commits in place: the same outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_transactions_commit_together_and_fail_alone_on_worker_threads() {
+    concurrent_transactions_commit_together_and_fail_alone_on_this_runtime().await;
+}
+
+// Callers blocking on their own threads (as the Lambda runtime's loop does) commit in place,
+// one leader at a time, and hand what queued meanwhile to the writer thread.
+#[test]
+fn callers_blocking_on_their_own_threads_commit_in_place_in_turn() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let callers: Vec<_> = (0..8)
+        .map(|t| {
+            let (store, handle) = (store.clone(), runtime.handle().clone());
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    handle
+                        .block_on(store.write(Write::Put {
+                            record: record(&format!("MSG#{t}#{i:02}")),
+                            condition: Condition::Absent,
+                        }))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    let all = runtime
+        .block_on(store.query(
+            &mizan_shared::ports::records::Query {
+                limit: 1000,
+                ..mizan_shared::ports::records::Query::prefix("T#t#C#c", "MSG#")
+            },
+            Timestamp::now(),
+        ))
+        .unwrap();
+    assert_eq!(all.items.len(), 8 * 25);
+    let changes = runtime.block_on(store.changes_after(0, 1000)).unwrap();
+    assert_eq!(changes.len(), 8 * 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_folded_into_the_database_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let data_file = dir.path().join("data.sqlite3");
+    let before = std::fs::metadata(&data_file).unwrap().len();
+    for i in 0..300 {
+        store
+            .write(Write::Put {
+                record: record(&format!("MSG#{i:04}")),
+                condition: Condition::Absent,
+            })
+            .await
+            .unwrap();
+    }
+    // Far below the writer's own checkpoint threshold: only the background checkpoint copies
+    // these pages into the database file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&data_file).unwrap().len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint folded the log into the database file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn concurrent_transactions_commit_together_and_fail_alone_on_this_runtime() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path()).unwrap();
     store

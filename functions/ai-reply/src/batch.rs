@@ -5,6 +5,7 @@ use crate::reply::{reply_to_burst, ReplyError};
 use crate::Deps;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use futures_util::future::join_all;
 use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
 use mizan_shared::adapters::dynamodb::tables::attr;
 use mizan_shared::domain::ids::{ContactId, TenantId};
@@ -13,7 +14,6 @@ use mizan_shared::domain::reply::{ReplyKind, SkipReason};
 use mizan_shared::store::layout;
 use mizan_shared::stream_batch::{retry_only, sequence_of};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// How many contacts' replies one invocation makes at the same time.
@@ -79,33 +79,29 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
             }
         }
     }
-    // Contacts are independent: their replies are made side by side, a few at a time.
-    let permits = Arc::new(Semaphore::new(CONCURRENT_REPLIES));
-    let mut running = Vec::with_capacity(bursts.len());
-    for ((tenant, contact), burst) in bursts {
-        let sequences: Vec<String> = burst.iter().map(|m| m.sequence.clone()).collect();
-        let (deps, permits) = (deps.clone(), permits.clone());
-        let (t, c) = (tenant.clone(), contact.clone());
-        let task = tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            reply_to_burst(&deps, &t, &c, &burst).await
-        });
-        running.push((tenant, contact, sequences, task));
-    }
-    for (tenant, contact, sequences, task) in running {
-        let outcome = match task.await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(e)) => {
+    // Contacts are independent: their replies are made side by side, a few at a time, within
+    // this task (they mostly wait on the store and the network; a task each would add a hop to
+    // another thread and back per reply).
+    let permits = Semaphore::new(CONCURRENT_REPLIES);
+    let replies = bursts.into_iter().map(|((tenant, contact), burst)| {
+        let permits = &permits;
+        async move {
+            let _permit = permits.acquire().await;
+            let outcome = reply_to_burst(deps, &tenant, &contact, &burst).await;
+            (tenant, contact, burst, outcome)
+        }
+    });
+    for (tenant, contact, burst, outcome) in join_all(replies).await {
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
                 log_failure(deps, &tenant, &contact, &e);
-                report.failures.extend(sequences);
+                report
+                    .failures
+                    .extend(burst.into_iter().map(|m| m.sequence));
                 Outcome::Failed {
                     retryable: e.is_retryable(),
                 }
-            }
-            Err(join) => {
-                tracing::error!(tenant = %tenant, panicked = join.is_panic(), "reply task ended abnormally");
-                report.failures.extend(sequences);
-                Outcome::Failed { retryable: true }
             }
         };
         report.outcomes.push((tenant, contact, outcome));

@@ -1,6 +1,20 @@
 //! The embedded store's single writer. Concurrent transactions are batched into one SQLite
 //! transaction, each inside its own savepoint, and answered only after the batch commits: one
 //! fsync covers many requests, so an acknowledged write is durable and throughput stays high.
+//!
+//! A caller that may block its thread without stalling other tasks (outside any runtime, or in
+//! `block_on` of a multi-threaded runtime: the Lambda runtime's loop, the admin commands) and finds
+//! nobody committing leads: it commits its batch on its own thread, so a lone request pays no
+//! hand-off to another thread and back. Transactions that arrive meanwhile queue up; the leader
+//! hands them to the writer thread, which commits them in batches until the queue is empty. Tasks
+//! on a runtime's workers (the local runner's requests) always hand their transactions to the
+//! writer thread: blocking a worker would stall its other tasks, and `block_in_place` would move
+//! them to another thread, which costs more than the hop it saves.
+//!
+//! Checkpoints (copying the write-ahead log into the database file, two fsyncs each) run on a
+//! thread of their own, beside the commits instead of inside one of them; the writer only
+//! checkpoints itself when the log has grown past `BACKSTOP_CHECKPOINT_PAGES`, which the
+//! background checkpoints keep rare and short.
 
 use super::change_feed::{self, Change};
 use super::record_store::{apply_changes, holds, load, remove, store};
@@ -8,11 +22,21 @@ use super::sqlite_error;
 use crate::domain::time::Timestamp;
 use crate::ports::records::{StoreError, Write};
 use rusqlite::Connection;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// How many transactions one commit may carry.
 const MAX_BATCH: usize = 128;
+
+/// How often the background checkpoint runs while there are commits to fold into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
+
+/// The writer's own automatic checkpoint (pages of 4 KiB): a backstop for when the background
+/// checkpoint cannot keep up, and what lets the log start over (it restarts only after a
+/// checkpoint that nothing committed beside).
+pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 4_000;
 
 type Reply = oneshot::Sender<Result<Vec<Change>, StoreError>>;
 
@@ -30,18 +54,71 @@ struct Job {
     reply: Reply,
 }
 
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// Someone (a leading caller or the writer thread) is committing: new jobs wait for it.
+    leading: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Only the leader touches it, so it is never contended.
+    conn: Mutex<Connection>,
+    /// Set by every commit, cleared by the background checkpoint.
+    dirty: AtomicBool,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // A panic while holding the lock cannot leave the queue half-changed.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the next batch; when there is none, gives up the lead.
+    fn next_batch(&self) -> Option<Vec<Job>> {
+        let mut queue = self.queue();
+        if queue.jobs.is_empty() {
+            queue.leading = false;
+            return None;
+        }
+        let take = queue.jobs.len().min(MAX_BATCH);
+        Some(queue.jobs.drain(..take).collect())
+    }
+
+    fn commit(&self, batch: Vec<Job>) {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        commit_batch(&mut conn, batch);
+        self.dirty.store(true, Ordering::Release);
+    }
+}
+
 pub(super) struct GroupCommitter {
-    jobs: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
+    /// Hands the lead to the writer thread.
+    writer: mpsc::Sender<()>,
 }
 
 impl GroupCommitter {
-    pub fn start(conn: Connection) -> Result<Self, StoreError> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+    /// `conn` commits; `checkpoint_conn` (another connection to the same file) checkpoints.
+    pub fn start(conn: Connection, checkpoint_conn: Connection) -> Result<Self, StoreError> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            conn: Mutex::new(conn),
+            dirty: AtomicBool::new(false),
+        });
+        let (writer, handoffs) = mpsc::channel::<()>();
+        let for_writer = shared.clone();
         std::thread::Builder::new()
             .name("mizan-embedded-writer".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run_writer(&for_writer, &handoffs))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
-        Ok(GroupCommitter { jobs })
+        let for_checkpoints = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("mizan-embedded-checkpoint".into())
+            .spawn(move || run_checkpoints(&checkpoint_conn, &for_checkpoints))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpointer: {e}")))?;
+        Ok(GroupCommitter { shared, writer })
     }
 
     /// Applies `writes` atomically; resolves once they are durable (or refused).
@@ -56,26 +133,105 @@ impl GroupCommitter {
 
     async fn send(&self, work: Work) -> Result<Vec<Change>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { work, reply })
-            .map_err(|_| StoreError::Unavailable("the embedded writer has stopped".into()))?;
+        let lead = {
+            let mut queue = self.shared.queue();
+            queue.jobs.push(Job { work, reply });
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        if lead {
+            if may_block_here() {
+                self.lead();
+            } else {
+                self.hand_off();
+            }
+        }
         answer
             .await
             .map_err(|_| StoreError::Unavailable("the embedded writer has stopped".into()))?
     }
-}
 
-fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
-    // Ends when every sender is gone, i.e. when the store is dropped.
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    /// Commits one batch here (it holds this caller's job), then hands what queued meanwhile to
+    /// the writer thread, so this caller is answered without waiting for later ones.
+    fn lead(&self) {
+        let mut guard = LeadGuard {
+            committer: self,
+            done: false,
+        };
+        if let Some(batch) = self.shared.next_batch() {
+            self.shared.commit(batch);
+            let mut queue = self.shared.queue();
+            if queue.jobs.is_empty() {
+                queue.leading = false;
+            } else {
+                drop(queue);
+                self.hand_off();
             }
         }
-        commit_batch(&mut conn, batch);
+        guard.done = true;
+    }
+
+    fn hand_off(&self) {
+        if self.writer.send(()).is_err() {
+            // The writer thread is gone (it only ends with the store): fail what waits.
+            let mut queue = self.shared.queue();
+            queue.leading = false;
+            queue.jobs.clear();
+        }
+    }
+}
+
+/// If a leader panics mid-commit, the lead passes on rather than leaving every later caller
+/// waiting.
+struct LeadGuard<'a> {
+    committer: &'a GroupCommitter,
+    done: bool,
+}
+
+impl Drop for LeadGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.committer.hand_off();
+        }
+    }
+}
+
+/// Whether this thread may block for a commit without stalling other tasks: outside any runtime,
+/// or outside any task on a multi-threaded runtime (its `block_on` thread runs no other task).
+fn may_block_here() -> bool {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                && tokio::task::try_id().is_none()
+        }
+        Err(_) => true,
+    }
+}
+
+fn run_writer(shared: &Shared, handoffs: &mpsc::Receiver<()>) {
+    // Ends when the committer is dropped, i.e. when the store is.
+    while handoffs.recv().is_ok() {
+        while let Some(batch) = shared.next_batch() {
+            shared.commit(batch);
+        }
+    }
+}
+
+/// Folds the log into the database beside the commits (PASSIVE: never waits for readers or the
+/// writer), while the store exists.
+fn run_checkpoints(conn: &Connection, shared: &Weak<Shared>) {
+    loop {
+        std::thread::sleep(CHECKPOINT_INTERVAL);
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if !shared.dirty.swap(false, Ordering::AcqRel) {
+            continue;
+        }
+        drop(shared);
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            // The writer's own checkpoint still bounds the log.
+            tracing::warn!(error = %e, "background checkpoint failed");
+        }
     }
 }
 

@@ -43,19 +43,29 @@ impl EmbeddedKeyStore {
         .await
         .map_err(unavailable)?
     }
+
+    /// A point read runs right here when the connection is free (microseconds, less than a hop
+    /// to another thread and back); otherwise it waits off the async threads.
+    async fn read<T, F>(&self, f: F) -> Result<T, KeyStoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        if let Ok(conn) = self.conn.try_lock() {
+            return f(&conn).map_err(unavailable);
+        }
+        self.run(f).await
+    }
 }
 
 #[async_trait]
 impl KeyStore for EmbeddedKeyStore {
     async fn get(&self, context: &KeyContext) -> Result<Option<Vec<u8>>, KeyStoreError> {
         let c = context.clone();
-        self.run(move |conn| {
-            conn.query_row(
-                "SELECT wrapped FROM data_keys WHERE tenant = ?1 AND contact = ?2",
-                params![c.tenant.as_str(), c.contact.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT wrapped FROM data_keys WHERE tenant = ?1 AND contact = ?2")?
+                .query_row(params![c.tenant.as_str(), c.contact.as_str()], |r| r.get(0))
+                .optional()
         })
         .await
     }

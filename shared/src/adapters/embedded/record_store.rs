@@ -50,6 +50,14 @@ impl EmbeddedStore {
         let write_conn = Connection::open(&path).map_err(sqlite_error)?;
         schema::configure(&write_conn, durability).map_err(sqlite_error)?;
         schema::create_data_tables(&write_conn).map_err(sqlite_error)?;
+        // Checkpoints run beside the commits (see group_commit); this is the writer's backstop.
+        write_conn
+            .pragma_update(
+                None,
+                "wal_autocheckpoint",
+                super::group_commit::BACKSTOP_CHECKPOINT_PAGES,
+            )
+            .map_err(sqlite_error)?;
         let open_reader = || -> Result<Mutex<Connection>, StoreError> {
             let conn = Connection::open(&path).map_err(sqlite_error)?;
             schema::configure(&conn, durability).map_err(sqlite_error)?;
@@ -58,11 +66,13 @@ impl EmbeddedStore {
         let readers = (0..READERS)
             .map(|_| open_reader())
             .collect::<Result<Vec<_>, _>>()?;
+        let checkpoint_conn = Connection::open(&path).map_err(sqlite_error)?;
+        schema::configure(&checkpoint_conn, durability).map_err(sqlite_error)?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {
                 conn: open_reader()?,
                 readers,
-                writer: GroupCommitter::start(write_conn)?,
+                writer: GroupCommitter::start(write_conn, checkpoint_conn)?,
                 changed: Notify::new(),
             }),
         })
