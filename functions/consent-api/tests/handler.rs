@@ -532,7 +532,9 @@ async fn missing_unknown_and_revoked_keys_get_401_on_every_route() {
         .await
         .unwrap();
     let revoked = secrecy::ExposeSecret::expose_secret(&revoked).to_owned();
-    let tampered = format!("{}0", &h.a.token[..h.a.token.len() - 1]);
+    // The key with its last character changed (to another one, whatever it was).
+    let last = if h.a.token.ends_with('0') { "1" } else { "0" };
+    let tampered = format!("{}{last}", &h.a.token[..h.a.token.len() - 1]);
     for route in ROUTES {
         let path = route.path.replace("{contact}", WA_ID);
         for token in [
