@@ -30,6 +30,7 @@ use mizan_shared::intake;
 use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::ports::responder::Responder;
 use mizan_shared::store::{ClaimState, Store};
+use mizan_test_support::logs::captured_logs;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -942,36 +943,6 @@ async fn a_timed_out_send_is_not_sent_again() {
 // ---------------------------------------------------------------------------------------------
 // Logs (P10)
 
-/// Every log line this test binary writes, as JSON, at every level. A global subscriber: a
-/// thread-scoped one races with the callsite cache of tests running beside it.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn captured_logs() -> &'static CapturedLogs {
-    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = CapturedLogs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
-        logs
-    })
-}
-
 #[tokio::test]
 async fn logs_carry_no_message_text_phone_number_name_or_wamid() {
     let logs = captured_logs();
@@ -1008,7 +979,7 @@ async fn logs_carry_no_message_text_phone_number_name_or_wamid() {
     .await;
     handle_batch(&h.deps, h.stream_event().await).await;
 
-    let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let written = logs.text();
     assert!(
         written.contains("automated reply sent"),
         "replies are logged: {written}"

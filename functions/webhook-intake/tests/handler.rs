@@ -17,6 +17,7 @@ use mizan_shared::ports::records::{
     Cursor, Due, Key, Page, Query, Record, RecordStore, StoreError, Write,
 };
 use mizan_shared::store::Store;
+use mizan_test_support::logs::captured_logs;
 use mizan_webhook_intake::{handle, Deps};
 use secrecy::SecretString;
 use std::collections::BTreeSet;
@@ -521,36 +522,6 @@ async fn a_number_change_links_the_new_number_to_the_same_contact() {
     assert_eq!(old, new);
 }
 
-/// Every log line this test binary writes, as JSON, at every level. A global subscriber: a
-/// thread-scoped one races with the callsite cache of tests running beside it.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn captured_logs() -> &'static CapturedLogs {
-    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = CapturedLogs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
-        logs
-    })
-}
-
 #[tokio::test]
 async fn logs_carry_no_message_text_phone_number_or_name() {
     let logs = captured_logs();
@@ -578,7 +549,7 @@ async fn logs_carry_no_message_text_phone_number_or_name() {
     assert_eq!(h.post(b"{not json").await.status(), 200);
 
     // Every test of this binary logs into the same buffer: none of them may leak either.
-    let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let written = logs.text();
     assert!(
         written.contains("delivery stored"),
         "the deliveries were logged: {written}"
