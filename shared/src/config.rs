@@ -154,6 +154,21 @@ pub fn parse_hash_key(var: &'static str, text: &str) -> Result<[u8; 32], ConfigE
 }
 
 impl Config {
+    /// The embedded backend in `data_dir` with `hash_key`, the default key cache and full
+    /// durability: what tests, benches and tools build without reading the environment.
+    pub fn embedded(data_dir: impl Into<PathBuf>, hash_key: [u8; 32]) -> Config {
+        let cache = CacheSettings::default();
+        Config {
+            backend: Backend::Embedded {
+                data_dir: data_dir.into(),
+            },
+            hash_key: Some(hash_key),
+            key_cache_capacity: cache.capacity,
+            key_cache_ttl: cache.ttl,
+            embedded_durability: Default::default(),
+        }
+    }
+
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|var| std::env::var(var).ok())
     }

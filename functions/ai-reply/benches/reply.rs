@@ -12,7 +12,7 @@ use mizan_shared::adapters::embedded::stream_event::to_stream_event;
 use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::adapters::outbox::Outbox;
 use mizan_shared::backend;
-use mizan_shared::config::{Backend, Config};
+use mizan_shared::config::Config;
 use mizan_shared::domain::ids::PhoneNumberId;
 use mizan_shared::domain::tenant::{FaqEntry, Tenant};
 use mizan_shared::domain::whatsapp::parse_delivery;
@@ -85,16 +85,11 @@ fn reply(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let bench = rt.block_on(async {
         let config = Config {
-            backend: Backend::Embedded {
-                data_dir: dir.path().to_owned(),
-            },
-            hash_key: Some([5; 32]),
-            key_cache_capacity: 10_000,
-            key_cache_ttl: Duration::from_secs(60),
             // MIZAN_EMBEDDED_DURABILITY=normal measures the no-fsync mode.
             embedded_durability: Config::from_env()
                 .map(|c| c.embedded_durability)
                 .unwrap_or_default(),
+            ..Config::embedded(dir.path().to_owned(), [5; 32])
         };
         let services = backend::connect(&config).await.unwrap();
         let mut tenant = Tenant::new("Bench Tea", services.store.now());

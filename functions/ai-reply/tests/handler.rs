@@ -16,7 +16,7 @@ use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
 use mizan_shared::backend;
-use mizan_shared::config::{Backend, Config};
+use mizan_shared::config::Config;
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
 use mizan_shared::domain::identity_hash::IdentifierKind;
 use mizan_shared::domain::ids::{ContactId, MessageId, PhoneNumberId, TenantId, Wamid};
@@ -83,15 +83,7 @@ async fn harness() -> Harness {
 
 async fn harness_with(model: Option<&FakeModel>, settings: TenantSettings) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        backend: Backend::Embedded {
-            data_dir: dir.path().to_owned(),
-        },
-        hash_key: Some(HASH_KEY),
-        key_cache_capacity: 100,
-        key_cache_ttl: Duration::from_secs(60),
-        embedded_durability: Default::default(),
-    };
+    let config = Config::embedded(dir.path().to_owned(), HASH_KEY);
     let clock = Arc::new(ManualClock::at(Timestamp::from_millis(START)));
     let services = backend::connect_with_clock(&config, clock.clone())
         .await

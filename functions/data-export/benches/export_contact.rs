@@ -9,7 +9,7 @@
 
 use mizan_shared::adapters::embedded::Durability;
 use mizan_shared::backend::{self, Services};
-use mizan_shared::config::{Backend, Config};
+use mizan_shared::config::Config;
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::ids::{ExportId, TenantId, Wamid};
@@ -20,7 +20,7 @@ use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::export::{run_job, JobOutcome};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const CHILD: &str = "--export-child";
 const TEXTS: [&str; 3] = [
@@ -31,13 +31,8 @@ const TEXTS: [&str; 3] = [
 
 fn config(dir: &Path, durability: Durability) -> Config {
     Config {
-        backend: Backend::Embedded {
-            data_dir: dir.to_owned(),
-        },
-        hash_key: Some([5; 32]),
-        key_cache_capacity: 1000,
-        key_cache_ttl: Duration::from_secs(600),
         embedded_durability: durability,
+        ..Config::embedded(dir.to_owned(), [5; 32])
     }
 }
 

@@ -8,7 +8,7 @@ mod common;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lambda_http::Body;
 use mizan_shared::backend;
-use mizan_shared::config::{Backend, Config, WebhookConfig};
+use mizan_shared::config::{Config, WebhookConfig};
 use mizan_shared::domain::ids::PhoneNumberId;
 use mizan_shared::domain::signature::{AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
@@ -30,16 +30,11 @@ fn intake(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let deps = rt.block_on(async {
         let config = Config {
-            backend: Backend::Embedded {
-                data_dir: dir.path().to_owned(),
-            },
-            hash_key: Some([5; 32]),
-            key_cache_capacity: 10_000,
-            key_cache_ttl: Duration::from_secs(60),
             // MIZAN_EMBEDDED_DURABILITY=normal measures the no-fsync mode.
             embedded_durability: Config::from_env()
                 .map(|c| c.embedded_durability)
                 .unwrap_or_default(),
+            ..Config::embedded(dir.path().to_owned(), [5; 32])
         };
         let services = backend::connect(&config).await.unwrap();
         let tenant = Tenant::new("Bench", services.store.now());

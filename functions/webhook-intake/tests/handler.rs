@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::backend;
-use mizan_shared::config::{Backend, Config, WebhookConfig};
+use mizan_shared::config::{Config, WebhookConfig};
 use mizan_shared::domain::consent::Purpose;
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::identity_hash::IdentifierKind;
@@ -45,15 +45,7 @@ fn webhook_config(max_body_bytes: usize) -> WebhookConfig {
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        backend: Backend::Embedded {
-            data_dir: dir.path().to_owned(),
-        },
-        hash_key: Some([9; 32]),
-        key_cache_capacity: 100,
-        key_cache_ttl: std::time::Duration::from_secs(60),
-        embedded_durability: Default::default(),
-    };
+    let config = Config::embedded(dir.path().to_owned(), [9; 32]);
     let services = backend::connect(&config).await.unwrap();
     let tenant = Tenant::new("Atlas Tea", services.store.now());
     services.store.create_tenant(&tenant).await.unwrap();

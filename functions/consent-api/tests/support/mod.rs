@@ -6,7 +6,7 @@
 use lambda_http::Request;
 use mizan_consent_api::{handle, Deps};
 use mizan_shared::backend;
-use mizan_shared::config::{Backend, Config, WebhookConfig};
+use mizan_shared::config::{Config, WebhookConfig};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact::{Contact, ContactProfile};
 use mizan_shared::domain::identity_hash::IdentifierKind;
@@ -60,15 +60,7 @@ async fn party(store: &Store, name: &str, phone: &str) -> Party {
 
 pub async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        backend: Backend::Embedded {
-            data_dir: dir.path().to_owned(),
-        },
-        hash_key: Some([9; 32]),
-        key_cache_capacity: 100,
-        key_cache_ttl: std::time::Duration::from_secs(60),
-        embedded_durability: Default::default(),
-    };
+    let config = Config::embedded(dir.path().to_owned(), [9; 32]);
     let services = backend::connect(&config).await.unwrap();
     let store = services.store.clone();
     let a = party(&store, "Atlas Tea", PHONE).await;

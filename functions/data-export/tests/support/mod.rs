@@ -8,7 +8,7 @@ use mizan_data_export::{handle, worker, Deps};
 use mizan_shared::adapters::embedded::stream_event::to_stream_event;
 use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::backend;
-use mizan_shared::config::{Backend, Config};
+use mizan_shared::config::Config;
 use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::download_token::TokenSigner;
@@ -96,15 +96,7 @@ pub async fn harness() -> Harness {
 
 pub async fn harness_with_limit(download_limit: Option<u32>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        backend: Backend::Embedded {
-            data_dir: dir.path().to_owned(),
-        },
-        hash_key: Some(HASH_KEY),
-        key_cache_capacity: 100,
-        key_cache_ttl: std::time::Duration::from_secs(60),
-        embedded_durability: Default::default(),
-    };
+    let config = Config::embedded(dir.path().to_owned(), HASH_KEY);
     let clock = Arc::new(ManualClock::at(Timestamp::from_millis(START)));
     let services = backend::connect_with_clock(&config, clock.clone())
         .await
