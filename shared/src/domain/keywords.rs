@@ -17,6 +17,7 @@
 //! - A word shared by two languages (STOP, INFO) is English unless it is specifically French.
 
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 use Keyword::{Help, OptIn, OptOut};
 use Language::{Arabic, English, French};
 
@@ -96,16 +97,29 @@ pub fn classify(text: &str) -> Option<Match> {
         return None;
     }
     let key = compact(&folded);
-    let found = KEYWORDS
+    let found = folded_keywords()
         .iter()
-        .find(|(spelling, _, _)| compact(&fold(spelling)) == key)
-        .map(|&(_, keyword, language)| Match { keyword, language });
+        .find(|(spelling, _)| *spelling == key)
+        .map(|&(_, found)| found);
     found.or_else(|| {
         (key == START_AR_FOLDED && ends_with_hamza_on_alef(text)).then_some(Match {
             keyword: OptIn,
             language: Arabic,
         })
     })
+}
+
+/// [`KEYWORDS`] folded and compacted once: every inbound text is classified.
+fn folded_keywords() -> &'static [(String, Match)] {
+    static FOLDED: LazyLock<Vec<(String, Match)>> = LazyLock::new(|| {
+        KEYWORDS
+            .iter()
+            .map(|&(spelling, keyword, language)| {
+                (compact(&fold(spelling)), Match { keyword, language })
+            })
+            .collect()
+    });
+    &FOLDED
 }
 
 /// Folds text for keyword comparison: Unicode lowercase; Latin accents stripped (é→e, œ→oe);

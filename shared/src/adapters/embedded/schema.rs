@@ -26,11 +26,20 @@ impl Durability {
     }
 }
 
+/// Prepared statements kept per connection: the store's reads, writes, query shapes and change
+/// feed statements together are more than rusqlite's default of 16, and a statement evicted from
+/// the cache is parsed and planned again on its next use.
+const STATEMENT_CACHE: usize = 64;
+
 /// WAL mode with the chosen durability.
 pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", durability.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Statement journals and sorts stay in memory: on disk each savepoint of a group commit
+    // created, wrote and unlinked a file in /var/tmp.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
 }
