@@ -286,3 +286,35 @@ async fn concurrent_transactions_commit_together_and_fail_alone_on_this_runtime(
     assert_eq!(all.items.len(), 1 + 180 * 2);
     assert!(all.items.iter().all(|r| r.key.sk != "MSG#taken#side"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_cannot_be_synced_stops_writes_instead_of_answering_them_as_stored() {
+    // Given a store in full durability whose write-ahead log the syncer cannot open (standing in
+    // for a disk that refuses an fsync)
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    std::fs::remove_file(dir.path().join("data.sqlite3-wal")).unwrap();
+
+    // When writes arrive
+    let first = store
+        .write(Write::Put {
+            record: record("MSG#first"),
+            condition: Condition::Absent,
+        })
+        .await;
+    let second = store
+        .write(Write::Put {
+            record: record("MSG#second"),
+            condition: Condition::Absent,
+        })
+        .await;
+
+    // Then none is answered as stored, and the store keeps refusing: after a failed fsync a
+    // later one may succeed without the lost pages
+    for outcome in [first, second] {
+        assert!(
+            matches!(outcome, Err(mizan_shared::ports::records::StoreError::Unavailable(ref m)) if m.contains("fsync")),
+            "{outcome:?}"
+        );
+    }
+}

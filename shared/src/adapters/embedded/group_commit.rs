@@ -11,6 +11,12 @@
 //! writer thread: blocking a worker would stall its other tasks, and `block_in_place` would move
 //! them to another thread, which costs more than the hop it saves.
 //!
+//! In full durability the writer does not wait for the disk itself: SQLite commits without
+//! syncing, and a syncer thread fsyncs the write-ahead log and only then answers the batch, while
+//! the writer already applies the next one. One fsync covers every batch committed before it
+//! started, so an answer still means "on disk"; only the wait for the disk is taken off the
+//! writer's path.
+//!
 //! Checkpoints (copying the write-ahead log into the database file, two fsyncs each) run on a
 //! thread of their own, beside the commits instead of inside one of them; the writer only
 //! checkpoints itself when the log has grown past `BACKSTOP_CHECKPOINT_PAGES`, which the
@@ -22,6 +28,8 @@ use super::sqlite_error;
 use crate::domain::time::Timestamp;
 use crate::ports::records::{StoreError, Write};
 use rusqlite::Connection;
+use std::fs::File;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -39,6 +47,9 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 4_000;
 
 type Reply = oneshot::Sender<Result<Vec<Change>, StoreError>>;
+
+/// A transaction's outcome, waiting to be sent to its caller.
+type Answer = (Reply, Result<Vec<Change>, StoreError>);
 
 /// Bookkeeping run inside the writer's transaction (the change feed's positions), so it never
 /// competes with data writes for SQLite's single write lock.
@@ -67,6 +78,8 @@ struct Shared {
     conn: Mutex<Connection>,
     /// Set by every commit, cleared by the background checkpoint.
     dirty: AtomicBool,
+    /// Makes commits durable before they are answered, in full durability.
+    wal: Option<WalSync>,
 }
 
 impl Shared {
@@ -86,10 +99,73 @@ impl Shared {
         Some(queue.jobs.drain(..take).collect())
     }
 
-    fn commit(&self, batch: Vec<Job>) {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        commit_batch(&mut conn, batch);
+    /// Commits `batch`; `answer` gets its outcomes once they may be sent.
+    fn commit(&self, batch: Vec<Job>, answer: impl FnOnce(Vec<Answer>)) {
+        let answers = {
+            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            commit_batch(&mut conn, batch)
+        };
         self.dirty.store(true, Ordering::Release);
+        answer(answers);
+    }
+
+    /// Answers a batch committed by a leading caller: synced here, on the caller's thread.
+    fn answer_in_place(&self, answers: Vec<Answer>) {
+        match &self.wal {
+            Some(wal) => wal.sync_and_send(answers),
+            None => send(answers),
+        }
+    }
+}
+
+/// The write-ahead log's fsync, shared by the syncer thread and leading callers. After a failed
+/// fsync nothing is answered as stored again: the kernel may have dropped the unwritten pages and
+/// a later fsync would not report it, so the store stops accepting writes until it is reopened.
+struct WalSync {
+    path: PathBuf,
+    file: Mutex<Option<File>>,
+    failed: AtomicBool,
+}
+
+impl WalSync {
+    fn sync_and_send(&self, answers: Vec<Answer>) {
+        let synced = self.sync();
+        for (reply, outcome) in answers {
+            let outcome = match &synced {
+                Ok(()) => outcome,
+                Err(e) => Err(clone_error(e)),
+            };
+            let _ = reply.send(outcome);
+        }
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        let refused =
+            || StoreError::Unavailable("the disk refused an fsync; reopen the store".into());
+        if self.failed.load(Ordering::Acquire) {
+            return Err(refused());
+        }
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let outcome = match &*file {
+            Some(open) => open.sync_data(),
+            // The log exists once the store has written (it is created with the first write).
+            None => File::open(&self.path).and_then(|open| {
+                let synced = open.sync_data();
+                *file = Some(open);
+                synced
+            }),
+        };
+        outcome.map_err(|e| {
+            self.failed.store(true, Ordering::Release);
+            tracing::error!(error = %e, "fsync of the write-ahead log failed");
+            refused()
+        })
+    }
+}
+
+fn send(answers: Vec<Answer>) {
+    for (reply, outcome) in answers {
+        let _ = reply.send(outcome);
     }
 }
 
@@ -101,17 +177,42 @@ pub(super) struct GroupCommitter {
 
 impl GroupCommitter {
     /// `conn` commits; `checkpoint_conn` (another connection to the same file) checkpoints.
-    pub fn start(conn: Connection, checkpoint_conn: Connection) -> Result<Self, StoreError> {
+    /// With `sync_wal` (the write-ahead log's path), `conn` must commit without syncing
+    /// (`synchronous = NORMAL`): the committer fsyncs the log before it answers.
+    pub fn start(
+        conn: Connection,
+        checkpoint_conn: Connection,
+        sync_wal: Option<PathBuf>,
+    ) -> Result<Self, StoreError> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             conn: Mutex::new(conn),
             dirty: AtomicBool::new(false),
+            wal: sync_wal.map(|path| WalSync {
+                path,
+                file: Mutex::new(None),
+                failed: AtomicBool::new(false),
+            }),
         });
+        let syncer = match shared.wal {
+            Some(_) => {
+                let (syncer, committed) = mpsc::channel::<Vec<Answer>>();
+                let for_syncer = shared.clone();
+                std::thread::Builder::new()
+                    .name("mizan-embedded-sync".into())
+                    .spawn(move || run_syncer(&for_syncer, &committed))
+                    .map_err(|e| {
+                        StoreError::Unavailable(format!("cannot start the syncer: {e}"))
+                    })?;
+                Some(syncer)
+            }
+            None => None,
+        };
         let (writer, handoffs) = mpsc::channel::<()>();
         let for_writer = shared.clone();
         std::thread::Builder::new()
             .name("mizan-embedded-writer".into())
-            .spawn(move || run_writer(&for_writer, &handoffs))
+            .spawn(move || run_writer(&for_writer, &handoffs, syncer.as_ref()))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
         let for_checkpoints = Arc::downgrade(&shared);
         std::thread::Builder::new()
@@ -158,7 +259,8 @@ impl GroupCommitter {
             done: false,
         };
         if let Some(batch) = self.shared.next_batch() {
-            self.shared.commit(batch);
+            self.shared
+                .commit(batch, |answers| self.shared.answer_in_place(answers));
             let mut queue = self.shared.queue();
             if queue.jobs.is_empty() {
                 queue.leading = false;
@@ -207,12 +309,35 @@ fn may_block_here() -> bool {
     }
 }
 
-fn run_writer(shared: &Shared, handoffs: &mpsc::Receiver<()>) {
+fn run_writer(
+    shared: &Shared,
+    handoffs: &mpsc::Receiver<()>,
+    syncer: Option<&mpsc::Sender<Vec<Answer>>>,
+) {
     // Ends when the committer is dropped, i.e. when the store is.
     while handoffs.recv().is_ok() {
         while let Some(batch) = shared.next_batch() {
-            shared.commit(batch);
+            shared.commit(batch, |answers| match syncer {
+                // The syncer only ends with the store: if it is gone, sync here.
+                Some(syncer) => {
+                    if let Err(mpsc::SendError(answers)) = syncer.send(answers) {
+                        shared.answer_in_place(answers);
+                    }
+                }
+                None => send(answers),
+            });
         }
+    }
+}
+
+/// Answers committed batches once the log holding them is on disk: whatever has queued while one
+/// fsync ran shares the next.
+fn run_syncer(shared: &Shared, committed: &mpsc::Receiver<Vec<Answer>>) {
+    while let Ok(mut answers) = committed.recv() {
+        while let Ok(more) = committed.try_recv() {
+            answers.extend(more);
+        }
+        shared.answer_in_place(answers);
     }
 }
 
@@ -235,20 +360,20 @@ fn run_checkpoints(conn: &Connection, shared: &Weak<Shared>) {
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
+/// Applies `batch` in one transaction; the outcomes are for its callers once it is durable.
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>) -> Vec<Answer> {
     let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let error = sqlite_error(e);
-            for job in batch {
-                let _ = job.reply.send(Err(clone_error(&error)));
-            }
-            return;
+            return batch
+                .into_iter()
+                .map(|job| (job.reply, Err(clone_error(&error))))
+                .collect();
         }
     };
     let now = Timestamp::now();
-    let mut outcomes: Vec<(Reply, Result<Vec<Change>, StoreError>)> =
-        Vec::with_capacity(batch.len());
+    let mut outcomes: Vec<Answer> = Vec::with_capacity(batch.len());
     for job in batch {
         let outcome = match tx.savepoint() {
             // Dropping a savepoint without committing rolls back just this job's writes.
@@ -261,16 +386,13 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>) {
         outcomes.push((job.reply, outcome));
     }
     match tx.commit() {
-        Ok(()) => {
-            for (reply, outcome) in outcomes {
-                let _ = reply.send(outcome);
-            }
-        }
+        Ok(()) => outcomes,
         Err(e) => {
             let error = sqlite_error(e);
-            for (reply, _) in outcomes {
-                let _ = reply.send(Err(clone_error(&error)));
-            }
+            outcomes
+                .into_iter()
+                .map(|(reply, _)| (reply, Err(clone_error(&error))))
+                .collect()
         }
     }
 }

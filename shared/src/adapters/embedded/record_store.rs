@@ -48,7 +48,14 @@ impl EmbeddedStore {
         })?;
         let path = dir.join(schema::DATA_FILE);
         let write_conn = Connection::open(&path).map_err(sqlite_error)?;
-        schema::configure(&write_conn, durability).map_err(sqlite_error)?;
+        // In full durability the group committer fsyncs the log itself, beside the next batch
+        // (see group_commit), so SQLite's own commit does not.
+        schema::configure(&write_conn, schema::Durability::Normal).map_err(sqlite_error)?;
+        let sync_wal = (durability == schema::Durability::Full).then(|| {
+            let mut wal = path.clone().into_os_string();
+            wal.push("-wal");
+            std::path::PathBuf::from(wal)
+        });
         schema::create_data_tables(&write_conn).map_err(sqlite_error)?;
         // Checkpoints run beside the commits (see group_commit); this is the writer's backstop.
         write_conn
@@ -72,7 +79,7 @@ impl EmbeddedStore {
             inner: Arc::new(Inner {
                 conn: open_reader()?,
                 readers,
-                writer: GroupCommitter::start(write_conn, checkpoint_conn)?,
+                writer: GroupCommitter::start(write_conn, checkpoint_conn, sync_wal)?,
                 changed: Notify::new(),
             }),
         })
@@ -129,6 +136,11 @@ impl EmbeddedStore {
     /// Resolves when a write commits after this call (or soon after, if one raced it).
     pub async fn wait_for_change(&self) {
         self.inner.changed.notified().await;
+    }
+
+    /// The sequence number of the newest change written so far.
+    pub async fn latest_change(&self) -> Result<i64, StoreError> {
+        self.read(change_feed::latest).await
     }
 
     pub async fn feed_position(&self, consumer: &str) -> Result<i64, StoreError> {
