@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, MethodRouter};
 use axum::{Json, Router};
+use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::domain::ids::TenantId;
 use mizan_shared::store::Store;
 use serde_json::json;
@@ -20,8 +21,8 @@ use serde_json::json;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    /// `embedded` for the runner.
-    pub backend: &'static str,
+    /// The same store as `store`, for its change feed's progress.
+    pub embedded: EmbeddedStore,
     /// The webhook-intake function's dependencies.
     pub webhook: mizan_webhook_intake::Deps,
     /// What ai-reply would have posted to the Graph API (when no token is configured).
@@ -114,10 +115,20 @@ async fn webhook_intake(State(state): State<AppState>, request: Request) -> Resp
 const PROBE_TENANT: &str = "local-health-probe";
 
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.tenant(&TenantId::new(PROBE_TENANT)).await {
-        Ok(_) => (
+    match feed_progress(&state).await {
+        Ok((position, latest)) => (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "backend": state.backend })),
+            Json(json!({
+                "status": "ok",
+                "backend": "embedded",
+                // How far the stream consumers (ai-reply, the export worker) have got: under a
+                // load they run behind the webhook and catch up afterwards.
+                "change_feed": {
+                    "position": position,
+                    "latest": latest,
+                    "pending": (latest - position).max(0),
+                },
+            })),
         )
             .into_response(),
         Err(e) => {
@@ -130,6 +141,26 @@ async fn health(State(state): State<AppState>) -> Response {
             .into_response()
         }
     }
+}
+
+/// The change feed's position and the newest change, after a read through the store's port.
+async fn feed_progress(state: &AppState) -> Result<(i64, i64), String> {
+    state
+        .store
+        .tenant(&TenantId::new(PROBE_TENANT))
+        .await
+        .map_err(|e| e.to_string())?;
+    let position = state
+        .embedded
+        .feed_position(crate::feed::CONSUMER)
+        .await
+        .map_err(|e| e.to_string())?;
+    let latest = state
+        .embedded
+        .latest_change()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((position, latest))
 }
 
 /// `GET /local/outbox`: the Graph API request bodies ai-reply would have posted, oldest first,

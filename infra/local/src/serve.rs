@@ -1,5 +1,6 @@
 //! `mizan-local serve`: the whole system in one process on 127.0.0.1.
 
+use crate::background::Background;
 use crate::demo::{self, DemoCredentials, Seeding};
 use crate::error::CliError;
 use crate::feed::{Feed, FeedSettings};
@@ -40,22 +41,24 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     let (credentials, seeding) = demo::ensure(&services.store, &data_dir, &base_url).await?;
 
     let (trigger, shutdown) = shutdown::channel();
+    let background = Background::start()
+        .map_err(|e| CliError::Failed(format!("cannot start the background thread: {e}")))?;
     let outbox = functions::outbox()?;
     let export = functions::data_export(&config, &services)?;
     let feed = Feed::new(
-        embedded,
+        embedded.clone(),
         functions::stream_consumers(&services, &outbox, &export)?,
         FeedSettings::default(),
     );
-    let feed = tokio::spawn(feed.run(shutdown.clone()));
-    let timers = tokio::spawn(schedule::run_all(
+    let feed = background.spawn(feed.run(shutdown.clone()));
+    let timers = background.spawn(schedule::run_all(
         functions::schedules(&services),
         shutdown.clone(),
     ));
     let webhook = crate::config::webhook(&credentials)?;
     let app = routes::router(AppState {
         store: services.store.clone(),
-        backend: "embedded",
+        embedded: embedded.clone(),
         webhook: mizan_webhook_intake::Deps {
             store: services.store.clone(),
             webhook,
@@ -96,6 +99,8 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
             "background work did not stop in time; exiting anyway"
         );
     }
+    // Joins the background thread (its tasks are done, or given up on above) off the async threads.
+    let _ = tokio::task::spawn_blocking(move || drop(background)).await;
     served.map_err(|e| CliError::Failed(format!("the server stopped: {e}")))?;
     tracing::info!("stopped");
     Ok(())

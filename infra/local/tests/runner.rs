@@ -214,9 +214,12 @@ fn first_start_seeds_the_demo_tenant_and_answers_health() {
     let (status, body) = get(server.port(), "/local/health");
     assert_eq!(status, 200);
     let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["backend"], "embedded");
+    let feed = &body["change_feed"];
     assert_eq!(
-        body,
-        serde_json::json!({ "status": "ok", "backend": "embedded" })
+        feed["pending"].as_i64().unwrap(),
+        feed["latest"].as_i64().unwrap() - feed["position"].as_i64().unwrap()
     );
     let (status, body) = get(server.port(), "/no/such/route");
     assert_eq!(status, 404);
@@ -573,6 +576,51 @@ fn send_shows_the_demo_faq_answer_and_the_outbox_holds_the_exact_graph_bodies() 
         reply["context"]["message_id"],
         entries[0]["body"]["message_id"]
     );
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn background_work_runs_at_low_priority_and_health_shows_the_feed_catching_up() {
+    // Given a running runner
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    // Then its background thread (stream consumers, schedules) runs at nice 19, and no request
+    // thread does
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).unwrap();
+    let mut background = Vec::new();
+    for task in tasks {
+        let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
+        // The name is in parentheses; the nice value is the 17th field after it.
+        let (name, rest) = stat.split_once(") ").unwrap();
+        let name = name.split_once(" (").unwrap().1.to_owned();
+        let nice: i32 = rest.split(' ').nth(16).unwrap().parse().unwrap();
+        if name == "mizan-backgroun" {
+            background.push(nice);
+        } else if name == "tokio-rt-worker" || name.starts_with("mizan-embedded") {
+            assert_eq!(nice, 0, "{name} runs at nice {nice}");
+        }
+    }
+    assert_eq!(background, vec![19]);
+
+    // When a message arrives and ai-reply answers it through the change feed
+    let sent = admin(dir.path(), &["send", "What are your opening hours?"]);
+    assert!(sent.status.success());
+
+    // Then health shows the feed caught up with every change
+    let feed = (0..100)
+        .find_map(|_| {
+            let (_, body) = get(server.port(), "/local/health");
+            let feed = serde_json::from_str::<Value>(&body).unwrap()["change_feed"].clone();
+            if feed["pending"] == 0 {
+                return Some(feed);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            None
+        })
+        .expect("the change feed catches up");
+    assert!(feed["latest"].as_i64().unwrap() > 0);
+    assert_eq!(feed["position"], feed["latest"]);
     assert!(server.terminate().success());
 }
 

@@ -167,6 +167,17 @@ pub(crate) fn position(conn: &Connection, consumer: &str) -> Result<i64, StoreEr
     .map_err(sqlite_error)
 }
 
+/// The sequence number of the newest change ever appended (0 for none), kept by SQLite even after
+/// handled changes are dropped.
+pub(crate) fn latest(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row(
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(sqlite_error)
+}
+
 pub(crate) fn set_position(conn: &Connection, consumer: &str, seq: i64) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO feed_positions (consumer, seq) VALUES (?1, ?2) \
