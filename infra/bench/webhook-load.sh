@@ -2,13 +2,16 @@
 # Load bench of webhook intake on the local runner (release build, embedded store, loopback):
 # distinct signed single-message deliveries from 1,000 contacts (English, French, Arabic) posted
 # with wrk at 4, 16 and 64 connections, DURATION seconds each. Every 200 is already durable.
-# Prints deliveries/s, latency percentiles, non-2xx answers and the runner's resident memory.
+# Prints deliveries/s, latency percentiles, non-2xx answers, the runner's resident memory, and how
+# long after each level the change feed (ai-reply answers every message) took to catch up: the
+# runner's stream consumers run at low priority, so under load they fall behind the webhook.
 #
 #   bash infra/bench/webhook-load.sh            # DURATION=10 by default
 #   DURATION=5 bash infra/bench/webhook-load.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
+command -v curl >/dev/null || { echo "curl is required: apt-get install curl" >&2; exit 1; }
 DURATION=${DURATION:-10}
 POOL=${POOL:-200000}
 
@@ -32,10 +35,25 @@ URL=$(grep -m1 "listening on" "$WORK/runner.out" | awk '{print $3}')
 
 python3 infra/bench/make_deliveries.py "$WORK/data/demo.json" "$POOL" "$WORK/deliveries.tsv"
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$RUNNER/status"; }
+feed_pending() {
+  curl -s "$URL/local/health" | python3 -c 'import json, sys; print(json.load(sys.stdin)["change_feed"]["pending"])'
+}
+# Seconds until the change feed has handled every change (at most 300).
+catch_up() {
+  local start pending
+  start=$(date +%s.%N)
+  for _ in $(seq 1 3000); do
+    pending=$(feed_pending)
+    [ "$pending" = 0 ] && break
+    sleep 0.1
+  done
+  [ "$pending" = 0 ] || { echo "never ($pending pending)"; return; }
+  python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)"
+}
 
 printf '\nrunner %s (pid %s), %s s per run, %s distinct deliveries in the pool\n' "$URL" "$RUNNER" "$DURATION" "$POOL"
 printf 'rss at start: %s kB\n\n' "$(rss_kb)"
-printf '%-12s %12s %10s %10s %10s %10s %12s %14s\n' connections "deliveries/s" p50 p90 p99 non-2xx "rss max kB" "rss start→end"
+printf '%-12s %12s %10s %10s %10s %10s %12s %14s %10s\n' connections "deliveries/s" p50 p90 p99 non-2xx "rss max kB" "rss start→end" "feed s"
 first=0
 for connections in 4 16 64; do
   # Each run posts fresh deliveries: a slice of the pool nobody posted yet.
@@ -54,6 +72,8 @@ for connections in 4 16 64; do
   p90=$(awk '$1=="90%" {print $2}' "$WORK/wrk.out")
   p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.out")
   non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/wrk.out"); non2xx=${non2xx:-0}
-  printf '%-12s %12s %10s %10s %10s %10s %12s %14s\n' "$connections" "$rps" "$p50" "$p90" "$p99" "$non2xx" "$rss_max" "$rss_first→$rss_last"
+  feed=$(catch_up)
+  printf '%-12s %12s %10s %10s %10s %10s %12s %14s %10s\n' "$connections" "$rps" "$p50" "$p90" "$p99" "$non2xx" "$rss_max" "$rss_first→$rss_last" "$feed"
 done
-printf '\n(wrk and the runner share this machine'"'"'s %s cores)\n' "$(nproc)"
+printf '\n(wrk and the runner share this machine'"'"'s %s cores; "feed s": seconds after the level until\n' "$(nproc)"
+printf 'the change feed, ai-reply included, had handled every change)\n'

@@ -1,5 +1,5 @@
 //! The runner's background work (the change feed's consumers and the schedules) on a thread of its
-//! own at a lower CPU priority than the request path.
+//! own that only uses the processor time the request path leaves.
 //!
 //! On AWS, ai-reply, the export worker and the purge are separate functions with their own
 //! compute; in the runner they share the machine with webhook-intake. Meta waits for the webhook's
@@ -14,11 +14,6 @@ use std::io;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-#[cfg(target_os = "linux")]
-/// The background thread's nice value (0 is normal, 19 the lowest priority): a busy request
-/// thread gets about ten times its share of a processor, and an idle one leaves it all.
-const NICE: i32 = 19;
 
 /// How long background tasks get to finish once the runner stops them.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,16 +70,15 @@ impl Drop for Background {
     }
 }
 
-/// Lowers this thread's priority (a per-thread attribute on Linux; threads it starts inherit it).
-/// Elsewhere, where a nice value belongs to the whole process, it leaves the priority alone.
+/// Moves this thread to Linux's idle scheduling class (threads it starts inherit it): it runs
+/// whenever a processor would otherwise idle, and any request thread that wakes takes the processor
+/// from it at once, which a nice value alone does not promise. Elsewhere it runs at normal priority.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: gettid and setpriority only read their integer arguments.
-        let outcome = unsafe {
-            let thread = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, NICE)
-        };
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` lives across the call.
+        let outcome = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
         if outcome != 0 {
             tracing::warn!(
                 error = %io::Error::last_os_error(),

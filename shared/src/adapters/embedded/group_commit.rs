@@ -41,10 +41,12 @@ const MAX_BATCH: usize = 128;
 /// How often the background checkpoint runs while there are commits to fold into the database.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 
-/// The writer's own automatic checkpoint (pages of 4 KiB): a backstop for when the background
-/// checkpoint cannot keep up, and what lets the log start over (it restarts only after a
-/// checkpoint that nothing committed beside).
-pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 4_000;
+/// The writer's own automatic checkpoint (pages of 4 KiB, about 64 MB): a backstop for when the
+/// background checkpoint cannot keep up, and what lets the log start over (it restarts only after
+/// a checkpoint that nothing committed beside). Under a sustained load of 3,000 deliveries a
+/// second the log grows by about 100 MB/s between restarts; at 4,000 pages the writer stopped
+/// for a checkpoint of its own (two fsyncs) several times a second.
+pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 16_000;
 
 type Reply = oneshot::Sender<Result<Vec<Change>, StoreError>>;
 
