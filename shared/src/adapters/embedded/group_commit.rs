@@ -39,7 +39,10 @@ use tokio::sync::oneshot;
 const MAX_BATCH: usize = 128;
 
 /// How often the background checkpoint runs while there are commits to fold into the database.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
+/// A page rewritten by many commits in between is copied once: under load, 100 ms instead of 25
+/// gave about 13% more deliveries per second (its longer checkpoints raise the latency tail a
+/// little), and keeps the log far below the writer's backstop.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The writer's own automatic checkpoint (pages of 4 KiB, about 64 MB): a backstop for when the
 /// background checkpoint cannot keep up, and what lets the log start over (it restarts only after
