@@ -14,25 +14,21 @@ fn record(sk: &str) -> Record {
     )
 }
 
+/// A write that stores `record(sk)` if it is not there yet.
+fn put_new(sk: &str) -> Write {
+    Write::Put {
+        record: record(sk),
+        condition: Condition::Absent,
+    }
+}
+
 #[tokio::test]
 async fn writes_appear_in_order_with_old_and_new_images() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path()).unwrap();
-    store
-        .write(Write::Put {
-            record: record("MSG#1"),
-            condition: Condition::Absent,
-        })
-        .await
-        .unwrap();
+    store.write(put_new("MSG#1")).await.unwrap();
     // A refused write leaves no change behind.
-    assert!(store
-        .write(Write::Put {
-            record: record("MSG#1"),
-            condition: Condition::Absent
-        })
-        .await
-        .is_err());
+    assert!(store.write(put_new("MSG#1")).await.is_err());
     store
         .write(Write::Update {
             key: Key::new("T#t#C#c", "MSG#1"),
@@ -81,13 +77,7 @@ async fn a_consumer_resumes_where_it_left_off_across_restarts() {
     {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         for i in 0..3 {
-            store
-                .write(Write::Put {
-                    record: record(&format!("MSG#{i}")),
-                    condition: Condition::Absent,
-                })
-                .await
-                .unwrap();
+            store.write(put_new(&format!("MSG#{i}"))).await.unwrap();
         }
         let changes = store.changes_after(0, 2).await.unwrap();
         store
@@ -116,13 +106,7 @@ async fn a_waiting_consumer_wakes_on_the_next_commit() {
         tokio::spawn(async move { store.wait_for_change().await })
     };
     tokio::task::yield_now().await;
-    store
-        .write(Write::Put {
-            record: record("MSG#w"),
-            condition: Condition::Absent,
-        })
-        .await
-        .unwrap();
+    store.write(put_new("MSG#w")).await.unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
         .await
         .unwrap()
@@ -178,10 +162,7 @@ fn callers_blocking_on_their_own_threads_commit_in_place_in_turn() {
             std::thread::spawn(move || {
                 for i in 0..25 {
                     handle
-                        .block_on(store.write(Write::Put {
-                            record: record(&format!("MSG#{t}#{i:02}")),
-                            condition: Condition::Absent,
-                        }))
+                        .block_on(store.write(put_new(&format!("MSG#{t}#{i:02}"))))
                         .unwrap();
                 }
             })
@@ -211,13 +192,7 @@ async fn the_log_is_folded_into_the_database_in_the_background() {
     let data_file = dir.path().join("data.sqlite3");
     let before = std::fs::metadata(&data_file).unwrap().len();
     for i in 0..300 {
-        store
-            .write(Write::Put {
-                record: record(&format!("MSG#{i:04}")),
-                condition: Condition::Absent,
-            })
-            .await
-            .unwrap();
+        store.write(put_new(&format!("MSG#{i:04}"))).await.unwrap();
     }
     // Far below the writer's own checkpoint threshold: only the background checkpoint copies
     // these pages into the database file.
@@ -234,13 +209,7 @@ async fn the_log_is_folded_into_the_database_in_the_background() {
 async fn concurrent_transactions_commit_together_and_fail_alone_on_this_runtime() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path()).unwrap();
-    store
-        .write(Write::Put {
-            record: record("MSG#taken"),
-            condition: Condition::Absent,
-        })
-        .await
-        .unwrap();
+    store.write(put_new("MSG#taken")).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..200 {
         let store = store.clone();
@@ -257,10 +226,7 @@ async fn concurrent_transactions_commit_together_and_fail_alone_on_this_runtime(
                         record: record(&format!("{sk}#side")),
                         condition: Condition::Always,
                     },
-                    Write::Put {
-                        record: record(&sk),
-                        condition: Condition::Absent,
-                    },
+                    put_new(&sk),
                 ])
                 .await
         }));
@@ -296,18 +262,8 @@ async fn a_log_that_cannot_be_synced_stops_writes_instead_of_answering_them_as_s
     std::fs::remove_file(dir.path().join("data.sqlite3-wal")).unwrap();
 
     // When writes arrive
-    let first = store
-        .write(Write::Put {
-            record: record("MSG#first"),
-            condition: Condition::Absent,
-        })
-        .await;
-    let second = store
-        .write(Write::Put {
-            record: record("MSG#second"),
-            condition: Condition::Absent,
-        })
-        .await;
+    let first = store.write(put_new("MSG#first")).await;
+    let second = store.write(put_new("MSG#second")).await;
 
     // Then none is answered as stored, and the store keeps refusing: after a failed fsync a
     // later one may succeed without the lost pages
