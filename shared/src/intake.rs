@@ -12,6 +12,7 @@ use crate::domain::whatsapp::{
 use crate::store::{DataError, PutOutcome, StatusFields, StatusOutcome, Store};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Counts of what one delivery did; logged per delivery (no personal data) and returned.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -36,7 +37,7 @@ pub struct IntakeReport {
 /// 5xx and Meta retries the whole delivery; what was stored before is idempotent on the retry.
 pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, DataError> {
     let mut report = IntakeReport::default();
-    let mut tenants: HashMap<PhoneNumberId, Option<Tenant>> = HashMap::new();
+    let mut tenants: HashMap<PhoneNumberId, Option<Arc<Tenant>>> = HashMap::new();
     for item in &delivery.items {
         let tenant = match item.phone_number_id() {
             Some(phone) => {

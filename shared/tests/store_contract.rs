@@ -9,15 +9,19 @@ use mizan_shared::domain::consent::{
 };
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
-use mizan_shared::domain::identity_hash::IdentifierKind;
+use mizan_shared::domain::identity_hash::{IdentifierKind, IdentityHasher};
 use mizan_shared::domain::ids::{ContactId, ExportId, PhoneNumberId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::retention::{Category, RetentionPolicy};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
-use mizan_shared::ports::records::{Condition, Key, Query, Range, Record, Write};
-use mizan_shared::store::{DataError, PutOutcome, StatusFields, StatusOutcome};
+use mizan_shared::ports::records::{
+    Condition, Cursor, Due, Key, Page, Query, Range, Record, RecordStore, StoreError, Write,
+};
+use mizan_shared::store::{DataError, PutOutcome, StatusFields, StatusOutcome, Store};
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use support::Harness;
 
@@ -708,6 +712,106 @@ async fn contacts_are_linked_by_any_identifier(h: Harness) {
     assert!(!first.contact.value.id.as_str().contains("MA.1"));
 }
 
+async fn a_contact_first_known_by_phone_is_found_when_its_user_id_comes_first(h: Harness) {
+    let t = tenant(&h).await;
+    let by_phone = contact(&h, &t, "212600000013").await;
+    let both = ContactProfile {
+        user_id: Some("MA.13".into()),
+        ..profile("212600000013")
+    };
+    let found = h.store.upsert_contact(&t.id, &both).await.unwrap();
+    assert!(!found.created);
+    assert_eq!(found.contact.value.id, by_phone);
+    let by_user_id = ContactProfile {
+        user_id: Some("MA.13".into()),
+        ..ContactProfile::default()
+    };
+    let again = h.store.upsert_contact(&t.id, &by_user_id).await.unwrap();
+    assert_eq!(again.contact.value.id, by_phone);
+}
+
+/// Fails every `delete_many` after the first: an erasure that removed the contact's records and
+/// aliases, then stopped before its profile record.
+struct StopsBeforeTheProfile {
+    inner: Arc<dyn RecordStore>,
+    deletes: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl RecordStore for StopsBeforeTheProfile {
+    async fn get(&self, key: &Key, now: Timestamp) -> Result<Option<Record>, StoreError> {
+        self.inner.get(key, now).await
+    }
+    async fn query(&self, query: &Query, now: Timestamp) -> Result<Page<Record>, StoreError> {
+        self.inner.query(query, now).await
+    }
+    async fn due(
+        &self,
+        partition: &str,
+        up_to: Timestamp,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Due>, StoreError> {
+        self.inner.due(partition, up_to, limit, after).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.inner.transact(writes).await
+    }
+    async fn delete_many(&self, keys: Vec<Key>) -> Result<(), StoreError> {
+        if self.deletes.fetch_add(1, Ordering::SeqCst) > 0 {
+            return Err(StoreError::Unavailable("injected failure".into()));
+        }
+        self.inner.delete_many(keys).await
+    }
+}
+
+async fn a_contact_whose_erasure_stopped_halfway_takes_no_new_messages(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000012").await;
+    let stopping = Store::new(
+        Arc::new(StopsBeforeTheProfile {
+            inner: h.records.clone(),
+            deletes: AtomicUsize::new(0),
+        }),
+        h.envelope.clone(),
+        Arc::new(IdentityHasher::new(support::HASH_KEY)),
+        h.clock.clone(),
+    );
+    assert!(stopping.erase_contact(&t.id, &c).await.is_err());
+
+    // An idle contact is not flagged when the purge retires it: the erasure flags it before
+    // anything goes, and files it as due so the purge finishes it.
+    let left = h.store.contact(&t.id, &c).await.unwrap().unwrap();
+    assert!(left.value.is_erasure_due());
+    let due = h
+        .store
+        .all_due(&t.id, Category::Erasure, h.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+
+    // The person writes meanwhile: refused as worth a retry (Meta retries for days), not
+    // attached to the contact whose aliases are gone.
+    let during = h
+        .store
+        .upsert_contact(&t.id, &profile("212600000012"))
+        .await;
+    assert!(
+        matches!(&during, Err(DataError::Store(e)) if e.is_retryable()),
+        "{during:?}"
+    );
+
+    // Once the erasure is finished, the same person starts afresh.
+    h.store.erase_contact(&t.id, &c).await.unwrap();
+    let again = h
+        .store
+        .upsert_contact(&t.id, &profile("212600000012"))
+        .await
+        .unwrap();
+    assert!(again.created);
+    assert!(!again.contact.value.is_erasure_due());
+}
+
 async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000010").await;
@@ -1180,6 +1284,8 @@ on_both_backends!(
     export_jobs_move_forward_only,
     audit_events_page_newest_first,
     contacts_are_linked_by_any_identifier,
+    a_contact_first_known_by_phone_is_found_when_its_user_id_comes_first,
+    a_contact_whose_erasure_stopped_halfway_takes_no_new_messages,
     erasing_a_contact_leaves_only_a_suppression_hash,
     an_erasure_request_shreds_at_once_and_completion_removes_archives,
     a_reply_is_claimed_once_per_inbound_message,

@@ -13,6 +13,7 @@ use std::fmt;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const DEMO_FILE: &str = "demo.json";
 pub const DEMO_TENANT_NAME: &str = "Mizan Demo";
@@ -84,7 +85,7 @@ async fn seed(store: &Store, base_url: &str) -> Result<DemoCredentials, CliError
     // A start that stopped after creating the tenant but before writing demo.json left the demo
     // number attached to it: adopt that tenant rather than fail on the number.
     let tenant = match store.tenant_by_phone_number(&phone).await? {
-        Some(tenant) => tenant,
+        Some(tenant) => Arc::unwrap_or_clone(tenant),
         None => {
             let mut tenant = Tenant::new(DEMO_TENANT_NAME, store.now());
             tenant.settings.faq = demo_faq();

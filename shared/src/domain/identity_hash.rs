@@ -39,6 +39,11 @@ impl IdentityHash {
     pub fn from_stored(value: impl Into<String>) -> Self {
         IdentityHash(value.into())
     }
+
+    /// The id of the contact first created from this identifier.
+    pub fn contact_id(&self) -> ContactId {
+        ContactId::new(format!("c{}", self.0))
+    }
 }
 
 impl fmt::Debug for IdentityHash {
@@ -84,10 +89,7 @@ impl IdentityHasher {
 
     /// A new contact takes the hash of the identifier it was first seen with as its id.
     pub fn contact_id(&self, tenant: &TenantId, kind: IdentifierKind, value: &str) -> ContactId {
-        ContactId::new(format!(
-            "c{}",
-            self.identifier(tenant, kind, value).as_str()
-        ))
+        self.identifier(tenant, kind, value).contact_id()
     }
 
     /// The storage id of a WhatsApp message: its wamid base64-encodes the sender's phone number,

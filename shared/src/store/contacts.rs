@@ -206,6 +206,23 @@ impl Store {
         })
     }
 
+    /// The contact created from this identifier, read by the id derived from it: one read
+    /// instead of the alias and then the contact, for the sender of almost every message.
+    /// Trusted only while it lists the identifier and no erasure has begun: erasure flags the
+    /// contact before it removes any alias, so an unflagged contact's aliases all point to it.
+    async fn contact_created_from(
+        &self,
+        tenant: &TenantId,
+        hash: &IdentityHash,
+    ) -> Result<Option<(Record, ContactDoc)>, DataError> {
+        Ok(self
+            .contact_record(tenant, &hash.contact_id())
+            .await?
+            .filter(|(_, doc)| {
+                doc.contact.erasure_requested_at.is_none() && doc.aliases.contains(hash)
+            }))
+    }
+
     /// Finds the contact by any of the profile's identifiers and refreshes its profile, or
     /// creates it. Safe to repeat and to race: concurrent deliveries end with one contact.
     pub async fn upsert_contact(
@@ -214,13 +231,22 @@ impl Store {
         profile: &ContactProfile,
     ) -> Result<ContactUpsert, DataError> {
         let hashes = self.alias_hashes(tenant, profile);
-        let Some((first_kind, _)) = hashes.first().cloned() else {
+        let Some((_, first_hash)) = hashes.first().cloned() else {
             return Err(DataError::Invalid(
                 "a contact needs a user id or a wa_id".into(),
             ));
         };
         for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
             let now = self.now();
+            if let Some((record, doc)) = self.contact_created_from(tenant, &first_hash).await? {
+                match self
+                    .refresh_contact(tenant, record, doc, profile, &hashes, now)
+                    .await
+                {
+                    Err(DataError::Store(StoreError::ConditionFailed { .. })) => continue,
+                    other => return other,
+                }
+            }
             let mut existing = None;
             for (_, hash) in &hashes {
                 if let Some(id) = self.contact_id_by_alias(tenant, hash).await? {
@@ -248,14 +274,8 @@ impl Store {
                     }
                 },
                 None => {
-                    let value = profile
-                        .identifiers()
-                        .into_iter()
-                        .find(|(k, _)| *k == first_kind)
-                        .map(|(_, v)| v.to_owned())
-                        .unwrap_or_default();
-                    let id = self.hasher.contact_id(tenant, first_kind, &value);
-                    self.create_contact(tenant, id, profile, &hashes, now).await
+                    self.create_contact(tenant, first_hash.contact_id(), profile, &hashes, now)
+                        .await
                 }
             };
             match result {

@@ -1,8 +1,8 @@
 //! Erasure of one contact (P7, P11, P12): key destroyed first, so content is unreadable at once,
 //! then every item of the contact removed; a keyed hash survives only where suppression needs it.
 
-use super::contacts::{contact_update, SuppressionDoc};
-use super::{audit_write, layout, to_doc, DataError, Store, Versioned};
+use super::contacts::{contact_update, ContactDoc, SuppressionDoc};
+use super::{audit_write, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS};
 use crate::domain::audit::AuditEvent;
 use crate::domain::contact::Contact;
 use crate::domain::export::ExportJob;
@@ -46,17 +46,12 @@ impl Store {
         if reason == ErasureReason::Minor {
             flagged.minor = true;
         }
-        let Some((_, doc)) = self.contact_record(&flagged.tenant, &flagged.id).await? else {
+        let Some((_, stored)) = self.contact_record(&flagged.tenant, &flagged.id).await? else {
             return Err(DataError::NotFound("contact"));
         };
-        let (key, doc, _) = self
-            .contact_writes(&flagged, &doc.aliases, doc.seen_digest.clone(), None)
+        let update = self
+            .erasure_flag(&flagged, &stored, contact.version, now)
             .await?;
-        let entry = layout::retention_entry(&flagged.tenant, Category::Erasure, &key, now);
-        let mut update = contact_update(key, doc, None, contact.version);
-        if let Write::Update { changes, .. } = &mut update {
-            changes.retention = Some(Some(entry));
-        }
         match self
             .records
             .transact(vec![update, audit_write(audit)?])
@@ -75,21 +70,75 @@ impl Store {
         Ok(())
     }
 
-    /// Removes everything of one contact. Safe to repeat after a partial failure: the profile
-    /// record, which holds the list of aliases, goes last.
+    /// The update that flags `flagged` (a contact read at `read_version`) for erasure and files
+    /// it in the retention index as due now.
+    async fn erasure_flag(
+        &self,
+        flagged: &Contact,
+        stored: &ContactDoc,
+        read_version: i64,
+        now: Timestamp,
+    ) -> Result<Write, DataError> {
+        let (key, doc, _) = self
+            .contact_writes(flagged, &stored.aliases, stored.seen_digest.clone(), None)
+            .await?;
+        let entry = layout::retention_entry(&flagged.tenant, Category::Erasure, &key, now);
+        let mut update = contact_update(key, doc, None, read_version);
+        if let Write::Update { changes, .. } = &mut update {
+            changes.retention = Some(Some(entry));
+        }
+        Ok(update)
+    }
+
+    /// The contact, flagged for erasure before any of its records go (an idle contact the purge
+    /// retires is not flagged yet). Deliveries read a contact directly by its id and trust it
+    /// only unflagged (`upsert_contact`), so none attaches to a contact whose aliases are going;
+    /// and an erasure that stops halfway is due in the index for the purge to finish.
+    async fn contact_flagged_for_erasure(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+        now: Timestamp,
+    ) -> Result<Option<ContactDoc>, DataError> {
+        for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
+            let Some((record, mut doc)) = self.contact_record(tenant, contact).await? else {
+                return Ok(None);
+            };
+            if doc.contact.erasure_requested_at.is_some() {
+                return Ok(Some(doc));
+            }
+            doc.contact.erasure_requested_at = Some(now);
+            let update = self
+                .erasure_flag(&doc.contact, &doc, record.version, now)
+                .await?;
+            match self.records.transact(vec![update]).await {
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                other => other?,
+            }
+            return Ok(Some(doc));
+        }
+        Err(DataError::Store(StoreError::Busy(
+            "contact kept changing while its erasure began".into(),
+        )))
+    }
+
+    /// Removes everything of one contact. Safe to repeat after a partial failure: the contact
+    /// is flagged first, and the profile record, which holds the list of aliases, goes last.
     pub async fn erase_contact(
         &self,
         tenant: &TenantId,
         contact: &ContactId,
     ) -> Result<ErasureReport, DataError> {
         let now = self.now();
-        let found = self.contact_record(tenant, contact).await?;
+        let found = self
+            .contact_flagged_for_erasure(tenant, contact, now)
+            .await?;
         self.envelope
             .destroy(&Self::key_context(tenant, contact))
             .await?;
 
         let mut suppressed = false;
-        if let Some((_, doc)) = &found {
+        if let Some(doc) = &found {
             if doc.contact.consent.needs_suppression() {
                 let suppression = to_doc(&SuppressionDoc::from_consent(&doc.contact.consent, now))?;
                 let writes = doc
@@ -135,7 +184,7 @@ impl Store {
             .collect();
         let exports = self.exports_of_contact(tenant, contact).await?;
         doomed.extend(exports.iter().map(|j| layout::export(tenant, &j.id)));
-        if let Some((_, doc)) = &found {
+        if let Some(doc) = &found {
             doomed.extend(doc.aliases.iter().map(|h| layout::alias(tenant, h)));
         }
         doomed.push(layout::legal_hold(tenant, contact));

@@ -76,7 +76,11 @@ pub const TENANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs
 
 type TenantCache = quick_cache::sync::Cache<
     crate::domain::ids::PhoneNumberId,
-    (Option<crate::domain::tenant::Tenant>, std::time::Instant),
+    // Shared, not cloned per delivery: a tenant carries its whole FAQ.
+    (
+        Option<Arc<crate::domain::tenant::Tenant>>,
+        std::time::Instant,
+    ),
 >;
 
 #[derive(Clone)]

@@ -7,6 +7,7 @@ use crate::domain::retention::Category;
 use crate::domain::tenant::Tenant;
 use crate::ports::records::{Condition, Record, StoreError, Write};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Serialize, Deserialize)]
 struct PhoneDoc {
@@ -187,13 +188,13 @@ impl Store {
     pub async fn tenant_by_phone_number(
         &self,
         phone: &PhoneNumberId,
-    ) -> Result<Option<Tenant>, DataError> {
+    ) -> Result<Option<Arc<Tenant>>, DataError> {
         if let Some((tenant, read_at)) = self.tenants_by_phone.get(phone) {
             if read_at.elapsed() < super::TENANT_CACHE_TTL {
                 return Ok(tenant);
             }
         }
-        let tenant = self.read_tenant_by_phone_number(phone).await?;
+        let tenant = self.read_tenant_by_phone_number(phone).await?.map(Arc::new);
         self.tenants_by_phone
             .insert(phone.clone(), (tenant.clone(), std::time::Instant::now()));
         Ok(tenant)

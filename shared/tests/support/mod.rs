@@ -20,6 +20,9 @@ use std::sync::Arc;
 pub const DYNAMODB_ENDPOINT_VAR: &str = "MIZAN_TEST_DYNAMODB_ENDPOINT";
 pub const AWS_ENDPOINT_VAR: &str = "MIZAN_TEST_AWS_ENDPOINT";
 
+/// The identity-hashing key of every harness's store.
+pub const HASH_KEY: [u8; 32] = [42; 32];
+
 /// 2026-01-01T00:00:00Z: tests start here and move the clock forward.
 pub const START: i64 = 1_767_225_600_000;
 
@@ -73,7 +76,7 @@ pub fn build(
     let store = Store::new(
         records.clone(),
         envelope.clone(),
-        Arc::new(IdentityHasher::new([42; 32])),
+        Arc::new(IdentityHasher::new(HASH_KEY)),
         clock.clone(),
     );
     Harness {
