@@ -1,5 +1,6 @@
-//! Erasure of one contact (P7, P11, P12): key destroyed first, so content is unreadable at once,
-//! then every item of the contact removed; a keyed hash survives only where suppression needs it.
+//! Erasure of one contact (P7, P11, P12): the contact flagged, then its key destroyed, so content
+//! is unreadable at once, then every item of the contact removed; a keyed hash survives only where
+//! suppression needs it.
 
 use super::contacts::{contact_update, ContactDoc, SuppressionDoc};
 use super::{audit_write, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS};
