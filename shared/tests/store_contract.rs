@@ -730,6 +730,14 @@ async fn a_contact_first_known_by_phone_is_found_when_its_user_id_comes_first(h:
     assert_eq!(again.contact.value.id, by_phone);
 }
 
+async fn erasures_due(h: &Harness, t: &Tenant) -> usize {
+    h.store
+        .all_due(&t.id, Category::Erasure, h.clock_now())
+        .await
+        .unwrap()
+        .len()
+}
+
 /// Fails every `delete_many` after the first: an erasure that removed the contact's records and
 /// aliases, then stopped before its profile record.
 struct StopsBeforeTheProfile {
@@ -783,12 +791,7 @@ async fn a_contact_whose_erasure_stopped_halfway_takes_no_new_messages(h: Harnes
     // anything goes, and files it as due so the purge finishes it.
     let left = h.store.contact(&t.id, &c).await.unwrap().unwrap();
     assert!(left.value.is_erasure_due());
-    let due = h
-        .store
-        .all_due(&t.id, Category::Erasure, h.clock_now())
-        .await
-        .unwrap();
-    assert_eq!(due.len(), 1);
+    assert_eq!(erasures_due(&h, &t).await, 1);
 
     // The person writes meanwhile: refused as worth a retry (Meta retries for days), not
     // attached to the contact whose aliases are gone.
@@ -1122,12 +1125,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         .await
         .unwrap();
     assert!(conversation.items.iter().all(|m| m.content.is_none()));
-    let due = h
-        .store
-        .all_due(&t.id, Category::Erasure, h.clock_now())
-        .await
-        .unwrap();
-    assert_eq!(due.len(), 1);
+    assert_eq!(erasures_due(&h, &t).await, 1);
     let trail = h.store.audit_events(&t.id, 10, None).await.unwrap();
     assert_eq!(trail.items[0].action, "contact.erasure_requested");
     // A second request from a stale read is refused rather than lost.
