@@ -31,8 +31,16 @@ impl Durability {
 /// the cache is parsed and planned again on its next use.
 const STATEMENT_CACHE: usize = 64;
 
+/// Page size of a new database (an existing one keeps its own). Against 4 KiB, a delivery's
+/// writes touch fewer pages, so fewer log frames are written (two `pwrite`s each), and the
+/// writer's backstop checkpoint (see group_commit), which stalls every waiting commit, comes
+/// about half as often: p99 at 16 connections over 10 s went from 53 ms to 34 ms (two
+/// interleaved runs each).
+const PAGE_SIZE: i64 = 8192;
+
 /// WAL mode with the chosen durability.
 pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", durability.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
