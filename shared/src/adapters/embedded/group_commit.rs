@@ -50,8 +50,10 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// only after a checkpoint that nothing committed beside). It runs inside a commit, copying what
 /// the last background checkpoint left and syncing the database file, and every waiting request
 /// waits with it: 10–67 ms measured under load, several times a second at 16,000 pages of 4 KiB.
-/// At 16,000 pages of 8 KiB p99 at 16 connections over 10 s was 31–35 ms; at 32,000, 25–37 ms
-/// (five interleaved runs each), for a log file that may reach this size on disk.
+/// On a fresh database, p99 at 16 connections over 10 s was 31–35 ms at 16,000 pages of 8 KiB
+/// and 25–37 ms at 32,000 (five interleaved runs each); after the load bench's 4-connection level
+/// it was still 35–86 ms, so this narrows the stall rather than removing it. The log file may
+/// reach this size on disk.
 pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 32_000;
 
 type Reply = oneshot::Sender<Result<Vec<Change>, StoreError>>;
