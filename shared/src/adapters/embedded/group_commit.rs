@@ -17,12 +17,11 @@
 //! started, so an answer still means "on disk"; only the wait for the disk is taken off the
 //! writer's path.
 //!
-//! Checkpoints (copying the write-ahead log into the database file, two fsyncs each) run on a
-//! thread of their own, beside the commits instead of inside one of them; the writer only
-//! checkpoints itself when the log has grown past `BACKSTOP_CHECKPOINT_PAGES`, which the
-//! background checkpoints keep rare and short.
+//! Checkpoints (copying the write-ahead log into the database file) run on a thread of their
+//! own, beside the commits instead of inside one of them (see checkpointer).
 
 use super::change_feed::{self, Change};
+use super::checkpointer::Checkpointer;
 use super::record_store::{apply_changes, holds, load, remove, store};
 use super::sqlite_error;
 use crate::domain::time::Timestamp;
@@ -31,30 +30,11 @@ use rusqlite::Connection;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
 /// How many transactions one commit may carry.
 const MAX_BATCH: usize = 128;
-
-/// How often the background checkpoint runs while there are commits to fold into the database.
-/// A page rewritten by many commits in between is copied once: under load, 100 ms instead of 25
-/// gave about 8% more deliveries per second (means of 6 and 3 noisy runs; 50 ms gave less), and
-/// keeps the log far below the writer's backstop. Its longer checkpoints lengthen the latency tail
-/// of a lone commit whose fsync waits behind one.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-
-/// The writer's own automatic checkpoint (pages of 8 KiB, about 256 MB of log): a backstop for
-/// when the background checkpoint cannot keep up, and what lets the log start over (it restarts
-/// only after a checkpoint that nothing committed beside). It runs inside a commit, copying what
-/// the last background checkpoint left and syncing the database file, and every waiting request
-/// waits with it: 10–67 ms measured under load, several times a second at 16,000 pages of 4 KiB.
-/// On a fresh database, p99 at 16 connections over 10 s was 31–35 ms at 16,000 pages of 8 KiB
-/// and 25–37 ms at 32,000 (five interleaved runs each); after the load bench's 4-connection level
-/// it was still 35–86 ms, so this narrows the stall rather than removing it. The log file may
-/// reach this size on disk.
-pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 32_000;
 
 type Reply = oneshot::Sender<Result<Vec<Change>, StoreError>>;
 
@@ -86,8 +66,8 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Only the leader touches it, so it is never contended.
     conn: Mutex<Connection>,
-    /// Set by every commit, cleared by the background checkpoint.
-    dirty: AtomicBool,
+    /// Set by every commit, cleared by the checkpointer.
+    dirty: Arc<AtomicBool>,
     /// Makes commits durable before they are answered, in full durability.
     wal: Option<WalSync>,
 }
@@ -186,18 +166,18 @@ pub(super) struct GroupCommitter {
 }
 
 impl GroupCommitter {
-    /// `conn` commits; `checkpoint_conn` (another connection to the same file) checkpoints.
+    /// `conn` commits (set up by `checkpointer::prepare_writer`); `checkpointer` folds its log.
     /// With `sync_wal` (the write-ahead log's path), `conn` must commit without syncing
     /// (`synchronous = NORMAL`): the committer fsyncs the log before it answers.
     pub fn start(
         conn: Connection,
-        checkpoint_conn: Connection,
+        checkpointer: Checkpointer,
         sync_wal: Option<PathBuf>,
     ) -> Result<Self, StoreError> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             conn: Mutex::new(conn),
-            dirty: AtomicBool::new(false),
+            dirty: Arc::new(AtomicBool::new(false)),
             wal: sync_wal.map(|path| WalSync {
                 path,
                 file: Mutex::new(None),
@@ -224,11 +204,7 @@ impl GroupCommitter {
             .name("mizan-embedded-writer".into())
             .spawn(move || run_writer(&for_writer, &handoffs, syncer.as_ref()))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
-        let for_checkpoints = Arc::downgrade(&shared);
-        std::thread::Builder::new()
-            .name("mizan-embedded-checkpoint".into())
-            .spawn(move || run_checkpoints(&checkpoint_conn, &for_checkpoints))
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpointer: {e}")))?;
+        checkpointer.spawn(Arc::downgrade(&shared.dirty))?;
         Ok(GroupCommitter { shared, writer })
     }
 
@@ -348,25 +324,6 @@ fn run_syncer(shared: &Shared, committed: &mpsc::Receiver<Vec<Answer>>) {
             answers.extend(more);
         }
         shared.answer_in_place(answers);
-    }
-}
-
-/// Folds the log into the database beside the commits (PASSIVE: never waits for readers or the
-/// writer), while the store exists.
-fn run_checkpoints(conn: &Connection, shared: &Weak<Shared>) {
-    loop {
-        std::thread::sleep(CHECKPOINT_INTERVAL);
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        if !shared.dirty.swap(false, Ordering::AcqRel) {
-            continue;
-        }
-        drop(shared);
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            // The writer's own checkpoint still bounds the log.
-            tracing::warn!(error = %e, "background checkpoint failed");
-        }
     }
 }
 

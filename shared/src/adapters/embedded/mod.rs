@@ -1,6 +1,7 @@
 //! The embedded backend: SQLite files in one directory, for running on one machine.
 
 mod change_feed;
+mod checkpointer;
 mod group_commit;
 mod key_store;
 mod record_store;

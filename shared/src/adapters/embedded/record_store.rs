@@ -2,6 +2,7 @@
 //! change appended to the change log in the same transaction.
 
 use super::change_feed::{self, Change};
+use super::checkpointer::{self, Checkpointer};
 use super::group_commit::GroupCommitter;
 use super::{schema, sqlite_error};
 use crate::domain::time::Timestamp;
@@ -57,14 +58,7 @@ impl EmbeddedStore {
             std::path::PathBuf::from(wal)
         });
         schema::create_data_tables(&write_conn).map_err(sqlite_error)?;
-        // Checkpoints run beside the commits (see group_commit); this is the writer's backstop.
-        write_conn
-            .pragma_update(
-                None,
-                "wal_autocheckpoint",
-                super::group_commit::BACKSTOP_CHECKPOINT_PAGES,
-            )
-            .map_err(sqlite_error)?;
+        checkpointer::prepare_writer(&write_conn).map_err(sqlite_error)?;
         let open_reader = || -> Result<Mutex<Connection>, StoreError> {
             let conn = Connection::open(&path).map_err(sqlite_error)?;
             schema::configure(&conn, durability).map_err(sqlite_error)?;
@@ -75,11 +69,13 @@ impl EmbeddedStore {
             .collect::<Result<Vec<_>, _>>()?;
         let checkpoint_conn = Connection::open(&path).map_err(sqlite_error)?;
         schema::configure(&checkpoint_conn, durability).map_err(sqlite_error)?;
+        let checkpointer =
+            Checkpointer::new(checkpoint_conn, &path, checkpointer::RESTART_AT_PAGES)?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {
                 conn: open_reader()?,
                 readers,
-                writer: GroupCommitter::start(write_conn, checkpoint_conn, sync_wal)?,
+                writer: GroupCommitter::start(write_conn, checkpointer, sync_wal)?,
                 changed: Notify::new(),
             }),
         })
