@@ -12,11 +12,12 @@
 use super::sqlite_error;
 use crate::ports::records::StoreError;
 use rusqlite::Connection;
+use std::cell::Cell;
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Weak;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the checkpointer runs while there are commits to fold into the database. A page
 /// rewritten by many commits in between is copied once: under load, 100 ms instead of 25 gave
@@ -32,10 +33,17 @@ pub(super) const RESTART_AT_PAGES: i64 = 24_000;
 /// keep being deferred. It runs inside a commit and every waiting request waits with it.
 pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 48_000;
 
-/// How long a restart waits for the write lock or a reader before it gives up until the next
-/// pass: while it waits for a reader it holds the write lock, and the writer waits too.
-const RESTART_POLLS: i32 = 100;
+/// How long a restart may wait, for the write lock and then for readers, before it gives up
+/// until the next pass: while it waits for a reader it holds the write lock, and the writer waits
+/// with it. A reader can take long: the runner's stream consumers run in the idle class, and
+/// under load one may sit descheduled in the middle of a read for a second.
+const RESTART_WAIT: Duration = Duration::from_millis(2);
 const POLL: Duration = Duration::from_micros(100);
+
+thread_local! {
+    /// Until when the checkpointer's busy handler keeps waiting (none: it does not wait).
+    static WAIT_UNTIL: Cell<Option<Instant>> = const { Cell::new(None) };
+}
 
 /// What one pass did.
 #[derive(Debug, PartialEq, Eq)]
@@ -110,7 +118,10 @@ impl Checkpointer {
         self.sync_database()?;
         self.checkpoint("PASSIVE")?;
         self.sync_database()?;
-        Ok(match self.checkpoint("RESTART")?.busy {
+        WAIT_UNTIL.with(|until| until.set(Some(Instant::now() + RESTART_WAIT)));
+        let restart = self.checkpoint("RESTART");
+        WAIT_UNTIL.with(|until| until.set(None));
+        Ok(match restart?.busy {
             true => Pass::Deferred,
             false => Pass::Restarted,
         })
@@ -162,12 +173,14 @@ fn wait_for_the_lock(count: i32) -> bool {
     true
 }
 
-fn wait_briefly(count: i32) -> bool {
-    if count >= RESTART_POLLS {
-        return false;
+fn wait_briefly(_count: i32) -> bool {
+    let waiting = WAIT_UNTIL
+        .with(Cell::get)
+        .is_some_and(|until| Instant::now() < until);
+    if waiting {
+        std::thread::sleep(POLL);
     }
-    std::thread::sleep(POLL);
-    true
+    waiting
 }
 
 #[cfg(test)]
