@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Log size, in pages, past which the checkpointer starts the log over (pages of 8 KiB: about
-/// 192 MB on disk). Each restart syncs the database file three times; at 16,000 pages the load
-/// bench lost about 8% of its throughput, at 24,000–30,000 nothing measurable.
+/// 192 MB on disk). Each restart syncs the database file three times, and a dirty page rewritten
+/// between two syncs is written to disk once: at 16,000 pages the load bench lost about 8% of its
+/// throughput, at 30,000 none (three interleaved runs each, on a machine whose speed drifts by more).
 pub(super) const RESTART_AT_PAGES: i64 = 24_000;
 
 /// The writer's own automatic checkpoint, in pages (about 384 MB): a backstop for when restarts
