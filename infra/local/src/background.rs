@@ -33,16 +33,20 @@ impl Background {
             .build()?;
         let handle = runtime.handle().clone();
         let (stop, stopped) = oneshot::channel::<()>();
+        let (lowered, priority_lowered) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("mizan-background".into())
             .spawn(move || {
                 lower_priority();
+                let _ = lowered.send(());
                 // Drives every spawned task until the runner says stop.
                 runtime.block_on(async {
                     let _ = stopped.await;
                 });
                 runtime.shutdown_timeout(STOP_TIMEOUT);
             })?;
+        // Returns once the thread is in its class, so nothing runs there at normal priority.
+        let _ = priority_lowered.recv();
         Ok(Background {
             runtime: handle,
             stop: Some(stop),
