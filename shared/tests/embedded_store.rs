@@ -274,3 +274,88 @@ async fn a_log_that_cannot_be_synced_stops_writes_instead_of_answering_them_as_s
         );
     }
 }
+
+#[tokio::test]
+async fn only_one_store_at_a_time_opens_a_data_directory() {
+    // Given a store open on a directory
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    store.write(put_new("MSG#1")).await.unwrap();
+
+    // When another opens it meanwhile (as an admin command beside a running runner would)
+    let refused = EmbeddedStore::open(dir.path()).err().expect("refused");
+
+    // Then it is refused with the reason, and it opens once the first is closed
+    assert!(
+        refused.to_string().contains("in use by another process"),
+        "{refused}"
+    );
+    drop(store);
+    let reopened = EmbeddedStore::open(dir.path()).unwrap();
+    let found = reopened
+        .get(&Key::new("T#t#C#c", "MSG#1"), Timestamp::now())
+        .await
+        .unwrap();
+    assert!(found.is_some());
+}
+
+/// Reads of a key racing the commits that change it: once a write is answered, no read started
+/// afterwards returns what it replaced, and a deleted record is not served from memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_after_an_answered_write_sees_it_while_other_reads_race_the_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let key = Key::new("T#t#C#c", "PROFILE");
+    let versioned = |version: i64| {
+        let mut record = Record::new(key.clone(), "contact", serde_json::json!({}));
+        record.version = version;
+        record
+    };
+    store
+        .write(Write::Put {
+            record: versioned(0),
+            condition: Condition::Absent,
+        })
+        .await
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let racers: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, key, stop) = (store.clone(), key.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut reads = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    store.get(&key, Timestamp::now()).await.unwrap();
+                    reads += 1;
+                    tokio::task::yield_now().await;
+                }
+                reads
+            })
+        })
+        .collect();
+
+    for version in 1..=300 {
+        store
+            .write(Write::Put {
+                record: versioned(version),
+                condition: Condition::VersionIs(version - 1),
+            })
+            .await
+            .unwrap();
+        let read = store.get(&key, Timestamp::now()).await.unwrap();
+        assert_eq!(read.map(|r| r.version), Some(version));
+    }
+    store
+        .write(Write::Delete {
+            key: key.clone(),
+            condition: Condition::Always,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get(&key, Timestamp::now()).await.unwrap(), None);
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for racer in racers {
+        assert!(racer.await.unwrap() > 0, "every racer read");
+    }
+}

@@ -265,6 +265,32 @@ fn restart_reuses_the_demo_tenant_and_data_survives() {
 }
 
 #[test]
+fn an_admin_command_beside_a_running_runner_is_refused_and_changes_nothing() {
+    // Given a running runner
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let tenant_id = demo_json(dir.path())["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // When an admin command writes to its data directory meanwhile
+    let refused = admin(
+        dir.path(),
+        &["settings", "set", &tenant_id, "--chat-retention-days", "7"],
+    );
+
+    // Then it stops with a message naming the reason, and the tenant is unchanged
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    assert!(refused.stdout.is_empty());
+    assert!(server.terminate().success());
+    let tenant = json_of(&admin(dir.path(), &["tenant", "show", &tenant_id]));
+    assert_eq!(tenant["settings"]["chat_retention_days"], 30);
+}
+
+#[test]
 fn sigterm_stops_the_runner_with_exit_code_zero() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());

@@ -19,13 +19,17 @@
 //!
 //! Checkpoints (copying the write-ahead log into the database file) run on a thread of their
 //! own, beside the commits instead of inside one of them (see checkpointer).
+//!
+//! Every batch makes the record cache forget the keys it wrote, after it commits and before
+//! anyone is answered, so no read that starts after an answer is served what the write replaced.
 
 use super::change_feed::{self, Change};
 use super::checkpointer::Checkpointer;
+use super::record_cache::RecordCache;
 use super::record_store::{apply_changes, holds, load, remove, store};
 use super::sqlite_error;
 use crate::domain::time::Timestamp;
-use crate::ports::records::{StoreError, Write};
+use crate::ports::records::{Key, StoreError, Write};
 use rusqlite::Connection;
 use std::fs::File;
 use std::path::PathBuf;
@@ -70,6 +74,7 @@ struct Shared {
     dirty: Arc<AtomicBool>,
     /// Makes commits durable before they are answered, in full durability.
     wal: Option<WalSync>,
+    cache: Arc<RecordCache>,
 }
 
 impl Shared {
@@ -91,10 +96,20 @@ impl Shared {
 
     /// Commits `batch`; `answer` gets its outcomes once they may be sent.
     fn commit(&self, batch: Vec<Job>, answer: impl FnOnce(Vec<Answer>)) {
+        let written: Vec<Key> = batch
+            .iter()
+            .filter_map(|job| match &job.work {
+                Work::Writes(writes) => Some(writes.iter().map(|w| w.key().clone())),
+                Work::Chore(_) => None,
+            })
+            .flatten()
+            .collect();
         let answers = {
             let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
             commit_batch(&mut conn, batch)
         };
+        // Whether it committed or not: forgetting a key only costs a read.
+        self.cache.forget(&written);
         self.dirty.store(true, Ordering::Release);
         answer(answers);
     }
@@ -166,13 +181,15 @@ pub(super) struct GroupCommitter {
 }
 
 impl GroupCommitter {
-    /// `conn` commits (set up by `checkpointer::prepare_writer`); `checkpointer` folds its log.
-    /// With `sync_wal` (the write-ahead log's path), `conn` must commit without syncing
-    /// (`synchronous = NORMAL`): the committer fsyncs the log before it answers.
+    /// `conn` commits (set up by `checkpointer::prepare_writer`); `checkpointer` folds its log;
+    /// `cache` forgets what each batch writes. With `sync_wal` (the write-ahead log's path),
+    /// `conn` must commit without syncing (`synchronous = NORMAL`): the committer fsyncs the log
+    /// before it answers.
     pub fn start(
         conn: Connection,
         checkpointer: Checkpointer,
         sync_wal: Option<PathBuf>,
+        cache: Arc<RecordCache>,
     ) -> Result<Self, StoreError> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
@@ -183,6 +200,7 @@ impl GroupCommitter {
                 file: Mutex::new(None),
                 failed: AtomicBool::new(false),
             }),
+            cache,
         });
         let syncer = match shared.wal {
             Some(_) => {

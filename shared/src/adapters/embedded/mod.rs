@@ -4,6 +4,7 @@ mod change_feed;
 mod checkpointer;
 mod group_commit;
 mod key_store;
+mod record_cache;
 mod record_store;
 mod schema;
 pub mod stream_event;

@@ -5,6 +5,8 @@ use rusqlite::Connection;
 
 pub const DATA_FILE: &str = "data.sqlite3";
 pub const KEYS_FILE: &str = "keys.sqlite3";
+/// Locked by the process that has the store open.
+pub const LOCK_FILE: &str = "store.lock";
 
 /// How hard a commit is pushed to disk before it is acknowledged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
