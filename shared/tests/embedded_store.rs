@@ -359,3 +359,55 @@ async fn a_read_after_an_answered_write_sees_it_while_other_reads_race_the_commi
         assert!(racer.await.unwrap() > 0, "every racer read");
     }
 }
+
+#[tokio::test]
+async fn a_transaction_that_fails_while_writing_leaves_nothing_behind() {
+    // Given a store whose database refuses one record at the moment it is written (as a full or
+    // failing disk would), after every condition has been checked
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    store.write(put_new("MSG#0")).await.unwrap();
+    let sabotage = rusqlite::Connection::open(dir.path().join("data.sqlite3")).unwrap();
+    sabotage
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON records WHEN NEW.sk = 'MSG#bad' \
+             BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;",
+        )
+        .unwrap();
+
+    // When a transaction writes a good record and then the refused one
+    let failed = store
+        .transact(vec![put_new("MSG#good"), put_new("MSG#bad")])
+        .await;
+
+    // Then it fails, its first write is not stored, and the change log has nothing of it
+    assert!(failed.is_err());
+    let now = Timestamp::now();
+    let key = |sk: &str| Key::new("T#t#C#c", sk);
+    assert_eq!(store.get(&key("MSG#good"), now).await.unwrap(), None);
+    let changes = store.changes_after(0, 10).await.unwrap();
+    assert_eq!(changes.len(), 1, "only MSG#0's change");
+    // And the store keeps working once the disk is well again
+    sabotage.execute_batch("DROP TRIGGER refuse").unwrap();
+    store
+        .transact(vec![put_new("MSG#good"), put_new("MSG#bad")])
+        .await
+        .unwrap();
+    assert!(store.get(&key("MSG#bad"), now).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_transaction_writing_one_key_twice_is_refused_as_dynamodb_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let refused = store
+        .transact(vec![put_new("MSG#1"), put_new("MSG#1")])
+        .await
+        .expect_err("refused");
+    assert!(refused.to_string().contains("at most once"), "{refused}");
+    let gone = store
+        .get(&Key::new("T#t#C#c", "MSG#1"), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(gone, None);
+}
