@@ -31,7 +31,7 @@ use super::record_cache::RecordCache;
 use super::record_store::{apply_changes, holds, load, remove, store};
 use super::sqlite_error;
 use crate::domain::time::Timestamp;
-use crate::ports::records::{Key, StoreError, Write};
+use crate::ports::records::{StoreError, Write};
 use rusqlite::Connection;
 use std::fs::File;
 use std::path::PathBuf;
@@ -98,20 +98,19 @@ impl Shared {
 
     /// Commits `batch`; `answer` gets its outcomes once they may be sent.
     fn commit(&self, batch: Vec<Job>, answer: impl FnOnce(Vec<Answer>)) {
-        let written: Vec<Key> = batch
-            .iter()
-            .filter_map(|job| match &job.work {
-                Work::Writes(writes) => Some(writes.iter().map(|w| w.key().clone())),
-                Work::Chore(_) => None,
-            })
-            .flatten()
-            .collect();
         let answers = {
             let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
             commit_batch(&mut conn, batch)
         };
-        // Whether it committed or not: forgetting a key only costs a read.
-        self.cache.forget(&written);
+        // A committed write is among its transaction's changes; a batch that did not commit has
+        // none, and a write that changed nothing leaves the cached record right.
+        self.cache.forget(
+            answers
+                .iter()
+                .filter_map(|(_, outcome)| outcome.as_ref().ok())
+                .flatten()
+                .map(|change| &change.key),
+        );
         self.dirty.store(true, Ordering::Release);
         answer(answers);
     }
