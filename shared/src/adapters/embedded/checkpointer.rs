@@ -26,15 +26,16 @@ use std::time::{Duration, Instant};
 /// four interleaved runs, each run better), with the same p99.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Log size, in pages, past which the checkpointer starts the log over (pages of 8 KiB: about
-/// 192 MB on disk). Each restart syncs the database file three times, and a dirty page rewritten
-/// between two syncs is written to disk once: at 16,000 pages the load bench lost about 8% of its
-/// throughput, at 30,000 none (three interleaved runs each, on a machine whose speed drifts by more).
-pub(super) const RESTART_AT_PAGES: i64 = 24_000;
+/// Log size past which the checkpointer starts the log over. Each restart syncs the database
+/// file three times, and a dirty page rewritten between two syncs is written to disk once: with
+/// 8 KiB pages, restarting at 16,000 pages (125 MiB) cost the load bench about 8% of its
+/// throughput, at 30,000 nothing (three interleaved runs each, on a machine whose speed drifts by
+/// more). Sizes are in bytes because a database keeps the page size it was created with.
+pub(super) const RESTART_AT_BYTES: i64 = 192 << 20;
 
-/// The writer's own automatic checkpoint, in pages (about 384 MB): a backstop for when restarts
-/// keep being deferred. It runs inside a commit and every waiting request waits with it.
-pub(super) const BACKSTOP_CHECKPOINT_PAGES: i64 = 48_000;
+/// Log size past which the writer checkpoints itself: a backstop for when restarts keep being
+/// deferred. It runs inside a commit and every waiting request waits with it.
+const BACKSTOP_CHECKPOINT_BYTES: i64 = 384 << 20;
 
 /// How long a restart may wait, for the write lock and then for readers, before it gives up
 /// until the next pass: while it waits for a reader it holds the write lock, and the writer waits
@@ -66,14 +67,16 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// `conn` is a connection of its own to `database`, the data file.
+    /// `conn` is a connection of its own to `database`, the data file; the log starts over once
+    /// it holds more than `restart_at_bytes`.
     pub fn new(
         conn: Connection,
         database: &Path,
-        restart_at_pages: i64,
+        restart_at_bytes: i64,
     ) -> Result<Self, StoreError> {
         conn.busy_handler(Some(wait_briefly))
             .map_err(sqlite_error)?;
+        let restart_at_pages = pages(&conn, restart_at_bytes).map_err(sqlite_error)?;
         let database = File::open(database).map_err(|e| {
             StoreError::Unavailable(format!("cannot open {}: {e}", database.display()))
         })?;
@@ -158,8 +161,18 @@ struct Checkpoint {
 /// restart's release of the write lock within 100 µs rather than SQLite's default sleeps of 1, 2,
 /// 5, 10… ms, which would turn a 2 ms restart into a 10 ms stall.
 pub(super) fn prepare_writer(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES)?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        pages(conn, BACKSTOP_CHECKPOINT_BYTES)?,
+    )?;
     conn.busy_handler(Some(wait_for_the_lock))
+}
+
+/// How many of the database's pages make `bytes`.
+fn pages(conn: &Connection, bytes: i64) -> rusqlite::Result<i64> {
+    let page_size: i64 = conn.pragma_query_value(None, "page_size", |row| row.get(0))?;
+    Ok(bytes / page_size)
 }
 
 /// Polls every 100 µs for a tenth of a second, then every millisecond, and gives up after about
@@ -192,6 +205,7 @@ mod tests {
     use crate::adapters::embedded::schema::{self, Durability};
 
     const RESTART_AT: i64 = 50;
+    const PAGE: i64 = 4096;
 
     struct Files {
         _dir: tempfile::TempDir,
@@ -212,7 +226,7 @@ mod tests {
             .unwrap();
         let conn = Connection::open(&path).unwrap();
         schema::configure(&conn, Durability::Full).unwrap();
-        let checkpointer = Checkpointer::new(conn, &path, RESTART_AT).unwrap();
+        let checkpointer = Checkpointer::new(conn, &path, RESTART_AT * PAGE).unwrap();
         Files {
             _dir: dir,
             path,
@@ -251,6 +265,28 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 201);
+    }
+
+    #[test]
+    fn log_sizes_count_in_the_page_size_the_database_was_made_with() {
+        let files = files();
+        assert_eq!(files.checkpointer.restart_at_pages, RESTART_AT);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        old.pragma_update(None, "page_size", 8192).unwrap();
+        old.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let conn = Connection::open(&path).unwrap();
+        schema::configure(&conn, Durability::Full).unwrap();
+        let checkpointer = Checkpointer::new(conn, &path, RESTART_AT * PAGE).unwrap();
+        assert_eq!(checkpointer.restart_at_pages, RESTART_AT / 2);
+        prepare_writer(&old).unwrap();
+        let backstop: i64 = old
+            .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+            .unwrap();
+        assert_eq!(backstop, BACKSTOP_CHECKPOINT_BYTES / 8192);
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl EmbeddedStore {
         let checkpoint_conn = Connection::open(&path).map_err(sqlite_error)?;
         schema::configure(&checkpoint_conn, durability).map_err(sqlite_error)?;
         let checkpointer =
-            Checkpointer::new(checkpoint_conn, &path, checkpointer::RESTART_AT_PAGES)?;
+            Checkpointer::new(checkpoint_conn, &path, checkpointer::RESTART_AT_BYTES)?;
         let cache = Arc::new(RecordCache::new(CACHED_RECORDS));
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {

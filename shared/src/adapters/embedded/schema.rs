@@ -33,13 +33,12 @@ impl Durability {
 /// the cache is parsed and planned again on its next use.
 const STATEMENT_CACHE: usize = 64;
 
-/// Page size of a new database (an existing one keeps its own). Against 4 KiB, a delivery's
-/// writes touch fewer pages, so fewer log frames are written (two `pwrite`s each). Chosen when
-/// the writer's backstop checkpoint still restarted the log and stalled every waiting commit: it
-/// came about half as often, and p99 at 16 connections went from 53 to 34 ms. Since the
-/// checkpointer restarts the log without that stall, 4 KiB measured the same (3,900 against 3,892
-/// deliveries/s, means of six interleaved runs).
-const PAGE_SIZE: i64 = 8192;
+/// Page size of a new database (an existing one keeps its own). A commit writes and fsyncs whole
+/// pages: a one-message commit writes 11 log frames of 4 KiB, 45 KB, against 8 frames and 66 KB
+/// with 8 KiB pages. In 14 interleaved pairs of handler bench runs the 4 KiB build had the lower
+/// median latency 11 times; the p99 went either way (it follows the disk's flush latency, which
+/// moves more than that from one run to the next), and the load bench measured the same.
+const PAGE_SIZE: i64 = 4096;
 
 /// WAL mode with the chosen durability.
 pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
