@@ -205,7 +205,7 @@ mod tests {
     use crate::adapters::embedded::schema::{self, Durability};
 
     const RESTART_AT: i64 = 50;
-    const PAGE: i64 = 4096;
+    const PAGE: i64 = schema::PAGE_SIZE;
 
     struct Files {
         _dir: tempfile::TempDir,

@@ -38,7 +38,7 @@ const STATEMENT_CACHE: usize = 64;
 /// with 8 KiB pages. In 14 interleaved pairs of handler bench runs the 4 KiB build had the lower
 /// median latency 11 times; the p99 went either way (it follows the disk's flush latency, which
 /// moves more than that from one run to the next), and the load bench measured the same.
-const PAGE_SIZE: i64 = 4096;
+pub(super) const PAGE_SIZE: i64 = 4096;
 
 /// WAL mode with the chosen durability.
 pub fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
