@@ -89,6 +89,19 @@ fn message(
     }
 }
 
+/// Stores an inbound text message sent at `at`.
+async fn store_inbound(
+    h: &Harness,
+    t: &Tenant,
+    c: &ContactId,
+    wamid: &str,
+    at: Timestamp,
+    policy: &RetentionPolicy,
+) {
+    let m = message(h, t, c, wamid, at, Direction::Inbound);
+    h.store.put_message(&m, policy).await.unwrap();
+}
+
 fn report(status: Status, at: Timestamp) -> StatusFields {
     StatusFields {
         status,
@@ -367,20 +380,8 @@ async fn retention_range_is_exact_per_tenant_and_category(h: Harness) {
     let start = h.clock_now();
     for i in 0..40 {
         let at = start.plus(minutes(i));
-        h.store
-            .put_message(
-                &message(&h, &a, &ca, &format!("wamid.a{i}"), at, Direction::Inbound),
-                &policy,
-            )
-            .await
-            .unwrap();
-        h.store
-            .put_message(
-                &message(&h, &b, &cb, &format!("wamid.b{i}"), at, Direction::Inbound),
-                &policy,
-            )
-            .await
-            .unwrap();
+        store_inbound(&h, &a, &ca, &format!("wamid.a{i}"), at, &policy).await;
+        store_inbound(&h, &b, &cb, &format!("wamid.b{i}"), at, &policy).await;
     }
     let up_to = start.plus(minutes(9));
     let due = h
@@ -424,13 +425,7 @@ async fn each_retention_shard_pages_through_its_own_entries_in_time_order(h: Har
     for i in 0..48 {
         // Two messages share each minute, so pages also break between equal times.
         let at = start.plus(minutes(i / 2));
-        h.store
-            .put_message(
-                &message(&h, &t, &c, &format!("wamid.s{i}"), at, Direction::Inbound),
-                &policy,
-            )
-            .await
-            .unwrap();
+        store_inbound(&h, &t, &c, &format!("wamid.s{i}"), at, &policy).await;
     }
     let up_to = start.plus(minutes(30));
     let everything = h
@@ -877,13 +872,7 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000010").await;
     let policy = t.retention();
-    h.store
-        .put_message(
-            &message(&h, &t, &c, "wamid.E1", h.clock_now(), Direction::Inbound),
-            &policy,
-        )
-        .await
-        .unwrap();
+    store_inbound(&h, &t, &c, "wamid.E1", h.clock_now(), &policy).await;
     h.store
         .put_message(
             &message(&h, &t, &c, "wamid.E2", h.clock_now(), Direction::Outbound),
@@ -1130,13 +1119,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
 
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000020").await;
-    h.store
-        .put_message(
-            &message(&h, &t, &c, "wamid.R1", h.clock_now(), Direction::Inbound),
-            &t.retention(),
-        )
-        .await
-        .unwrap();
+    store_inbound(&h, &t, &c, "wamid.R1", h.clock_now(), &t.retention()).await;
     let dir = tempfile::tempdir().unwrap();
     let archives = LocalArchives::new(dir.path());
     let object_key = format!("{}/archive-1.zip", t.id);
