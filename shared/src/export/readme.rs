@@ -14,6 +14,9 @@ messages.csv  One row per message: contact, message id, direction, type, times,
 consent.csv   One row per consent decision: when, for what purpose (marketing,
               automated_replies, all), the decision, how it was given (keyword,
               WhatsApp preference, API, admin), its evidence id and who recorded it.
+              In both CSV files a cell that starts with =, +, -, @, a tab or a carriage
+              return starts with an added ' so that a spreadsheet shows it as text and
+              never runs it as a formula; data.json has every value as it was.
 
 Identifiers such as contact and message ids are keyed hashes: they name records
 without revealing your phone number.
