@@ -518,6 +518,10 @@ pub struct ExportConfig {
     pub link_days: u32,
     /// `MIZAN_EXPORT_DOWNLOAD_LIMIT`: downloads allowed per export; unset means no limit.
     pub download_limit: Option<u32>,
+    /// `MIZAN_PUBLIC_BASE_URL`: where the API is reached from (`https://api.example.com`), for
+    /// the absolute download links it hands out. Unset: API Gateway's own domain from the
+    /// request context. Never the request's `Host` header, which the client chooses.
+    pub public_base_url: Option<String>,
 }
 
 impl std::fmt::Debug for ExportConfig {
@@ -526,6 +530,7 @@ impl std::fmt::Debug for ExportConfig {
             .field("token_secret", &self.token_secret.map(|_| "<secret>"))
             .field("link_days", &self.link_days)
             .field("download_limit", &self.download_limit)
+            .field("public_base_url", &self.public_base_url)
             .finish()
     }
 }
@@ -554,12 +559,39 @@ impl ExportConfig {
             None => None,
             Some(_) => Some(env.number("MIZAN_EXPORT_DOWNLOAD_LIMIT", 1, 1)?),
         };
+        let public_base_url = env
+            .optional("MIZAN_PUBLIC_BASE_URL")
+            .map(|url| parse_public_base_url("MIZAN_PUBLIC_BASE_URL", &url))
+            .transpose()?;
         Ok(ExportConfig {
             token_secret,
             link_days,
             download_limit,
+            public_base_url,
         })
     }
+}
+
+/// A base URL links are built on: `http(s)://host[:port][/path]`, without a trailing slash,
+/// query or fragment.
+pub fn parse_public_base_url(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        var,
+        reason: reason.to_owned(),
+    };
+    let url = text.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| invalid("must start with https:// (or http:// for a local server)"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(invalid("must name a host"));
+    }
+    if url.contains(['?', '#']) || url.contains(char::is_whitespace) {
+        return Err(invalid("must not carry a query, a fragment or spaces"));
+    }
+    Ok(url.to_owned())
 }
 
 #[cfg(test)]
@@ -582,6 +614,29 @@ mod export_config_tests {
             (c.token_secret, c.link_days, c.download_limit),
             (None, 7, None)
         );
+        assert_eq!(c.public_base_url, None);
+    }
+
+    #[test]
+    fn the_public_base_url_is_an_http_origin_without_query_or_trailing_slash() {
+        let c = export(&[("MIZAN_PUBLIC_BASE_URL", "https://api.atlas-tea.ma/")]).unwrap();
+        assert_eq!(
+            c.public_base_url.as_deref(),
+            Some("https://api.atlas-tea.ma")
+        );
+        for bad in [
+            "api.atlas-tea.ma",
+            "ftp://x",
+            "https://",
+            "https://x/?a=1",
+            "https://x/#f",
+        ] {
+            let err = export(&[("MIZAN_PUBLIC_BASE_URL", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("MIZAN_PUBLIC_BASE_URL"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

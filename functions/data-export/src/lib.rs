@@ -38,6 +38,8 @@ pub struct Deps {
     pub link_days: u32,
     /// Downloads allowed per export; `None` for no limit.
     pub download_limit: Option<u32>,
+    /// Where download links point (`MIZAN_PUBLIC_BASE_URL`); `None`: API Gateway's domain.
+    pub public_base_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,7 @@ impl Deps {
             signer: Arc::new(TokenSigner::new(key.to_vec())),
             link_days: export.link_days,
             download_limit: export.download_limit,
+            public_base_url: export.public_base_url.clone(),
         })
     }
 }

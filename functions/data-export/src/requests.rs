@@ -104,6 +104,6 @@ pub async fn status(
         .export(&caller.tenant, &id)
         .await?
         .ok_or_else(not_found)?;
-    let base = views::public_base(request);
+    let base = views::public_base(deps, request);
     Ok(Reply::ok(views::export(deps, &job.value, Some(&base))))
 }

@@ -14,28 +14,20 @@ pub fn scope_name(scope: &ExportScope) -> &'static str {
     }
 }
 
-/// Where this API is reached from, for absolute links: API Gateway passes its domain as `Host`
-/// and `X-Forwarded-Proto: https`; the local runner is plain HTTP on loopback.
-pub fn public_base(request: &Request) -> String {
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let scheme = match header("x-forwarded-proto") {
-        Some("https") => "https",
-        Some(_) | None => "http",
-    };
-    if let Some(host) = header("host") {
-        return format!("{scheme}://{host}");
+/// Where this API is reached from, for absolute links: the configured public base URL, else the
+/// domain API Gateway received the request on (its request context, which API Gateway sets and
+/// the client cannot), else a link relative to the API. Never the `Host` or
+/// `X-Forwarded-*` headers: a client that sets `Host: evil.example` must not get a working
+/// token on a host it controls.
+pub fn public_base(deps: &Deps, request: &Request) -> String {
+    if let Some(base) = &deps.public_base_url {
+        return base.clone();
     }
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context
             .domain_name
             .as_ref()
+            .filter(|domain| !domain.is_empty())
             .map(|domain| format!("https://{domain}"))
             .unwrap_or_default(),
         _ => String::new(),

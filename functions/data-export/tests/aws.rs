@@ -148,6 +148,7 @@ async fn aws() -> Aws {
             signer: Arc::new(TokenSigner::new(support::TOKEN_KEY.to_vec())),
             link_days: 7,
             download_limit: None,
+            public_base_url: None,
         },
         uploads,
         s3,

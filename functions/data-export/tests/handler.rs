@@ -284,3 +284,34 @@ async fn unknown_routes_and_methods_are_refused() {
     *request.method_mut() = lambda_http::http::Method::DELETE;
     assert_eq!(h.call(request).await.status, 405);
 }
+
+#[tokio::test]
+async fn a_client_chosen_host_header_never_becomes_the_download_link() {
+    let mut h = harness().await;
+    h.contact_with_messages(&h.a, WA_ID, 1).await;
+    let id = ready_export(&h, "post-export-contact").await;
+    let mut spoofed = h.event("get-export", None, &id, "");
+    for (name, value) in [
+        ("host", "evil.example"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "http"),
+    ] {
+        spoofed.headers_mut().insert(name, value.parse().unwrap());
+    }
+    let answer = h.call(spoofed).await;
+    assert_eq!(answer.status, 200);
+    let url = answer.json()["download_url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with("https://mizanapi.execute-api.us-east-1.amazonaws.com/exports/download?"),
+        "API Gateway's own domain, from the request context: {url}"
+    );
+
+    // A configured public base URL (a custom domain) is used as it is.
+    h.deps.public_base_url = Some("https://api.atlas-tea.ma".into());
+    let view = status(&h, &id).await;
+    let url = view["download_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://api.atlas-tea.ma/exports/download?token=v1."),
+        "{url}"
+    );
+}

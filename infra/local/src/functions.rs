@@ -75,11 +75,17 @@ const PURGE_TIMEOUT_MS: u64 = 900_000;
 
 /// data-export's dependencies (API and worker), with `MIZAN_EXPORT_*` from the environment and
 /// the link-signing key from the data directory unless `MIZAN_EXPORT_TOKEN_SECRET` is set.
+/// Download links point at `MIZAN_PUBLIC_BASE_URL` when set, else at the runner itself.
 pub fn data_export(
     config: &Config,
     services: &Services,
+    runner_url: &str,
 ) -> Result<mizan_data_export::Deps, CliError> {
-    mizan_data_export::Deps::new(config, &ExportConfig::from_env()?, services)
+    let mut export = ExportConfig::from_env()?;
+    export
+        .public_base_url
+        .get_or_insert_with(|| runner_url.to_owned());
+    mizan_data_export::Deps::new(config, &export, services)
         .map_err(|e| CliError::Failed(e.to_string()))
 }
 

@@ -112,6 +112,7 @@ pub async fn harness_with_limit(download_limit: Option<u32>) -> Harness {
             signer: Arc::new(TokenSigner::new(TOKEN_KEY.to_vec())),
             link_days: 7,
             download_limit,
+            public_base_url: None,
         },
         embedded,
         clock,
