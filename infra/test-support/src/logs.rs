@@ -2,6 +2,7 @@
 //! tests can prove that no message text, phone number or name reaches the logs.
 
 use std::sync::{Arc, Mutex, OnceLock};
+use tracing_subscriber::layer::SubscriberExt;
 
 /// Every log line this test binary writes, at every level (one global subscriber per binary).
 #[derive(Clone, Default)]
@@ -42,11 +43,16 @@ pub fn captured_logs() -> &'static CapturedLogs {
     LOGS.get_or_init(|| {
         let logs = CapturedLogs::default();
         let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
+        // Every level of every target, less what production's payload cap drops whatever
+        // RUST_LOG says: the tests see what a deploy with RUST_LOG=trace would log.
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with(mizan_shared::telemetry::payload_cap())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(move || writer.clone()),
+            );
         tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
         logs
     })
