@@ -44,7 +44,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     let background = Background::start()
         .map_err(|e| CliError::Failed(format!("cannot start the background thread: {e}")))?;
     let outbox = functions::outbox()?;
-    let export = functions::data_export(&config, &services)?;
+    let export = functions::data_export(&config, &services, &base_url)?;
     let feed = Feed::new(
         embedded.clone(),
         functions::stream_consumers(&services, &outbox, &export)?,
@@ -79,7 +79,10 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
         })
     };
 
-    print_banner(&banner(address, &data_dir, &credentials, seeding));
+    print_banner(&banner(address, &data_dir, &credentials));
+    if seeding == Seeding::Created {
+        print_credentials(&credentials_text(&data_dir, &credentials));
+    }
     tracing::info!(port = address.port(), "local runner listening");
 
     let mut stop = shutdown.clone();
@@ -106,46 +109,40 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The banner goes to stdout as plain text, separate from the JSON log lines. It shows the demo
-/// credentials on purpose: they are local, and the point of the runner is to use them.
+/// The banner goes to stdout as plain text beside the JSON log lines, so it holds no secret:
+/// the demo credentials are printed once, on first start, to the terminal (stderr), and are
+/// in `demo.json` (mode 0600) after that.
 fn print_banner(text: &str) {
     let mut out = std::io::stdout().lock();
     // A closed stdout must not stop the server.
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-pub fn banner(
-    address: SocketAddr,
-    data_dir: &Path,
-    demo: &DemoCredentials,
-    seeding: Seeding,
-) -> String {
-    let seeded = match seeding {
-        Seeding::Created => "seeded now",
-        Seeding::Reused => "from an earlier start",
-    };
+fn print_credentials(text: &str) {
+    let mut out = std::io::stderr().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+pub fn banner(address: SocketAddr, data_dir: &Path, demo: &DemoCredentials) -> String {
     let demo_file = demo::path(data_dir);
     format!(
         "\n\
          Mizan local runner: embedded backend, data in {data_dir}\n\
          listening on http://{address}\n\
          \n\
-         Demo tenant ({seeded}; saved in {demo_file}, mode 0600):\n\
-         \x20 tenant_id        {tenant_id}\n\
-         \x20 phone_number_id  {phone_number_id}\n\
-         \x20 api_key          {api_key}\n\
-         \x20 app_secret       {app_secret}\n\
-         \x20 verify_token     {verify_token}\n\
+         Demo tenant {tenant_id}, WhatsApp phone number id {phone_number_id}: its API key, app\n\
+         secret and verify token are in {demo_file} (mode 0600; shown on the terminal once, on\n\
+         first start). KEY below stands for its api_key:\n\
+         \x20 KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"api_key\"])' {demo_file})\n\
          \n\
          Try it (from another terminal):\n\
          \x20 mizan-local --data-dir {data_dir} send \"Bonjour, vous êtes ouverts ?\"\n\
          \x20     (signs a WhatsApp text like Meta does and posts it to /webhooks/whatsapp;\n\
          \x20      with cargo: cargo run -p mizan-local -- --data-dir {data_dir} send \"...\")\n\
-         \x20 curl \"http://{address}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={verify_token}&hub.challenge=42\"\n\
          \x20 curl http://{address}/local/health\n\
          \x20 curl http://{address}/local/outbox   (what ai-reply would have sent to WhatsApp)\n\
-         \x20 curl -H \"Authorization: Bearer {api_key}\" http://{address}/v1/settings\n\
-         \x20 curl -H \"Authorization: Bearer {api_key}\" -d '{{\"scope\":\"tenant\"}}' http://{address}/v1/exports\n\
+         \x20 curl -H \"Authorization: Bearer $KEY\" http://{address}/v1/settings\n\
+         \x20 curl -H \"Authorization: Bearer $KEY\" -d '{{\"scope\":\"tenant\"}}' http://{address}/v1/exports\n\
          \x20     (a data export; GET /v1/exports/<id> with the same header gives its download_url)\n\
          \n\
          Routes: GET|POST /webhooks/whatsapp (webhook-intake), /v1/contacts/..., /v1/settings,\n\
@@ -155,6 +152,23 @@ pub fn banner(
          \n",
         data_dir = data_dir.display(),
         demo_file = demo_file.display(),
+        tenant_id = demo.tenant_id,
+        phone_number_id = demo.phone_number_id,
+    )
+}
+
+/// The demo tenant's secrets, for the terminal on first start only.
+pub fn credentials_text(data_dir: &Path, demo: &DemoCredentials) -> String {
+    format!(
+        "\n\
+         Demo tenant seeded now; its credentials, shown this once (also in {demo_file}, mode 0600):\n\
+         \x20 tenant_id        {tenant_id}\n\
+         \x20 phone_number_id  {phone_number_id}\n\
+         \x20 api_key          {api_key}\n\
+         \x20 app_secret       {app_secret}\n\
+         \x20 verify_token     {verify_token}\n\
+         \n",
+        demo_file = demo::path(data_dir).display(),
         tenant_id = demo.tenant_id,
         phone_number_id = demo.phone_number_id,
         api_key = demo.api_key,

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mizan-local");
@@ -40,6 +40,14 @@ struct Server {
     child: Child,
     base_url: String,
     stdout: Vec<String>,
+    /// Every line it wrote to stdout and stderr so far, kept while it runs.
+    written: Arc<Mutex<Written>>,
+}
+
+#[derive(Default)]
+struct Written {
+    stdout: Vec<String>,
+    stderr: Vec<String>,
 }
 
 impl Server {
@@ -53,16 +61,28 @@ impl Server {
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("mizan-local starts");
         let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let written = Arc::new(Mutex::new(Written::default()));
         let (lines, received) = mpsc::channel();
-        // Keeps reading to the end, so the server never blocks on a full pipe.
+        // Both keep reading to the end, so the server never blocks on a full pipe.
+        let kept = written.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                kept.lock().unwrap().stdout.push(line.clone());
                 let _ = lines.send(line);
+            }
+        });
+        let kept = written.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("{line}");
+                kept.lock().unwrap().stderr.push(line);
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -84,10 +104,17 @@ impl Server {
                     child,
                     base_url,
                     stdout: seen,
+                    written,
                 };
             }
             seen.push(line);
         }
+    }
+
+    /// Everything written to stdout and to stderr so far, each as one text.
+    fn written(&self) -> (String, String) {
+        let written = self.written.lock().unwrap();
+        (written.stdout.join("\n"), written.stderr.join("\n"))
     }
 
     fn port(&self) -> u16 {
@@ -230,6 +257,44 @@ fn first_start_seeds_the_demo_tenant_and_answers_health() {
     // And the banner names the health check that works now
     assert!(server.stdout.iter().any(|l| l.contains("listening on")));
     assert!(server.terminate().success());
+}
+
+#[test]
+fn demo_secrets_reach_the_terminal_once_and_never_the_log_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start(dir.path());
+    let demo = demo_json(dir.path());
+    let secrets: Vec<String> = ["api_key", "app_secret", "verify_token"]
+        .iter()
+        .map(|field| demo[field].as_str().unwrap().to_owned())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !first.written().1.contains(secrets[0].as_str()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (stdout, stderr) = first.written();
+    for secret in &secrets {
+        assert!(!stdout.contains(secret.as_str()), "stdout: {stdout}");
+        assert!(
+            stderr.contains(secret.as_str()),
+            "first start shows it: {stderr}"
+        );
+    }
+    assert!(stdout.contains("demo.json"), "{stdout}");
+    assert!(first.terminate().success());
+
+    let second = Server::start(dir.path());
+    assert_eq!(get(second.port(), "/local/health").0, 200);
+    // Whatever it prints at start-up is out by now.
+    std::thread::sleep(Duration::from_millis(300));
+    let (stdout, stderr) = second.written();
+    for secret in &secrets {
+        assert!(
+            !stdout.contains(secret.as_str()) && !stderr.contains(secret.as_str()),
+            "a restart shows no secret:\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(second.terminate().success());
 }
 
 #[test]
