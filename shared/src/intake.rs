@@ -71,10 +71,15 @@ pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, 
             }
             (item, None) => {
                 report.unrouted += 1;
+                if let Some(phone) = item.phone_number_id() {
+                    store.keep_unrouted(phone, item).await?;
+                    report.kept_raw += 1;
+                }
                 tracing::warn!(
                     metric = "unrouted_delivery_item",
                     phone_number_id = item.phone_number_id().map(PhoneNumberId::as_str),
-                    "delivery item for a phone number no tenant owns: acknowledged, not stored"
+                    "delivery item for a phone number no tenant owns: kept sealed for 14 days \
+                     until the number is attached and its deliveries replayed"
                 );
             }
             (DeliveryItem::Message(message), Some(tenant)) => {
@@ -91,19 +96,70 @@ pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, 
     Ok(report)
 }
 
+/// What replaying a number's kept deliveries did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReplayReport {
+    /// Items applied to the tenant that now owns the number (and removed from the quarantine).
+    pub replayed: u32,
+    /// Items still for no tenant: the number is not attached yet; they stay kept.
+    pub still_unrouted: u32,
+    /// What the replayed items did, as for a delivery.
+    pub intake: IntakeReport,
+}
+
+/// Applies the items kept for `phone` while no tenant owned it, oldest first, as if Meta had
+/// delivered them now; each is removed from the quarantine once applied. Safe to run twice:
+/// what was applied is idempotent, as for a redelivery.
+pub async fn replay_unrouted(
+    store: &Store,
+    phone: &PhoneNumberId,
+) -> Result<ReplayReport, DataError> {
+    let mut report = ReplayReport::default();
+    if store.tenant_by_phone_number(phone).await?.is_none() {
+        report.still_unrouted =
+            u32::try_from(store.unrouted_items(phone).await?.len()).unwrap_or(u32::MAX);
+        return Ok(report);
+    }
+    for kept in store.unrouted_items(phone).await? {
+        let delivery = Delivery {
+            items: vec![kept.item],
+        };
+        let applied = ingest(store, &delivery).await?;
+        store.forget_raw(&kept.key).await?;
+        report.replayed += 1;
+        merge(&mut report.intake, &applied);
+    }
+    Ok(report)
+}
+
+fn merge(total: &mut IntakeReport, one: &IntakeReport) {
+    total.messages_stored += one.messages_stored;
+    total.duplicates += one.duplicates;
+    total.late += one.late;
+    total.consent_recorded += one.consent_recorded;
+    total.statuses_applied += one.statuses_applied;
+    total.statuses_pending += one.statuses_pending;
+    total.statuses_stale += one.statuses_stale;
+    total.unrouted += one.unrouted;
+    total.errors_reported += one.errors_reported;
+    total.kept_raw += one.kept_raw;
+}
+
 /// The consent decision a message's text carries, if it is only a keyword.
 fn keyword_decision(message: &InboundMessage, stored: &Message) -> Option<ConsentEvent> {
     let text = message.keyword_text.as_ref()?;
-    let action = match keywords::classify(text.expose())?.keyword {
-        Keyword::OptOut => ConsentAction::OptOut,
-        Keyword::OptIn => ConsentAction::OptIn,
+    // STOP withdraws every purpose; START gives back only what a keyword can prove was asked
+    // for, automated replies: marketing needs its own evidenced opt-in (policy §4, §10.2).
+    let (purpose, action) = match keywords::classify(text.expose())?.keyword {
+        Keyword::OptOut => (Purpose::All, ConsentAction::OptOut),
+        Keyword::OptIn => (Purpose::AutomatedReplies, ConsentAction::OptIn),
         Keyword::Help => return None,
     };
     Some(ConsentEvent {
         tenant: stored.tenant.clone(),
         contact: stored.contact.clone(),
         at: stored.sent_at,
-        purpose: Purpose::All,
+        purpose,
         action,
         source: ConsentSource::Keyword,
         evidence: stored.id.to_string(),

@@ -595,6 +595,31 @@ async fn tenant_is_found_by_phone_number_id(h: Harness) {
         .is_none());
 }
 
+/// Another warm instance (another `Store` over the same tables) attaches a number: the next
+/// delivery here is routed, not dropped for a remembered "no tenant".
+async fn a_number_attached_by_another_instance_routes_the_next_delivery(h: Harness) {
+    let t = tenant(&h).await;
+    let phone = PhoneNumberId::new(format!("1066{}", &t.id.as_str()[4..12]));
+    assert!(h
+        .store
+        .tenant_by_phone_number(&phone)
+        .await
+        .unwrap()
+        .is_none());
+    let other_instance = Store::new(
+        h.records.clone(),
+        h.envelope.clone(),
+        Arc::new(IdentityHasher::new(support::HASH_KEY)),
+        h.clock.clone(),
+    );
+    other_instance
+        .attach_phone_number(&t.id, &phone)
+        .await
+        .unwrap();
+    let found = h.store.tenant_by_phone_number(&phone).await.unwrap();
+    assert_eq!(found.map(|t| t.id.clone()), Some(t.id));
+}
+
 async fn tenant_settings_save_with_audit_and_refuse_stale_writes(h: Harness) {
     let t = tenant(&h).await;
     let mut read = h.store.tenant_versioned(&t.id).await.unwrap().unwrap();
@@ -1319,6 +1344,7 @@ on_both_backends!(
     expired_data_is_never_read,
     consent_history_is_appended_and_read,
     tenant_is_found_by_phone_number_id,
+    a_number_attached_by_another_instance_routes_the_next_delivery,
     tenant_settings_save_with_audit_and_refuse_stale_writes,
     api_keys_are_found_by_hash_and_revocable,
     export_jobs_move_forward_only,

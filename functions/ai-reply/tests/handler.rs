@@ -617,6 +617,15 @@ async fn an_opt_out_gets_the_confirmation_and_nothing_afterwards() {
         Harness::outcomes(&report),
         vec![Outcome::Replied(ReplyKind::OptInConfirmation)]
     );
+    let confirmation = h.graph.text_attempts()[2]["text"]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        confirmation.starts_with("Automated replies are on")
+            && confirmation.contains("does not sign you up for marketing"),
+        "the answer says exactly what START granted: {confirmation}"
+    );
 }
 
 #[tokio::test]

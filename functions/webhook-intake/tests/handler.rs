@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::backend;
 use mizan_shared::config::{Config, WebhookConfig};
-use mizan_shared::domain::consent::Purpose;
+use mizan_shared::domain::consent::{Decision, Purpose};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::identity_hash::IdentifierKind;
 use mizan_shared::domain::ids::{PhoneNumberId, Wamid};
@@ -13,6 +13,7 @@ use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageK
 use mizan_shared::domain::signature::{sign, AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
+use mizan_shared::intake;
 use mizan_shared::ports::records::{
     Cursor, Due, Key, Page, Query, Record, RecordStore, StoreError, Write,
 };
@@ -388,20 +389,53 @@ async fn unparseable_signed_bodies_are_kept_and_acknowledged() {
 }
 
 #[tokio::test]
-async fn deliveries_for_unknown_numbers_are_acknowledged_but_not_stored() {
+async fn deliveries_for_unknown_numbers_are_kept_sealed_and_replayed_once_the_number_is_attached() {
     let h = harness().await;
+    let number = PhoneNumberId::new("100000000000999");
     let body = text_delivery(
-        "100000000000999",
+        number.as_str(),
         "wamid.NOBODY",
         "15550100010",
         "Hello",
         h.deps.store.now(),
     );
     assert_eq!(h.post(&body).await.status(), 200);
-    assert!(
-        h.inserted_kinds().await.is_empty(),
-        "no contact, no message"
+    assert_eq!(
+        h.inserted_kinds().await,
+        vec!["raw_payload".to_owned()],
+        "no contact, no message: the item is kept sealed in the quarantine"
     );
+    let store = &h.deps.store;
+    let early = intake::replay_unrouted(store, &number).await.unwrap();
+    assert_eq!((early.replayed, early.still_unrouted), (0, 1));
+
+    store
+        .attach_phone_number(&h.tenant.id, &number)
+        .await
+        .unwrap();
+    let replay = intake::replay_unrouted(store, &number).await.unwrap();
+    assert_eq!((replay.replayed, replay.still_unrouted), (1, 0));
+    assert_eq!(replay.intake.messages_stored, 1);
+    let contact = store
+        .find_contact(&h.tenant.id, IdentifierKind::WaId, "15550100010")
+        .await
+        .unwrap()
+        .expect("the contact of the replayed message");
+    let messages = store
+        .conversation(
+            &h.tenant.id,
+            &contact.value.id,
+            &h.tenant.retention(),
+            10,
+            None,
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].wamid, Some(Wamid::new("wamid.NOBODY")));
+    let again = intake::replay_unrouted(store, &number).await.unwrap();
+    assert_eq!(again.replayed, 0, "replayed items leave the quarantine");
 }
 
 #[tokio::test]
@@ -432,6 +466,59 @@ async fn a_stop_keyword_records_the_opt_out_with_the_message() {
     assert_eq!(history.len(), 1);
     let kinds: BTreeSet<String> = h.inserted_kinds().await.into_iter().collect();
     assert!(kinds.contains("message_in") && kinds.contains("consent"));
+}
+
+#[tokio::test]
+async fn a_start_keyword_from_a_new_contact_grants_automated_replies_but_not_marketing() {
+    let h = harness().await;
+    let body = text_delivery(
+        PHONE,
+        "wamid.START1",
+        "15550100012",
+        "START",
+        h.deps.store.now(),
+    );
+    assert_eq!(h.post(&body).await.status(), 200);
+    let contact = h
+        .deps
+        .store
+        .find_contact(&h.tenant.id, IdentifierKind::WaId, "15550100012")
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(contact.consent.automated_replies, Decision::Granted);
+    assert_eq!(contact.consent.marketing, Decision::Unset);
+    assert!(!contact.consent.allows(Purpose::Marketing));
+    let history = h
+        .deps
+        .store
+        .consent_history(&h.tenant.id, &contact.id)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].purpose, Purpose::AutomatedReplies);
+}
+
+#[tokio::test]
+async fn start_after_stop_restores_automated_replies_and_leaves_marketing_withdrawn() {
+    let h = harness().await;
+    let now = h.deps.store.now();
+    let stop = text_delivery(PHONE, "wamid.S1", "15550100013", "STOP", now);
+    assert_eq!(h.post(&stop).await.status(), 200);
+    let later = Timestamp::from_millis(now.as_millis() + 60_000);
+    let start = text_delivery(PHONE, "wamid.S2", "15550100013", "start", later);
+    assert_eq!(h.post(&start).await.status(), 200);
+    let contact = h
+        .deps
+        .store
+        .find_contact(&h.tenant.id, IdentifierKind::WaId, "15550100013")
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert!(contact.consent.allows(Purpose::AutomatedReplies));
+    assert_eq!(contact.consent.marketing, Decision::Withdrawn);
 }
 
 /// A store whose every write fails, as DynamoDB does when throttled or unreachable.

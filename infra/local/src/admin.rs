@@ -13,6 +13,7 @@ use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact_reference::ContactReference;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId};
 use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::intake;
 use mizan_shared::store::{DataError, Store};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -52,6 +53,10 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
             tenant_id,
             phone_number_id,
         }) => attach_phone(store, &tenant_id, &phone_number_id).await,
+        AdminCommand::Phone(PhoneCommand::Replay { phone_number_id }) => {
+            let phone = phone_number_arg(&phone_number_id)?;
+            to_json(&intake::replay_unrouted(store, &phone).await?)
+        }
         AdminCommand::Apikey(ApiKeyCommand::Issue { tenant_id, label }) => {
             issue_key(store, &tenant_id, &label).await
         }
@@ -119,20 +124,28 @@ async fn attach_phone(
     phone_number_id: &str,
 ) -> Result<Value, CliError> {
     let id = tenant_id_arg(tenant_id)?;
-    if phone_number_id.is_empty()
-        || phone_number_id.len() > 32
-        || !phone_number_id.bytes().all(|b| b.is_ascii_digit())
-    {
+    let phone = phone_number_arg(phone_number_id)?;
+    let tenant = store
+        .attach_phone_number(&id, &phone)
+        .await
+        .map_err(|e| not_found_as(e, || tenant_missing(&id)))?;
+    // Deliveries that came for the number before it was attached are applied now.
+    let replay = intake::replay_unrouted(store, &phone).await?;
+    Ok(json!({
+        "tenant_id": tenant.id,
+        "phone_numbers": tenant.phone_numbers,
+        "replayed": replay.replayed,
+    }))
+}
+
+fn phone_number_arg(text: &str) -> Result<PhoneNumberId, CliError> {
+    if text.is_empty() || text.len() > 32 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CliError::Usage(
             "PHONE_NUMBER_ID must be Meta's phone number id (metadata.phone_number_id): 1 to 32 digits"
                 .into(),
         ));
     }
-    let tenant = store
-        .attach_phone_number(&id, &PhoneNumberId::new(phone_number_id))
-        .await
-        .map_err(|e| not_found_as(e, || tenant_missing(&id)))?;
-    Ok(json!({ "tenant_id": tenant.id, "phone_numbers": tenant.phone_numbers }))
+    Ok(PhoneNumberId::new(text))
 }
 
 async fn issue_key(store: &Store, tenant_id: &str, label: &str) -> Result<Value, CliError> {

@@ -123,11 +123,15 @@ pub enum TenantCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PhoneCommand {
-    /// Attach Meta's phone number id (metadata.phone_number_id) to a tenant
+    /// Attach Meta's phone number id (metadata.phone_number_id) to a tenant, and apply the
+    /// deliveries kept for it while no tenant owned it; prints {"tenant_id","phone_numbers","replayed"}
     Attach {
         tenant_id: String,
         phone_number_id: String,
     },
+    /// Apply again the deliveries kept (sealed, 14 days) for a number no tenant owned when they
+    /// came; prints {"replayed","still_unrouted","intake"}
+    Replay { phone_number_id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -362,12 +362,12 @@ pub fn asks_for_human(text: &str) -> bool {
 pub fn fixed_text(kind: ReplyKind, language: Language, business: &str) -> Option<String> {
     use Language::*;
     let text = match (kind, language) {
-        (ReplyKind::OptOutConfirmation, English) => "You are unsubscribed: you will get no more automated messages from us. Reply START to subscribe again.".to_owned(),
-        (ReplyKind::OptOutConfirmation, French) => "Vous êtes désabonné(e) : vous ne recevrez plus de messages automatiques de notre part. Répondez DÉMARRER pour vous réabonner.".to_owned(),
-        (ReplyKind::OptOutConfirmation, Arabic) => "تم إلغاء اشتراكك ولن تصلك منا رسائل آلية بعد الآن. أرسل «اشتراك» لإعادة الاشتراك.".to_owned(),
-        (ReplyKind::OptInConfirmation, English) => "You are subscribed again. Reply STOP at any time to stop automated messages.".to_owned(),
-        (ReplyKind::OptInConfirmation, French) => "Vous êtes de nouveau abonné(e). Répondez ARRÊT à tout moment pour ne plus recevoir de messages automatiques.".to_owned(),
-        (ReplyKind::OptInConfirmation, Arabic) => "تم تفعيل اشتراكك من جديد. أرسل «إيقاف» في أي وقت لإيقاف الرسائل الآلية.".to_owned(),
+        (ReplyKind::OptOutConfirmation, English) => "You are unsubscribed: you will get no more automated messages from us. Reply START to get automated replies again.".to_owned(),
+        (ReplyKind::OptOutConfirmation, French) => "Vous êtes désabonné(e) : vous ne recevrez plus de messages automatiques de notre part. Répondez DÉMARRER pour recevoir de nouveau nos réponses automatiques.".to_owned(),
+        (ReplyKind::OptOutConfirmation, Arabic) => "تم إلغاء اشتراكك ولن تصلك منا رسائل آلية بعد الآن. أرسل «اشتراك» لتلقي ردودنا الآلية من جديد.".to_owned(),
+        (ReplyKind::OptInConfirmation, English) => "Automated replies are on: we will answer your messages. This does not sign you up for marketing messages. Reply STOP at any time to stop automated messages.".to_owned(),
+        (ReplyKind::OptInConfirmation, French) => "Les réponses automatiques sont activées : nous répondrons à vos messages. Cela ne vous inscrit pas aux messages promotionnels. Répondez ARRÊT à tout moment pour ne plus recevoir de messages automatiques.".to_owned(),
+        (ReplyKind::OptInConfirmation, Arabic) => "تم تفعيل الردود الآلية: سنرد على رسائلك. لا يعني ذلك اشتراكك في الرسائل الترويجية. أرسل «إيقاف» في أي وقت لإيقاف الرسائل الآلية.".to_owned(),
         (ReplyKind::Help, English) => format!("This is the automated assistant of {business}. Ask your question here, or write \"human\" to reach a person. Reply STOP to stop automated messages, START to resume them."),
         (ReplyKind::Help, French) => format!("Vous écrivez à l'assistant automatique de {business}. Posez votre question ici, ou écrivez « humain » pour parler à une personne. Répondez ARRÊT pour ne plus recevoir de messages automatiques, DÉMARRER pour les reprendre."),
         (ReplyKind::Help, Arabic) => format!("هذا هو المساعد الآلي لـ {business}. اكتب سؤالك هنا، أو اكتب «موظف» للتحدث مع شخص. أرسل «إيقاف» لإيقاف الرسائل الآلية و«اشتراك» لاستئنافها."),

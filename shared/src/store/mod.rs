@@ -18,7 +18,7 @@ mod tenants;
 pub use contacts::ContactUpsert;
 pub use erasure::{ErasureReason, ErasureReport};
 pub use messages::{PutOutcome, StatusFields, StatusOutcome};
-pub use raw_payloads::{RawPayloadInfo, PLATFORM_TENANT};
+pub use raw_payloads::{RawPayloadInfo, UnroutedItem, PLATFORM_TENANT};
 pub use replies::{ClaimOutcome, ClaimState, ReplyClaim};
 pub use retention::ContactActivity;
 
@@ -76,11 +76,8 @@ pub const TENANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs
 
 type TenantCache = quick_cache::sync::Cache<
     crate::domain::ids::PhoneNumberId,
-    // Shared, not cloned per delivery: a tenant carries its whole FAQ.
-    (
-        Option<Arc<crate::domain::tenant::Tenant>>,
-        std::time::Instant,
-    ),
+    // Shared, not cloned per delivery: a tenant carries its whole FAQ. Only found tenants.
+    (Arc<crate::domain::tenant::Tenant>, std::time::Instant),
 >;
 
 #[derive(Clone)]

@@ -185,18 +185,22 @@ impl Store {
     }
 
     /// The tenant that owns a WhatsApp phone number id, remembered for `TENANT_CACHE_TTL`.
+    /// Absence is never remembered: a number attached in another instance routes the very
+    /// next delivery, wherever it lands.
     pub async fn tenant_by_phone_number(
         &self,
         phone: &PhoneNumberId,
     ) -> Result<Option<Arc<Tenant>>, DataError> {
         if let Some((tenant, read_at)) = self.tenants_by_phone.get(phone) {
             if read_at.elapsed() < super::TENANT_CACHE_TTL {
-                return Ok(tenant);
+                return Ok(Some(tenant));
             }
         }
         let tenant = self.read_tenant_by_phone_number(phone).await?.map(Arc::new);
-        self.tenants_by_phone
-            .insert(phone.clone(), (tenant.clone(), std::time::Instant::now()));
+        if let Some(found) = &tenant {
+            self.tenants_by_phone
+                .insert(phone.clone(), (found.clone(), std::time::Instant::now()));
+        }
         Ok(tenant)
     }
 
