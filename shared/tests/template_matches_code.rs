@@ -440,3 +440,98 @@ fn consent_api_routes_are_declared_on_the_consent_function_with_least_privilege(
     assert_eq!(s3[0]["Action"][0], "s3:DeleteObject");
     assert_eq!(s3[0]["Action"].as_sequence().unwrap().len(), 1);
 }
+
+fn functions(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, r)| (id.as_str().unwrap().to_owned(), r))
+        .collect()
+}
+
+fn yaml(value: &Value) -> String {
+    serde_yaml::to_string(value).unwrap().trim().to_owned()
+}
+
+#[test]
+fn every_function_logs_to_its_own_log_group_kept_for_the_log_retention() {
+    let t = template();
+    let retention = &t["Parameters"]["LogRetentionDays"];
+    assert_eq!(retention["Default"], 30);
+    let all = functions(&t);
+    assert_eq!(
+        all.len(),
+        6,
+        "{:?}",
+        all.iter().map(|(id, _)| id).collect::<Vec<_>>()
+    );
+    let mut groups = Vec::new();
+    for (id, function) in all {
+        let group_ref = yaml(&function["Properties"]["LoggingConfig"]["LogGroup"]);
+        let group_id = group_ref
+            .strip_prefix("!Ref ")
+            .unwrap_or_else(|| panic!("{id}: LoggingConfig.LogGroup is a !Ref, got {group_ref}"));
+        let group = resource(&t, group_id);
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup", "{id}");
+        assert_eq!(
+            yaml(&group["Properties"]["RetentionInDays"]),
+            "!Ref LogRetentionDays",
+            "{id}"
+        );
+        groups.push(group_id.to_owned());
+    }
+    groups.sort();
+    groups.dedup();
+    assert_eq!(groups.len(), 6, "one log group per function");
+}
+
+#[test]
+fn both_failure_queues_alarm_as_soon_as_a_message_waits() {
+    let t = template();
+    for (alarm, queue) in [
+        ("AiReplyFailuresAlarm", "AiReplyFailureQueue"),
+        ("DataExportFailuresAlarm", "DataExportFailureQueue"),
+    ] {
+        let p = &resource(&t, alarm)["Properties"];
+        assert_eq!(p["Namespace"], "AWS/SQS", "{alarm}");
+        assert_eq!(p["MetricName"], "ApproximateNumberOfMessagesVisible");
+        assert_eq!(
+            yaml(&p["Dimensions"][0]["Value"]),
+            format!("!GetAtt {queue}.QueueName")
+        );
+        assert_eq!(p["Threshold"], 0);
+        assert_eq!(p["ComparisonOperator"], "GreaterThanThreshold");
+    }
+}
+
+/// Every function whose code opens a contact's sealed data (profile or messages) must read the
+/// contact's wrapped key from the key table and unwrap it with KMS; DynamoDB Local and moto do
+/// not check IAM, so without this a deploy answers 503 where every test passed.
+#[test]
+fn functions_that_open_sealed_contact_data_may_read_and_unwrap_its_key() {
+    let t = template();
+    for id in [
+        "WebhookIntakeFunction",
+        "AiReplyFunction",
+        "ConsentApiFunction",
+        // POST /v1/exports finds the contact by phone number or user id: its sealed profile.
+        "DataExportFunction",
+        "DataExportWorkerFunction",
+    ] {
+        let statements = resource(&t, id)["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap();
+        let allows = |action: &str, target: &str| {
+            statements.iter().any(|s| {
+                yaml(&s["Action"]).contains(action) && yaml(&s["Resource"]).contains(target)
+            })
+        };
+        assert!(
+            allows("dynamodb:GetItem", "KeyTable.Arn"),
+            "{id} reads data keys"
+        );
+        assert!(allows("kms:Decrypt", "DataKey.Arn"), "{id} unwraps them");
+    }
+}
