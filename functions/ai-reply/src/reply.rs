@@ -9,7 +9,8 @@ use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::reply::{
     answerable, compose, customer_order, customer_text, fixed_text, hand_off_text,
-    needs_opt_out_hint, newest, opt_out_hint, plan, Plan, ReplyFacts, ReplyKind, SkipReason,
+    needs_opt_out_hint, newest, opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind,
+    SkipReason,
 };
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::ports::messenger::{Recipient, SendError, TextReply};
@@ -205,6 +206,19 @@ async fn answer_and_send(
         .await?;
     let with_hint = needs_opt_out_hint(kind, last_hint, now);
     let body = compose(&reply, with_hint.then(|| opt_out_hint(language)));
+    // The model took its time: whatever landed meanwhile (erasure, block, opt-out, restriction,
+    // a person taking over) is seen now, right before the send (one read).
+    let current = store.contact(&tenant.id, &contact.value.id).await?;
+    if let Err(reason) = still_allowed(kind, current.as_ref().map(|c| &c.value)) {
+        store.release_reply(claim).await?;
+        tracing::info!(
+            tenant = %tenant.id,
+            contact = %log_contact,
+            skip_reason = reason.as_str(),
+            "no automated reply: the contact changed while it was being made"
+        );
+        return Ok(Outcome::Skipped(reason));
+    }
     let wamid = deps
         .messenger
         .send_text(&TextReply {
@@ -231,6 +245,20 @@ async fn answer_and_send(
         billing: None,
         content: Some(MessageContent::text(&body)),
     };
+    // An erasure that landed during the send wins: nothing more is written for the contact.
+    let erasing = match store.contact(&tenant.id, &contact.value.id).await {
+        Ok(current) => current.is_none_or(|c| c.value.is_erasure_due()),
+        Err(_) => false,
+    };
+    if erasing {
+        tracing::info!(
+            tenant = %tenant.id,
+            contact = %log_contact,
+            reply_kind = kind.as_str(),
+            "automated reply sent to a contact being erased; not recorded"
+        );
+        return Ok(Outcome::Replied(kind));
+    }
     let recorded = record_sent(deps, tenant, contact, claim, &outbound, kind, with_hint).await;
     if let Err(e) = recorded {
         tracing::error!(
@@ -283,7 +311,7 @@ async fn take_over(deps: &Deps, tenant: &Tenant, contact: &ContactId) -> Result<
         let Some(mut current) = store.contact(&tenant.id, contact).await? else {
             return Ok(());
         };
-        if current.value.taken_over {
+        if current.value.taken_over || current.value.is_erasure_due() {
             return Ok(());
         }
         current.value.taken_over = true;

@@ -17,6 +17,7 @@ use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
 use mizan_shared::backend;
 use mizan_shared::config::Config;
+use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
 use mizan_shared::domain::identity_hash::IdentifierKind;
 use mizan_shared::domain::ids::{ContactId, MessageId, PhoneNumberId, TenantId, Wamid};
@@ -29,7 +30,7 @@ use mizan_shared::domain::whatsapp::parse_delivery;
 use mizan_shared::intake;
 use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::ports::responder::Responder;
-use mizan_shared::store::{ClaimState, Store};
+use mizan_shared::store::{ClaimState, ErasureReason, Store};
 use mizan_test_support::logs::captured_logs;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -764,6 +765,74 @@ async fn a_rate_limited_model_is_retried_then_answers() {
         .as_str()
         .unwrap()
         .starts_with(DEFAULT_ANSWER));
+}
+
+/// An erasure or an opt-out lands while the model is thinking: nothing is sent, and nothing is
+/// written for the contact after it.
+#[tokio::test]
+async fn what_lands_while_the_model_thinks_stops_the_reply() {
+    let model = FakeModel::start().await;
+    let h = harness_with(Some(&model), demo_settings()).await;
+    for (asked, (wa_id, change, expected)) in [
+        ("212600000070", "erasure", SkipReason::Restricted),
+        ("212600000071", "opt_out", SkipReason::OptedOut),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        model.script([Completion::Slow(
+            Duration::from_millis(150),
+            "We open at 9.".into(),
+        )]);
+        h.customer_says(wa_id, &format!("wamid.T{wa_id}"), "When do you open?")
+            .await;
+        let event = h.stream_event().await;
+        let meanwhile = async {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            let contact = h.contact(wa_id).await;
+            let store = h.store();
+            if change == "erasure" {
+                let audit = AuditEvent::new(
+                    h.tenant.id.clone(),
+                    Actor::Admin,
+                    "contact.erasure_requested",
+                    Some(contact.value.id.clone()),
+                    store.now(),
+                );
+                store
+                    .request_erasure(&contact, ErasureReason::Request, &audit)
+                    .await
+                    .unwrap();
+            } else {
+                let opt_out = ConsentEvent {
+                    tenant: h.tenant.id.clone(),
+                    contact: contact.value.id.clone(),
+                    at: store.now(),
+                    purpose: Purpose::All,
+                    action: ConsentAction::OptOut,
+                    source: ConsentSource::Api,
+                    evidence: "req-1".into(),
+                    actor: "key_test".into(),
+                };
+                store.record_consent(&opt_out, None).await.unwrap();
+            }
+        };
+        let (report, ()) = tokio::join!(handle_batch(&h.deps, event), meanwhile);
+        assert_eq!(model.requests().len(), asked + 1, "the model was asked");
+        assert_eq!(
+            Harness::outcomes(&report),
+            vec![Outcome::Skipped(expected)],
+            "{change}"
+        );
+        assert!(h.graph.text_attempts().is_empty(), "{change}: nothing sent");
+        let written = h.embedded.changes_after(0, 100_000).await.unwrap();
+        assert!(
+            !written
+                .iter()
+                .any(|c| c.new.as_ref().is_some_and(|r| r.kind == "message_out")),
+            "{change}: no reply recorded"
+        );
+    }
 }
 
 #[tokio::test]

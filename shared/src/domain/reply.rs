@@ -185,6 +185,30 @@ pub fn plan(facts: &ReplyFacts<'_>) -> Plan {
     Plan::Reply { kind, language }
 }
 
+/// Whether a reply planned earlier may still go to the contact as it is now: asked again right
+/// before the Graph API call and before the reply is recorded, because an erasure, block,
+/// opt-out, restriction or take-over can land while the model is thinking (DESIGN §8). `None`
+/// for a contact that is gone (erased).
+pub fn still_allowed(kind: ReplyKind, contact: Option<&Contact>) -> Result<(), SkipReason> {
+    let Some(contact) = contact else {
+        return Err(SkipReason::Restricted);
+    };
+    if !contact.may_process() {
+        Err(SkipReason::Restricted)
+    } else if contact.consent.blocked {
+        Err(SkipReason::Blocked)
+    } else if kind == ReplyKind::OptOutConfirmation {
+        // The one message an opt-out still allows.
+        Ok(())
+    } else if contact.taken_over {
+        Err(SkipReason::TakenOver)
+    } else if !contact.may_send(Purpose::AutomatedReplies) {
+        Err(SkipReason::OptedOut)
+    } else {
+        Ok(())
+    }
+}
+
 /// The order a customer wrote messages in: WhatsApp's time has whole seconds, so messages of
 /// one second are ordered by when Mizan stored them.
 pub fn customer_order(m: &Message) -> (Timestamp, Timestamp, &str) {
@@ -563,6 +587,39 @@ mod tests {
         assert_eq!(
             decide(&taken, &m, "hello?"),
             Plan::Skip(SkipReason::TakenOver)
+        );
+    }
+
+    #[test]
+    fn a_planned_reply_is_refused_when_the_contact_changed_meanwhile() {
+        let answer = ReplyKind::Answer;
+        assert_eq!(still_allowed(answer, Some(&contact())), Ok(()));
+        assert_eq!(still_allowed(answer, None), Err(SkipReason::Restricted));
+        let mut erased = contact();
+        erased.erasure_requested_at = Some(Timestamp::from_millis(NOW));
+        assert_eq!(
+            still_allowed(ReplyKind::OptOutConfirmation, Some(&erased)),
+            Err(SkipReason::Restricted)
+        );
+        let blocked = with_consent(contact(), ConsentAction::Block);
+        assert_eq!(
+            still_allowed(ReplyKind::OptOutConfirmation, Some(&blocked)),
+            Err(SkipReason::Blocked)
+        );
+        let opted_out = with_consent(contact(), ConsentAction::OptOut);
+        assert_eq!(
+            still_allowed(answer, Some(&opted_out)),
+            Err(SkipReason::OptedOut)
+        );
+        assert_eq!(
+            still_allowed(ReplyKind::OptOutConfirmation, Some(&opted_out)),
+            Ok(())
+        );
+        let mut taken = contact();
+        taken.taken_over = true;
+        assert_eq!(
+            still_allowed(ReplyKind::HandOff, Some(&taken)),
+            Err(SkipReason::TakenOver)
         );
     }
 

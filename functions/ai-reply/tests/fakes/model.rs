@@ -17,6 +17,8 @@ pub enum Completion {
     RateLimited,
     ServerError,
     Hang(Duration),
+    /// Answers, after thinking for a while.
+    Slow(Duration, String),
 }
 
 #[derive(Default)]
@@ -63,6 +65,10 @@ async fn completions(State(fake): State<FakeModel>, Json(body): Json<Value>) -> 
     let answer = match next {
         None => DEFAULT_ANSWER.to_owned(),
         Some(Completion::Answer(text)) => text,
+        Some(Completion::Slow(duration, text)) => {
+            tokio::time::sleep(duration).await;
+            text
+        }
         Some(Completion::RateLimited) => {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
