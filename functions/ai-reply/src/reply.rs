@@ -7,6 +7,7 @@ use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::redaction::redact;
 use mizan_shared::domain::reply::{
     answerable, compose, customer_order, customer_text, fixed_text, hand_off_text,
     needs_opt_out_hint, newest, opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind,
@@ -346,7 +347,9 @@ fn recipient(contact: &Contact) -> Option<Recipient> {
 }
 
 /// What the responder sees: the business's instructions and FAQ, and the conversation's words
-/// oldest first. No phone number, WhatsApp id or name.
+/// oldest first. No phone number, WhatsApp id or name of the contact; with the tenant's
+/// `model_redaction` (the default) no phone number, e-mail address, card number or IBAN the
+/// customer typed either.
 fn prompt(
     tenant: &Tenant,
     conversation: &[Message],
@@ -359,6 +362,11 @@ fn prompt(
         .into_iter()
         .filter_map(|m| {
             let text = customer_text(m.content.as_ref()?.0.expose())?;
+            let text = if tenant.settings.model_redaction {
+                redact(&text)
+            } else {
+                text
+            };
             Some(Turn {
                 speaker: match m.direction {
                     Direction::Inbound => Speaker::Customer,

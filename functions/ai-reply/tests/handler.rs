@@ -753,6 +753,52 @@ async fn the_model_gets_instructions_faq_and_the_burst_but_no_phone_number_wamid
 }
 
 #[tokio::test]
+async fn identifiers_the_customer_types_are_redacted_for_the_model_but_stored_as_written() {
+    let typed = "Call me on +212 6 61 23 45 67 or write to amina@example.ma, \
+                 card 4111 1111 1111 1111, IBAN GB82 WEST 1234 5698 7654 32, order 5521";
+    for (redaction, expect_redacted) in [(true, true), (false, false)] {
+        let model = FakeModel::start().await;
+        let settings = TenantSettings {
+            model_redaction: redaction,
+            ..demo_settings()
+        };
+        let h = harness_with(Some(&model), settings).await;
+        h.customer_says("212600000062", "wamid.PII", typed).await;
+        handle(&h.deps, h.stream_event().await).await.unwrap();
+        let sent = model.requests()[0]["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if expect_redacted {
+            assert_eq!(
+                sent,
+                "Call me on [phone number] or write to [email], card [card number], \
+                 IBAN [IBAN], order 5521"
+            );
+        } else {
+            assert_eq!(sent, typed, "the tenant turned redaction off");
+        }
+        // The stored message is the customer's, word for word.
+        let stored = h
+            .store()
+            .message(
+                &h.tenant.id,
+                &h.contact_id("212600000062"),
+                &Wamid::new("wamid.PII"),
+                &h.tenant.retention(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.content.unwrap().0.expose()["text"]["body"], typed);
+    }
+}
+
+#[tokio::test]
 async fn a_rate_limited_model_is_retried_then_answers() {
     let model = FakeModel::start().await;
     model.script([Completion::RateLimited]);

@@ -31,7 +31,7 @@ pub async fn update(deps: &Deps, caller: &Caller, request: &Request) -> Result<R
         return Err(ApiError::invalid(
             "body",
             "name at least one setting: chat_retention_days, automation_enabled, \
-             ai_instructions, faq or legal_hold",
+             ai_instructions, faq, legal_hold or model_redaction",
         ));
     }
     let mut last_conflict = None;
@@ -50,6 +50,7 @@ pub async fn update(deps: &Deps, caller: &Caller, request: &Request) -> Result<R
                 "chat_retention_days" => serde_json::json!(patched.settings.chat_retention_days),
                 "automation_enabled" => serde_json::json!(patched.settings.automation_enabled),
                 "legal_hold" => serde_json::json!(patched.settings.legal_hold),
+                "model_redaction" => serde_json::json!(patched.settings.model_redaction),
                 _ => continue,
             };
             detail[*field] = value;

@@ -63,6 +63,7 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "ai_instructions": settings.ai_instructions,
         "faq": settings.faq,
         "legal_hold": settings.legal_hold,
+        "model_redaction": settings.model_redaction,
     })
 }
 

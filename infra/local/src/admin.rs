@@ -3,7 +3,7 @@
 
 use crate::cli::{
     AdminCommand, ApiKeyCommand, ContactCommand, PhoneCommand, SettingsCommand, SettingsSet,
-    TenantCommand,
+    Switch, TenantCommand,
 };
 use crate::config;
 use crate::error::CliError;
@@ -12,6 +12,7 @@ use mizan_shared::config::Config;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact_reference::ContactReference;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId};
+use mizan_shared::domain::settings_patch::SettingsPatch;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::intake;
 use mizan_shared::store::{DataError, Store};
@@ -200,13 +201,19 @@ async fn list_keys(store: &Store, tenant_id: &str) -> Result<Value, CliError> {
 }
 
 async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError> {
-    let nothing = set.chat_retention_days.is_none()
-        && set.automation.is_none()
-        && set.ai_instructions.is_none()
-        && set.legal_hold.is_none();
-    if nothing {
+    // The same patch, validation and list of changes as PATCH /v1/settings.
+    let patch = SettingsPatch {
+        chat_retention_days: set.chat_retention_days,
+        automation_enabled: set.automation.map(Switch::is_on),
+        ai_instructions: set.ai_instructions,
+        faq: None,
+        legal_hold: set.legal_hold.map(Switch::is_on),
+        model_redaction: set.model_redaction.map(Switch::is_on),
+    };
+    if patch.is_empty() {
         return Err(CliError::Usage(
-            "nothing to set: give --chat-retention-days, --automation, --ai-instructions or --legal-hold"
+            "nothing to set: give --chat-retention-days, --automation, --ai-instructions, \
+             --legal-hold or --model-redaction"
                 .into(),
         ));
     }
@@ -215,41 +222,11 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         .tenant_versioned(&id)
         .await?
         .ok_or_else(|| tenant_missing(&id))?;
-    let before = read.value.settings.clone();
-    let settings = &mut read.value.settings;
-    if let Some(days) = set.chat_retention_days {
-        settings.chat_retention_days = days;
-    }
-    if let Some(automation) = set.automation {
-        settings.automation_enabled = automation.is_on();
-    }
-    if let Some(instructions) = set.ai_instructions {
-        settings.ai_instructions = instructions;
-    }
-    if let Some(hold) = set.legal_hold {
-        settings.legal_hold = hold.is_on();
-    }
-    settings
-        .validate()
+    let patched = patch
+        .apply(&read.value.settings)
         .map_err(|e| CliError::Usage(format!("invalid settings: {e}")))?;
-    let changed: Vec<&str> = [
-        (
-            "chat_retention_days",
-            before.chat_retention_days != settings.chat_retention_days,
-        ),
-        (
-            "automation_enabled",
-            before.automation_enabled != settings.automation_enabled,
-        ),
-        (
-            "ai_instructions",
-            before.ai_instructions != settings.ai_instructions,
-        ),
-        ("legal_hold", before.legal_hold != settings.legal_hold),
-    ]
-    .into_iter()
-    .filter_map(|(field, differs)| differs.then_some(field))
-    .collect();
+    let changed = patched.changed;
+    read.value.settings = patched.settings;
     // Setting what is already set changes nothing, so there is nothing to save or audit.
     if !changed.is_empty() {
         let audit = AuditEvent::new(

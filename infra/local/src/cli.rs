@@ -170,6 +170,10 @@ pub struct SettingsSet {
     /// Suspend every deletion for the tenant (dispute resolution)
     #[arg(long, value_enum)]
     pub legal_hold: Option<Switch>,
+    /// Replace phone numbers, e-mail addresses, card numbers and IBANs in what the model
+    /// provider receives (on by default)
+    #[arg(long, value_enum)]
+    pub model_redaction: Option<Switch>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

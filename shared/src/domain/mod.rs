@@ -11,6 +11,7 @@ pub mod ids;
 pub mod keywords;
 pub mod message;
 pub mod personal;
+pub mod redaction;
 pub mod reply;
 pub mod retention;
 pub mod signature;

@@ -18,6 +18,8 @@ pub struct SettingsPatch {
     pub faq: Option<Vec<FaqInput>>,
     #[serde(default)]
     pub legal_hold: Option<bool>,
+    #[serde(default)]
+    pub model_redaction: Option<bool>,
 }
 
 /// One FAQ entry as the API takes it (unknown fields refused, unlike stored entries).
@@ -63,6 +65,9 @@ impl SettingsPatch {
         if let Some(hold) = self.legal_hold {
             next.legal_hold = hold;
         }
+        if let Some(redaction) = self.model_redaction {
+            next.model_redaction = redaction;
+        }
         next.validate()?;
         let mut changed = Vec::new();
         if next.chat_retention_days != current.chat_retention_days {
@@ -79,6 +84,9 @@ impl SettingsPatch {
         }
         if next.legal_hold != current.legal_hold {
             changed.push("legal_hold");
+        }
+        if next.model_redaction != current.model_redaction {
+            changed.push("model_redaction");
         }
         Ok(PatchedSettings {
             settings: next,

@@ -36,6 +36,14 @@ pub struct TenantSettings {
     /// Dispute resolution: suspends every deletion for the tenant while set.
     #[serde(default)]
     pub legal_hold: bool,
+    /// Phone numbers, e-mail addresses, card numbers and IBANs in what customers write are
+    /// replaced by placeholders in the copy sent to the model provider (`domain::redaction`).
+    #[serde(default = "redacted_by_default")]
+    pub model_redaction: bool,
+}
+
+fn redacted_by_default() -> bool {
+    true
 }
 
 impl Default for TenantSettings {
@@ -46,6 +54,7 @@ impl Default for TenantSettings {
             ai_instructions: String::new(),
             faq: Vec::new(),
             legal_hold: false,
+            model_redaction: true,
         }
     }
 }
