@@ -2,14 +2,16 @@
 //! of every entry and change, each stored once however often Meta delivers it (DESIGN §3, §7).
 
 use crate::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
+use crate::domain::contact::{Contact, ContactProfile};
 use crate::domain::ids::{PhoneNumberId, TenantId};
 use crate::domain::keywords::{self, Keyword};
 use crate::domain::message::{is_late, Direction, Message, MessageContent, Status};
 use crate::domain::tenant::Tenant;
+use crate::domain::time::Timestamp;
 use crate::domain::whatsapp::{
     Delivery, DeliveryItem, InboundMessage, PreferenceChange, PreferenceValue, StatusReport,
 };
-use crate::store::{DataError, PutOutcome, StatusFields, StatusOutcome, Store};
+use crate::store::{DataError, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +33,9 @@ pub struct IntakeReport {
     pub errors_reported: u32,
     /// Parts Mizan does not model, kept sealed and expiring.
     pub kept_raw: u32,
+    /// Messages and preferences sent before their sender's contact was erased (Meta's
+    /// redeliveries, replays): acknowledged, not stored.
+    pub dropped_after_erasure: u32,
 }
 
 /// Applies every item of `delivery`. Stops at the first storage failure so the caller can answer
@@ -96,6 +101,10 @@ pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, 
     Ok(report)
 }
 
+/// How long a delivery from a contact whose erasure is under way is answered 5xx (Meta retries
+/// it, and it starts a new contact once the erasure is done) before it is quarantined instead.
+pub const ERASURE_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// What replaying a number's kept deliveries did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ReplayReport {
@@ -143,6 +152,30 @@ fn merge(total: &mut IntakeReport, one: &IntakeReport) {
     total.unrouted += one.unrouted;
     total.errors_reported += one.errors_reported;
     total.kept_raw += one.kept_raw;
+    total.dropped_after_erasure += one.dropped_after_erasure;
+}
+
+/// The contact that sent something at `sent_at`, found or created; `None` when it was erased
+/// after that (a redelivery or a replay of what the erasure removed). A contact whose erasure
+/// is under way takes nothing new: `BeingErased` is retryable, so Meta delivers it again once
+/// the erasure is done, and it then starts a new contact.
+async fn sender(
+    store: &Store,
+    tenant: &TenantId,
+    profile: &ContactProfile,
+    sent_at: Timestamp,
+) -> Result<Option<Contact>, DataError> {
+    match store.upsert_sender(tenant, profile, sent_at).await? {
+        SenderOutcome::Contact(upsert) => Ok(Some(upsert.contact.value)),
+        SenderOutcome::ErasedAfterSending { .. } => {
+            tracing::info!(
+                tenant = %tenant,
+                metric = "dropped_after_erasure",
+                "delivery item sent before its sender was erased: acknowledged, not stored"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// The consent decision a message's text carries, if it is only a keyword.
@@ -173,8 +206,29 @@ async fn ingest_message(
     message: &InboundMessage,
     report: &mut IntakeReport,
 ) -> Result<(), DataError> {
-    let upsert = store.upsert_contact(&tenant.id, &message.sender).await?;
-    let contact = upsert.contact.value;
+    let found = sender(store, &tenant.id, &message.sender, message.sent_at).await;
+    let contact = match found {
+        Ok(Some(contact)) => contact,
+        Ok(None) => {
+            report.dropped_after_erasure += 1;
+            return Ok(());
+        }
+        Err(DataError::BeingErased { since })
+            if store.now().since(since) > ERASURE_RETRY_WINDOW =>
+        {
+            // An erasure held up (a legal hold, a failing dependency) must not make Meta retry
+            // for days: the message waits sealed in the quarantine instead.
+            let item = DeliveryItem::Message(message.clone());
+            let raw = serde_json::to_vec(&item)
+                .map_err(|e| DataError::Invalid(format!("message does not serialize: {e}")))?;
+            store
+                .keep_raw(Some(&tenant.id), "being_erased", &raw)
+                .await?;
+            report.kept_raw += 1;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     if let Some(change) = &message.identity_change {
         store
             .link_identity(&tenant.id, &contact.id, &change.new)
@@ -273,11 +327,10 @@ async fn ingest_preference(
             return Ok(());
         }
     };
-    let contact = store
-        .upsert_contact(tenant, &change.user)
-        .await?
-        .contact
-        .value;
+    let Some(contact) = sender(store, tenant, &change.user, change.at).await? else {
+        report.dropped_after_erasure += 1;
+        return Ok(());
+    };
     let event = ConsentEvent {
         tenant: tenant.clone(),
         contact: contact.id,

@@ -18,7 +18,9 @@ use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::records::{
     Condition, Cursor, Due, Key, Page, Query, Range, Record, RecordStore, StoreError, Write,
 };
-use mizan_shared::store::{DataError, PutOutcome, StatusFields, StatusOutcome, Store};
+use mizan_shared::store::{
+    DataError, ErasureReason, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store,
+};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -893,6 +895,147 @@ async fn a_contact_whose_erasure_stopped_halfway_takes_no_new_messages(h: Harnes
     assert!(!again.contact.value.is_erasure_due());
 }
 
+async fn request_erasure_of(h: &Harness, t: &Tenant, c: &ContactId, reason: ErasureReason) {
+    let found = h.store.contact(&t.id, c).await.unwrap().unwrap();
+    let audit = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "contact.erasure_requested",
+        Some(c.clone()),
+        h.clock_now(),
+    );
+    h.store
+        .request_erasure(&found, reason, &audit)
+        .await
+        .unwrap();
+}
+
+fn both_ids(wa_id: &str, user_id: &str) -> ContactProfile {
+    ContactProfile {
+        user_id: Some(user_id.into()),
+        ..profile(wa_id)
+    }
+}
+
+/// Flagged, aliases still in place: whichever identifier a delivery names, nothing attaches
+/// to the contact and no new data key is made for it.
+async fn a_contact_being_erased_takes_nothing_new_whatever_its_aliases(h: Harness) {
+    let t = tenant(&h).await;
+    let both = both_ids("212600000014", "MA.14");
+    let c = h
+        .store
+        .upsert_contact(&t.id, &both)
+        .await
+        .unwrap()
+        .contact
+        .value
+        .id;
+    request_erasure_of(&h, &t, &c, ErasureReason::Request).await;
+    let by_phone_only = profile("212600000014");
+    for named in [&both, &by_phone_only] {
+        let refused = h.store.upsert_sender(&t.id, named, h.clock_now()).await;
+        assert!(
+            matches!(&refused, Err(DataError::BeingErased { .. })),
+            "{refused:?}"
+        );
+        assert!(refused.unwrap_err().is_retryable());
+    }
+    let still = h.store.contact(&t.id, &c).await.unwrap().unwrap();
+    assert!(
+        still.value.profile.is_none(),
+        "no fresh data key: the profile stays unreadable"
+    );
+}
+
+/// Meta redelivers for days, and a captured signed body can be posted again: what was sent
+/// before the erasure is not stored as a new contact; what is sent after starts one.
+async fn a_delivery_sent_before_an_erasure_does_not_bring_the_contact_back(h: Harness) {
+    let t = tenant(&h).await;
+    let sent = h.clock_now();
+    let person = both_ids("212600000015", "MA.15");
+    let SenderOutcome::Contact(first) = h.store.upsert_sender(&t.id, &person, sent).await.unwrap()
+    else {
+        panic!("a new sender is a contact")
+    };
+    let c = first.contact.value.id;
+    h.clock.advance(Duration::from_secs(60));
+    request_erasure_of(&h, &t, &c, ErasureReason::Request).await;
+    h.store.erase_contact(&t.id, &c).await.unwrap();
+    h.clock.advance(Duration::from_secs(3600));
+
+    for replayed_as in [person.clone(), profile("212600000015")] {
+        let outcome = h
+            .store
+            .upsert_sender(&t.id, &replayed_as, sent)
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, SenderOutcome::ErasedAfterSending { .. }),
+            "{outcome:?}"
+        );
+    }
+    assert!(h.store.contact(&t.id, &c).await.unwrap().is_none());
+
+    // Written after the erasure: a new contact, and an old replay still changes nothing.
+    let later = h
+        .store
+        .upsert_sender(&t.id, &person, h.clock_now())
+        .await
+        .unwrap();
+    assert!(matches!(&later, SenderOutcome::Contact(u) if u.created));
+    let replay = h.store.upsert_sender(&t.id, &person, sent).await.unwrap();
+    assert!(
+        matches!(replay, SenderOutcome::ErasedAfterSending { .. }),
+        "{replay:?}"
+    );
+
+    // The tombstone is a retention category of its own, due after 30 days.
+    let due = |now| {
+        let store = h.store.clone();
+        let tenant = t.id.clone();
+        let up_to = RetentionPolicy::default().cutoff(Category::ErasureTombstone, now);
+        async move {
+            store
+                .all_due(&tenant, Category::ErasureTombstone, up_to)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(due(h.clock_now()).await, 0);
+    assert_eq!(
+        due(h.clock_now().plus(days(31))).await,
+        2,
+        "one per identifier"
+    );
+}
+
+/// P11 after erasure: the minor mark outlives the data as a keyed hash, so nothing automated
+/// engages the person again, and the business sees why.
+async fn a_minor_who_writes_again_is_known_and_never_engaged(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000016").await;
+    request_erasure_of(&h, &t, &c, ErasureReason::Minor).await;
+    let report = h.store.erase_contact(&t.id, &c).await.unwrap();
+    assert!(report.suppressed);
+    assert!(h
+        .store
+        .is_suppressed(&t.id, IdentifierKind::WaId, "212600000016")
+        .await
+        .unwrap());
+    let again = h
+        .store
+        .upsert_contact(&t.id, &profile("212600000016"))
+        .await
+        .unwrap();
+    assert!(again.created);
+    let contact = again.contact.value;
+    assert!(contact.known_minor && !contact.minor);
+    assert!(!contact.may_process());
+    assert!(!contact.may_send(Purpose::AutomatedReplies));
+    assert!(!contact.is_erasure_due(), "kept until the business decides");
+}
+
 async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000010").await;
@@ -1140,7 +1283,6 @@ async fn a_sent_reply_is_stored_with_its_claim_and_hint_at_once(h: Harness) {
 async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Harness) {
     use mizan_shared::adapters::local_archives::LocalArchives;
     use mizan_shared::ports::archives::ArchiveStore;
-    use mizan_shared::store::ErasureReason;
 
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000020").await;
@@ -1353,6 +1495,9 @@ on_both_backends!(
     a_contact_first_known_by_phone_is_found_when_its_user_id_comes_first,
     a_contact_whose_erasure_stopped_halfway_takes_no_new_messages,
     erasing_a_contact_leaves_only_a_suppression_hash,
+    a_contact_being_erased_takes_nothing_new_whatever_its_aliases,
+    a_delivery_sent_before_an_erasure_does_not_bring_the_contact_back,
+    a_minor_who_writes_again_is_known_and_never_engaged,
     an_erasure_request_shreds_at_once_and_completion_removes_archives,
     a_reply_is_claimed_once_per_inbound_message,
     concurrent_claims_of_one_message_have_one_winner,

@@ -29,6 +29,7 @@ pub fn contact(contact: &Contact) -> Value {
         "taken_over": contact.taken_over,
         "legal_hold": contact.legal_hold,
         "minor": contact.minor,
+        "known_minor": contact.known_minor,
         "may_send": {
             "marketing": contact.may_send(Purpose::Marketing),
             "automated_replies": contact.may_send(Purpose::AutomatedReplies),

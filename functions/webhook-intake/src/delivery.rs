@@ -69,6 +69,7 @@ pub async fn deliver(deps: &Deps, request: &Request) -> Response<Body> {
                 unrouted = report.unrouted,
                 errors_reported = report.errors_reported,
                 kept_raw = report.kept_raw,
+                dropped_after_erasure = report.dropped_after_erasure,
                 "delivery stored"
             );
             response::text(200, "EVENT_RECEIVED")

@@ -45,9 +45,10 @@ impl From<DataError> for CliError {
             DataError::Invalid(_) | DataError::Settings(_) | DataError::Conflict(_) => {
                 CliError::Usage(e.to_string())
             }
-            DataError::Store(_) | DataError::Crypto(_) | DataError::Codec { .. } => {
-                CliError::Failed(e.to_string())
-            }
+            DataError::Store(_)
+            | DataError::Crypto(_)
+            | DataError::Codec { .. }
+            | DataError::BeingErased { .. } => CliError::Failed(e.to_string()),
         }
     }
 }

@@ -269,7 +269,11 @@ fn demo_secrets_reach_the_terminal_once_and_never_the_log_stream() {
         .map(|field| demo[field].as_str().unwrap().to_owned())
         .collect();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !first.written().1.contains(secrets[0].as_str()) && Instant::now() < deadline {
+    // Two threads read the two pipes: wait until both have the whole of what was printed.
+    let printed = |(stdout, stderr): &(String, String)| {
+        stdout.contains("Stop with Ctrl-C") && stderr.contains(secrets[0].as_str())
+    };
+    while !printed(&first.written()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     let (stdout, stderr) = first.written();
@@ -734,19 +738,34 @@ fn post_delivery(
     wamid: &str,
 ) -> Option<u16> {
     let now = mizan_shared::domain::time::Timestamp::now();
-    let body = serde_json::to_vec(&serde_json::json!({
+    let body = text_delivery(phone, wa_id, wamid, now, "Salam, ça marche ?");
+    post_signed(port, app_secret, &body)
+}
+
+fn text_delivery(
+    phone: &str,
+    wa_id: &str,
+    wamid: &str,
+    sent_at: mizan_shared::domain::time::Timestamp,
+    text: &str,
+) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550100000", "phone_number_id": phone},
             "contacts": [{"profile": {"name": "Load"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": now.as_unix_seconds().to_string(),
-                          "type": "text", "text": {"body": "Salam, ça marche ?"}}]
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": sent_at.as_unix_seconds().to_string(),
+                          "type": "text", "text": {"body": text}}]
         }}]}]
     }))
-    .unwrap();
+    .unwrap()
+}
+
+/// `body` signed with `app_secret` as Meta signs it, posted to the webhook route.
+fn post_signed(port: u16, app_secret: &str, body: &[u8]) -> Option<u16> {
     let signature = mizan_shared::domain::signature::sign(
-        &body,
+        body,
         &mizan_shared::domain::signature::AppSecret::new(app_secret.as_bytes()),
     );
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -759,10 +778,75 @@ fn post_delivery(
         body.len()
     );
     stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(&body).ok()?;
+    stream.write_all(body).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response.split(' ').nth(1)?.parse().ok()
+}
+
+/// How many messages the runner's ai-reply has sent, once the change feed is idle.
+fn sent_replies(port: u16) -> usize {
+    for _ in 0..100 {
+        let (_, body) = get(port, "/local/health");
+        if serde_json::from_str::<Value>(&body).unwrap()["change_feed"]["pending"] == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, body) = get(port, "/local/outbox");
+    let outbox: Vec<Value> = serde_json::from_str(&body).unwrap();
+    outbox
+        .iter()
+        .filter(|entry| entry["body"]["type"] == "text")
+        .count()
+}
+
+#[test]
+fn a_webhook_replayed_after_an_erasure_brings_nothing_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let demo = demo_json(dir.path());
+    let key = demo["api_key"].as_str().unwrap();
+    let secret = demo["app_secret"].as_str().unwrap();
+    let phone = demo["phone_number_id"].as_str().unwrap();
+    let port = server.port();
+    let contact_path = "/v1/contacts/%2B15550100077";
+
+    // A customer wrote a minute ago, and the AI answered.
+    let sent = mizan_shared::domain::time::Timestamp::now().minus(Duration::from_secs(60));
+    let body = text_delivery(
+        phone,
+        "15550100077",
+        "wamid.REPLAYED",
+        sent,
+        "What are your opening hours?",
+    );
+    assert_eq!(post_signed(port, secret, &body), Some(200));
+    assert_eq!(call(port, "GET", contact_path, Some(key), None).0, 200);
+    let answered = sent_replies(port);
+    assert!(answered >= 1, "the AI answered");
+
+    // The business erases them; then the signed body arrives again (Meta's redelivery, or
+    // anyone who kept it).
+    let (status, erased) = call(
+        port,
+        "POST",
+        &format!("{contact_path}/erasure"),
+        Some(key),
+        None,
+    );
+    assert_eq!(status, 202, "{erased}");
+    assert_eq!(post_signed(port, secret, &body), Some(200), "acknowledged");
+
+    // Nothing is back: no contact, no answer to the erased text.
+    let (status, gone) = call(port, "GET", contact_path, Some(key), None);
+    assert_eq!(status, 404, "{gone}");
+    assert_eq!(
+        sent_replies(port),
+        answered,
+        "the AI does not answer it again"
+    );
+    assert!(server.terminate().success());
 }
 
 #[test]

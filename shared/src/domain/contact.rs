@@ -82,6 +82,10 @@ pub struct Contact {
     /// Flagged as under 16: erased like an erasure request (P11).
     #[serde(default)]
     pub minor: bool,
+    /// An earlier contact with one of these identifiers was erased as a minor (only a keyed
+    /// hash of it is kept): nothing automated engages them again; the business decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub known_minor: bool,
     /// A human has taken over the conversation: no automated replies.
     #[serde(default)]
     pub taken_over: bool,
@@ -112,6 +116,7 @@ impl Contact {
             consent: ConsentState::default(),
             restricted: false,
             minor: false,
+            known_minor: false,
             taken_over: false,
             legal_hold: false,
             erasure_requested_at: None,
@@ -123,7 +128,7 @@ impl Contact {
 
     /// Anything but storage is allowed: not restricted, not being erased, not a minor.
     pub fn may_process(&self) -> bool {
-        !self.restricted && !self.minor && self.erasure_requested_at.is_none()
+        !self.restricted && !self.minor && !self.known_minor && self.erasure_requested_at.is_none()
     }
 
     /// Whether a message for `purpose` may be sent to this contact (P5).

@@ -37,10 +37,14 @@ pub enum Category {
     Audit,
     /// Contacts with an erasure request or a minor flag: due at once, until erasure completes.
     Erasure,
+    /// Keyed hashes of an erased contact's identifiers and the erasure time, so a webhook Meta
+    /// redelivers (or anyone replays) after the erasure is not stored again: 30 days, Meta's
+    /// redelivery window (7 days) with a wide margin.
+    ErasureTombstone,
 }
 
 impl Category {
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 11] = [
         Category::ChatContent,
         Category::MessageMetadata,
         Category::Contact,
@@ -51,6 +55,7 @@ impl Category {
         Category::Analytics,
         Category::Audit,
         Category::Erasure,
+        Category::ErasureTombstone,
     ];
 
     /// Short stable code used in storage keys.
@@ -66,6 +71,7 @@ impl Category {
             Category::Analytics => "analytics",
             Category::Audit => "audit",
             Category::Erasure => "erasure",
+            Category::ErasureTombstone => "tombstone",
         }
     }
 }
@@ -82,6 +88,7 @@ pub struct RetentionPolicy {
     pub payment: Duration,
     pub analytics: Duration,
     pub audit: Duration,
+    pub erasure_tombstone: Duration,
 }
 
 impl Default for RetentionPolicy {
@@ -96,6 +103,7 @@ impl Default for RetentionPolicy {
             payment: days(7 * 365 + 2),
             analytics: days(761), // 25 months of 30.44 days
             audit: days(2 * 365),
+            erasure_tombstone: days(30),
         }
     }
 }
@@ -125,6 +133,7 @@ impl RetentionPolicy {
             Category::Analytics => self.analytics,
             Category::Audit => self.audit,
             Category::Erasure => Duration::ZERO,
+            Category::ErasureTombstone => self.erasure_tombstone,
         }
     }
 
@@ -179,7 +188,8 @@ impl RetentionPolicy {
             | Category::Quarantine
             | Category::Payment
             | Category::Analytics
-            | Category::Audit => PurgeAction::Delete,
+            | Category::Audit
+            | Category::ErasureTombstone => PurgeAction::Delete,
             Category::Contact => PurgeAction::RetireContact,
             Category::ExportArchive => PurgeAction::DeleteExport,
             Category::Erasure => PurgeAction::CompleteErasure,

@@ -447,6 +447,7 @@ impl Run<'_> {
             Category::Payment,
             Category::Analytics,
             Category::Audit,
+            Category::ErasureTombstone,
             Category::AccountData,
         ] {
             let action = match scope.policy.purge_action(category) {

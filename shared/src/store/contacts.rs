@@ -4,7 +4,7 @@ use super::{
     audit_write, from_doc, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS,
 };
 use crate::domain::audit::AuditEvent;
-use crate::domain::consent::{ConsentState, Decision, Purpose};
+use crate::domain::consent::{Decision, Purpose};
 use crate::domain::contact::{Contact, ContactProfile};
 use crate::domain::identity_hash::{IdentifierKind, IdentityHash};
 use crate::domain::ids::{ContactId, TenantId};
@@ -32,16 +32,20 @@ struct AliasDoc {
     contact: ContactId,
 }
 
-/// Kept after erasure of a contact who had opted out or blocked (P12): only a keyed hash.
+/// Kept after erasure of a contact who had opted out or blocked (P12), or who was a minor
+/// (P11): only a keyed hash of each identifier.
 #[derive(Serialize, Deserialize)]
 pub(super) struct SuppressionDoc {
     pub since: Timestamp,
     pub blocked: bool,
     pub withdrawn: Vec<Purpose>,
+    #[serde(default)]
+    pub minor: bool,
 }
 
 impl SuppressionDoc {
-    pub fn from_consent(state: &ConsentState, since: Timestamp) -> Self {
+    pub fn of(contact: &Contact, since: Timestamp) -> Self {
+        let state = &contact.consent;
         let withdrawn = Purpose::EACH
             .into_iter()
             .filter(|p| state.decision(*p) == Decision::Withdrawn)
@@ -50,10 +54,18 @@ impl SuppressionDoc {
             since,
             blocked: state.blocked,
             withdrawn,
+            minor: contact.minor || contact.known_minor,
         }
     }
 
-    fn apply_to(&self, state: &mut ConsentState) {
+    /// Whether erasing `contact` must leave a suppression entry behind.
+    pub fn needed_for(contact: &Contact) -> bool {
+        contact.consent.needs_suppression() || contact.minor || contact.known_minor
+    }
+
+    fn apply_to(&self, contact: &mut Contact) {
+        contact.known_minor |= self.minor;
+        let state = &mut contact.consent;
         state.blocked |= self.blocked;
         for purpose in &self.withdrawn {
             match purpose {
@@ -68,10 +80,30 @@ impl SuppressionDoc {
     }
 }
 
+/// Kept for `ErasureTombstone`'s period after an erasure: when the identifier's contact was
+/// erased, so a redelivered or replayed older webhook is recognised. Nothing else.
+#[derive(Serialize, Deserialize)]
+pub(super) struct TombstoneDoc {
+    pub erased_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContactUpsert {
     pub contact: Versioned<Contact>,
     pub created: bool,
+}
+
+/// Who sent a message, as intake may use it.
+// Made once per delivery item and matched at once: boxing the common case saves nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum SenderOutcome {
+    Contact(ContactUpsert),
+    /// The sender's contact was erased after this was sent: a redelivery or a replay of
+    /// something the erasure removed, to acknowledge and drop.
+    ErasedAfterSending {
+        erased_at: Timestamp,
+    },
 }
 
 impl Store {
@@ -225,26 +257,95 @@ impl Store {
 
     /// Finds the contact by any of the profile's identifiers and refreshes its profile, or
     /// creates it. Safe to repeat and to race: concurrent deliveries end with one contact.
+    /// A contact being erased is never refreshed nor re-created: `DataError::BeingErased`.
     pub async fn upsert_contact(
         &self,
         tenant: &TenantId,
         profile: &ContactProfile,
     ) -> Result<ContactUpsert, DataError> {
+        match self.upsert_contact_sent_at(tenant, profile, None).await? {
+            SenderOutcome::Contact(upsert) => Ok(upsert),
+            SenderOutcome::ErasedAfterSending { erased_at } => {
+                Err(DataError::BeingErased { since: erased_at })
+            }
+        }
+    }
+
+    /// The sender of something WhatsApp says was sent at `sent_at`, as `upsert_contact` finds
+    /// or creates it, unless the sender's contact was erased after that (replays resurrect
+    /// nothing). The erasure tombstones are read only when the contact is new or younger than
+    /// what was sent, so a known sender's message costs no extra read.
+    pub async fn upsert_sender(
+        &self,
+        tenant: &TenantId,
+        profile: &ContactProfile,
+        sent_at: Timestamp,
+    ) -> Result<SenderOutcome, DataError> {
+        self.upsert_contact_sent_at(tenant, profile, Some(sent_at))
+            .await
+    }
+
+    /// When one of `hashes`' contacts was last erased after `sent_at` (in a later second), if
+    /// it was.
+    async fn erased_after(
+        &self,
+        tenant: &TenantId,
+        hashes: &[(IdentifierKind, IdentityHash)],
+        sent_at: Timestamp,
+    ) -> Result<Option<Timestamp>, DataError> {
+        let now = self.now();
+        let mut latest = None;
+        for (_, hash) in hashes {
+            if let Some(record) = self
+                .records
+                .get(&layout::erasure_tombstone(tenant, hash), now)
+                .await?
+            {
+                let tombstone: TombstoneDoc = from_doc(&record, "erasure tombstone")?;
+                // WhatsApp's times have whole seconds: what was sent in the second of the
+                // erasure counts as after it (a person writing again), never as a replay.
+                let erased_second =
+                    Timestamp::from_unix_seconds(tombstone.erased_at.as_unix_seconds());
+                if sent_at < erased_second {
+                    latest = latest.max(Some(tombstone.erased_at));
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    async fn upsert_contact_sent_at(
+        &self,
+        tenant: &TenantId,
+        profile: &ContactProfile,
+        sent_at: Option<Timestamp>,
+    ) -> Result<SenderOutcome, DataError> {
         let hashes = self.alias_hashes(tenant, profile);
         let Some((_, first_hash)) = hashes.first().cloned() else {
             return Err(DataError::Invalid(
                 "a contact needs a user id or a wa_id".into(),
             ));
         };
+        // A contact created after the message was sent may be the person's new contact after
+        // an erasure that removed this very message.
+        let predates = |contact: &Contact| sent_at.is_some_and(|at| at < contact.created_at);
         for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
             let now = self.now();
             if let Some((record, doc)) = self.contact_created_from(tenant, &first_hash).await? {
+                if predates(&doc.contact) {
+                    if let Some(erased_at) = self
+                        .erased_after(tenant, &hashes, sent_at.unwrap_or(Timestamp::MAX))
+                        .await?
+                    {
+                        return Ok(SenderOutcome::ErasedAfterSending { erased_at });
+                    }
+                }
                 match self
                     .refresh_contact(tenant, record, doc, profile, &hashes, now)
                     .await
                 {
                     Err(DataError::Store(StoreError::ConditionFailed { .. })) => continue,
-                    other => return other,
+                    other => return other.map(SenderOutcome::Contact),
                 }
             }
             let mut existing = None;
@@ -256,7 +357,21 @@ impl Store {
             }
             let result = match existing {
                 Some(id) => match self.contact_record(tenant, &id).await? {
+                    // Its aliases are going: nothing new attaches to it, nor gets a fresh key.
+                    Some((_, doc)) if doc.contact.erasure_requested_at.is_some() => {
+                        return Err(DataError::BeingErased {
+                            since: doc.contact.erasure_requested_at.unwrap_or(now),
+                        });
+                    }
                     Some((record, doc)) => {
+                        if predates(&doc.contact) {
+                            if let Some(erased_at) = self
+                                .erased_after(tenant, &hashes, sent_at.unwrap_or(Timestamp::MAX))
+                                .await?
+                            {
+                                return Ok(SenderOutcome::ErasedAfterSending { erased_at });
+                            }
+                        }
                         self.refresh_contact(tenant, record, doc, profile, &hashes, now)
                             .await
                     }
@@ -274,13 +389,18 @@ impl Store {
                     }
                 },
                 None => {
+                    if let Some(at) = sent_at {
+                        if let Some(erased_at) = self.erased_after(tenant, &hashes, at).await? {
+                            return Ok(SenderOutcome::ErasedAfterSending { erased_at });
+                        }
+                    }
                     self.create_contact(tenant, first_hash.contact_id(), profile, &hashes, now)
                         .await
                 }
             };
             match result {
                 Err(DataError::Store(StoreError::ConditionFailed { .. })) => continue,
-                other => return other,
+                other => return other.map(SenderOutcome::Contact),
             }
         }
         Err(DataError::Store(StoreError::Busy(
@@ -303,7 +423,7 @@ impl Store {
                 .get(&layout::suppression(tenant, hash), now)
                 .await?
             {
-                from_doc::<SuppressionDoc>(&record, "suppression")?.apply_to(&mut contact.consent);
+                from_doc::<SuppressionDoc>(&record, "suppression")?.apply_to(&mut contact);
             }
         }
         let aliases: Vec<IdentityHash> = hashes.iter().map(|(_, h)| h.clone()).collect();

@@ -2,7 +2,7 @@
 //! is unreadable at once, then every item of the contact removed; a keyed hash survives only where
 //! suppression needs it.
 
-use super::contacts::{contact_update, ContactDoc, SuppressionDoc};
+use super::contacts::{contact_update, ContactDoc, SuppressionDoc, TombstoneDoc};
 use super::{audit_write, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS};
 use crate::domain::audit::AuditEvent;
 use crate::domain::contact::Contact;
@@ -123,6 +123,46 @@ impl Store {
         )))
     }
 
+    /// Remembers, for the redelivery window, when each of the contact's identifiers was erased:
+    /// older deliveries from them are dropped, not stored as a new contact (keyed hashes only).
+    async fn leave_tombstones(
+        &self,
+        tenant: &TenantId,
+        doc: &ContactDoc,
+        now: Timestamp,
+    ) -> Result<(), DataError> {
+        let erased_at = doc.contact.erasure_requested_at.unwrap_or(now);
+        let period = crate::domain::retention::RetentionPolicy::default().erasure_tombstone;
+        let tombstone = to_doc(&TombstoneDoc { erased_at })?;
+        let writes: Vec<Write> = doc
+            .aliases
+            .iter()
+            .map(|hash| {
+                let key = layout::erasure_tombstone(tenant, hash);
+                let mut record = Record::new(
+                    key.clone(),
+                    layout::kind::ERASURE_TOMBSTONE,
+                    tombstone.clone(),
+                );
+                record.retention = Some(layout::retention_entry(
+                    tenant,
+                    Category::ErasureTombstone,
+                    &key,
+                    now,
+                ));
+                record.expires_at = Some(now.plus(period));
+                Write::Put {
+                    record,
+                    condition: Condition::Always,
+                }
+            })
+            .collect();
+        if !writes.is_empty() {
+            self.records.transact(writes).await?;
+        }
+        Ok(())
+    }
+
     /// Removes everything of one contact. Safe to repeat after a partial failure: the contact
     /// is flagged first, and the profile record, which holds the list of aliases, goes last.
     pub async fn erase_contact(
@@ -140,8 +180,9 @@ impl Store {
 
         let mut suppressed = false;
         if let Some(doc) = &found {
-            if doc.contact.consent.needs_suppression() {
-                let suppression = to_doc(&SuppressionDoc::from_consent(&doc.contact.consent, now))?;
+            self.leave_tombstones(tenant, doc, now).await?;
+            if SuppressionDoc::needed_for(&doc.contact) {
+                let suppression = to_doc(&SuppressionDoc::of(&doc.contact, now))?;
                 let writes = doc
                     .aliases
                     .iter()

@@ -22,6 +22,7 @@ pub mod kind {
     pub const CONTACT: &str = "contact";
     pub const ALIAS: &str = "alias";
     pub const SUPPRESSION: &str = "suppression";
+    pub const ERASURE_TOMBSTONE: &str = "erasure_tombstone";
     pub const MESSAGE_IN: &str = "message_in";
     pub const MESSAGE_OUT: &str = "message_out";
     pub const CONSENT: &str = "consent";
@@ -85,6 +86,11 @@ pub fn alias(tenant: &TenantId, hash: &IdentityHash) -> Key {
 
 pub fn suppression(tenant: &TenantId, hash: &IdentityHash) -> Key {
     Key::new(format!("T#{tenant}#S#{hash}"), "SUPPRESSED")
+}
+
+/// When the contact an identifier belonged to was erased (for the redelivery window only).
+pub fn erasure_tombstone(tenant: &TenantId, hash: &IdentityHash) -> Key {
+    Key::new(format!("T#{tenant}#E#{hash}"), "ERASED")
 }
 
 pub fn message(tenant: &TenantId, contact: &ContactId, id: &MessageId) -> Key {

@@ -15,7 +15,7 @@ mod replies;
 mod retention;
 mod tenants;
 
-pub use contacts::ContactUpsert;
+pub use contacts::{ContactUpsert, SenderOutcome};
 pub use erasure::{ErasureReason, ErasureReport};
 pub use messages::{PutOutcome, StatusFields, StatusOutcome};
 pub use raw_payloads::{RawPayloadInfo, UnroutedItem, PLATFORM_TENANT};
@@ -48,6 +48,12 @@ pub enum DataError {
     Invalid(String),
     #[error("invalid settings: {0}")]
     Settings(#[from] crate::domain::tenant::SettingsError),
+    /// The contact these identifiers belong to is being erased: nothing new is stored for it
+    /// until the erasure completes (then the identity starts a new contact).
+    #[error("the contact is being erased (since {since:?})")]
+    BeingErased {
+        since: crate::domain::time::Timestamp,
+    },
 }
 
 impl DataError {
@@ -55,6 +61,8 @@ impl DataError {
         match self {
             DataError::Store(e) => e.is_retryable(),
             DataError::Crypto(e) => e.is_retryable(),
+            // An erasure completes within seconds (or on the purge's next run).
+            DataError::BeingErased { .. } => true,
             _ => false,
         }
     }
