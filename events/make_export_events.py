@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes events/data-export/*.json: API Gateway HTTP API (payload 2.0) events for the three routes
+"""Writes events/data-export/*.json: API Gateway HTTP API (payload 2.0) events for the four routes
 of the data-export function, plus bad-input cases. The handler tests replay them.
 
 They carry placeholders the tests swap for real values: the API key of make_consent_events.py, the
@@ -24,6 +24,13 @@ def export_status(export_id=EXPORT_ID, key=PLACEHOLDER_KEY):
     return e
 
 
+def export_revocation(export_id=EXPORT_ID, key=PLACEHOLDER_KEY):
+    e = event("DELETE", f"/v1/exports/{export_id}", key=key)
+    e["routeKey"] = e["requestContext"]["routeKey"] = "DELETE /v1/exports/{id}"
+    e["pathParameters"] = {"id": export_id}
+    return e
+
+
 def download(token=TOKEN):
     # No API key: the token is the credential. A browser follows the link.
     e = event("GET", "/exports/download", query={"token": token}, key=None)
@@ -40,6 +47,7 @@ EVENTS = {
     "post-export-without-api-key": event("POST", "/v1/exports", {"scope": "tenant"}, key=None),
     "get-export": export_status(),
     "get-export-unknown": export_status("exp_ffffffffffffffffffffffffffffffff"),
+    "delete-export": export_revocation(),
     "get-download": download(),
     "get-download-tampered": download("v1.eyJ0IjoidGVuXzEiLCJlIjoiZXhwXzEiLCJ4Ijo0MTAyNDQ0ODAwMDAwfQ.AAAA"),
     "get-download-without-token": download(None),

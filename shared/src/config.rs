@@ -504,6 +504,9 @@ mod reply_config_tests {
 
 /// How long an export's download link lasts unless configured (DESIGN §6).
 pub const DEFAULT_EXPORT_LINK_DAYS: u32 = 7;
+/// Downloads an export's link allows unless configured: enough for a person to retry and keep
+/// a copy, few enough that a forwarded or leaked link soon stops working.
+pub const DEFAULT_EXPORT_DOWNLOAD_LIMIT: u32 = 5;
 /// Longest link allowed: the bucket's lifecycle (`ExportLinkDays` in `template.yaml`) must keep
 /// the archive as long as its link.
 pub const MAX_EXPORT_LINK_DAYS: u32 = 30;
@@ -516,7 +519,8 @@ pub struct ExportConfig {
     pub token_secret: Option<[u8; 32]>,
     /// `MIZAN_EXPORT_LINK_DAYS`: how long a link (and its archive) lasts.
     pub link_days: u32,
-    /// `MIZAN_EXPORT_DOWNLOAD_LIMIT`: downloads allowed per export; unset means no limit.
+    /// `MIZAN_EXPORT_DOWNLOAD_LIMIT`: downloads allowed per export (default
+    /// `DEFAULT_EXPORT_DOWNLOAD_LIMIT`): a leaked link cannot be used without end.
     pub download_limit: Option<u32>,
     /// `MIZAN_PUBLIC_BASE_URL`: where the API is reached from (`https://api.example.com`), for
     /// the absolute download links it hands out. Unset: API Gateway's own domain from the
@@ -555,10 +559,11 @@ impl ExportConfig {
                 reason: format!("at most {MAX_EXPORT_LINK_DAYS} days, got {link_days}"),
             });
         }
-        let download_limit = match env.optional("MIZAN_EXPORT_DOWNLOAD_LIMIT") {
-            None => None,
-            Some(_) => Some(env.number("MIZAN_EXPORT_DOWNLOAD_LIMIT", 1, 1)?),
-        };
+        let download_limit = Some(env.number(
+            "MIZAN_EXPORT_DOWNLOAD_LIMIT",
+            DEFAULT_EXPORT_DOWNLOAD_LIMIT,
+            1,
+        )?);
         let public_base_url = env
             .optional("MIZAN_PUBLIC_BASE_URL")
             .map(|url| parse_public_base_url("MIZAN_PUBLIC_BASE_URL", &url))
@@ -608,11 +613,11 @@ mod export_config_tests {
     }
 
     #[test]
-    fn links_last_seven_days_without_a_limit_by_default() {
+    fn links_last_seven_days_and_five_downloads_by_default() {
         let c = export(&[]).unwrap();
         assert_eq!(
             (c.token_secret, c.link_days, c.download_limit),
-            (None, 7, None)
+            (None, 7, Some(5))
         );
         assert_eq!(c.public_base_url, None);
     }

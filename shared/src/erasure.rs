@@ -3,8 +3,10 @@
 //! The consent API calls it right after `Store::request_erasure`; the retention purge calls it
 //! for any request still open (a failure here is finished on the purge's next run).
 
-use crate::domain::export::ExportState;
+use crate::domain::audit::{Actor, AuditEvent};
+use crate::domain::export::{ExportState, Revocation};
 use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::time::Timestamp;
 use crate::ports::archives::{ArchiveError, ArchiveStore};
 use crate::store::{DataError, ErasureReport, Store};
 
@@ -25,8 +27,14 @@ impl ErasureError {
     }
 }
 
-/// Removes the contact's export archives, then everything the store holds of it. Safe to
-/// repeat: archives go before the jobs that name them, and the profile goes last.
+/// How often revoking one whole-account export is tried again when the job changed meanwhile
+/// (a download counted, the worker finishing it).
+const REVOKE_ATTEMPTS: usize = 3;
+
+/// Removes the contact's export archives, revokes every whole-account export that may hold the
+/// contact (its archive deleted, its link answering 410, audited), then removes everything
+/// the store holds of the contact. Safe to repeat: archives go before the jobs that name them,
+/// and the profile goes last.
 pub async fn complete_erasure(
     store: &Store,
     archives: &dyn ArchiveStore,
@@ -38,5 +46,69 @@ pub async fn complete_erasure(
             archives.delete(object_key).await?;
         }
     }
-    Ok(store.erase_contact(tenant, contact).await?)
+    // The profile goes last, so it is still here unless a previous run finished this part.
+    let revoked = match store.contact(tenant, contact).await? {
+        Some(found) => {
+            revoke_account_exports(store, archives, tenant, contact, found.value.created_at).await?
+        }
+        None => 0,
+    };
+    let mut report = store.erase_contact(tenant, contact).await?;
+    report.account_exports_revoked = revoked;
+    Ok(report)
+}
+
+/// Revokes the tenant's whole-account exports that may hold a contact created at `created_at`;
+/// how many.
+async fn revoke_account_exports(
+    store: &Store,
+    archives: &dyn ArchiveStore,
+    tenant: &TenantId,
+    contact: &ContactId,
+    created_at: Timestamp,
+) -> Result<usize, ErasureError> {
+    let mut revoked = 0;
+    for listed in store.exports(tenant).await? {
+        if !listed.may_hold_contact_created_at(created_at) {
+            continue;
+        }
+        for attempt in 1..=REVOKE_ATTEMPTS {
+            let Some(mut job) = store.export(tenant, &listed.id).await? else {
+                break;
+            };
+            if !job.value.may_hold_contact_created_at(created_at) {
+                break;
+            }
+            let now = store.now();
+            let archive = job
+                .value
+                .revoke(now, Revocation::Erasure)
+                .map_err(|e| DataError::Invalid(e.to_string()))?;
+            // The archive first: a job that says revoked never names an archive left behind.
+            if let Some(object_key) = &archive {
+                archives.delete(object_key).await?;
+            }
+            let audit = AuditEvent::new(
+                tenant.clone(),
+                Actor::System("erasure".into()),
+                "export.revoked",
+                Some(contact.clone()),
+                now,
+            )
+            .with_detail(serde_json::json!({
+                "export": job.value.id,
+                "reason": Revocation::Erasure.as_str(),
+                "archive_deleted": archive.is_some(),
+            }));
+            match store.save_export_audited(&job, &audit).await {
+                Ok(_) => {
+                    revoked += 1;
+                    break;
+                }
+                Err(DataError::Conflict(_)) if attempt < REVOKE_ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(revoked)
 }

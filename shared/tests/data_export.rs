@@ -204,6 +204,7 @@ fn job(h: &Harness, s: &Seeded, scope: ExportScope) -> ExportJob {
         expires_at: h.clock.now().plus(days(7)),
         requested_by: "key_1".into(),
         downloads: 0,
+        last_audited_download_at: None,
         download_limit: None,
     }
 }

@@ -117,6 +117,7 @@ impl World {
             expires_at: self.now().plus(days(link_days)),
             requested_by: "key_1".into(),
             downloads: 0,
+            last_audited_download_at: None,
             download_limit: None,
         };
         job.mark_ready(object_key.clone(), 3).unwrap();

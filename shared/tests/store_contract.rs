@@ -703,6 +703,7 @@ async fn export_jobs_move_forward_only(h: Harness) {
         expires_at: h.clock_now().plus(days(7)),
         requested_by: "key_1".into(),
         downloads: 0,
+        last_audited_download_at: None,
         download_limit: None,
     };
     h.store.create_export(&job).await.unwrap();
@@ -1068,6 +1069,7 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
         expires_at: h.clock_now().plus(days(7)),
         requested_by: "key_1".into(),
         downloads: 0,
+        last_audited_download_at: None,
         download_limit: None,
     };
     h.store.create_export(&job).await.unwrap();
@@ -1302,6 +1304,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         expires_at: h.clock_now().plus(days(7)),
         requested_by: "key_1".into(),
         downloads: 0,
+        last_audited_download_at: None,
         download_limit: None,
     };
     job.mark_ready(object_key.clone(), 3).unwrap();

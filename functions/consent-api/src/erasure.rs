@@ -126,11 +126,13 @@ pub async fn erase(
                 records_removed = report.records_removed,
                 exports_removed = report.exports.len(),
                 suppressed = report.suppressed,
+                account_exports_revoked = report.account_exports_revoked,
                 "erasure completed"
             );
             let mut answer = body("erased", None);
             answer["records_removed"] = report.records_removed.into();
             answer["exports_removed"] = report.exports.len().into();
+            answer["account_exports_revoked"] = report.account_exports_revoked.into();
             answer["suppressed"] = report.suppressed.into();
             Ok(Reply::accepted(answer))
         }

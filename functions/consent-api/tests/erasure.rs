@@ -68,6 +68,7 @@ async fn ready_export(
         expires_at: now.plus(days(7)),
         requested_by: "tests".into(),
         downloads: 0,
+        last_audited_download_at: None,
         download_limit: None,
     };
     h.store().create_export(&job).await.unwrap();

@@ -103,6 +103,7 @@ async fn seed(dir: &Path, count: usize) -> (TenantId, ExportId) {
         expires_at: now.plus(days(7)),
         requested_by: "bench".into(),
         downloads: 0,
+        last_audited_download_at: None,
         download_limit: None,
     };
     store.create_export(&job).await.unwrap();

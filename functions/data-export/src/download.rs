@@ -92,13 +92,17 @@ async fn serve(deps: &Deps, request: &Request) -> Result<Response<Body>, ApiErro
     ))
 }
 
-/// One more download, with its audit event, in one transaction.
+/// One more download, with its audit event in the same transaction unless one was written
+/// less than a minute ago (then the next audited download carries the count).
 async fn count(
     deps: &Deps,
     grant: &DownloadGrant,
     mut job: Versioned<ExportJob>,
 ) -> Result<(), DataError> {
-    job.value.downloads += 1;
+    if !job.value.count_download(deps.store.now()) {
+        deps.store.save_export(&job).await?;
+        return Ok(());
+    }
     let subject = match &job.value.scope {
         ExportScope::Contact { contact } => Some(contact.clone()),
         ExportScope::Tenant => None,

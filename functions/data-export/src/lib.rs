@@ -107,6 +107,13 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lam
             })
             .await
         }
+        Operation::RevokeExport => {
+            let id = parameter.unwrap_or_default();
+            with_api_key(deps, &request, async |caller| {
+                requests::revoke(deps, caller, id, &request).await
+            })
+            .await
+        }
     };
     tracing::info!(
         operation = operation.name(),

@@ -7,6 +7,7 @@ use mizan_shared::http_api::route;
 pub enum Operation {
     RequestExport,
     GetExport,
+    RevokeExport,
     Download,
 }
 
@@ -19,6 +20,7 @@ pub const DOWNLOAD_PATH: &str = "/exports/download";
 pub const ROUTES: &[Route] = &[
     route(Operation::RequestExport, "POST", "/v1/exports"),
     route(Operation::GetExport, "GET", "/v1/exports/{id}"),
+    route(Operation::RevokeExport, "DELETE", "/v1/exports/{id}"),
     route(Operation::Download, "GET", DOWNLOAD_PATH),
 ];
 
@@ -28,6 +30,7 @@ impl Operation {
         match self {
             Operation::RequestExport => "export.request",
             Operation::GetExport => "export.get",
+            Operation::RevokeExport => "export.revoke",
             Operation::Download => "export.download",
         }
     }

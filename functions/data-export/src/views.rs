@@ -67,6 +67,10 @@ pub fn export(deps: &Deps, job: &ExportJob, base: Option<&str>) -> Value {
     if let ExportState::Failed { reason } = &job.state {
         view["failure"] = json!(reason);
     }
+    if let ExportState::Revoked { at, reason } = &job.state {
+        view["revoked_at"] = json!(at.to_rfc3339());
+        view["revoked_because"] = json!(reason.as_str());
+    }
     if let Some(base) = base.filter(|_| job.downloadable(now)) {
         view["download_url"] = json!(download_url(deps, job, base));
     }

@@ -6,6 +6,7 @@ mod support;
 use mizan_data_export::ROUTES;
 use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::download_token::{DownloadGrant, TokenSigner};
+use mizan_shared::domain::export::ExportState;
 use mizan_shared::domain::ids::ExportId;
 use mizan_shared::domain::time::days;
 use support::{harness, harness_with_limit, unzip, Harness, WA_ID};
@@ -43,9 +44,10 @@ async fn every_route_has_a_sample_event() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     for route in ROUTES {
-        let stem = match route.path {
-            "/v1/exports" => "post-export-",
-            "/v1/exports/{id}" => "get-export",
+        let stem = match (route.method, route.path) {
+            (_, "/v1/exports") => "post-export-",
+            ("DELETE", "/v1/exports/{id}") => "delete-export",
+            (_, "/v1/exports/{id}") => "get-export",
             _ => "get-download",
         };
         assert!(
@@ -281,8 +283,136 @@ async fn an_export_of_an_erased_contact_is_refused_and_its_archive_removed() {
 async fn unknown_routes_and_methods_are_refused() {
     let h = harness().await;
     let mut request = h.event("get-export", None, "x", "");
-    *request.method_mut() = lambda_http::http::Method::DELETE;
+    *request.method_mut() = lambda_http::http::Method::PUT;
     assert_eq!(h.call(request).await.status, 405);
+}
+
+#[tokio::test]
+async fn a_revoked_export_loses_its_archive_and_its_link_answers_410() {
+    let h = harness().await;
+    h.contact_with_messages(&h.a, WA_ID, 1).await;
+    let id = ready_export(&h, "post-export-contact").await;
+    let token = token_of(status(&h, &id).await["download_url"].as_str().unwrap());
+    let stored = h
+        .store()
+        .export(&h.a.tenant.id, &ExportId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let ExportState::Ready { object_key, .. } = stored.value.state else {
+        panic!("ready")
+    };
+
+    // Another tenant cannot revoke it.
+    let foreign = h
+        .call(h.event("delete-export", Some(&h.b.token), &id, ""))
+        .await;
+    assert_eq!(foreign.status, 404);
+
+    let revoked = h.call(h.event("delete-export", None, &id, "")).await;
+    assert_eq!(revoked.status, 200, "{:?}", revoked.json());
+    let view = revoked.json();
+    assert_eq!(view["status"], "revoked");
+    assert_eq!(view["revoked_because"], "business");
+    assert!(view.get("download_url").is_none());
+    assert!(!h.deps.archives.exists(&object_key).await.unwrap());
+    let gone = h.call(h.event("get-download", None, "", &token)).await;
+    assert_eq!(gone.status, 410);
+    let audit = h
+        .store()
+        .audit_events(&h.a.tenant.id, 10, None)
+        .await
+        .unwrap();
+    let event = audit
+        .items
+        .iter()
+        .find(|e| e.action == "export.revoked")
+        .expect("audited");
+    assert_eq!(event.detail["export"], id.as_str());
+    assert_eq!(event.detail["archive_deleted"], true);
+
+    // Again: the same answer, nothing more recorded.
+    let again = h.call(h.event("delete-export", None, &id, "")).await;
+    assert_eq!(
+        (again.status, again.json()["status"].clone()),
+        (200, "revoked".into())
+    );
+    let audit = h
+        .store()
+        .audit_events(&h.a.tenant.id, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit
+            .items
+            .iter()
+            .filter(|e| e.action == "export.revoked")
+            .count(),
+        1
+    );
+}
+
+/// Erasure reaches whole-account archives too: each that may hold the person is revoked (its
+/// archive deleted, its link 410), and the erasure's answer says how many.
+#[tokio::test]
+async fn erasing_a_contact_revokes_the_whole_account_exports_that_held_them() {
+    let h = harness().await;
+    h.contact_with_messages(&h.a, WA_ID, 2).await;
+    let tenant_export = ready_export(&h, "post-export-tenant").await;
+    let token = token_of(
+        status(&h, &tenant_export).await["download_url"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(
+        h.call(h.event("get-download", None, "", &token))
+            .await
+            .status,
+        200
+    );
+    let contact = h
+        .store()
+        .find_contact(
+            &h.a.tenant.id,
+            mizan_shared::domain::identity_hash::IdentifierKind::WaId,
+            WA_ID,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let audit = mizan_shared::domain::audit::AuditEvent::new(
+        h.a.tenant.id.clone(),
+        Actor::Admin,
+        "contact.erasure_requested",
+        Some(contact.value.id.clone()),
+        h.store().now(),
+    );
+    h.store()
+        .request_erasure(
+            &contact,
+            mizan_shared::store::ErasureReason::Request,
+            &audit,
+        )
+        .await
+        .unwrap();
+    let report = mizan_shared::erasure::complete_erasure(
+        h.store(),
+        h.deps.archives.as_ref(),
+        &h.a.tenant.id,
+        &contact.value.id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.account_exports_revoked, 1);
+    let view = status(&h, &tenant_export).await;
+    assert_eq!(view["status"], "revoked");
+    assert_eq!(view["revoked_because"], "erasure");
+    assert_eq!(
+        h.call(h.event("get-download", None, "", &token))
+            .await
+            .status,
+        410
+    );
 }
 
 #[tokio::test]

@@ -29,6 +29,7 @@ fn job(h: &Harness, id: &str, contact: &ContactId) -> ExportJob {
         expires_at: now.plus(days(7)),
         requested_by: "key_0123456789ab".into(),
         downloads: 0,
+        last_audited_download_at: None,
         download_limit: None,
     }
 }

@@ -27,6 +27,8 @@ pub struct ErasureReport {
     pub exports: Vec<ExportJob>,
     /// Whether a suppression entry now keeps the contact's opt-out or block (P12).
     pub suppressed: bool,
+    /// Whole-account exports that may have held the contact, revoked with their archives.
+    pub account_exports_revoked: usize,
 }
 
 impl Store {
@@ -239,6 +241,7 @@ impl Store {
             records_removed: removed,
             exports,
             suppressed,
+            account_exports_revoked: 0,
         })
     }
 }
