@@ -114,7 +114,7 @@ fn store_benches(c: &mut Criterion) {
     group.bench_function("put_message (sealed, fsync per commit)", |b| {
         b.iter(|| {
             let n = counter.fetch_add(1, Ordering::Relaxed);
-            rt.block_on(f.store.put_message(&message(&f, n, text), &policy))
+            rt.block_on(f.store.put_message(&message(&f, n, text)))
                 .unwrap()
         })
     });

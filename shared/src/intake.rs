@@ -252,9 +252,7 @@ async fn ingest_message(
         content: Some(MessageContent(message.content.clone())),
     };
     let consent = keyword_decision(message, &stored);
-    let outcome = store
-        .ingest_message(&stored, consent.as_ref(), &tenant.retention())
-        .await?;
+    let outcome = store.ingest_message(&stored, consent.as_ref()).await?;
     match outcome {
         PutOutcome::Stored => {
             report.messages_stored += 1;

@@ -86,7 +86,6 @@ async fn seed(h: &Harness) -> Seeded {
         .contact
         .value
         .id;
-    let policy = tenant.retention();
     let old = message(
         h,
         &tenant,
@@ -95,7 +94,7 @@ async fn seed(h: &Harness) -> Seeded {
         Direction::Inbound,
         "an old message",
     );
-    h.store.put_message(&old, &policy).await.unwrap();
+    h.store.put_message(&old).await.unwrap();
     h.clock.advance(days(40));
     let inbound = message(
         h,
@@ -105,7 +104,7 @@ async fn seed(h: &Harness) -> Seeded {
         Direction::Inbound,
         "Bonjour, مرحبا, a \"quote\", a comma",
     );
-    h.store.put_message(&inbound, &policy).await.unwrap();
+    h.store.put_message(&inbound).await.unwrap();
     let outbound = message(
         h,
         &tenant,
@@ -114,7 +113,7 @@ async fn seed(h: &Harness) -> Seeded {
         Direction::Outbound,
         "Hello!",
     );
-    h.store.put_message(&outbound, &policy).await.unwrap();
+    h.store.put_message(&outbound).await.unwrap();
     h.store
         .record_status(
             &tenant.id,
@@ -174,17 +173,14 @@ async fn seed(h: &Harness) -> Seeded {
         .value
         .id;
     h.store
-        .put_message(
-            &message(
-                h,
-                &tenant,
-                &other,
-                "wamid.other",
-                Direction::Inbound,
-                "someone else",
-            ),
-            &policy,
-        )
+        .put_message(&message(
+            h,
+            &tenant,
+            &other,
+            "wamid.other",
+            Direction::Inbound,
+            "someone else",
+        ))
         .await
         .unwrap();
     Seeded {
@@ -420,10 +416,7 @@ async fn csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(h: H
         Direction::Inbound,
         formula,
     );
-    h.store
-        .put_message(&attack, &s.tenant.retention())
-        .await
-        .unwrap();
+    h.store.put_message(&attack).await.unwrap();
     let files = exported(&h, &archives, &job(&h, &s, ExportScope::Tenant)).await;
     let mut messages = csv::Reader::from_reader(files["messages.csv"].as_bytes());
     let text = messages

@@ -55,7 +55,7 @@ async fn check(chat_days: u32, ages_hours: Vec<u64>, contacts: usize) {
             billing: None,
             content: Some(MessageContent::text("x")),
         };
-        h.store.put_message(&message, &policy).await.unwrap();
+        h.store.put_message(&message).await.unwrap();
         stored.push((
             layout::message(&tenant.id, &contact.contact.value.id, &id),
             sent_at,

@@ -81,11 +81,7 @@ impl World {
             billing: None,
             content: Some(MessageContent::text("hello")),
         };
-        self.h
-            .store
-            .put_message(&message, &t.retention())
-            .await
-            .unwrap();
+        self.h.store.put_message(&message).await.unwrap();
         layout::message(&t.id, c, &id)
     }
 
@@ -473,11 +469,22 @@ async fn exports_quarantine_audit_payment_and_analytics_expire_on_their_own_cloc
         .is_none());
     assert!(!w.archives.exists(&long_object).await.unwrap());
 
+    let day_key = KeyContext::new(
+        t.id.clone(),
+        ContactId::new(format!("raw-{}", &raw.pk[raw.pk.len() - 10..])),
+    );
+    assert!(w.h.keys.get(&day_key).await.unwrap().is_some());
     w.advance_days(4); // day 14
     w.purge().await;
     assert!(w.stored(&raw).await.is_none(), "quarantine: 14 days");
+    w.advance_days(1); // the day's last payload is due too: its key is shredded
+    w.purge().await;
+    assert!(
+        w.h.keys.get(&day_key).await.unwrap().is_none(),
+        "the day's data key is destroyed, so backups of the payload cannot be read"
+    );
 
-    w.advance_days(2 * 365 - 14); // two years
+    w.advance_days(2 * 365 - 15); // two years
     w.purge().await;
     assert!(w
         .h

@@ -12,14 +12,14 @@ use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::identity_hash::{IdentifierKind, IdentityHasher};
 use mizan_shared::domain::ids::{ContactId, ExportId, PhoneNumberId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
-use mizan_shared::domain::retention::{Category, RetentionPolicy};
+use mizan_shared::domain::retention::{Category, RetentionPolicy, MAX_CHAT_RETENTION_DAYS};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::records::{
     Condition, Cursor, Due, Key, Page, Query, Range, Record, RecordStore, StoreError, Write,
 };
 use mizan_shared::store::{
-    DataError, ErasureReason, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store,
+    layout, DataError, ErasureReason, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -92,16 +92,9 @@ fn message(
 }
 
 /// Stores an inbound text message sent at `at`.
-async fn store_inbound(
-    h: &Harness,
-    t: &Tenant,
-    c: &ContactId,
-    wamid: &str,
-    at: Timestamp,
-    policy: &RetentionPolicy,
-) {
+async fn store_inbound(h: &Harness, t: &Tenant, c: &ContactId, wamid: &str, at: Timestamp) {
     let m = message(h, t, c, wamid, at, Direction::Inbound);
-    h.store.put_message(&m, policy).await.unwrap();
+    h.store.put_message(&m).await.unwrap();
 }
 
 fn report(status: Status, at: Timestamp) -> StatusFields {
@@ -122,12 +115,9 @@ async fn idempotent_message_put(h: Harness) {
     let c = contact(&h, &t, "212600000001").await;
     let policy = t.retention();
     let m = message(&h, &t, &c, "wamid.A", h.clock_now(), Direction::Inbound);
+    assert_eq!(h.store.put_message(&m).await.unwrap(), PutOutcome::Stored);
     assert_eq!(
-        h.store.put_message(&m, &policy).await.unwrap(),
-        PutOutcome::Stored
-    );
-    assert_eq!(
-        h.store.put_message(&m, &policy).await.unwrap(),
+        h.store.put_message(&m).await.unwrap(),
         PutOutcome::Duplicate
     );
     let page = h
@@ -144,7 +134,7 @@ async fn status_only_moves_forward(h: Harness) {
     let c = contact(&h, &t, "212600000002").await;
     let policy = t.retention();
     let m = message(&h, &t, &c, "wamid.OUT", h.clock_now(), Direction::Outbound);
-    h.store.put_message(&m, &policy).await.unwrap();
+    h.store.put_message(&m).await.unwrap();
     let at = h.clock_now();
     let apply = |s: Status| {
         h.store
@@ -217,11 +207,7 @@ async fn keyword_message_and_its_consent_commit_together_once(h: Harness) {
         PutOutcome::Duplicate,
         PutOutcome::Duplicate,
     ] {
-        let outcome = h
-            .store
-            .ingest_message(&m, Some(&stop), &policy)
-            .await
-            .unwrap();
+        let outcome = h.store.ingest_message(&m, Some(&stop)).await.unwrap();
         assert_eq!(outcome, expected);
     }
     assert_eq!(
@@ -265,7 +251,7 @@ async fn a_status_before_its_message_is_kept_then_applied(h: Harness) {
         .unwrap();
     assert_eq!(read, StatusOutcome::Pending);
 
-    h.store.put_message(&m, &policy).await.unwrap();
+    h.store.put_message(&m).await.unwrap();
     let stored = h
         .store
         .message(&t.id, &c, &wamid, &policy)
@@ -301,7 +287,7 @@ async fn wamids_and_content_are_never_stored_in_the_clear(h: Harness) {
         h.clock_now(),
         Direction::Inbound,
     );
-    h.store.put_message(&m, &t.retention()).await.unwrap();
+    h.store.put_message(&m).await.unwrap();
     let everything = h
         .records
         .query(
@@ -335,7 +321,7 @@ async fn conversation_is_newest_first_with_a_limit(h: Harness) {
             start.plus(minutes(i)),
             Direction::Inbound,
         );
-        h.store.put_message(&m, &policy).await.unwrap();
+        h.store.put_message(&m).await.unwrap();
     }
     let noise = message(
         &h,
@@ -345,7 +331,7 @@ async fn conversation_is_newest_first_with_a_limit(h: Harness) {
         start.plus(minutes(9)),
         Direction::Inbound,
     );
-    h.store.put_message(&noise, &policy).await.unwrap();
+    h.store.put_message(&noise).await.unwrap();
     h.clock.advance(minutes(10));
 
     let first = h
@@ -378,12 +364,11 @@ async fn retention_range_is_exact_per_tenant_and_category(h: Harness) {
     let b = tenant(&h).await;
     let ca = contact(&h, &a, "212600000005").await;
     let cb = contact(&h, &b, "212600000005").await;
-    let policy = RetentionPolicy::default();
     let start = h.clock_now();
     for i in 0..40 {
         let at = start.plus(minutes(i));
-        store_inbound(&h, &a, &ca, &format!("wamid.a{i}"), at, &policy).await;
-        store_inbound(&h, &b, &cb, &format!("wamid.b{i}"), at, &policy).await;
+        store_inbound(&h, &a, &ca, &format!("wamid.a{i}"), at).await;
+        store_inbound(&h, &b, &cb, &format!("wamid.b{i}"), at).await;
     }
     let up_to = start.plus(minutes(9));
     let due = h
@@ -422,12 +407,11 @@ async fn each_retention_shard_pages_through_its_own_entries_in_time_order(h: Har
     use mizan_shared::domain::retention::{retention_shard, RETENTION_SHARDS};
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000015").await;
-    let policy = RetentionPolicy::default();
     let start = h.clock_now();
     for i in 0..48 {
         // Two messages share each minute, so pages also break between equal times.
         let at = start.plus(minutes(i / 2));
-        store_inbound(&h, &t, &c, &format!("wamid.s{i}"), at, &policy).await;
+        store_inbound(&h, &t, &c, &format!("wamid.s{i}"), at).await;
     }
     let up_to = start.plus(minutes(30));
     let everything = h
@@ -474,7 +458,7 @@ async fn expired_data_is_never_read(h: Harness) {
     let policy = t.retention();
     let start = h.clock_now();
     let old = message(&h, &t, &c, "wamid.old", start, Direction::Inbound);
-    h.store.put_message(&old, &policy).await.unwrap();
+    h.store.put_message(&old).await.unwrap();
 
     h.clock.advance(days(31));
     let m = h
@@ -526,6 +510,72 @@ async fn expired_data_is_never_read(h: Harness) {
         .await
         .unwrap();
     assert!(listed.items.is_empty());
+}
+
+/// The TTL backstop follows the longest retention a tenant may set, not the one in force when
+/// the message was written: a tenant who raises its chat retention keeps what is stored.
+async fn raising_the_chat_retention_keeps_messages_already_stored(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000026").await;
+    let stored = message(&h, &t, &c, "wamid.kept", h.clock_now(), Direction::Inbound);
+    h.store.put_message(&stored).await.unwrap();
+    let mut tenant = h.store.tenant_versioned(&t.id).await.unwrap().unwrap();
+    tenant.value.settings.chat_retention_days = MAX_CHAT_RETENTION_DAYS;
+    h.store.save_tenant(&tenant, None).await.unwrap();
+    let raised = tenant.value.retention();
+
+    h.clock.advance(days(200));
+    let read = h
+        .store
+        .message(&t.id, &c, stored.wamid.as_ref().unwrap(), &raised)
+        .await
+        .unwrap()
+        .expect("kept past the 90 days of the old setting");
+    assert!(read.content.is_some(), "and its content with it");
+    let raw = h
+        .records
+        .get(&layout::message(&t.id, &c, &stored.id), Timestamp::EPOCH)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        raw.expires_at,
+        Some(
+            stored
+                .sent_at
+                .plus(days(u64::from(MAX_CHAT_RETENTION_DAYS)))
+        )
+    );
+}
+
+async fn audit_events_past_their_two_years_are_never_read(h: Harness) {
+    let t = tenant(&h).await;
+    let old = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "settings.updated",
+        None,
+        h.clock_now(),
+    );
+    h.store.append_audit(&old).await.unwrap();
+    h.clock.advance(days(365));
+    let recent = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "api_key.issued",
+        None,
+        h.clock_now(),
+    );
+    h.store.append_audit(&recent).await.unwrap();
+    let trail = h.store.audit_events(&t.id, 10, None).await.unwrap();
+    assert_eq!(trail.items, vec![recent.clone(), old]);
+    h.clock.advance(days(366));
+    let trail = h.store.audit_events(&t.id, 10, None).await.unwrap();
+    assert_eq!(
+        trail.items,
+        vec![recent],
+        "the purge has not run, yet it is gone"
+    );
 }
 
 async fn consent_history_is_appended_and_read(h: Harness) {
@@ -1040,13 +1090,16 @@ async fn a_minor_who_writes_again_is_known_and_never_engaged(h: Harness) {
 async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000010").await;
-    let policy = t.retention();
-    store_inbound(&h, &t, &c, "wamid.E1", h.clock_now(), &policy).await;
+    store_inbound(&h, &t, &c, "wamid.E1", h.clock_now()).await;
     h.store
-        .put_message(
-            &message(&h, &t, &c, "wamid.E2", h.clock_now(), Direction::Outbound),
-            &policy,
-        )
+        .put_message(&message(
+            &h,
+            &t,
+            &c,
+            "wamid.E2",
+            h.clock_now(),
+            Direction::Outbound,
+        ))
         .await
         .unwrap();
     let stop = ConsentEvent {
@@ -1245,7 +1298,7 @@ async fn a_sent_reply_is_stored_with_its_claim_and_hint_at_once(h: Harness) {
         .unwrap();
     let reply = message(&h, &t, &c, "wamid.ANSWER", now, Direction::Outbound);
     h.store
-        .record_sent_reply(&claim, &reply, &policy, ReplyKind::Answer, Some(now))
+        .record_sent_reply(&claim, &reply, ReplyKind::Answer, Some(now))
         .await
         .unwrap();
     let stored = h
@@ -1276,7 +1329,7 @@ async fn a_sent_reply_is_stored_with_its_claim_and_hint_at_once(h: Harness) {
     // Recording it again changes nothing and says so.
     assert!(matches!(
         h.store
-            .record_sent_reply(&claim, &reply, &policy, ReplyKind::Answer, None)
+            .record_sent_reply(&claim, &reply, ReplyKind::Answer, None)
             .await,
         Err(DataError::Conflict(_))
     ));
@@ -1288,7 +1341,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
 
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000020").await;
-    store_inbound(&h, &t, &c, "wamid.R1", h.clock_now(), &t.retention()).await;
+    store_inbound(&h, &t, &c, "wamid.R1", h.clock_now()).await;
     let dir = tempfile::tempdir().unwrap();
     let archives = LocalArchives::new(dir.path());
     let object_key = format!("{}/archive-1.zip", t.id);
@@ -1487,6 +1540,8 @@ on_both_backends!(
     retention_range_is_exact_per_tenant_and_category,
     each_retention_shard_pages_through_its_own_entries_in_time_order,
     expired_data_is_never_read,
+    raising_the_chat_retention_keeps_messages_already_stored,
+    audit_events_past_their_two_years_are_never_read,
     consent_history_is_appended_and_read,
     tenant_is_found_by_phone_number_id,
     a_number_attached_by_another_instance_routes_the_next_delivery,

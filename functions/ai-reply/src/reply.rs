@@ -291,13 +291,7 @@ async fn record_sent(
     with_hint: bool,
 ) -> Result<(), DataError> {
     deps.store
-        .record_sent_reply(
-            claim,
-            outbound,
-            &tenant.retention(),
-            kind,
-            with_hint.then_some(outbound.sent_at),
-        )
+        .record_sent_reply(claim, outbound, kind, with_hint.then_some(outbound.sent_at))
         .await?;
     if kind == ReplyKind::HandOff {
         take_over(deps, tenant, &contact.value.id).await?;

@@ -60,7 +60,6 @@ async fn seed(dir: &Path, count: usize) -> (TenantId, ExportId) {
         .contact
         .value
         .id;
-    let policy = tenant.retention();
     let start = store.now().as_millis() - 20 * 86_400_000;
     for i in 0..count {
         let at = Timestamp::from_millis(start + i as i64 * 10_000);
@@ -91,7 +90,7 @@ async fn seed(dir: &Path, count: usize) -> (TenantId, ExportId) {
                 serde_json::json!({ "text": { "body": TEXTS[i % TEXTS.len()] } }),
             ))),
         };
-        store.put_message(&message, &policy).await.unwrap();
+        store.put_message(&message).await.unwrap();
     }
     let now = store.now();
     let job = ExportJob {

@@ -72,10 +72,7 @@ async fn the_scheduled_event_purges_what_is_due_and_reports_it() {
         billing: None,
         content: Some(MessageContent::text("hello")),
     };
-    deps.store
-        .put_message(&message, &tenant.retention())
-        .await
-        .unwrap();
+    deps.store.put_message(&message).await.unwrap();
 
     clock.advance(days(31));
     let report = handle(&deps, event("scheduled")).await.unwrap();

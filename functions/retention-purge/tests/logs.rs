@@ -65,10 +65,7 @@ async fn contact_with_a_message(deps: &Deps, tenant: &Tenant, wa_id: &str, wamid
         billing: None,
         content: Some(MessageContent::text(TEXT)),
     };
-    deps.store
-        .put_message(&message, &tenant.retention())
-        .await
-        .unwrap();
+    deps.store.put_message(&message).await.unwrap();
 }
 
 #[tokio::test]

@@ -330,10 +330,7 @@ async fn statuses_in_any_order_end_at_the_furthest() {
         200
     );
     let outbound = outbound(&h, &contact.id, &wamid, "Welcome!");
-    store
-        .put_message(&outbound, &h.tenant.retention())
-        .await
-        .unwrap();
+    store.put_message(&outbound).await.unwrap();
     for status in ["sent", "delivered", "sent"] {
         assert_eq!(
             h.post(&status_delivery(
@@ -385,7 +382,11 @@ async fn unparseable_signed_bodies_are_kept_and_acknowledged() {
     let h = harness().await;
     let answer = handle(&h.deps, event("post-unparseable")).await.unwrap();
     assert_eq!(answer.status(), 200);
-    assert_eq!(h.inserted_kinds().await, vec!["raw_payload".to_owned()]);
+    assert_eq!(
+        h.inserted_kinds().await,
+        vec!["raw_payload".to_owned(), "raw_day_key".to_owned()],
+        "kept sealed under the day's key, whose marker the purge shreds it by"
+    );
 }
 
 #[tokio::test]
@@ -402,7 +403,7 @@ async fn deliveries_for_unknown_numbers_are_kept_sealed_and_replayed_once_the_nu
     assert_eq!(h.post(&body).await.status(), 200);
     assert_eq!(
         h.inserted_kinds().await,
-        vec!["raw_payload".to_owned()],
+        vec!["raw_payload".to_owned(), "raw_day_key".to_owned()],
         "no contact, no message: the item is kept sealed in the quarantine"
     );
     let store = &h.deps.store;
@@ -655,10 +656,7 @@ async fn pricing_and_conversation_of_statuses_are_kept_on_the_message() {
     let wamid = Wamid::new("wamid.OUT.PRICED");
     let now = store.now();
     let outbound = outbound(&h, &contact.id, &wamid, "Your order is ready");
-    store
-        .put_message(&outbound, &h.tenant.retention())
-        .await
-        .unwrap();
+    store.put_message(&outbound).await.unwrap();
     let body = serde_json::to_vec(&serde_json::json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": {

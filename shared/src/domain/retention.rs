@@ -137,6 +137,13 @@ impl RetentionPolicy {
         }
     }
 
+    /// The longest `category` may be kept under any setting a tenant may choose: what the
+    /// DynamoDB TTL backstop is set to, so raising a tenant's retention later is honoured for
+    /// what is already stored (the purge enforces the tenant's current period).
+    pub fn longest(category: Category) -> Duration {
+        RetentionPolicy::with_chat_days(MAX_CHAT_RETENTION_DAYS).period(category)
+    }
+
     /// Data of `category` created before this instant is due for removal at `now`.
     pub fn cutoff(&self, category: Category, now: Timestamp) -> Timestamp {
         now.minus(self.period(category))

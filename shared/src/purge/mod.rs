@@ -278,6 +278,15 @@ impl Run<'_> {
                 counts.held += held.len() as u64;
                 let keys: Vec<Key> = doomed.into_iter().map(|d| d.key).collect();
                 let n = keys.len() as u64;
+                if !dry && category == Category::Quarantine {
+                    // A day's key goes before its marker: a failure leaves the marker due.
+                    for (owner, day) in keys.iter().filter_map(layout::raw_day_of) {
+                        if let Err(e) = self.store.shred_raw_day(&owner, &day).await {
+                            self.failed(counts, scope, category, &e);
+                            return;
+                        }
+                    }
+                }
                 if !dry {
                     if let Err(e) = self.store.remove_records(keys).await {
                         self.failed(counts, scope, category, &e);

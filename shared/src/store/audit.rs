@@ -3,7 +3,7 @@
 use super::{from_doc, layout, to_doc, DataError, Store};
 use crate::domain::audit::AuditEvent;
 use crate::domain::ids::TenantId;
-use crate::domain::retention::Category;
+use crate::domain::retention::{Category, RetentionPolicy};
 use crate::ports::records::{Condition, Cursor, Page, Query, Range, Record, Write};
 
 pub(super) fn write_for(event: &AuditEvent) -> Result<Write, DataError> {
@@ -15,6 +15,9 @@ pub(super) fn write_for(event: &AuditEvent) -> Result<Write, DataError> {
         &key,
         event.at,
     ));
+    // Audit retention is the same for every tenant: past it, reads hide the event even before
+    // the purge removes it (and TTL is the backstop).
+    record.expires_at = Some(event.at.plus(RetentionPolicy::default().audit));
     Ok(Write::Put {
         record,
         condition: Condition::Absent,
@@ -45,12 +48,18 @@ impl Store {
                 self.now(),
             )
             .await?;
+        let policy = RetentionPolicy::default();
+        let now = self.now();
+        let mut items = Vec::with_capacity(page.items.len());
+        for record in &page.items {
+            let event: AuditEvent = from_doc(record, "audit event")?;
+            // Events written before they carried their expiry.
+            if !policy.is_due(Category::Audit, event.at, now) {
+                items.push(event);
+            }
+        }
         Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(|r| from_doc(r, "audit event"))
-                .collect::<Result<_, _>>()?,
+            items,
             next: page.next,
         })
     }

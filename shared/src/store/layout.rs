@@ -28,6 +28,7 @@ pub mod kind {
     pub const CONSENT: &str = "consent";
     pub const PENDING_STATUS: &str = "pending_status";
     pub const RAW_PAYLOAD: &str = "raw_payload";
+    pub const RAW_DAY_KEY: &str = "raw_day_key";
     pub const EXPORT_JOB: &str = "export_job";
     pub const AUDIT: &str = "audit";
     pub const LEGAL_HOLD: &str = "legal_hold";
@@ -113,6 +114,23 @@ pub fn pending_status(tenant: &TenantId, id: &MessageId, rank: i64) -> Key {
 }
 
 /// Raw payloads kept for inspection, one partition per owner and day.
+/// The day key's marker in a day of kept payloads: due when the day's last payload is, so the
+/// purge destroys the day's data key (crypto-shredding what backups still hold).
+pub fn raw_day_key(owner: &TenantId, day: &str) -> Key {
+    Key::new(format!("RAW#{owner}#{day}"), RAW_DAY_KEY_SK)
+}
+
+pub const RAW_DAY_KEY_SK: &str = "DAYKEY";
+
+/// The owner and day a raw day-key marker names.
+pub fn raw_day_of(key: &Key) -> Option<(TenantId, String)> {
+    if key.sk != RAW_DAY_KEY_SK {
+        return None;
+    }
+    let (owner, day) = key.pk.strip_prefix("RAW#")?.rsplit_once('#')?;
+    Some((TenantId::new(owner), day.to_owned()))
+}
+
 pub fn raw_payload(owner: &TenantId, day: &str, at: Timestamp, id: &str) -> Key {
     Key::new(
         format!("RAW#{owner}#{day}"),

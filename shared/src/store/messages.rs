@@ -55,11 +55,7 @@ impl Store {
         self.hasher.message_id(tenant, wamid)
     }
 
-    pub(super) async fn message_record(
-        &self,
-        message: &Message,
-        policy: &RetentionPolicy,
-    ) -> Result<Record, DataError> {
+    pub(super) async fn message_record(&self, message: &Message) -> Result<Record, DataError> {
         let wamid = message
             .wamid
             .clone()
@@ -93,22 +89,20 @@ impl Store {
             &key,
             message.sent_at,
         ));
+        // The TTL backstop at the longest period any setting allows: a tenant who raises its
+        // chat retention later keeps what is stored; the purge removes it on the current one.
         record.expires_at = Some(
             message
                 .sent_at
-                .plus(policy.period(Category::MessageMetadata)),
+                .plus(RetentionPolicy::longest(Category::MessageMetadata)),
         );
         Ok(record)
     }
 
     /// Stores a message unless one with its WhatsApp id is stored already. An outbound message
     /// takes on the statuses reported before it was stored.
-    pub async fn put_message(
-        &self,
-        message: &Message,
-        policy: &RetentionPolicy,
-    ) -> Result<PutOutcome, DataError> {
-        let record = self.message_record(message, policy).await?;
+    pub async fn put_message(&self, message: &Message) -> Result<PutOutcome, DataError> {
+        let record = self.message_record(message).await?;
         match self
             .records
             .write(Write::Put {
@@ -133,20 +127,19 @@ impl Store {
         &self,
         message: &Message,
         consent: Option<&ConsentEvent>,
-        policy: &RetentionPolicy,
     ) -> Result<PutOutcome, DataError> {
         let Some(event) = consent else {
-            return self.put_message(message, policy).await;
+            return self.put_message(message).await;
         };
         let put = Write::Put {
-            record: self.message_record(message, policy).await?,
+            record: self.message_record(message).await?,
             condition: Condition::Absent,
         };
         match self.commit_consent(event, vec![put]).await? {
             ConsentCommit::Recorded(_) => Ok(PutOutcome::Stored),
             ConsentCommit::CompanionRefused => Ok(PutOutcome::Duplicate),
             // The decision is in (its evidence is this message): store the message if missing.
-            ConsentCommit::AlreadyRecorded(_) => self.put_message(message, policy).await,
+            ConsentCommit::AlreadyRecorded(_) => self.put_message(message).await,
         }
     }
 

@@ -75,16 +75,46 @@ impl Store {
             &key,
             now,
         ));
-        record.expires_at = Some(now.plus(RetentionPolicy::default().quarantine));
+        let kept_for = RetentionPolicy::default().quarantine;
+        record.expires_at = Some(now.plus(kept_for));
+        // The day's key goes when the day's last payload is due: filed at the day's end.
+        let day_ends = Timestamp::from_millis((now.as_millis().div_euclid(DAY_MS) + 1) * DAY_MS);
+        let marker_key = layout::raw_day_key(&owner, &day);
+        let mut marker = Record::new(
+            marker_key.clone(),
+            layout::kind::RAW_DAY_KEY,
+            serde_json::json!({}),
+        );
+        marker.retention = Some(layout::retention_entry(
+            &owner,
+            Category::Quarantine,
+            &marker_key,
+            day_ends,
+        ));
+        marker.expires_at = Some(day_ends.plus(kept_for));
         self.records
-            .write(Write::Put {
-                record,
-                condition: Condition::Absent,
-            })
+            .transact(vec![
+                Write::Put {
+                    record,
+                    condition: Condition::Absent,
+                },
+                Write::Put {
+                    record: marker,
+                    condition: Condition::Always,
+                },
+            ])
             .await?;
         Ok(key)
     }
+
+    /// Destroys the data key of one day of kept payloads (the purge, once all of them are due).
+    pub async fn shred_raw_day(&self, owner: &TenantId, day: &str) -> Result<(), DataError> {
+        self.envelope.destroy(&raw_key_context(owner, day)).await?;
+        Ok(())
+    }
 }
+
+const DAY_MS: i64 = 86_400_000;
 
 impl Store {
     /// Keeps one item of a delivery for `phone`, which no tenant owns, so that it can be
@@ -115,6 +145,9 @@ impl Store {
             let mut query = Query::prefix(partition, "");
             query.limit = 500;
             for record in self.query_all(query, now).await? {
+                if record.kind != layout::kind::RAW_PAYLOAD {
+                    continue;
+                }
                 let info: RawPayloadInfo = from_doc(&record, "raw payload")?;
                 if info.reason != reason {
                     continue;

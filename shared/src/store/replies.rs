@@ -158,7 +158,6 @@ impl Store {
         &self,
         claim: &ReplyClaim,
         outbound: &Message,
-        policy: &RetentionPolicy,
         kind: ReplyKind,
         opt_out_hint_at: Option<Timestamp>,
     ) -> Result<(), DataError> {
@@ -171,7 +170,7 @@ impl Store {
         };
         let mut writes = vec![
             Write::Put {
-                record: self.message_record(outbound, policy).await?,
+                record: self.message_record(outbound).await?,
                 condition: Condition::Absent,
             },
             Write::Update {

@@ -204,7 +204,6 @@ pub async fn contact_with_messages(
         .contact
         .value
         .id;
-    let policy = tenant.retention();
     for i in 0..count {
         let now = store.now();
         let wamid = Wamid::new(format!("wamid.{wa_id}.{i}"));
@@ -226,7 +225,7 @@ pub async fn contact_with_messages(
                 serde_json::json!({ "text": { "body": format!("message {i} from {wa_id}") } }),
             ))),
         };
-        store.put_message(&message, &policy).await.unwrap();
+        store.put_message(&message).await.unwrap();
     }
     contact
 }
