@@ -67,3 +67,21 @@ pub fn webhook(demo: &crate::demo::DemoCredentials) -> Result<WebhookConfig, Cli
         })
     })?)
 }
+
+/// How long a client has to send a request's headers, and then its body, before the runner
+/// drops it (408 for a body): `MIZAN_LOCAL_READ_TIMEOUT_SECONDS`, 1–300, default 10. API
+/// Gateway enforces its own in production; loopback clients need far less.
+pub fn read_timeout() -> Result<std::time::Duration, CliError> {
+    const VAR: &str = "MIZAN_LOCAL_READ_TIMEOUT_SECONDS";
+    match std::env::var(VAR).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(std::time::Duration::from_secs(10)),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) if (1..=300).contains(&seconds) => {
+                Ok(std::time::Duration::from_secs(seconds))
+            }
+            _ => Err(CliError::Usage(format!(
+                "{VAR} must be a whole number of seconds from 1 to 300, got {text:?}"
+            ))),
+        },
+    }
+}

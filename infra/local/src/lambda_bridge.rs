@@ -12,17 +12,33 @@ use std::collections::HashMap;
 /// API Gateway's payload limit: larger bodies never reach a function.
 const API_GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
-pub async fn to_lambda(request: Request) -> Result<lambda_http::Request, ApiError> {
+pub async fn to_lambda(
+    request: Request,
+    read_timeout: std::time::Duration,
+) -> Result<lambda_http::Request, ApiError> {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, API_GATEWAY_MAX_BODY)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "API Gateway refuses bodies over 10 MB",
-            )
-        })?;
+    let read = tokio::time::timeout(
+        read_timeout,
+        axum::body::to_bytes(body, API_GATEWAY_MAX_BODY),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                read_timeout.as_secs()
+            ),
+        )
+    })?;
+    let bytes = read.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "API Gateway refuses bodies over 10 MB",
+        )
+    })?;
     let mut query: HashMap<String, Vec<String>> = HashMap::new();
     if let Some(text) = parts.uri.query() {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).map_err(|_| {

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod feed;
 pub mod functions;
+pub mod http_server;
 pub mod lambda_bridge;
 pub mod purge;
 pub mod routes;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub consent: mizan_consent_api::Deps,
     /// The data-export function's dependencies (its API; the worker is a feed consumer).
     pub export: mizan_data_export::Deps,
+    /// How long a client has to send a request's body (its headers: `http_server`).
+    pub read_timeout: std::time::Duration,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -85,7 +87,7 @@ fn every_method(
 }
 
 async fn consent_api(State(state): State<AppState>, request: Request) -> Response {
-    match lambda_bridge::to_lambda(request).await {
+    match lambda_bridge::to_lambda(request, state.read_timeout).await {
         Ok(request) => {
             lambda_bridge::from_lambda(mizan_consent_api::handle(&state.consent, request).await)
         }
@@ -94,7 +96,7 @@ async fn consent_api(State(state): State<AppState>, request: Request) -> Respons
 }
 
 async fn data_export(State(state): State<AppState>, request: Request) -> Response {
-    match lambda_bridge::to_lambda(request).await {
+    match lambda_bridge::to_lambda(request, state.read_timeout).await {
         Ok(request) => {
             lambda_bridge::from_lambda(mizan_data_export::handle(&state.export, request).await)
         }
@@ -103,7 +105,7 @@ async fn data_export(State(state): State<AppState>, request: Request) -> Respons
 }
 
 async fn webhook_intake(State(state): State<AppState>, request: Request) -> Response {
-    match lambda_bridge::to_lambda(request).await {
+    match lambda_bridge::to_lambda(request, state.read_timeout).await {
         Ok(request) => {
             lambda_bridge::from_lambda(mizan_webhook_intake::handle(&state.webhook, request).await)
         }

@@ -40,6 +40,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     let base_url = format!("http://{address}");
     let (credentials, seeding) = demo::ensure(&services.store, &data_dir, &base_url).await?;
 
+    let read_timeout = config::read_timeout()?;
     let (trigger, shutdown) = shutdown::channel();
     let background = Background::start()
         .map_err(|e| CliError::Failed(format!("cannot start the background thread: {e}")))?;
@@ -69,6 +70,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
             archives: services.archives.clone(),
         },
         export,
+        read_timeout,
     });
     let signals = {
         let trigger = trigger.clone();
@@ -85,10 +87,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     }
     tracing::info!(port = address.port(), "local runner listening");
 
-    let mut stop = shutdown.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.requested().await })
-        .await;
+    crate::http_server::serve(listener, app, read_timeout, shutdown.clone()).await;
     trigger.fire();
     signals.abort();
     let finished = tokio::time::timeout(STOP_GRACE, async {
@@ -104,7 +103,6 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     }
     // Joins the background thread (its tasks are done, or given up on above) off the async threads.
     let _ = tokio::task::spawn_blocking(move || drop(background)).await;
-    served.map_err(|e| CliError::Failed(format!("the server stopped: {e}")))?;
     tracing::info!("stopped");
     Ok(())
 }

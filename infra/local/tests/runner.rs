@@ -720,6 +720,52 @@ fn background_work_only_takes_idle_processor_time_and_health_shows_the_feed_catc
     assert!(server.terminate().success());
 }
 
+/// A client that never finishes its headers or its body is dropped, as API Gateway does, and
+/// the runner keeps serving others.
+#[test]
+fn slow_clients_are_cut_off_after_the_read_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("MIZAN_LOCAL_READ_TIMEOUT_SECONDS", "1")]);
+    let port = server.port();
+    let read_all = |stream: &mut TcpStream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        (answer, started.elapsed())
+    };
+
+    // Headers that never end: the connection is closed.
+    let mut headers = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    headers
+        .write_all(b"GET /local/health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let (answer, waited) = read_all(&mut headers);
+    assert!(waited < Duration::from_secs(10), "closed after {waited:?}");
+    assert!(!answer.contains("200 OK"), "{answer}");
+
+    // A body that never arrives in full: 408.
+    let mut body = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    body.write_all(
+        b"POST /webhooks/whatsapp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"object\":",
+    )
+    .unwrap();
+    let (answer, waited) = read_all(&mut body);
+    assert!(
+        waited < Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+
+    // Everyone else is served as usual.
+    assert_eq!(get(port, "/local/health").0, 200);
+    assert!(server.terminate().success());
+}
+
 #[test]
 fn send_without_a_runner_says_how_to_start_one() {
     let dir = tempfile::tempdir().unwrap();
