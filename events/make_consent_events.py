@@ -22,6 +22,10 @@ def route_of(path):
         contact = parts[3]
         parts[3] = "{contact}"
         return "/".join(parts), {"contact": contact}
+    if len(parts) == 4 and parts[2] == "api-keys":
+        key_id = parts[3]
+        parts[3] = "{id}"
+        return "/".join(parts), {"id": key_id}
     return path, None
 
 
@@ -103,6 +107,13 @@ EVENTS = {
         },
     ),
     "get-audit": event("GET", "/v1/audit", query={"limit": "20"}),
+    "get-api-keys": event("GET", "/v1/api-keys"),
+    "post-api-keys": event(
+        "POST",
+        "/v1/api-keys",
+        {"label": "helpdesk", "scopes": ["read", "messages"], "expires_at": "2099-12-31T00:00:00Z"},
+    ),
+    "delete-api-key": event("DELETE", "/v1/api-keys/key_ffffffffffff"),
     # Bad input and bad credentials.
     "get-contact-without-api-key": event("GET", C, key=None),
     "get-contact-revoked-api-key": event("GET", C, key="mzn_key_ffffffffffff_not-an-issued-key"),
@@ -122,6 +133,8 @@ EVENTS = {
     "patch-settings-retention-out-of-range": event("PATCH", "/v1/settings", {"chat_retention_days": 400}),
     "patch-settings-wrong-type": event("PATCH", "/v1/settings", {"automation_enabled": "yes"}),
     "get-audit-bad-limit": event("GET", "/v1/audit", query={"limit": "1000"}),
+    "patch-settings-legal-hold-without-reason": event("PATCH", "/v1/settings", {"legal_hold": True}),
+    "post-api-keys-unknown-scope": event("POST", "/v1/api-keys", {"label": "ops", "scopes": ["root"]}),
 }
 
 

@@ -4,6 +4,7 @@
 //! Every request is scoped to the key's tenant; another tenant's contact is answered exactly like
 //! a missing one. Every change commits with its audit event. Routes: [`ROUTES`].
 
+mod api_keys;
 mod audit_trail;
 mod consent;
 mod contacts;
@@ -93,11 +94,12 @@ async fn dispatch(
     deps: &Deps,
     caller: &Caller,
     operation: Operation,
-    contact: Option<&str>,
+    parameter: Option<&str>,
     request: &Request,
 ) -> Result<Reply, ApiError> {
-    // Routes with `{contact}` always capture it; the empty default only serves the others.
-    let contact = contact.unwrap_or_default();
+    caller.require(operation.scope())?;
+    // Routes with `{contact}` (or `{id}`) always capture it; the empty default serves the others.
+    let contact = parameter.unwrap_or_default();
     match operation {
         Operation::GetContact => contacts::get(deps, caller, contact).await,
         Operation::CorrectContact => contacts::correct(deps, caller, contact, request).await,
@@ -124,5 +126,8 @@ async fn dispatch(
         Operation::GetSettings => settings::get(deps, caller).await,
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
+        Operation::ListApiKeys => api_keys::list(deps, caller).await,
+        Operation::IssueApiKey => api_keys::issue(deps, caller, request).await,
+        Operation::RevokeApiKey => api_keys::revoke(deps, caller, contact, request).await,
     }
 }

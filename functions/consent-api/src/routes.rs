@@ -1,6 +1,7 @@
 //! The routes this function serves, in one table: the router matches on it, and tests compare it
 //! with the OpenAPI document and `template.yaml`.
 
+use mizan_shared::domain::api_key::Scope;
 use mizan_shared::http_api::route;
 
 /// What a request asks for.
@@ -19,6 +20,9 @@ pub enum Operation {
     GetSettings,
     UpdateSettings,
     GetAudit,
+    ListApiKeys,
+    IssueApiKey,
+    RevokeApiKey,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -64,6 +68,9 @@ pub const ROUTES: &[Route] = &[
     route(Operation::GetSettings, "GET", "/v1/settings"),
     route(Operation::UpdateSettings, "PATCH", "/v1/settings"),
     route(Operation::GetAudit, "GET", "/v1/audit"),
+    route(Operation::ListApiKeys, "GET", "/v1/api-keys"),
+    route(Operation::IssueApiKey, "POST", "/v1/api-keys"),
+    route(Operation::RevokeApiKey, "DELETE", "/v1/api-keys/{id}"),
 ];
 
 impl Operation {
@@ -83,6 +90,30 @@ impl Operation {
             Operation::GetSettings => "settings.get",
             Operation::UpdateSettings => "settings.update",
             Operation::GetAudit => "audit.list",
+            Operation::ListApiKeys => "api_key.list",
+            Operation::IssueApiKey => "api_key.issue",
+            Operation::RevokeApiKey => "api_key.revoke",
+        }
+    }
+
+    /// What the caller's key must be allowed to do.
+    pub fn scope(self) -> Scope {
+        match self {
+            Operation::GetContact
+            | Operation::GetConsent
+            | Operation::GetSettings
+            | Operation::GetAudit => Scope::Read,
+            Operation::CorrectContact
+            | Operation::RecordConsent
+            | Operation::Restrict
+            | Operation::LiftRestriction
+            | Operation::Erase
+            | Operation::FlagMinor => Scope::Rights,
+            Operation::TakeOver | Operation::HandBack => Scope::Messages,
+            Operation::UpdateSettings
+            | Operation::ListApiKeys
+            | Operation::IssueApiKey
+            | Operation::RevokeApiKey => Scope::Admin,
         }
     }
 }
@@ -100,7 +131,10 @@ mod tests {
     #[test]
     fn each_route_resolves_to_its_operation() {
         for route in ROUTES {
-            let path = route.path.replace(CONTACT_PARAMETER, "%2B212600000000");
+            let path = route
+                .path
+                .replace(CONTACT_PARAMETER, "%2B212600000000")
+                .replace("{id}", "key_0123456789ab");
             let Resolved::Found {
                 operation,
                 parameter: contact,
@@ -111,7 +145,7 @@ mod tests {
             assert_eq!(operation, route.operation);
             assert_eq!(
                 contact.is_some(),
-                route.path.contains(CONTACT_PARAMETER),
+                route.path.contains('{'),
                 "{}",
                 route.path
             );

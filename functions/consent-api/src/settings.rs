@@ -5,7 +5,7 @@ use crate::{views, Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::settings_patch::SettingsPatch;
-use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::domain::tenant::{SettingsError, Tenant};
 use mizan_shared::http_api::input;
 use mizan_shared::http_api::ApiError;
 use mizan_shared::http_api::Caller;
@@ -31,15 +31,18 @@ pub async fn update(deps: &Deps, caller: &Caller, request: &Request) -> Result<R
         return Err(ApiError::invalid(
             "body",
             "name at least one setting: chat_retention_days, automation_enabled, \
-             ai_instructions, faq, legal_hold or model_redaction",
+             ai_instructions, faq, legal_hold (with legal_hold_reason) or model_redaction",
         ));
     }
     let mut last_conflict = None;
     for _ in 0..ATTEMPTS {
         let mut tenant = tenant(deps, caller).await?;
-        let patched = patch
-            .apply(&tenant.value.settings)
-            .map_err(|e| ApiError::invalid(e.field(), e.to_string()))?;
+        let patched = patch.apply(&tenant.value.settings).map_err(|e| match e {
+            SettingsError::LegalHoldSetByOperator => {
+                ApiError::new(403, "legal_hold_by_operator", e.to_string()).with_field(e.field())
+            }
+            e => ApiError::invalid(e.field(), e.to_string()),
+        })?;
         if patched.changed.is_empty() {
             return Ok(Reply::ok(views::settings(&tenant.value.settings)));
         }
@@ -49,7 +52,11 @@ pub async fn update(deps: &Deps, caller: &Caller, request: &Request) -> Result<R
             let value = match *field {
                 "chat_retention_days" => serde_json::json!(patched.settings.chat_retention_days),
                 "automation_enabled" => serde_json::json!(patched.settings.automation_enabled),
-                "legal_hold" => serde_json::json!(patched.settings.legal_hold),
+                "legal_hold" => {
+                    // The reason given for setting or lifting it, whichever it was.
+                    detail["legal_hold_reason"] = serde_json::json!(patch.legal_hold_reason);
+                    serde_json::json!(patched.settings.legal_hold)
+                }
                 "model_redaction" => serde_json::json!(patched.settings.model_redaction),
                 _ => continue,
             };

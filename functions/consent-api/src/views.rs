@@ -64,6 +64,8 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "ai_instructions": settings.ai_instructions,
         "faq": settings.faq,
         "legal_hold": settings.legal_hold,
+        "legal_hold_reason": settings.legal_hold_reason,
+        "legal_hold_by_operator": settings.legal_hold_by_operator,
         "model_redaction": settings.model_redaction,
     })
 }

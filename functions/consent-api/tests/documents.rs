@@ -39,7 +39,9 @@ fn every_served_route_is_in_the_openapi_document_and_vice_versa() {
     assert_eq!(documented(&doc), served());
     // And each documented route is one the router resolves.
     for (method, path) in documented(&doc) {
-        let concrete = path.replace("{contact}", "15550100001");
+        let concrete = path
+            .replace("{contact}", "15550100001")
+            .replace("{id}", "key_0123456789ab");
         assert!(
             matches!(resolve(&method, &concrete), Resolved::Found { .. }),
             "{method} {path}"
@@ -110,4 +112,30 @@ fn template_declares_exactly_the_served_routes_on_the_consent_function() {
         ));
     }
     assert_eq!(declared, served());
+}
+
+#[test]
+fn every_operation_names_the_scope_the_router_enforces_and_documents_403() {
+    let doc = yaml("openapi.yaml");
+    for (method, path) in documented(&doc) {
+        let concrete = path
+            .replace("{contact}", "15550100001")
+            .replace("{id}", "key_0123456789ab");
+        let Resolved::Found { operation, .. } = resolve(&method, &concrete) else {
+            panic!("{method} {path} resolves");
+        };
+        let op = &doc["paths"][path.as_str()][method.to_lowercase().as_str()];
+        assert_eq!(
+            op["x-required-scope"].as_str(),
+            Some(operation.scope().as_str()),
+            "{method} {path}"
+        );
+        assert!(
+            op["responses"]
+                .as_mapping()
+                .unwrap()
+                .contains_key(Value::from("403")),
+            "{method} {path} documents 403"
+        );
+    }
 }

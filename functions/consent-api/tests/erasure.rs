@@ -269,7 +269,11 @@ async fn a_legal_hold_refuses_erasure_keeps_everything_and_audits_the_refusal() 
     assert_eq!(h.whatsapp_text("wamid.I1", WA_ID, "salam").await, 200);
     let contact = h.find(&h.a, WA_ID).await.unwrap();
     let hold = h
-        .as_a("PATCH", "/v1/settings", Some(json!({"legal_hold": true})))
+        .as_a(
+            "PATCH",
+            "/v1/settings",
+            Some(json!({"legal_hold": true, "legal_hold_reason": "dispute 2026-114"})),
+        )
         .await;
     assert_eq!(hold.status, 200);
     for route in ["erasure", "minor"] {
@@ -299,9 +303,13 @@ async fn a_legal_hold_refuses_erasure_keeps_everything_and_audits_the_refusal() 
     assert_eq!(refused[0].detail["refused_because"], "legal_hold");
     // Lifted, the erasure goes through.
     assert_eq!(
-        h.as_a("PATCH", "/v1/settings", Some(json!({"legal_hold": false})))
-            .await
-            .status,
+        h.as_a(
+            "PATCH",
+            "/v1/settings",
+            Some(json!({"legal_hold": false, "legal_hold_reason": "dispute settled"})),
+        )
+        .await
+        .status,
         200
     );
     assert_eq!(

@@ -14,7 +14,10 @@ use support::{api_request, event, events_dir, harness, USER_ID, WA_ID};
 /// field a refused one names.
 fn expected(name: &str) -> (u16, Option<&'static str>) {
     match name {
-        "post-consent" | "post-consent-opt-out-all" => (201, None),
+        "post-consent" | "post-consent-opt-out-all" | "post-api-keys" => (201, None),
+        "delete-api-key" => (404, None),
+        "patch-settings-legal-hold-without-reason" => (400, Some("legal_hold_reason")),
+        "post-api-keys-unknown-scope" => (400, Some("scopes")),
         "post-erasure" | "post-minor" => (202, None),
         "get-contact-without-api-key" | "get-contact-revoked-api-key" => (401, None),
         "get-contact-invalid-reference" => (400, Some("contact")),
@@ -78,6 +81,7 @@ async fn every_route_has_a_sample_event() {
             "contact/takeover" => "takeover".to_owned(),
             "contact/erasure" => "erasure".to_owned(),
             "contact/minor" => "minor".to_owned(),
+            "api-keys/{id}" => "api-key".to_owned(),
             other => other.to_owned(),
         };
         let name = format!("{}-{stem}", route.method.to_lowercase());
@@ -183,7 +187,7 @@ async fn settings_and_audit_routes_only_ever_see_the_callers_tenant() {
         .as_b(
             "PATCH",
             "/v1/settings",
-            Some(json!({"chat_retention_days": 90, "legal_hold": true})),
+            Some(json!({"chat_retention_days": 90, "legal_hold": true, "legal_hold_reason": "case 7"})),
         )
         .await;
     assert_eq!(patched.status, 200);
@@ -612,7 +616,7 @@ async fn every_change_commits_an_audit_event_naming_key_action_and_subject() {
         (
             "PATCH",
             "/v1/settings".into(),
-            Some(json!({"legal_hold": true})),
+            Some(json!({"legal_hold": true, "legal_hold_reason": "case 8"})),
             "settings.updated",
         ),
     ];
@@ -774,4 +778,175 @@ async fn a_contact_reads_back_with_profile_consent_and_flags() {
     }
     let contact = h.find(&h.a, WA_ID).await.unwrap();
     assert_eq!(contact.consent.marketing, Decision::Unset);
+}
+
+async fn as_key(
+    h: &support::Harness,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> support::Answer {
+    h.call(support::api_request(
+        method,
+        path,
+        &[],
+        Some(token),
+        body.map(|b| b.to_string()),
+    ))
+    .await
+}
+
+/// Keys carry scopes: a `read` key reads and is refused every change with 403 naming the scope
+/// it lacks; the legal hold, settings and keys need `admin`.
+#[tokio::test]
+async fn a_key_may_do_only_what_its_scopes_allow() {
+    let h = harness().await;
+    h.contact_of(&h.a, WA_ID, Some(USER_ID)).await;
+    let issued = h
+        .as_a(
+            "POST",
+            "/v1/api-keys",
+            Some(json!({"label": "dashboard (read only)", "scopes": ["read"]})),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{:?}", issued.body);
+    let reader = issued.body["api_key"].as_str().unwrap().to_owned();
+    assert_eq!(issued.body["scopes"], json!(["read"]));
+
+    let c = format!("/v1/contacts/{WA_ID}");
+    for (method, path) in [
+        ("GET", c.clone()),
+        ("GET", "/v1/settings".into()),
+        ("GET", "/v1/audit".into()),
+    ] {
+        assert_eq!(
+            as_key(&h, &reader, method, &path, None).await.status,
+            200,
+            "{method} {path}"
+        );
+    }
+    for (method, path, body, scope) in [
+        ("POST", format!("{c}/erasure"), None, "rights"),
+        ("POST", format!("{c}/takeover"), None, "messages"),
+        (
+            "PATCH",
+            "/v1/settings".to_owned(),
+            Some(json!({"legal_hold": true, "legal_hold_reason": "case 1"})),
+            "admin",
+        ),
+        ("GET", "/v1/api-keys".to_owned(), None, "admin"),
+    ] {
+        let refused = as_key(&h, &reader, method, &path, body).await;
+        assert_eq!(
+            (refused.status, refused.error_code()),
+            (403, "missing_scope"),
+            "{method} {path}"
+        );
+        assert!(
+            refused.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{scope}`")),
+            "{method} {path}: {:?}",
+            refused.body
+        );
+    }
+    // Nothing was changed by the refused calls.
+    let contact = h.find(&h.a, WA_ID).await.unwrap();
+    assert!(!contact.taken_over && contact.erasure_requested_at.is_none());
+}
+
+/// Keys are rotated without downtime through the API: issue, list, revoke; an expired key
+/// stops working; a legal hold set by the operator is not lifted by a tenant's key.
+#[tokio::test]
+async fn api_keys_are_issued_listed_and_revoked_through_the_api() {
+    let h = harness().await;
+    let issued = h
+        .as_a(
+            "POST",
+            "/v1/api-keys",
+            Some(json!({"label": "helpdesk", "scopes": ["read", "messages"]})),
+        )
+        .await;
+    assert_eq!(issued.status, 201);
+    let id = issued.body["id"].as_str().unwrap().to_owned();
+    let token = issued.body["api_key"].as_str().unwrap().to_owned();
+    let listed = h.as_a("GET", "/v1/api-keys", None).await;
+    let text = listed.body.to_string();
+    assert!(text.contains(&id) && !text.contains(&token), "{text}");
+    assert_eq!(
+        as_key(&h, &token, "GET", "/v1/settings", None).await.status,
+        200
+    );
+
+    // Tenant B can neither see nor revoke it.
+    assert_eq!(
+        h.as_b("DELETE", &format!("/v1/api-keys/{id}"), None)
+            .await
+            .status,
+        404
+    );
+    let revoked = h.as_a("DELETE", &format!("/v1/api-keys/{id}"), None).await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(revoked.body["active"], false);
+    assert_eq!(
+        as_key(&h, &token, "GET", "/v1/settings", None).await.status,
+        401
+    );
+    let actions: Vec<String> = h.audit_of_a().await.into_iter().map(|e| e.action).collect();
+    assert!(
+        actions.contains(&"api_key.issued".to_owned())
+            && actions.contains(&"api_key.revoked".to_owned())
+    );
+
+    // Bad input names its field.
+    for (body, field) in [
+        (json!({"label": "x", "scopes": []}), "scopes"),
+        (json!({"label": "", "scopes": ["read"]}), "label"),
+        (
+            json!({"label": "x", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+        (
+            json!({"label": "x", "scopes": ["read"], "expires_at": "soon"}),
+            "expires_at",
+        ),
+    ] {
+        let answer = h.as_a("POST", "/v1/api-keys", Some(body)).await;
+        assert_eq!((answer.status, answer.error_field()), (400, Some(field)));
+    }
+
+    // An operator's hold: the tenant's admin key cannot lift it.
+    let mut tenant = h
+        .store()
+        .tenant_versioned(&h.a.tenant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    tenant.value.settings = mizan_shared::domain::settings_patch::SettingsPatch {
+        legal_hold: Some(true),
+        legal_hold_reason: Some("regulator request 12".into()),
+        by_operator: true,
+        ..Default::default()
+    }
+    .apply(&tenant.value.settings)
+    .unwrap()
+    .settings;
+    h.store().save_tenant(&tenant, None).await.unwrap();
+    let lift = h
+        .as_a(
+            "PATCH",
+            "/v1/settings",
+            Some(json!({"legal_hold": false, "legal_hold_reason": "we are done"})),
+        )
+        .await;
+    assert_eq!(
+        (lift.status, lift.error_code()),
+        (403, "legal_hold_by_operator")
+    );
+    assert_eq!(
+        h.as_a("GET", "/v1/settings", None).await.body["legal_hold"],
+        true
+    );
 }

@@ -16,6 +16,7 @@ pub use routes::{resolve, Operation, Resolved, Route, DOWNLOAD_PATH, ROUTES};
 use lambda_http::{Body, Request, Response};
 use mizan_shared::backend::{self, Services};
 use mizan_shared::config::{Config, ExportConfig};
+use mizan_shared::domain::api_key::Scope;
 use mizan_shared::domain::download_token::TokenSigner;
 use mizan_shared::domain::ids::TenantId;
 use mizan_shared::http_api::{authenticate, request_path, ApiError, Caller, Reply};
@@ -136,6 +137,10 @@ async fn with_api_key(
         Ok(caller) => caller,
         Err(e) => return (None, e.into_response()),
     };
+    // Exports carry out the rights of access and portability: every API route needs `rights`.
+    if let Err(e) = caller.require(Scope::Rights) {
+        return (Some(caller.tenant), e.into_response());
+    }
     let answer = match operation(&caller).await {
         Ok(reply) => reply.into_response(),
         Err(e) => e.into_response(),

@@ -445,3 +445,27 @@ async fn a_client_chosen_host_header_never_becomes_the_download_link() {
         "{url}"
     );
 }
+
+#[tokio::test]
+async fn exports_need_a_key_with_the_rights_scope() {
+    use secrecy::ExposeSecret;
+    let h = harness().await;
+    h.contact_with_messages(&h.a, WA_ID, 1).await;
+    let (_, reader) = h
+        .store()
+        .issue_scoped_api_key(
+            &h.a.tenant.id,
+            "read only",
+            [mizan_shared::domain::api_key::Scope::Read].into(),
+            None,
+            Actor::Admin,
+        )
+        .await
+        .unwrap();
+    let refused = h
+        .call(h.event("post-export-contact", Some(reader.expose_secret()), "", ""))
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["error"]["code"], "missing_scope");
+    assert_eq!(h.run_worker().await.built, 0, "no job was recorded");
+}

@@ -9,15 +9,18 @@ use crate::config;
 use crate::error::CliError;
 use mizan_shared::backend;
 use mizan_shared::config::Config;
+use mizan_shared::domain::api_key::{ApiKey, Scope};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact_reference::ContactReference;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId};
 use mizan_shared::domain::settings_patch::SettingsPatch;
 use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::domain::time::Timestamp;
 use mizan_shared::intake;
 use mizan_shared::store::{DataError, Store};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_LABEL_CHARS: usize = 100;
@@ -58,9 +61,12 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
             let phone = phone_number_arg(&phone_number_id)?;
             to_json(&intake::replay_unrouted(store, &phone).await?)
         }
-        AdminCommand::Apikey(ApiKeyCommand::Issue { tenant_id, label }) => {
-            issue_key(store, &tenant_id, &label).await
-        }
+        AdminCommand::Apikey(ApiKeyCommand::Issue {
+            tenant_id,
+            label,
+            scopes,
+            expires_at,
+        }) => issue_key(store, &tenant_id, &label, &scopes, expires_at.as_deref()).await,
         AdminCommand::Apikey(ApiKeyCommand::Revoke { tenant_id, key_id }) => {
             revoke_key(store, &tenant_id, &key_id).await
         }
@@ -149,7 +155,13 @@ fn phone_number_arg(text: &str) -> Result<PhoneNumberId, CliError> {
     Ok(PhoneNumberId::new(text))
 }
 
-async fn issue_key(store: &Store, tenant_id: &str, label: &str) -> Result<Value, CliError> {
+async fn issue_key(
+    store: &Store,
+    tenant_id: &str,
+    label: &str,
+    scopes: &str,
+    expires_at: Option<&str>,
+) -> Result<Value, CliError> {
     let id = tenant_id_arg(tenant_id)?;
     let label = label.trim();
     if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
@@ -157,17 +169,49 @@ async fn issue_key(store: &Store, tenant_id: &str, label: &str) -> Result<Value,
             "--label must be at most {MAX_LABEL_CHARS} printable characters"
         )));
     }
+    let scopes = scopes
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(Scope::parse)
+        .collect::<Result<BTreeSet<Scope>, _>>()
+        .map_err(|e| CliError::Usage(format!("--scopes: {e}")))?;
+    if scopes.is_empty() {
+        return Err(CliError::Usage(
+            "--scopes: name at least one of read, rights, messages, admin".into(),
+        ));
+    }
+    let expires_at = expires_at
+        .map(|text| {
+            Timestamp::parse_rfc3339(text)
+                .ok()
+                .filter(|at| *at > store.now())
+                .ok_or_else(|| {
+                    CliError::Usage("--expires-at must be a future RFC 3339 time".into())
+                })
+        })
+        .transpose()?;
     let (key, token) = store
-        .issue_api_key(&id, label, Actor::Admin)
+        .issue_scoped_api_key(&id, label, scopes, expires_at, Actor::Admin)
         .await
         .map_err(|e| not_found_as(e, || tenant_missing(&id)))?;
     eprintln!("mizan-local: the api_key is shown this once; only its hash is stored");
-    Ok(json!({ "key_id": key.id, "api_key": token.expose_secret() }))
+    Ok(json!({
+        "key_id": key.id,
+        "api_key": token.expose_secret(),
+        "scopes": key.scopes,
+        "expires_at": key.expires_at.map(Timestamp::to_rfc3339),
+    }))
 }
 
 async fn revoke_key(store: &Store, tenant_id: &str, key_id: &str) -> Result<Value, CliError> {
     let id = tenant_id_arg(tenant_id)?;
-    let key_id = ApiKeyId::parse(key_id).map_err(|e| CliError::Usage(format!("KEY_ID: {e}")))?;
+    // Given the whole key by mistake: revoke it all the same, and never print it back.
+    let key_id = match ApiKey::id_in_token(key_id) {
+        Some(from_token) => from_token,
+        None => ApiKeyId::parse(key_id).map_err(|_| {
+            CliError::Usage("KEY_ID must be a key id (key_…) as apikey list shows it".into())
+        })?,
+    };
     let key = store
         .revoke_api_key(&id, &key_id, Actor::Admin)
         .await
@@ -185,15 +229,19 @@ async fn revoke_key(store: &Store, tenant_id: &str, key_id: &str) -> Result<Valu
 async fn list_keys(store: &Store, tenant_id: &str) -> Result<Value, CliError> {
     let tenant = existing_tenant(store, tenant_id).await?;
     let keys = store.api_keys(&tenant.id).await?;
+    let now = store.now();
     Ok(Value::Array(
         keys.iter()
             .map(|key| {
                 json!({
                     "key_id": key.id,
                     "label": key.label,
+                    "scopes": key.scopes,
                     "created_at": key.created_at.to_rfc3339(),
-                    "revoked": !key.is_active(),
+                    "expires_at": key.expires_at.map(Timestamp::to_rfc3339),
+                    "revoked": key.revoked_at.is_some(),
                     "revoked_at": key.revoked_at.map(|t| t.to_rfc3339()),
+                    "active": key.is_active(now),
                 })
             })
             .collect(),
@@ -208,7 +256,10 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         ai_instructions: set.ai_instructions,
         faq: None,
         legal_hold: set.legal_hold.map(Switch::is_on),
+        legal_hold_reason: set.legal_hold_reason,
         model_redaction: set.model_redaction.map(Switch::is_on),
+        // The platform operator: a hold set here is not lifted by a tenant's key.
+        by_operator: true,
     };
     if patch.is_empty() {
         return Err(CliError::Usage(

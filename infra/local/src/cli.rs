@@ -136,14 +136,25 @@ pub enum PhoneCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
-    /// Issue a key; prints {"key_id","api_key"}: the token is shown this once
+    /// Issue a key; prints {"key_id","api_key","scopes","expires_at"}: the token is shown this once
     Issue {
         tenant_id: String,
         /// What the key is for, shown in listings
         #[arg(long, default_value = "admin")]
         label: String,
+        /// What it may do, comma-separated: read, rights, messages, admin
+        #[arg(
+            long,
+            default_value = "read,rights,messages,admin",
+            value_name = "LIST"
+        )]
+        scopes: String,
+        /// When it stops working (RFC 3339, e.g. 2027-06-30T00:00:00Z); never when omitted
+        #[arg(long, value_name = "TIME")]
+        expires_at: Option<String>,
     },
-    /// Revoke a key; revoking twice keeps the first revocation time
+    /// Revoke a key (its id, or the whole key: it is never printed back); revoking twice keeps
+    /// the first revocation time
     Revoke { tenant_id: String, key_id: String },
     /// List a tenant's keys: ids, labels, creation and revocation times (never hashes)
     List { tenant_id: String },
@@ -167,9 +178,13 @@ pub struct SettingsSet {
     /// Instructions the AI follows when answering
     #[arg(long, value_name = "TEXT")]
     pub ai_instructions: Option<String>,
-    /// Suspend every deletion for the tenant (dispute resolution)
+    /// Suspend every deletion for the tenant (dispute resolution); a hold set here cannot be
+    /// lifted with a tenant's API key
     #[arg(long, value_enum)]
     pub legal_hold: Option<Switch>,
+    /// Why the legal hold is set or lifted (required with --legal-hold)
+    #[arg(long, value_name = "TEXT")]
+    pub legal_hold_reason: Option<String>,
     /// Replace phone numbers, e-mail addresses, card numbers and IBANs in what the model
     /// provider receives (on by default)
     #[arg(long, value_enum)]

@@ -421,6 +421,78 @@ fn admin_commands_manage_tenants_keys_and_settings() {
     let listing = json_of(&admin(&data, &["apikey", "list", &tenant_id]));
     assert_eq!(listing[0]["revoked"], true);
 
+    // apikey issue with scopes and an expiry; revoke given the whole key by mistake: it is
+    // revoked all the same and never printed back
+    let scoped = json_of(&admin(
+        &data,
+        &[
+            "apikey",
+            "issue",
+            &tenant_id,
+            "--label",
+            "helpdesk",
+            "--scopes",
+            "read,messages",
+            "--expires-at",
+            "2099-01-01T00:00:00Z",
+        ],
+    ));
+    assert_eq!(scoped["scopes"], serde_json::json!(["read", "messages"]));
+    let whole = scoped["api_key"].as_str().unwrap().to_owned();
+    let revoked = admin(&data, &["apikey", "revoke", &tenant_id, &whole]);
+    assert!(revoked.status.success());
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&revoked.stdout),
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    assert!(!printed.contains(&whole), "{printed}");
+    assert_eq!(json_of(&revoked)["key_id"], scoped["key_id"]);
+    let unknown = admin(
+        &data,
+        &[
+            "apikey",
+            "revoke",
+            &tenant_id,
+            "mzn_key_ffffffffffff_0123456789abcdef",
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&unknown.stderr).contains("0123456789abcdef"));
+
+    // a legal hold needs a reason, and one set here is the operator's
+    let no_reason = admin(
+        &data,
+        &["settings", "set", &tenant_id, "--legal-hold", "on"],
+    );
+    assert_eq!(no_reason.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_reason.stderr).contains("legal_hold_reason"));
+    let held = json_of(&admin(
+        &data,
+        &[
+            "settings",
+            "set",
+            &tenant_id,
+            "--legal-hold",
+            "on",
+            "--legal-hold-reason",
+            "case 2026-114",
+        ],
+    ));
+    assert_eq!(held["settings"]["legal_hold_by_operator"], true);
+    json_of(&admin(
+        &data,
+        &[
+            "settings",
+            "set",
+            &tenant_id,
+            "--legal-hold",
+            "off",
+            "--legal-hold-reason",
+            "case closed",
+        ],
+    ));
+
     // settings set: valid changes are saved and named
     let set = json_of(&admin(
         &data,

@@ -18,9 +18,18 @@ pub struct SettingsPatch {
     pub faq: Option<Vec<FaqInput>>,
     #[serde(default)]
     pub legal_hold: Option<bool>,
+    /// Why a legal hold is set or lifted: required with a change of `legal_hold`.
+    #[serde(default)]
+    pub legal_hold_reason: Option<String>,
     #[serde(default)]
     pub model_redaction: Option<bool>,
+    /// The platform operator changes the hold (an admin command, never the API): its hold
+    /// cannot be lifted by a tenant.
+    #[serde(skip)]
+    pub by_operator: bool,
 }
+
+pub const MAX_LEGAL_HOLD_REASON_CHARS: usize = 500;
 
 /// One FAQ entry as the API takes it (unknown fields refused, unlike stored entries).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -62,8 +71,25 @@ impl SettingsPatch {
                 })
                 .collect();
         }
-        if let Some(hold) = self.legal_hold {
+        if let Some(hold) = self.legal_hold.filter(|hold| *hold != current.legal_hold) {
+            let reason = self
+                .legal_hold_reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .ok_or(SettingsError::LegalHoldNeedsReason)?;
+            if reason.chars().count() > MAX_LEGAL_HOLD_REASON_CHARS {
+                return Err(SettingsError::TooLong {
+                    field: "legal_hold_reason",
+                    max: MAX_LEGAL_HOLD_REASON_CHARS,
+                });
+            }
+            if !hold && current.legal_hold_by_operator && !self.by_operator {
+                return Err(SettingsError::LegalHoldSetByOperator);
+            }
             next.legal_hold = hold;
+            next.legal_hold_by_operator = hold && self.by_operator;
+            next.legal_hold_reason = hold.then(|| reason.to_owned());
         }
         if let Some(redaction) = self.model_redaction {
             next.model_redaction = redaction;
@@ -100,9 +126,52 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_legal_hold_needs_a_reason_and_one_the_operator_set_stays_until_the_operator_lifts_it() {
+        let set: SettingsPatch = serde_json::from_str(r#"{"legal_hold": true}"#).unwrap();
+        assert_eq!(
+            set.apply(&TenantSettings::default()),
+            Err(SettingsError::LegalHoldNeedsReason)
+        );
+        let by_operator = SettingsPatch {
+            legal_hold: Some(true),
+            legal_hold_reason: Some("case 2026-114".into()),
+            by_operator: true,
+            ..SettingsPatch::default()
+        };
+        let held = by_operator
+            .apply(&TenantSettings::default())
+            .unwrap()
+            .settings;
+        assert!(held.legal_hold && held.legal_hold_by_operator);
+        assert_eq!(held.legal_hold_reason.as_deref(), Some("case 2026-114"));
+        let lift: SettingsPatch =
+            serde_json::from_str(r#"{"legal_hold": false, "legal_hold_reason": "settled"}"#)
+                .unwrap();
+        assert_eq!(
+            lift.apply(&held),
+            Err(SettingsError::LegalHoldSetByOperator)
+        );
+        assert!(
+            serde_json::from_str::<SettingsPatch>(r#"{"by_operator": true}"#).is_err(),
+            "the API cannot claim to be the operator"
+        );
+        let lifted = SettingsPatch {
+            by_operator: true,
+            ..lift
+        }
+        .apply(&held)
+        .unwrap()
+        .settings;
+        assert!(!lifted.legal_hold && !lifted.legal_hold_by_operator);
+        assert_eq!(lifted.legal_hold_reason, None);
+    }
+
+    #[test]
     fn only_named_fields_change_and_are_listed() {
-        let patch: SettingsPatch =
-            serde_json::from_str(r#"{"chat_retention_days": 60, "legal_hold": true}"#).unwrap();
+        let patch: SettingsPatch = serde_json::from_str(
+            r#"{"chat_retention_days": 60, "legal_hold": true, "legal_hold_reason": "case 1"}"#,
+        )
+        .unwrap();
         let current = TenantSettings::default();
         let patched = patch.apply(&current).unwrap();
         assert_eq!(patched.settings.chat_retention_days, 60);

@@ -36,6 +36,12 @@ pub struct TenantSettings {
     /// Dispute resolution: suspends every deletion for the tenant while set.
     #[serde(default)]
     pub legal_hold: bool,
+    /// Why the legal hold is on (required to set or lift it; kept while it is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold_reason: Option<String>,
+    /// The platform operator set the hold (an admin command): no tenant key can lift it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legal_hold_by_operator: bool,
     /// Phone numbers, e-mail addresses, card numbers and IBANs in what customers write are
     /// replaced by placeholders in the copy sent to the model provider (`domain::redaction`).
     #[serde(default = "redacted_by_default")]
@@ -54,6 +60,8 @@ impl Default for TenantSettings {
             ai_instructions: String::new(),
             faq: Vec::new(),
             legal_hold: false,
+            legal_hold_reason: None,
+            legal_hold_by_operator: false,
             model_redaction: true,
         }
     }
@@ -67,6 +75,10 @@ pub enum SettingsError {
     EmptyFaqEntry { index: usize },
     #[error("{field} is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
+    #[error("setting or lifting a legal hold needs a legal_hold_reason (a case or ticket reference, no personal data)")]
+    LegalHoldNeedsReason,
+    #[error("this legal hold was set by the platform operator; only the operator can lift it")]
+    LegalHoldSetByOperator,
 }
 
 impl SettingsError {
@@ -76,6 +88,8 @@ impl SettingsError {
             SettingsError::ChatRetentionOutOfRange { .. } => "chat_retention_days",
             SettingsError::EmptyFaqEntry { .. } => "faq",
             SettingsError::TooLong { field, .. } => field,
+            SettingsError::LegalHoldNeedsReason => "legal_hold_reason",
+            SettingsError::LegalHoldSetByOperator => "legal_hold",
         }
     }
 }

@@ -2,25 +2,46 @@
 //! revoked and missing keys all get 401.
 
 use super::error::ApiError;
+use crate::domain::api_key::Scope;
 use crate::domain::audit::Actor;
 use crate::domain::ids::{ApiKeyId, TenantId};
 use crate::store::Store;
 use lambda_http::http::HeaderMap;
 use secrecy::SecretString;
+use std::collections::BTreeSet;
 
 /// Issued tokens are ~90 characters; a longer header is not one of ours.
 const MAX_TOKEN_CHARS: usize = 256;
 
-/// Who is calling: the tenant every read and write is scoped to, and the key that acts.
+/// Who is calling: the tenant every read and write is scoped to, the key that acts, and what
+/// the key may do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub tenant: TenantId,
     pub key: ApiKeyId,
+    pub scopes: BTreeSet<Scope>,
 }
 
 impl Caller {
     pub fn actor(&self) -> Actor {
         Actor::ApiKey(self.key.clone())
+    }
+
+    /// 403 naming the scope the key lacks.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                403,
+                "missing_scope",
+                format!(
+                    "this API key lacks the `{}` scope this operation needs",
+                    scope.as_str()
+                ),
+            )
+            .with_field("scope"))
+        }
     }
 }
 
@@ -49,8 +70,11 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, 
         Some(key) => Ok(Caller {
             tenant: key.tenant,
             key: key.id,
+            scopes: key.scopes,
         }),
-        None => Err(ApiError::unauthorized("the API key is unknown or revoked")),
+        None => Err(ApiError::unauthorized(
+            "the API key is unknown, revoked or expired",
+        )),
     }
 }
 

@@ -1,11 +1,13 @@
 //! API keys: stored hashed under two keys, by hash for authentication and by tenant for listing.
 
 use super::{audit_write, from_doc, layout, to_doc, DataError, Store};
-use crate::domain::api_key::{ApiKey, ApiKeyHash};
+use crate::domain::api_key::{ApiKey, ApiKeyHash, Scope};
 use crate::domain::audit::{Actor, AuditEvent};
 use crate::domain::ids::{ApiKeyId, TenantId};
+use crate::domain::time::Timestamp;
 use crate::ports::records::{Condition, Query, Record, Write};
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeSet;
 
 impl Store {
     fn api_key_writes(key: &ApiKey, condition: Condition) -> Result<Vec<Write>, DataError> {
@@ -30,22 +32,43 @@ impl Store {
         ])
     }
 
-    /// A new key for the tenant; the token is returned once and only its hash is stored. The
-    /// audit event (`api_key.issued` by `actor`) commits with it.
+    /// A new key for the tenant with every scope and no expiry; see `issue_scoped_api_key`.
     pub async fn issue_api_key(
         &self,
         tenant: &TenantId,
         label: &str,
         actor: Actor,
     ) -> Result<(ApiKey, SecretString), DataError> {
+        self.issue_scoped_api_key(tenant, label, Scope::all(), None, actor)
+            .await
+    }
+
+    /// A new key for the tenant that may do `scopes` until `expires_at`; the token is returned
+    /// once and only its hash is stored. The audit event (`api_key.issued` by `actor`, with the
+    /// scopes) commits with it.
+    pub async fn issue_scoped_api_key(
+        &self,
+        tenant: &TenantId,
+        label: &str,
+        scopes: BTreeSet<Scope>,
+        expires_at: Option<Timestamp>,
+        actor: Actor,
+    ) -> Result<(ApiKey, SecretString), DataError> {
         if self.tenant(tenant).await?.is_none() {
             return Err(DataError::NotFound("tenant"));
         }
+        if scopes.is_empty() {
+            return Err(DataError::Invalid("a key needs at least one scope".into()));
+        }
         let now = self.now();
-        let (key, token) = ApiKey::issue(tenant.clone(), label, now);
+        let (key, token) = ApiKey::issue_scoped(tenant.clone(), label, scopes, expires_at, now);
         let mut writes = Self::api_key_writes(&key, Condition::Absent)?;
         let audit = AuditEvent::new(tenant.clone(), actor, "api_key.issued", None, now)
-            .with_detail(serde_json::json!({ "key_id": key.id }));
+            .with_detail(serde_json::json!({
+                "key_id": key.id,
+                "scopes": key.scopes,
+                "expires_at": key.expires_at.map(Timestamp::to_rfc3339),
+            }));
         writes.push(audit_write(&audit)?);
         self.records.transact(writes).await?;
         Ok((key, token))
@@ -59,13 +82,15 @@ impl Store {
         record.map(|r| from_doc(&r, "api key")).transpose()
     }
 
-    /// The active key a bearer token belongs to, or `None` for unknown and revoked tokens.
+    /// The active key a bearer token belongs to, or `None` for unknown, revoked and expired
+    /// tokens.
     pub async fn authenticate(&self, token: &SecretString) -> Result<Option<ApiKey>, DataError> {
         let hash = ApiKeyHash::of(token.expose_secret());
+        let now = self.now();
         Ok(self
             .api_key_by_hash(&hash)
             .await?
-            .filter(|key| key.verifies(token)))
+            .filter(|key| key.verifies(token, now)))
     }
 
     pub async fn api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, DataError> {
