@@ -1237,3 +1237,71 @@ fn a_newcomer_exports_a_contact_and_opens_the_archive_even_after_a_restart() {
     assert_eq!(status, 200);
     assert!(server.terminate().success());
 }
+
+/// Waits for the export at `path` to be built by the runner's worker; its view.
+fn ready_export(port: u16, key: &str, path: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, view) = call(port, "GET", path, Some(key), None);
+        assert_eq!(status, 200, "{view}");
+        if view["status"] == "ready" {
+            return view;
+        }
+        assert_eq!(view["status"], "pending", "{view}");
+        assert!(Instant::now() < deadline, "the export is not built: {view}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A business downloads its whole account, then erases one customer: the account archive held
+/// that customer, so it goes too, and its link stops working.
+#[test]
+fn erasing_a_contact_takes_the_whole_account_export_that_held_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let port = server.port();
+    let key = demo_json(dir.path())["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = admin(dir.path(), &["send", "Bonjour, my number is on the order"]);
+    assert!(sent.status.success());
+
+    let (status, asked) = call(
+        port,
+        "POST",
+        "/v1/exports",
+        Some(&key),
+        Some(r#"{"scope": "tenant"}"#),
+    );
+    assert_eq!(status, 202, "{asked}");
+    let path = format!("/v1/exports/{}", asked["id"].as_str().unwrap());
+    let link = ready_export(port, &key, &path)["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, zip_bytes) = download(&link);
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&zip_bytes).len() > 100,
+        "an archive came back"
+    );
+
+    let (status, erased) = call(
+        port,
+        "POST",
+        "/v1/contacts/%2B15550100001/erasure",
+        Some(&key),
+        None,
+    );
+    assert_eq!(status, 202, "{erased}");
+    assert_eq!(erased["account_exports_revoked"], 1, "{erased}");
+    assert_eq!(download(&link).0, 410, "the link no longer works");
+    let (_, view) = call(port, "GET", &path, Some(&key), None);
+    assert_eq!(
+        (view["status"].as_str(), view["revoked_because"].as_str()),
+        (Some("revoked"), Some("erasure")),
+        "{view}"
+    );
+    assert!(server.terminate().success());
+}
