@@ -578,6 +578,54 @@ async fn audit_events_past_their_two_years_are_never_read(h: Harness) {
     );
 }
 
+/// An idle contact's profile and consent history are not shown once its retention has ended,
+/// before the purge removes them; activity (a reply too) keeps it, and so does a legal hold.
+async fn an_idle_contact_past_its_retention_is_never_read(h: Harness) {
+    use mizan_shared::domain::api_key::Scope;
+    use mizan_shared::http_api::{callers_contact, Caller};
+    let t = tenant(&h).await;
+    let idle = contact(&h, &t, "212600000027").await;
+    let answered = contact(&h, &t, "212600000028").await;
+    let caller = Caller {
+        tenant: t.id.clone(),
+        key: mizan_shared::domain::ids::ApiKeyId::new("key_0123456789ab"),
+        scopes: Scope::all(),
+    };
+    h.clock.advance(days(60));
+    // The business wrote to one of them meanwhile.
+    h.store
+        .put_message(&message(
+            &h,
+            &t,
+            &answered,
+            "wamid.reply",
+            h.clock_now(),
+            Direction::Outbound,
+        ))
+        .await
+        .unwrap();
+    h.clock.advance(days(31)); // 91 days after both were last seen
+    let policy = t.retention();
+    let idle_contact = h.store.contact(&t.id, &idle).await.unwrap().unwrap().value;
+    assert!(h
+        .store
+        .contact_retired(&idle_contact, &policy)
+        .await
+        .unwrap());
+    let refused = callers_contact(&h.store, &caller, "%2B212600000027").await;
+    assert_eq!(refused.unwrap_err().status, 404);
+    assert!(callers_contact(&h.store, &caller, "%2B212600000028")
+        .await
+        .is_ok());
+
+    let mut held = h.store.contact(&t.id, &idle).await.unwrap().unwrap();
+    held.value.legal_hold = true;
+    h.store.save_contact(&held, None).await.unwrap();
+    assert!(callers_contact(&h.store, &caller, "%2B212600000027")
+        .await
+        .is_ok());
+}
+
 async fn consent_history_is_appended_and_read(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000007").await;
@@ -1542,6 +1590,7 @@ on_both_backends!(
     expired_data_is_never_read,
     raising_the_chat_retention_keeps_messages_already_stored,
     audit_events_past_their_two_years_are_never_read,
+    an_idle_contact_past_its_retention_is_never_read,
     consent_history_is_appended_and_read,
     tenant_is_found_by_phone_number_id,
     a_number_attached_by_another_instance_routes_the_next_delivery,

@@ -1,5 +1,5 @@
-//! The caller's contact named in a request: another tenant's contact, an unknown one and one
-//! being erased are the same 404, so nothing tells them apart.
+//! The caller's contact named in a request: another tenant's contact, an unknown one, one being
+//! erased and one whose retention has ended are the same 404, so nothing tells them apart.
 
 use super::{input, ApiError, Caller};
 use crate::domain::contact::Contact;
@@ -16,14 +16,19 @@ pub async fn callers_contact(
     let found = store
         .find_contact(&caller.tenant, reference.kind(), reference.value().expose())
         .await?;
-    match found {
-        Some(contact)
-            if contact.value.tenant == caller.tenant
-                && !contact.value.is_erasure_due()
-                && contact.value.profile.is_some() =>
-        {
-            Ok(contact)
-        }
-        _ => Err(ApiError::contact_not_found()),
+    let Some(contact) = found.filter(|contact| {
+        contact.value.tenant == caller.tenant
+            && !contact.value.is_erasure_due()
+            && contact.value.profile.is_some()
+    }) else {
+        return Err(ApiError::contact_not_found());
+    };
+    // Reads never show what retention has ended, even before the purge removes it.
+    let tenant = store.tenant(&caller.tenant).await?;
+    let held = tenant.as_ref().is_some_and(|t| t.settings.legal_hold);
+    let policy = tenant.map(|t| t.retention()).unwrap_or_default();
+    if !held && store.contact_retired(&contact.value, &policy).await? {
+        return Err(ApiError::contact_not_found());
     }
+    Ok(contact)
 }

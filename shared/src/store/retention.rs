@@ -3,9 +3,10 @@
 
 use super::{from_doc, layout, DataError, Store};
 use crate::domain::api_key::ApiKey;
+use crate::domain::contact::Contact;
 use crate::domain::export::ExportJob;
 use crate::domain::ids::{ContactId, TenantId};
-use crate::domain::retention::{Category, RETENTION_SHARDS};
+use crate::domain::retention::{Category, RetentionPolicy, RETENTION_SHARDS};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::ports::records::{
@@ -171,6 +172,25 @@ impl Store {
             contact,
             last_activity,
         }))
+    }
+
+    /// Whether retention has ended for the contact at `now` under `policy`: idle past its
+    /// period and not under legal hold. The purge retires such a contact on its next run;
+    /// until then reads must not show it. Costs nothing for a contact seen within its period
+    /// (`last_seen_at` is refreshed daily by its messages); otherwise its newest record decides,
+    /// as for the purge (the business's own replies count as activity).
+    pub async fn contact_retired(
+        &self,
+        contact: &Contact,
+        policy: &RetentionPolicy,
+    ) -> Result<bool, DataError> {
+        let now = self.now();
+        let seen = contact.last_seen_at.max(contact.created_at);
+        if contact.legal_hold || !policy.is_due(Category::Contact, seen, now) {
+            return Ok(false);
+        }
+        let activity = self.contact_activity(&contact.tenant, &contact.id).await?;
+        Ok(activity.is_none_or(|a| policy.is_due(Category::Contact, a.last_activity, now)))
     }
 
     /// An export job as stored, expired or not.
