@@ -630,6 +630,48 @@ async fn a_stopped_run_resumes_and_concurrent_runs_agree(h: Harness) {
     );
 }
 
+/// Runs that cannot go through every tenant (a deadline, or a bounded run) resume where the
+/// last one stopped, so later tenants are reached instead of starved.
+async fn bounded_runs_resume_where_the_last_one_stopped_and_reach_every_tenant(h: Harness) {
+    let w = World::new(h);
+    let mut kept = Vec::new();
+    for i in 0..3 {
+        let t = w.tenant(30).await;
+        let c = w.contact(&t, &format!("21260000020{i}")).await;
+        kept.push(w.message(&t, &c, &format!("wamid.B{i}")).await);
+    }
+    w.advance_days(30);
+    let bounded = || {
+        let mut options = PurgeOptions::at(w.now());
+        options.max_tenants = Some(2);
+        options
+    };
+    // The directory also holds the platform's own entry (quarantine): four in all.
+    let first = purge::run(&w.h.store, &w.archives, bounded())
+        .await
+        .unwrap();
+    assert_eq!((first.complete, first.tenants_visited), (false, 2));
+    assert_eq!(first.resumed_from, None);
+    let second = purge::run(&w.h.store, &w.archives, bounded())
+        .await
+        .unwrap();
+    assert_eq!(second.tenants_visited, 2);
+    assert!(
+        second.resumed_from.is_some(),
+        "it started where the first stopped"
+    );
+    for key in &kept {
+        assert!(
+            w.stored(key).await.unwrap().sealed.is_none(),
+            "every tenant's content went within two bounded runs"
+        );
+    }
+    // A full run afterwards starts from the beginning again and finds nothing left.
+    let full = w.purge().await;
+    assert!(full.complete);
+    assert_eq!(full.total().due, 0);
+}
+
 on_both_backends!(
     messages_lose_content_at_chat_retention_then_metadata_at_90_days,
     tenant_chat_retention_overrides_the_default,
@@ -640,4 +682,5 @@ on_both_backends!(
     a_closed_account_goes_two_years_after_closure,
     a_dry_run_reports_without_changing_anything,
     a_stopped_run_resumes_and_concurrent_runs_agree,
+    bounded_runs_resume_where_the_last_one_stopped_and_reach_every_tenant,
 );

@@ -57,6 +57,9 @@ pub struct PurgeArgs {
     /// Apply the policy as at this moment (RFC 3339, e.g. 2027-01-31T00:00:00Z) instead of now
     #[arg(long, value_name = "TIME")]
     pub as_of: Option<String>,
+    /// Go through at most N tenants, then stop; the next run resumes after them
+    #[arg(long, value_name = "N")]
+    pub max_tenants: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,5 @@
-//! `mizan-local purge [--dry-run] [--as-of TIME]`: the retention purge on demand, so an
-//! operator can see what a policy will remove at a given moment before it does.
+//! `mizan-local purge [--dry-run] [--as-of TIME] [--max-tenants N]`: the retention purge on
+//! demand, so an operator can see what a policy will remove at a given moment before it does.
 
 use crate::cli::PurgeArgs;
 use crate::config;
@@ -29,6 +29,10 @@ pub async fn run(config: &Config, args: &PurgeArgs) -> Result<(), CliError> {
     let services = backend::connect(config).await?;
     let mut options = PurgeOptions::at(as_of);
     options.dry_run = args.dry_run;
+    if args.max_tenants == Some(0) {
+        return Err(CliError::Usage("--max-tenants must be at least 1".into()));
+    }
+    options.max_tenants = args.max_tenants;
     let report = purge::run(&services.store, services.archives.as_ref(), options).await?;
     let text = serde_json::to_string_pretty(&report)
         .map_err(|e| CliError::Failed(format!("the report does not serialize: {e}")))?;

@@ -35,6 +35,9 @@ pub struct PurgeOptions {
     /// Stop cleanly before this instant (the Lambda deadline less a margin).
     pub deadline: Option<Instant>,
     pub page_size: usize,
+    /// Work on at most this many tenants, then stop as at a deadline (an operator's bounded
+    /// run; the next run resumes after them).
+    pub max_tenants: Option<usize>,
 }
 
 impl PurgeOptions {
@@ -44,12 +47,15 @@ impl PurgeOptions {
             dry_run: false,
             deadline: None,
             page_size: DEFAULT_PAGE_SIZE,
+            max_tenants: None,
         }
     }
 }
 
-/// Runs the purge over every tenant. Fails only when the tenant directory cannot be read;
-/// anything else that fails is counted in the report (and retried by the next run).
+/// Runs the purge over every tenant, starting where the last run stopped (a run that meets its
+/// deadline records the tenant it did not finish, so with thousands of tenants every one is
+/// reached within a bounded number of runs). Fails only when the tenant directory cannot be
+/// read; anything else that fails is counted in the report (and retried by the next run).
 pub async fn run(
     store: &Store,
     archives: &dyn ArchiveStore,
@@ -61,20 +67,51 @@ pub async fn run(
     if !tenants.contains(&platform) {
         tenants.push(platform);
     }
+    tenants.sort();
+    let resume = store.purge_resume_point().await?;
+    let order = resumed_order(tenants, resume.as_ref());
     let mut run = Run {
         store,
         archives,
         report: PurgeReport::new(options.as_of, options.dry_run),
         options,
     };
-    for tenant in &tenants {
-        if run.out_of_time() {
+    run.report.resumed_from = resume;
+    let mut stopped_at = None;
+    for (done, tenant) in order.iter().enumerate() {
+        let budget_spent = run.options.max_tenants.is_some_and(|max| done >= max);
+        if budget_spent {
+            run.report.complete = false;
+        }
+        if budget_spent || run.out_of_time() {
+            stopped_at = Some(tenant.clone());
             break;
         }
         run.tenant(tenant).await;
+        if !run.report.complete {
+            // The deadline came within this tenant: the next run does it again.
+            stopped_at = Some(tenant.clone());
+            break;
+        }
+        run.report.tenants_visited += 1;
+    }
+    if !run.options.dry_run {
+        store.set_purge_resume_point(stopped_at.as_ref()).await?;
     }
     log(&run.report);
     Ok(run.report)
+}
+
+/// The tenants in directory order, starting at `resume` (when it is still a tenant) and
+/// wrapping around to the ones before it.
+fn resumed_order(tenants: Vec<TenantId>, resume: Option<&TenantId>) -> Vec<TenantId> {
+    match resume.and_then(|r| tenants.iter().position(|t| t >= r)) {
+        Some(start) => {
+            let (before, from) = tenants.split_at(start);
+            from.iter().chain(before).cloned().collect()
+        }
+        None => tenants,
+    }
 }
 
 fn log(report: &PurgeReport) {
@@ -555,4 +592,30 @@ fn count_erasure(counts: &mut CategoryCounts, erased: &ErasureReport) {
         .iter()
         .filter(|j| matches!(j.state, ExportState::Ready { .. }))
         .count() as u64;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resumed_order;
+    use crate::domain::ids::TenantId;
+
+    #[test]
+    fn a_run_resumes_at_the_tenant_the_last_one_stopped_at_and_wraps_around() {
+        let ids = |names: &[&str]| names.iter().map(|n| TenantId::new(*n)).collect::<Vec<_>>();
+        let all = ids(&["a", "b", "c", "d"]);
+        assert_eq!(resumed_order(all.clone(), None), all);
+        assert_eq!(
+            resumed_order(all.clone(), Some(&TenantId::new("c"))),
+            ids(&["c", "d", "a", "b"])
+        );
+        // A tenant gone since: the next one after it.
+        assert_eq!(
+            resumed_order(ids(&["a", "b", "d"]), Some(&TenantId::new("c"))),
+            ids(&["d", "a", "b"])
+        );
+        assert_eq!(
+            resumed_order(ids(&["a", "b"]), Some(&TenantId::new("z"))),
+            ids(&["a", "b"])
+        );
+    }
 }

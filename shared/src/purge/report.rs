@@ -57,6 +57,10 @@ pub struct PurgeReport {
     pub complete: bool,
     /// Index entries and records read.
     pub items_read: u64,
+    /// Where this run started: the tenant the previous run had stopped at, if it had.
+    pub resumed_from: Option<TenantId>,
+    /// Tenants this run went through to the end.
+    pub tenants_visited: u64,
     /// Tenants with anything due, held or failed.
     pub tenants: Vec<TenantReport>,
 }
@@ -68,6 +72,8 @@ impl PurgeReport {
             dry_run,
             complete: true,
             items_read: 0,
+            resumed_from: None,
+            tenants_visited: 0,
             tenants: Vec::new(),
         }
     }

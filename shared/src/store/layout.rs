@@ -29,6 +29,7 @@ pub mod kind {
     pub const PENDING_STATUS: &str = "pending_status";
     pub const RAW_PAYLOAD: &str = "raw_payload";
     pub const RAW_DAY_KEY: &str = "raw_day_key";
+    pub const PURGE_CURSOR: &str = "purge_cursor";
     pub const EXPORT_JOB: &str = "export_job";
     pub const AUDIT: &str = "audit";
     pub const LEGAL_HOLD: &str = "legal_hold";
@@ -40,6 +41,11 @@ pub const API_KEY_PREFIX: &str = "KEY#";
 
 pub fn tenant(tenant: &TenantId) -> Key {
     Key::new(format!("T#{tenant}"), "TENANT")
+}
+
+/// Where the retention purge's next run starts.
+pub fn purge_cursor() -> Key {
+    Key::new("PURGE", "CURSOR")
 }
 
 /// The directory of tenants: how the purge finds every tenant without scanning the table.

@@ -174,6 +174,35 @@ impl Store {
         }))
     }
 
+    /// Where the purge's next run starts: the tenant the last run stopped at (`None`: from the
+    /// first tenant). Platform data, no personal data.
+    pub async fn purge_resume_point(&self) -> Result<Option<TenantId>, DataError> {
+        let record = self
+            .records
+            .get(&layout::purge_cursor(), self.now())
+            .await?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let cursor: PurgeCursorDoc = from_doc(&record, "purge cursor")?;
+        Ok(cursor.next_tenant)
+    }
+
+    /// Records where the next run starts (`None` once a run went through every tenant).
+    pub async fn set_purge_resume_point(&self, next: Option<&TenantId>) -> Result<(), DataError> {
+        let doc = super::to_doc(&PurgeCursorDoc {
+            next_tenant: next.cloned(),
+            at: self.now(),
+        })?;
+        self.records
+            .write(Write::Put {
+                record: Record::new(layout::purge_cursor(), layout::kind::PURGE_CURSOR, doc),
+                condition: Condition::Always,
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Whether retention has ended for the contact at `now` under `policy`: idle past its
     /// period and not under legal hold. The purge retires such a contact on its next run;
     /// until then reads must not show it. Costs nothing for a contact seen within its period
@@ -308,4 +337,10 @@ impl Store {
         ids.dedup();
         Ok(ids)
     }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PurgeCursorDoc {
+    next_tenant: Option<TenantId>,
+    at: Timestamp,
 }
