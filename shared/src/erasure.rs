@@ -31,9 +31,9 @@ impl ErasureError {
 /// (a download counted, the worker finishing it).
 const REVOKE_ATTEMPTS: usize = 3;
 
-/// Removes the contact's export archives, revokes every whole-account export that may hold the
-/// contact (its archive deleted, its link answering 410, audited), then removes everything
-/// the store holds of the contact. Safe to repeat: archives go before the jobs that name them,
+/// Removes the contact's export archives, revokes (for a requested erasure) every whole-account
+/// export that may hold the contact (its archive deleted, its link answering 410, audited),
+/// then removes everything the store holds of the contact. Safe to repeat: archives go before the jobs that name them,
 /// and the profile goes last.
 pub async fn complete_erasure(
     store: &Store,
@@ -47,7 +47,14 @@ pub async fn complete_erasure(
         }
     }
     // The profile goes last, so it is still here unless a previous run finished this part.
-    let revoked = match store.contact(tenant, contact).await? {
+    // Only a requested erasure (or a minor flag) reaches the whole-account exports and is
+    // audited as completed: an idle contact the purge retires is not flagged yet here, and a
+    // fresh account export need not go because retention ended for someone in it.
+    let found = store
+        .contact(tenant, contact)
+        .await?
+        .filter(|c| c.value.is_erasure_due());
+    let revoked = match &found {
         Some(found) => {
             revoke_account_exports(store, archives, tenant, contact, found.value.created_at).await?
         }
@@ -55,6 +62,23 @@ pub async fn complete_erasure(
     };
     let mut report = store.erase_contact(tenant, contact).await?;
     report.account_exports_revoked = revoked;
+    if found.is_some() {
+        // What the erasure reached, on the record beside its request (counts only).
+        let done = AuditEvent::new(
+            tenant.clone(),
+            Actor::System("erasure".into()),
+            "contact.erasure_completed",
+            Some(contact.clone()),
+            store.now(),
+        )
+        .with_detail(serde_json::json!({
+            "records_removed": report.records_removed,
+            "exports_removed": report.exports.len(),
+            "account_exports_revoked": report.account_exports_revoked,
+            "suppressed": report.suppressed,
+        }));
+        store.append_audit(&done).await?;
+    }
     Ok(report)
 }
 

@@ -21,8 +21,11 @@ use mizan_shared::domain::identity_hash::IdentityHasher;
 use mizan_shared::domain::ids::{random_id, ExportId};
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::export::run_job;
+use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::store::Store;
+use mizan_test_support::aws_calls::AwsCalls;
+use mizan_test_support::iam_policy;
 use std::sync::{Arc, Mutex};
 use support::{api_event, contact_with_messages, party, unzip, Party, WA_ID};
 
@@ -75,7 +78,14 @@ impl Intercept for UploadHeaders {
 }
 
 struct Aws {
+    /// The API function's dependencies (its clients record what it calls).
     deps: Deps,
+    /// The worker function's store and archives (recorded apart).
+    worker: (Store, Arc<dyn ArchiveStore>),
+    /// The test's own store: seeding, reading back (never recorded).
+    seed: Store,
+    api_calls: AwsCalls,
+    worker_calls: AwsCalls,
     uploads: UploadHeaders,
     s3: aws_sdk_s3::Client,
     bucket: String,
@@ -85,35 +95,48 @@ struct Aws {
     b: Party,
 }
 
-async fn aws() -> Aws {
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::new()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(region())
-            .credentials_provider(credentials())
-            .endpoint_url(endpoint("MIZAN_TEST_DYNAMODB_ENDPOINT", "DynamoDB Local"))
-            .build(),
-    );
+/// DynamoDB, KMS and S3 clients on the emulators, with `interceptor` on each when given.
+fn clients(
+    interceptor: Option<AwsCalls>,
+    uploads: &UploadHeaders,
+) -> (
+    aws_sdk_dynamodb::Client,
+    aws_sdk_kms::Client,
+    aws_sdk_s3::Client,
+) {
     let moto = endpoint("MIZAN_TEST_AWS_ENDPOINT", "moto (S3 and KMS)");
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::new()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .region(region())
-            .credentials_provider(credentials())
-            .endpoint_url(&moto)
-            .build(),
-    );
+    let mut dynamodb = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(region())
+        .credentials_provider(credentials())
+        .endpoint_url(endpoint("MIZAN_TEST_DYNAMODB_ENDPOINT", "DynamoDB Local"));
+    let mut kms = aws_sdk_kms::config::Builder::new()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(region())
+        .credentials_provider(credentials())
+        .endpoint_url(&moto);
+    let mut s3 = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(region())
+        .credentials_provider(credentials())
+        .endpoint_url(&moto)
+        .force_path_style(true)
+        .interceptor(uploads.clone());
+    if let Some(recorder) = interceptor {
+        dynamodb = dynamodb.interceptor(recorder.clone());
+        kms = kms.interceptor(recorder.clone());
+        s3 = s3.interceptor(recorder);
+    }
+    (
+        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        aws_sdk_kms::Client::from_conf(kms.build()),
+        aws_sdk_s3::Client::from_conf(s3.build()),
+    )
+}
+
+async fn aws() -> Aws {
     let uploads = UploadHeaders::default();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::new()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(region())
-            .credentials_provider(credentials())
-            .endpoint_url(&moto)
-            .force_path_style(true)
-            .interceptor(uploads.clone())
-            .build(),
-    );
+    let (dynamodb, kms, s3) = clients(None, &uploads);
     let (data, keys) = (random_id("data"), random_id("keys"));
     create_table(&dynamodb, &data, &data_table()).await.unwrap();
     create_table(&dynamodb, &keys, &key_table()).await.unwrap();
@@ -125,31 +148,54 @@ async fn aws() -> Aws {
         .unwrap();
     let key = key.key_metadata().unwrap();
     let key_arn = key.arn().unwrap().to_owned();
+    let key_id = key.key_id().to_owned();
     let bucket = random_id("exports").replace('_', "-");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let envelope = Envelope::new(
-        Arc::new(KmsVault::new(kms, key.key_id().to_owned())),
-        Arc::new(DynamoKeyStore::new(dynamodb.clone(), keys)),
-        CacheSettings::default(),
-    );
     let clock = Arc::new(ManualClock::at(Timestamp::now()));
-    let store = Store::new(
-        Arc::new(DynamoStore::new(dynamodb, data)),
-        Arc::new(envelope),
-        Arc::new(IdentityHasher::new(support::HASH_KEY)),
-        clock.clone(),
-    );
-    let a = party(&store, "Atlas Tea", None).await;
-    let b = party(&store, "Baraka Bakery", None).await;
+    // One set of clients per role, as each Lambda function has its own.
+    let role = |recorder: Option<AwsCalls>| {
+        if let Some(r) = &recorder {
+            r.name(&data, "DataTable");
+            r.name(&keys, "KeyTable");
+            r.name(&bucket, "ExportBucket");
+            r.name(&key_id, "DataKey");
+            r.name(&key_arn, "DataKey");
+        }
+        let (dynamodb, kms, s3) = clients(recorder, &uploads);
+        let envelope = Envelope::new(
+            Arc::new(KmsVault::new(kms, key_id.clone())),
+            Arc::new(DynamoKeyStore::new(dynamodb.clone(), keys.clone())),
+            CacheSettings::default(),
+        );
+        let store = Store::new(
+            Arc::new(DynamoStore::new(dynamodb, data.clone())),
+            Arc::new(envelope),
+            Arc::new(IdentityHasher::new(support::HASH_KEY)),
+            clock.clone(),
+        );
+        let archives: Arc<dyn ArchiveStore> =
+            Arc::new(S3Archives::new(s3, bucket.clone(), key_arn.clone()));
+        (store, archives)
+    };
+    let (seed, _) = role(None);
+    let (api_calls, worker_calls) = (AwsCalls::default(), AwsCalls::default());
+    let (api_store, api_archives) = role(Some(api_calls.clone()));
+    let worker = role(Some(worker_calls.clone()));
+    let a = party(&seed, "Atlas Tea", None).await;
+    let b = party(&seed, "Baraka Bakery", None).await;
     Aws {
         deps: Deps {
-            store,
-            archives: Arc::new(S3Archives::new(s3.clone(), bucket.clone(), key_arn.clone())),
+            store: api_store,
+            archives: api_archives,
             signer: Arc::new(TokenSigner::new(support::TOKEN_KEY.to_vec())),
             link_days: 7,
             download_limit: None,
             public_base_url: None,
         },
+        worker,
+        seed,
+        api_calls,
+        worker_calls,
         uploads,
         s3,
         bucket,
@@ -188,8 +234,8 @@ impl Aws {
         assert_eq!(asked.status, 202, "{}", asked.body);
         let id = ExportId::new(asked.body["id"].as_str().unwrap());
         run_job(
-            &self.deps.store,
-            self.deps.archives.as_ref(),
+            &self.worker.0,
+            self.worker.1.as_ref(),
             &party.tenant.id,
             &id,
         )
@@ -221,11 +267,10 @@ fn query_value<'a>(url: &'a str, name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn the_archive_is_stored_with_sse_kms_and_the_link_redirects_to_a_presigned_url() {
     let aws = aws().await;
-    contact_with_messages(&aws.deps.store, &aws.a.tenant, WA_ID, 3).await;
+    contact_with_messages(&aws.seed, &aws.a.tenant, WA_ID, 3).await;
     let id = aws.ready_export(&aws.a, "post-export-contact").await;
     let job = aws
-        .deps
-        .store
+        .seed
         .export(&aws.a.tenant.id, &id)
         .await
         .unwrap()
@@ -290,7 +335,7 @@ async fn the_archive_is_stored_with_sse_kms_and_the_link_redirects_to_a_presigne
 #[tokio::test]
 async fn tampered_and_expired_links_are_refused_before_anything_is_presigned() {
     let aws = aws().await;
-    contact_with_messages(&aws.deps.store, &aws.a.tenant, WA_ID, 1).await;
+    contact_with_messages(&aws.seed, &aws.a.tenant, WA_ID, 1).await;
     let id = aws.ready_export(&aws.a, "post-export-contact").await;
     let url = aws.download_url(&aws.a, &id).await;
     let token = token_of(&url);
@@ -305,8 +350,8 @@ async fn tampered_and_expired_links_are_refused_before_anything_is_presigned() {
 #[tokio::test]
 async fn tenants_see_and_export_only_their_own_data() {
     let aws = aws().await;
-    contact_with_messages(&aws.deps.store, &aws.a.tenant, WA_ID, 2).await;
-    contact_with_messages(&aws.deps.store, &aws.b.tenant, "15550100007", 1).await;
+    contact_with_messages(&aws.seed, &aws.a.tenant, WA_ID, 2).await;
+    contact_with_messages(&aws.seed, &aws.b.tenant, "15550100007", 1).await;
     let a_export = aws.ready_export(&aws.a, "post-export-contact").await;
     let seen = aws
         .call(api_event("get-export", &aws.b.token, a_export.as_str(), ""))
@@ -335,4 +380,89 @@ async fn tenants_see_and_export_only_their_own_data() {
     let data: serde_json::Value = serde_json::from_str(&files["data.json"]).unwrap();
     assert_eq!(data["contacts"].as_array().unwrap().len(), 1);
     assert!(!files.values().any(|f| f.contains(WA_ID)));
+}
+
+/// Grants used by AWS on the function's behalf, or on failure paths only, so no SDK call of a
+/// passing test shows them. Each says why it is kept.
+const API_INDIRECT: &[&str] = &[];
+const WORKER_INDIRECT: &[&str] = &[
+    // S3 asks KMS for the data key of an SSE-KMS upload with the uploader's permissions.
+    "kms:GenerateDataKey",
+    // Only when an upload fails midway (the adapter aborts it).
+    "s3:AbortMultipartUpload",
+    // Only when another invocation finished the job first (the duplicate archive goes).
+    "s3:DeleteObject",
+    // Lambda's on-failure destination sends with the function's role.
+    "sqs:SendMessage",
+];
+
+/// The IAM contract of data-export's two functions: every AWS call each makes while it serves
+/// every route and builds archives is allowed by its policy in `template.yaml`, and every
+/// action a policy grants is used (least privilege both ways). DynamoDB Local and moto check no
+/// IAM: without this, a missing grant shows only on AWS, as the key-table read of contact
+/// exports did (every contact export answered 503 there).
+#[tokio::test]
+async fn each_function_calls_exactly_what_its_iam_policy_grants() {
+    let aws = aws().await;
+    contact_with_messages(&aws.seed, &aws.a.tenant, WA_ID, 2).await;
+    let contact_export = aws.ready_export(&aws.a, "post-export-contact").await;
+    let url = aws.download_url(&aws.a, &contact_export).await;
+    let redirect = aws
+        .call(api_event("get-download", "", "", token_of(&url)))
+        .await;
+    assert_eq!(redirect.status, 302);
+    // Whoever follows the presigned URL acts with the API function's authority.
+    let object = redirect
+        .location
+        .split_once(&format!("/{}/", aws.bucket))
+        .and_then(|(_, rest)| rest.split('?').next())
+        .unwrap()
+        .to_owned();
+    aws.api_calls
+        .record("s3:GetObject", &format!("{}/{object}", aws.bucket));
+    aws.api_calls.record("kms:Decrypt", &aws.key_arn);
+    assert_eq!(
+        reqwest::get(&redirect.location).await.unwrap().status(),
+        200
+    );
+    let account_export = aws.ready_export(&aws.a, "post-export-tenant").await;
+    let revoked = aws
+        .call(api_event(
+            "delete-export",
+            &aws.a.token,
+            account_export.as_str(),
+            "",
+        ))
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    // A contact idle past its retention: its newest record is read (a query) before the 404.
+    aws.clock.advance(days(200));
+    let idle = aws
+        .call(api_event("post-export-contact", &aws.a.token, "", ""))
+        .await;
+    assert_eq!(idle.status, 404, "{}", idle.body);
+
+    let template = iam_policy::template();
+    for (function, recorder, indirect) in [
+        ("DataExportFunction", &aws.api_calls, API_INDIRECT),
+        (
+            "DataExportWorkerFunction",
+            &aws.worker_calls,
+            WORKER_INDIRECT,
+        ),
+    ] {
+        let grants = iam_policy::grants(&template, function);
+        let calls: Vec<_> = recorder.calls().into_iter().collect();
+        assert!(!calls.is_empty(), "{function} was exercised");
+        let denied = iam_policy::denied(&grants, &calls);
+        assert!(
+            denied.is_empty(),
+            "{function} calls what its policy does not allow (it would fail on AWS): {denied:#?}"
+        );
+        let unused = iam_policy::unused(&grants, &calls, indirect);
+        assert!(
+            unused.is_empty(),
+            "{function}'s policy grants what it never uses: {unused:#?}\ncalls: {calls:#?}"
+        );
+    }
 }

@@ -404,6 +404,17 @@ async fn erasing_a_contact_revokes_the_whole_account_exports_that_held_them() {
     .await
     .unwrap();
     assert_eq!(report.account_exports_revoked, 1);
+    let audit = h
+        .store()
+        .audit_events(&h.a.tenant.id, 20, None)
+        .await
+        .unwrap();
+    let completed = audit
+        .items
+        .iter()
+        .find(|e| e.action == "contact.erasure_completed")
+        .expect("the completion is audited");
+    assert_eq!(completed.detail["account_exports_revoked"], 1);
     let view = status(&h, &tenant_export).await;
     assert_eq!(view["status"], "revoked");
     assert_eq!(view["revoked_because"], "erasure");
