@@ -11,6 +11,7 @@ pub mod http_api;
 pub mod intake;
 pub mod ports;
 pub mod purge;
+pub mod startup;
 pub mod store;
 pub mod stream_batch;
 pub mod telemetry;

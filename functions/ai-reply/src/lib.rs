@@ -32,15 +32,7 @@ pub struct Deps {
     pub history: usize,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] mizan_shared::config::ConfigError),
-    #[error(transparent)]
-    Backend(#[from] backend::BackendError),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(String),
-}
+pub use mizan_shared::startup::StartupError;
 
 /// The responder the configuration names: the model when `MIZAN_AI_BASE_URL` is set, else the
 /// built-in FAQ responder.

@@ -81,7 +81,9 @@ async fn main() {
             total.removed + total.content_removed,
             run_started.elapsed().as_secs_f64()
         );
-        if report.complete {
+        // Every tenant (and the platform's own entry) gone through once: done. A run that
+        // cannot go through all of them in its budget is never `complete`; the next resumes.
+        if report.complete || visited > tenants {
             break;
         }
     }

@@ -23,13 +23,7 @@ pub struct Deps {
     pub webhook: WebhookConfig,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] mizan_shared::config::ConfigError),
-    #[error(transparent)]
-    Backend(#[from] backend::BackendError),
-}
+pub use mizan_shared::startup::StartupError;
 
 impl Deps {
     pub async fn from_env() -> Result<Deps, StartupError> {

@@ -2,6 +2,7 @@
 
 use mizan_shared::backend::BackendError;
 use mizan_shared::config::ConfigError;
+use mizan_shared::startup::StartupError;
 use mizan_shared::store::DataError;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,17 @@ impl CliError {
 impl From<ConfigError> for CliError {
     fn from(e: ConfigError) -> Self {
         CliError::Usage(e.to_string())
+    }
+}
+
+/// One mapping for every function's start-up failure, as the runner starts them.
+impl From<StartupError> for CliError {
+    fn from(e: StartupError) -> Self {
+        match e {
+            StartupError::Config(e) => e.into(),
+            StartupError::Backend(e) => e.into(),
+            e @ StartupError::Http(_) => CliError::Usage(e.to_string()),
+        }
     }
 }
 

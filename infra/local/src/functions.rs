@@ -85,8 +85,7 @@ pub fn data_export(
     export
         .public_base_url
         .get_or_insert_with(|| runner_url.to_owned());
-    mizan_data_export::Deps::new(config, &export, services)
-        .map_err(|e| CliError::Failed(e.to_string()))
+    Ok(mizan_data_export::Deps::new(config, &export, services)?)
 }
 
 struct ExportWorker {
@@ -131,14 +130,13 @@ pub fn ai_reply(
     outbox: &Arc<Outbox>,
 ) -> Result<Arc<dyn StreamConsumer>, CliError> {
     let config = ReplyConfig::from_env()?;
-    let startup = |e: mizan_ai_reply::StartupError| CliError::Usage(e.to_string());
     let messenger: Arc<dyn Messenger> = match &config.graph_access_token {
-        Some(token) => mizan_ai_reply::graph_messenger(&config, token.clone()).map_err(startup)?,
+        Some(token) => mizan_ai_reply::graph_messenger(&config, token.clone())?,
         None => outbox.clone(),
     };
     let deps = mizan_ai_reply::Deps {
         store: services.store.clone(),
-        responder: mizan_ai_reply::responder(&config).map_err(startup)?,
+        responder: mizan_ai_reply::responder(&config)?,
         messenger,
         history: config.history,
     };
