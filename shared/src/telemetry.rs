@@ -92,7 +92,7 @@ mod tests {
             tracing::debug!(target: "lambda_http", body = "212600000002", "request");
             tracing::trace!(target: "reqwest::connect", body = "212600000003", "body");
             tracing::info!(target: "lambda_runtime", "runtime started");
-            tracing::trace!(target: "mizan_shared::intake", "our own trace");
+            tracing::trace!(target: "mizan_shared::workflows::intake", "our own trace");
             tracing::trace!(target: "lambda_runtimes_look_alike", "not a capped library");
         });
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();

@@ -16,11 +16,11 @@ use mizan_shared::domain::message::{
 use mizan_shared::domain::personal::Personal;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::days;
-use mizan_shared::export::{self, JobOutcome, DATA_SCHEMA};
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::clock::Clock;
 use mizan_shared::ports::records::Query;
 use mizan_shared::store::{layout, StatusFields};
+use mizan_shared::workflows::export::{self, JobOutcome, DATA_SCHEMA};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;

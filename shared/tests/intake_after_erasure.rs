@@ -12,10 +12,10 @@ use mizan_shared::domain::ids::PhoneNumberId;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::domain::whatsapp::parse_delivery;
-use mizan_shared::intake::{self, ERASURE_RETRY_WINDOW};
 use mizan_shared::ports::clock::Clock;
 use mizan_shared::ports::records::Query;
 use mizan_shared::store::{layout, DataError, ErasureReason};
+use mizan_shared::workflows::intake::{self, ERASURE_RETRY_WINDOW};
 use std::time::Duration;
 use support::Harness;
 

@@ -10,8 +10,8 @@ use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageK
 use mizan_shared::domain::retention::Category;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::ports::clock::Clock;
-use mizan_shared::purge::{self, PurgeOptions};
 use mizan_shared::store::layout;
+use mizan_shared::workflows::purge::{self, PurgeOptions};
 use proptest::prelude::*;
 use std::time::Duration;
 

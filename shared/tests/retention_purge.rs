@@ -20,8 +20,8 @@ use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::clock::Clock;
 use mizan_shared::ports::keys::KeyContext;
 use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
-use mizan_shared::purge::{self, PurgeOptions, PurgeReport};
 use mizan_shared::store::{layout, ErasureReason, Versioned};
+use mizan_shared::workflows::purge::{self, PurgeOptions, PurgeReport};
 use support::Harness;
 
 struct World {

@@ -1448,7 +1448,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         Err(DataError::Conflict(_))
     ));
 
-    let report = mizan_shared::erasure::complete_erasure(&h.store, &archives, &t.id, &c)
+    let report = mizan_shared::workflows::erasure::complete_erasure(&h.store, &archives, &t.id, &c)
         .await
         .unwrap();
     assert_eq!(report.exports.len(), 1);
@@ -1461,7 +1461,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         .unwrap()
         .is_empty());
     // Completing twice is harmless.
-    mizan_shared::erasure::complete_erasure(&h.store, &archives, &t.id, &c)
+    mizan_shared::workflows::erasure::complete_erasure(&h.store, &archives, &t.id, &c)
         .await
         .unwrap();
 }

@@ -8,11 +8,11 @@ use crate::{Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::{AuditEvent, Outcome};
 use mizan_shared::domain::time::Timestamp;
-use mizan_shared::erasure::complete_erasure;
 use mizan_shared::http_api::input;
 use mizan_shared::http_api::ApiError;
 use mizan_shared::http_api::Caller;
 use mizan_shared::store::{DataError, ErasureReason};
+use mizan_shared::workflows::erasure::complete_erasure;
 use std::time::Duration;
 
 /// What the API promises when it cannot finish an erasure itself: the retention purge, which

@@ -17,7 +17,7 @@ use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageK
 use mizan_shared::domain::personal::Personal;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
-use mizan_shared::export::{run_job, JobOutcome};
+use mizan_shared::workflows::export::{run_job, JobOutcome};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;

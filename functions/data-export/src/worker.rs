@@ -8,9 +8,9 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
 use mizan_shared::adapters::dynamodb::tables::attr;
 use mizan_shared::domain::export::ExportJob;
-use mizan_shared::export::{run_job, JobOutcome};
 use mizan_shared::store::layout;
 use mizan_shared::stream_batch::{retry_only, sequence_of};
+use mizan_shared::workflows::export::{run_job, JobOutcome};
 
 /// What one batch did.
 #[derive(Debug, Default, PartialEq, Eq)]

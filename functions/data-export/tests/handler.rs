@@ -267,7 +267,7 @@ async fn an_export_of_an_erased_contact_is_refused_and_its_archive_removed() {
     let contact = h.contact_with_messages(&h.a, WA_ID, 1).await;
     let id = ready_export(&h, "post-export-contact").await;
     let token = token_of(status(&h, &id).await["download_url"].as_str().unwrap());
-    mizan_shared::erasure::complete_erasure(
+    mizan_shared::workflows::erasure::complete_erasure(
         h.store(),
         h.deps.archives.as_ref(),
         &h.a.tenant.id,
@@ -395,7 +395,7 @@ async fn erasing_a_contact_revokes_the_whole_account_exports_that_held_them() {
         )
         .await
         .unwrap();
-    let report = mizan_shared::erasure::complete_erasure(
+    let report = mizan_shared::workflows::erasure::complete_erasure(
         h.store(),
         h.deps.archives.as_ref(),
         &h.a.tenant.id,

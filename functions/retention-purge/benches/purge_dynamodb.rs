@@ -13,7 +13,7 @@ use mizan_shared::adapters::local_archives::LocalArchives;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::records::{Condition, RecordStore, Write};
-use mizan_shared::purge::{self, PurgeOptions};
+use mizan_shared::workflows::purge::{self, PurgeOptions};
 use std::time::Instant;
 
 #[tokio::main]

@@ -17,7 +17,7 @@ use mizan_shared::adapters::local_archives::LocalArchives;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::records::{Condition, RecordStore, Write};
-use mizan_shared::purge::{self, PurgeOptions};
+use mizan_shared::workflows::purge::{self, PurgeOptions};
 use std::time::{Duration, Instant};
 
 fn setting(var: &str, default: u64) -> u64 {

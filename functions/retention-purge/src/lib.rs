@@ -1,12 +1,12 @@
 //! retention-purge: on its EventBridge schedule, enforces retention, completes erasures and
-//! closes accounts (`mizan_shared::purge`). The handler only reads the schedule event, sets the
+//! closes accounts (`mizan_shared::workflows::purge`). The handler only reads the schedule event, sets the
 //! deadline and maps the report to the Lambda outcome.
 
 use lambda_runtime::LambdaEvent;
 use mizan_shared::backend::Services;
 use mizan_shared::ports::archives::ArchiveStore;
-use mizan_shared::purge::{self, PurgeOptions, PurgeReport};
 use mizan_shared::store::{DataError, Store};
+use mizan_shared::workflows::purge::{self, PurgeOptions, PurgeReport};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

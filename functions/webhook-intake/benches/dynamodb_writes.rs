@@ -9,7 +9,7 @@
 mod common;
 
 use mizan_shared::domain::whatsapp::parse_delivery;
-use mizan_shared::intake::ingest;
+use mizan_shared::workflows::intake::ingest;
 
 const CONTACTS: u64 = 100;
 const MESSAGES: u64 = 1_000;

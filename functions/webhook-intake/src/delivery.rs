@@ -4,7 +4,7 @@ use crate::{response, Deps};
 use lambda_http::{Body, Request, Response};
 use mizan_shared::domain::signature::{self, SignatureError};
 use mizan_shared::domain::whatsapp::parse_delivery;
-use mizan_shared::intake;
+use mizan_shared::workflows::intake;
 
 pub async fn deliver(deps: &Deps, request: &Request) -> Response<Body> {
     // lambda_http has already base64-decoded a body API Gateway marked as encoded.

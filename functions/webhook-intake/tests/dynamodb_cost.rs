@@ -6,7 +6,7 @@
 mod common;
 
 use mizan_shared::domain::whatsapp::parse_delivery;
-use mizan_shared::intake::ingest;
+use mizan_shared::workflows::intake::ingest;
 
 #[tokio::test]
 async fn an_inbound_text_message_costs_at_most_two_write_requests() {

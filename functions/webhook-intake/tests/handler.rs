@@ -13,11 +13,11 @@ use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageK
 use mizan_shared::domain::signature::{sign, AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
-use mizan_shared::intake;
 use mizan_shared::ports::records::{
     Cursor, Due, Key, Page, Query, Record, RecordStore, StoreError, Write,
 };
 use mizan_shared::store::Store;
+use mizan_shared::workflows::intake;
 use mizan_test_support::logs::captured_logs;
 use mizan_webhook_intake::{handle, Deps};
 use secrecy::SecretString;

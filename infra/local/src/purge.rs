@@ -7,7 +7,7 @@ use crate::error::CliError;
 use mizan_shared::backend;
 use mizan_shared::config::Config;
 use mizan_shared::domain::time::Timestamp;
-use mizan_shared::purge::{self, PurgeOptions};
+use mizan_shared::workflows::purge::{self, PurgeOptions};
 
 pub async fn run(config: &Config, args: &PurgeArgs) -> Result<(), CliError> {
     if let Some(dir) = config::data_dir(config) {

@@ -16,10 +16,10 @@ use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::retention::{Category, PurgeAction, RetentionPolicy, RETENTION_SHARDS};
 use crate::domain::tenant::{Tenant, TenantStatus};
 use crate::domain::time::Timestamp;
-use crate::erasure::complete_erasure;
 use crate::ports::archives::ArchiveStore;
 use crate::ports::records::{Due, Key};
 use crate::store::{layout, DataError, ErasureReport, Store, PLATFORM_TENANT};
+use crate::workflows::erasure::complete_erasure;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
@@ -387,7 +387,7 @@ impl Run<'_> {
         action: PurgeAction,
         due: &Due,
         counts: &mut CategoryCounts,
-    ) -> Result<(), crate::erasure::ErasureError> {
+    ) -> Result<(), crate::workflows::erasure::ErasureError> {
         let Some(id) = layout::contact_of(&scope.id, &due.key) else {
             return Ok(());
         };
@@ -432,7 +432,7 @@ impl Run<'_> {
         scope: &TenantScope,
         due: &Due,
         counts: &mut CategoryCounts,
-    ) -> Result<(), crate::erasure::ErasureError> {
+    ) -> Result<(), crate::workflows::erasure::ErasureError> {
         let job = self.store.stored_export(&due.key).await?;
         self.report.items_read += 1;
         let Some(job) = job else {
@@ -463,7 +463,7 @@ impl Run<'_> {
         scope: &TenantScope,
         due: &Due,
         counts: &mut CategoryCounts,
-    ) -> Result<(), crate::erasure::ErasureError> {
+    ) -> Result<(), crate::workflows::erasure::ErasureError> {
         let Some(tenant) = &scope.tenant else {
             return Ok(());
         };
@@ -555,7 +555,7 @@ impl Run<'_> {
         &mut self,
         due: &Due,
         counts: &mut CategoryCounts,
-    ) -> Result<(), crate::erasure::ErasureError> {
+    ) -> Result<(), crate::workflows::erasure::ErasureError> {
         let job = self.store.stored_export(&due.key).await?;
         self.report.items_read += 1;
         match job {
@@ -570,7 +570,7 @@ impl Run<'_> {
         due: &Due,
         job: &crate::domain::export::ExportJob,
         counts: &mut CategoryCounts,
-    ) -> Result<(), crate::erasure::ErasureError> {
+    ) -> Result<(), crate::workflows::erasure::ErasureError> {
         if !self.options.dry_run {
             if let ExportState::Ready { object_key, .. } = &job.state {
                 self.archives.delete(object_key).await?;

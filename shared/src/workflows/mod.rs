@@ -1,0 +1,8 @@
+//! The use cases: each carries out one thing the system does, from a request or an event to
+//! the store and back, with the domain's rules (`domain`) over the ports (`store`, `ports`).
+//! Functions call these; these never call a function.
+
+pub mod erasure;
+pub mod export;
+pub mod intake;
+pub mod purge;
