@@ -902,11 +902,20 @@ fn post_signed(port: u16, app_secret: &str, body: &[u8]) -> Option<u16> {
     response.split(' ').nth(1)?.parse().ok()
 }
 
-/// How many messages the runner's ai-reply has sent, once the change feed is idle.
+/// How many messages the runner's ai-reply has sent, once the change feed is idle (it runs in
+/// the idle scheduling class, so a busy machine can hold it back for a while).
 fn sent_replies(port: u16) -> usize {
-    for _ in 0..100 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
         let (_, body) = get(port, "/local/health");
-        if serde_json::from_str::<Value>(&body).unwrap()["change_feed"]["pending"] == 0 {
+        let pending = serde_json::from_str::<Value>(&body).unwrap()["change_feed"]["pending"]
+            .as_i64()
+            .unwrap();
+        assert!(
+            Instant::now() < deadline,
+            "the change feed did not catch up"
+        );
+        if pending == 0 {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));

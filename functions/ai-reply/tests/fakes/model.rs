@@ -17,8 +17,8 @@ pub enum Completion {
     RateLimited,
     ServerError,
     Hang(Duration),
-    /// Answers, after thinking for a while.
-    Slow(Duration, String),
+    /// Answers once the test lets it (it is "thinking" until then).
+    Held(Arc<tokio::sync::Notify>, String),
 }
 
 #[derive(Default)]
@@ -65,8 +65,8 @@ async fn completions(State(fake): State<FakeModel>, Json(body): Json<Value>) -> 
     let answer = match next {
         None => DEFAULT_ANSWER.to_owned(),
         Some(Completion::Answer(text)) => text,
-        Some(Completion::Slow(duration, text)) => {
-            tokio::time::sleep(duration).await;
+        Some(Completion::Held(release, text)) => {
+            release.notified().await;
             text
         }
         Some(Completion::RateLimited) => {
