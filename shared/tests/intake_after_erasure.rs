@@ -145,11 +145,32 @@ async fn a_message_during_an_erasure_is_retried_then_quarantined(h: Harness) {
         "{refused:?}"
     );
 
-    // An erasure held up past the window: the message waits sealed in the quarantine instead.
+    // An erasure held up past the window: the message waits sealed in the quarantine instead,
+    // and so does a preference change of the same person.
     h.clock
         .advance(ERASURE_RETRY_WINDOW + Duration::from_secs(1));
     let report = deliver(&h, &during).await.unwrap();
     assert_eq!((report.kept_raw, report.messages_stored), (1, 0));
+    let stop = preference(&t, "stop", h.clock.now());
+    let report = deliver(&h, &stop).await.unwrap();
+    assert_eq!((report.kept_raw, report.consent_recorded), (1, 0));
+}
+
+/// Meta's `user_preferences` change of the person (marketing messages stopped or resumed).
+fn preference(t: &Tenant, value: &str, at: Timestamp) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "user_preferences", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000",
+                         "phone_number_id": t.phone_numbers[0].as_str()},
+            "contacts": [{"profile": {"name": "Amina"}, "wa_id": WA_ID}],
+            "user_preferences": [{"wa_id": WA_ID, "detail": "User requested to stop marketing messages",
+                                  "category": "marketing_messages", "value": value,
+                                  "timestamp": at.as_unix_seconds()}]
+        }}]}]
+    }))
+    .unwrap()
 }
 
 on_both_backends!(

@@ -155,26 +155,45 @@ fn merge(total: &mut IntakeReport, one: &IntakeReport) {
     total.dropped_after_erasure += one.dropped_after_erasure;
 }
 
-/// The contact that sent something at `sent_at`, found or created; `None` when it was erased
-/// after that (a redelivery or a replay of what the erasure removed). A contact whose erasure
-/// is under way takes nothing new: `BeingErased` is retryable, so Meta delivers it again once
-/// the erasure is done, and it then starts a new contact.
+/// The contact that sent `item` at `sent_at`, found or created; `None` when the item is not to
+/// be stored for a contact (counted in `report`):
+/// - its sender was erased after it was sent (a redelivery or a replay of what the erasure
+///   removed): acknowledged and dropped;
+/// - its sender's erasure is held up past `ERASURE_RETRY_WINDOW` (a legal hold, a failing
+///   dependency): kept sealed in the quarantine, so Meta does not retry for days.
+///
+/// An erasure under way for less than that is `BeingErased`, retryable: Meta delivers the item
+/// again once the erasure is done, and it then starts a new contact.
 async fn sender(
     store: &Store,
     tenant: &TenantId,
     profile: &ContactProfile,
     sent_at: Timestamp,
+    item: impl FnOnce() -> DeliveryItem,
+    report: &mut IntakeReport,
 ) -> Result<Option<Contact>, DataError> {
-    match store.upsert_sender(tenant, profile, sent_at).await? {
-        SenderOutcome::Contact(upsert) => Ok(Some(upsert.contact.value)),
-        SenderOutcome::ErasedAfterSending { .. } => {
+    match store.upsert_sender(tenant, profile, sent_at).await {
+        Ok(SenderOutcome::Contact(upsert)) => Ok(Some(upsert.contact.value)),
+        Ok(SenderOutcome::ErasedAfterSending { .. }) => {
             tracing::info!(
                 tenant = %tenant,
                 metric = "dropped_after_erasure",
                 "delivery item sent before its sender was erased: acknowledged, not stored"
             );
+            report.dropped_after_erasure += 1;
             Ok(None)
         }
+        Err(DataError::BeingErased { since })
+            if store.now().since(since) > ERASURE_RETRY_WINDOW =>
+        {
+            let raw = serde_json::to_vec(&item()).map_err(|e| {
+                DataError::Invalid(format!("delivery item does not serialize: {e}"))
+            })?;
+            store.keep_raw(Some(tenant), "being_erased", &raw).await?;
+            report.kept_raw += 1;
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -206,28 +225,18 @@ async fn ingest_message(
     message: &InboundMessage,
     report: &mut IntakeReport,
 ) -> Result<(), DataError> {
-    let found = sender(store, &tenant.id, &message.sender, message.sent_at).await;
-    let contact = match found {
-        Ok(Some(contact)) => contact,
-        Ok(None) => {
-            report.dropped_after_erasure += 1;
-            return Ok(());
-        }
-        Err(DataError::BeingErased { since })
-            if store.now().since(since) > ERASURE_RETRY_WINDOW =>
-        {
-            // An erasure held up (a legal hold, a failing dependency) must not make Meta retry
-            // for days: the message waits sealed in the quarantine instead.
-            let item = DeliveryItem::Message(message.clone());
-            let raw = serde_json::to_vec(&item)
-                .map_err(|e| DataError::Invalid(format!("message does not serialize: {e}")))?;
-            store
-                .keep_raw(Some(&tenant.id), "being_erased", &raw)
-                .await?;
-            report.kept_raw += 1;
-            return Ok(());
-        }
-        Err(e) => return Err(e),
+    let item = || DeliveryItem::Message(message.clone());
+    let Some(contact) = sender(
+        store,
+        &tenant.id,
+        &message.sender,
+        message.sent_at,
+        item,
+        report,
+    )
+    .await?
+    else {
+        return Ok(());
     };
     if let Some(change) = &message.identity_change {
         store
@@ -325,8 +334,8 @@ async fn ingest_preference(
             return Ok(());
         }
     };
-    let Some(contact) = sender(store, tenant, &change.user, change.at).await? else {
-        report.dropped_after_erasure += 1;
+    let item = || DeliveryItem::Preference(change.clone());
+    let Some(contact) = sender(store, tenant, &change.user, change.at, item, report).await? else {
         return Ok(());
     };
     let event = ConsentEvent {
