@@ -144,7 +144,7 @@ pub fn banner(address: SocketAddr, data_dir: &Path, demo: &DemoCredentials) -> S
          \x20     (a data export; GET /v1/exports/<id> with the same header gives its download_url)\n\
          \n\
          Routes: GET|POST /webhooks/whatsapp (webhook-intake), /v1/contacts/..., /v1/settings,\n\
-         /v1/audit (consent-api), /v1/exports, /exports/download (data-export),\n\
+         /v1/audit, /v1/api-keys (consent-api), /v1/exports, /exports/download (data-export),\n\
          GET /local/outbox (ai-reply's outbox), GET /local/health.\n\
          Stop with Ctrl-C; data stays in {data_dir}.\n\
          \n",
