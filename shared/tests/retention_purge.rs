@@ -6,11 +6,13 @@
 mod support;
 
 use mizan_shared::adapters::local_archives::LocalArchives;
+use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::identity_hash::IdentifierKind;
+use mizan_shared::domain::identity_hash::IdentityHasher;
 use mizan_shared::domain::ids::{ContactId, ExportId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::retention::Category;
@@ -18,10 +20,12 @@ use mizan_shared::domain::tenant::{Tenant, TenantStatus};
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::clock::Clock;
-use mizan_shared::ports::keys::KeyContext;
+use mizan_shared::ports::keys::{KeyContext, KeyStore, KeyStoreError};
 use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
+use mizan_shared::store::Store;
 use mizan_shared::store::{layout, ErasureReason, Versioned};
 use mizan_shared::workflows::purge::{self, PurgeOptions, PurgeReport};
+use std::sync::Arc;
 use support::Harness;
 
 struct World {
@@ -672,6 +676,77 @@ async fn bounded_runs_resume_where_the_last_one_stopped_and_reach_every_tenant(h
     assert_eq!(full.total().due, 0);
 }
 
+/// The purge's role may delete data keys but never read them (template.yaml: no key-table
+/// GetItem, no KMS): a key store that refuses every read stands for it.
+struct NoKeyReads(Arc<dyn KeyStore>);
+
+#[async_trait::async_trait]
+impl KeyStore for NoKeyReads {
+    async fn get(&self, _context: &KeyContext) -> Result<Option<Vec<u8>>, KeyStoreError> {
+        Err(KeyStoreError::Unavailable(
+            "AccessDenied: the purge may not read data keys".into(),
+        ))
+    }
+    async fn put_if_absent(
+        &self,
+        _context: &KeyContext,
+        _wrapped: Vec<u8>,
+    ) -> Result<Vec<u8>, KeyStoreError> {
+        Err(KeyStoreError::Unavailable(
+            "AccessDenied: the purge may not create data keys".into(),
+        ))
+    }
+    async fn delete(&self, context: &KeyContext) -> Result<(), KeyStoreError> {
+        self.0.delete(context).await
+    }
+}
+
+/// Erasures, idle contacts and closures are completed with the purge's own permissions: no
+/// data key is ever read or made (on AWS such a read is AccessDenied and the erasure would
+/// never complete).
+async fn the_purge_completes_erasures_without_reading_a_data_key(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let erased = w.contact(&t, "212600000301").await;
+    let idle = w.contact(&t, "212600000302").await;
+    w.message(&t, &erased, "wamid.K1").await;
+    let contact = w.h.store.contact(&t.id, &erased).await.unwrap().unwrap();
+    let audit = AuditEvent::new(
+        t.id.clone(),
+        Actor::Admin,
+        "contact.erasure_requested",
+        Some(erased.clone()),
+        w.now(),
+    );
+    w.h.store
+        .request_erasure(&contact, ErasureReason::Request, &audit)
+        .await
+        .unwrap();
+    w.advance_days(91);
+    let vault = mizan_shared::adapters::local_vault::LocalVault::open_or_create(
+        &w._archive_dir.path().join("purge-master.key"),
+    )
+    .unwrap();
+    let purge_store = Store::new(
+        w.h.records.clone(),
+        Arc::new(Envelope::new(
+            Arc::new(vault),
+            Arc::new(NoKeyReads(w.h.keys.clone())),
+            CacheSettings::default(),
+        )),
+        Arc::new(IdentityHasher::new(support::HASH_KEY)),
+        w.h.clock.clone(),
+    );
+    let report = purge::run(&purge_store, &w.archives, PurgeOptions::at(w.now()))
+        .await
+        .unwrap();
+    assert_eq!(report.failures(), 0, "{report:?}");
+    for id in [&erased, &idle] {
+        assert!(w.partition_is_empty(&t, id).await, "every item removed");
+        assert!(!w.key_exists(&t, id).await);
+    }
+}
+
 on_both_backends!(
     messages_lose_content_at_chat_retention_then_metadata_at_90_days,
     tenant_chat_retention_overrides_the_default,
@@ -683,4 +758,5 @@ on_both_backends!(
     a_dry_run_reports_without_changing_anything,
     a_stopped_run_resumes_and_concurrent_runs_agree,
     bounded_runs_resume_where_the_last_one_stopped_and_reach_every_tenant,
+    the_purge_completes_erasures_without_reading_a_data_key,
 );

@@ -209,7 +209,7 @@ async fn answer_and_send(
     let body = compose(&reply, with_hint.then(|| opt_out_hint(language)));
     // The model took its time: whatever landed meanwhile (erasure, block, opt-out, restriction,
     // a person taking over) is seen now, right before the send (one read).
-    let current = store.contact(&tenant.id, &contact.value.id).await?;
+    let current = store.contact_state(&tenant.id, &contact.value.id).await?;
     if let Err(reason) = still_allowed(kind, current.as_ref().map(|c| &c.value)) {
         store.release_reply(claim).await?;
         tracing::info!(
@@ -247,7 +247,7 @@ async fn answer_and_send(
         content: Some(MessageContent::text(&body)),
     };
     // An erasure that landed during the send wins: nothing more is written for the contact.
-    let erasing = match store.contact(&tenant.id, &contact.value.id).await {
+    let erasing = match store.contact_state(&tenant.id, &contact.value.id).await {
         Ok(current) => current.is_none_or(|c| c.value.is_erasure_due()),
         Err(_) => false,
     };

@@ -135,6 +135,23 @@ impl Store {
         Ok(Some((record, doc)))
     }
 
+    /// A contact's flags, consent and dates, its profile left sealed (`profile` is `None`): no
+    /// data key is read, so the retention purge, whose role may not read keys, can use it, and
+    /// a check that needs no profile costs no decryption.
+    pub async fn contact_state(
+        &self,
+        tenant: &TenantId,
+        id: &ContactId,
+    ) -> Result<Option<Versioned<Contact>>, DataError> {
+        Ok(self
+            .contact_record(tenant, id)
+            .await?
+            .map(|(record, doc)| Versioned {
+                value: doc.contact,
+                version: record.version,
+            }))
+    }
+
     /// A contact with its profile opened (or `None` in `profile` once its key is destroyed).
     pub async fn contact(
         &self,

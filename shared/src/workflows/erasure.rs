@@ -33,8 +33,8 @@ const REVOKE_ATTEMPTS: usize = 3;
 
 /// Removes the contact's export archives, revokes (for a requested erasure) every whole-account
 /// export that may hold the contact (its archive deleted, its link answering 410, audited),
-/// then removes everything the store holds of the contact. Safe to repeat: archives go before the jobs that name them,
-/// and the profile goes last.
+/// then removes everything the store holds of the contact. Safe to repeat: archives go before
+/// the jobs that name them, and the profile goes last.
 pub async fn complete_erasure(
     store: &Store,
     archives: &dyn ArchiveStore,
@@ -50,8 +50,9 @@ pub async fn complete_erasure(
     // Only a requested erasure (or a minor flag) reaches the whole-account exports and is
     // audited as completed: an idle contact the purge retires is not flagged yet here, and a
     // fresh account export need not go because retention ended for someone in it.
+    // Its state only: the purge completes erasures and may not read data keys.
     let found = store
-        .contact(tenant, contact)
+        .contact_state(tenant, contact)
         .await?
         .filter(|c| c.value.is_erasure_due());
     let revoked = match &found {
