@@ -3,6 +3,7 @@
 
 use super::{input, ApiError, Caller};
 use crate::domain::contact::Contact;
+use crate::domain::retention::{Category, RetentionPolicy};
 use crate::store::{Store, Versioned};
 
 /// The contact `raw` (a phone number or user id, percent-encoded) names among the caller's.
@@ -23,7 +24,13 @@ pub async fn callers_contact(
     }) else {
         return Err(ApiError::contact_not_found());
     };
-    // Reads never show what retention has ended, even before the purge removes it.
+    // Reads never show what retention has ended, even before the purge removes it. No tenant
+    // keeps an idle contact less than the default policy does: a contact seen within that
+    // period costs no further read.
+    let seen = contact.value.last_seen_at.max(contact.value.created_at);
+    if !RetentionPolicy::default().is_due(Category::Contact, seen, store.now()) {
+        return Ok(contact);
+    }
     let tenant = store.tenant(&caller.tenant).await?;
     let held = tenant.as_ref().is_some_and(|t| t.settings.legal_hold);
     let policy = tenant.map(|t| t.retention()).unwrap_or_default();

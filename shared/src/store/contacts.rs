@@ -302,14 +302,23 @@ impl Store {
             .await
     }
 
-    /// When one of `hashes`' contacts was last erased after `sent_at` (in a later second), if
-    /// it was.
-    async fn erased_after(
+    /// When the person was erased after sending what was sent at `sent_at`, if they were:
+    /// a tombstone of one of `hashes` names an erasure in a later second. Read only when
+    /// `contact` (the one the identifiers lead to) is missing or younger than what was sent;
+    /// a known sender's message costs nothing.
+    async fn erased_after_sending(
         &self,
         tenant: &TenantId,
         hashes: &[(IdentifierKind, IdentityHash)],
-        sent_at: Timestamp,
+        contact: Option<&Contact>,
+        sent_at: Option<Timestamp>,
     ) -> Result<Option<Timestamp>, DataError> {
+        let Some(sent_at) = sent_at else {
+            return Ok(None);
+        };
+        if contact.is_some_and(|c| sent_at >= c.created_at) {
+            return Ok(None);
+        }
         let now = self.now();
         let mut latest = None;
         for (_, hash) in hashes {
@@ -343,19 +352,16 @@ impl Store {
                 "a contact needs a user id or a wa_id".into(),
             ));
         };
-        // A contact created after the message was sent may be the person's new contact after
-        // an erasure that removed this very message.
-        let predates = |contact: &Contact| sent_at.is_some_and(|at| at < contact.created_at);
         for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
             let now = self.now();
             if let Some((record, doc)) = self.contact_created_from(tenant, &first_hash).await? {
-                if predates(&doc.contact) {
-                    if let Some(erased_at) = self
-                        .erased_after(tenant, &hashes, sent_at.unwrap_or(Timestamp::MAX))
-                        .await?
-                    {
-                        return Ok(SenderOutcome::ErasedAfterSending { erased_at });
-                    }
+                // A contact younger than the message may be the person's new contact after an
+                // erasure that removed this very message.
+                if let Some(erased_at) = self
+                    .erased_after_sending(tenant, &hashes, Some(&doc.contact), sent_at)
+                    .await?
+                {
+                    return Ok(SenderOutcome::ErasedAfterSending { erased_at });
                 }
                 match self
                     .refresh_contact(tenant, record, doc, profile, &hashes, now)
@@ -381,13 +387,11 @@ impl Store {
                         });
                     }
                     Some((record, doc)) => {
-                        if predates(&doc.contact) {
-                            if let Some(erased_at) = self
-                                .erased_after(tenant, &hashes, sent_at.unwrap_or(Timestamp::MAX))
-                                .await?
-                            {
-                                return Ok(SenderOutcome::ErasedAfterSending { erased_at });
-                            }
+                        if let Some(erased_at) = self
+                            .erased_after_sending(tenant, &hashes, Some(&doc.contact), sent_at)
+                            .await?
+                        {
+                            return Ok(SenderOutcome::ErasedAfterSending { erased_at });
                         }
                         self.refresh_contact(tenant, record, doc, profile, &hashes, now)
                             .await
@@ -406,10 +410,11 @@ impl Store {
                     }
                 },
                 None => {
-                    if let Some(at) = sent_at {
-                        if let Some(erased_at) = self.erased_after(tenant, &hashes, at).await? {
-                            return Ok(SenderOutcome::ErasedAfterSending { erased_at });
-                        }
+                    if let Some(erased_at) = self
+                        .erased_after_sending(tenant, &hashes, None, sent_at)
+                        .await?
+                    {
+                        return Ok(SenderOutcome::ErasedAfterSending { erased_at });
                     }
                     self.create_contact(tenant, first_hash.contact_id(), profile, &hashes, now)
                         .await

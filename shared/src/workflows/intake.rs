@@ -27,7 +27,8 @@ pub struct IntakeReport {
     pub statuses_applied: u32,
     pub statuses_pending: u32,
     pub statuses_stale: u32,
-    /// Items for a phone number id no tenant owns: acknowledged, counted, not stored.
+    /// Items for a phone number id no tenant owns: acknowledged, counted and kept sealed in the
+    /// quarantine (also counted in `kept_raw`) until the number is attached and they are replayed.
     pub unrouted: u32,
     /// Webhook-level errors Meta reported (logged with their codes).
     pub errors_reported: u32,
