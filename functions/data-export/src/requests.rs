@@ -1,4 +1,5 @@
-//! Asking for an export and following it: `POST /v1/exports`, `GET /v1/exports/{id}`.
+//! Asking for an export, following it and revoking it: `POST /v1/exports`,
+//! `GET|DELETE /v1/exports/{id}`.
 
 use crate::{views, Deps};
 use lambda_http::Request;
@@ -7,8 +8,8 @@ use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState, Revocati
 use mizan_shared::domain::ids::ExportId;
 use mizan_shared::domain::time::days;
 use mizan_shared::http_api::{callers_contact, input, ApiError, Caller, Reply};
-use mizan_shared::ports::archives::ArchiveError;
-use mizan_shared::store::{DataError, Versioned};
+use mizan_shared::store::Versioned;
+use mizan_shared::workflows::export::{revoke_export, RevocationError, Revoked};
 
 /// `{"contact": "<phone number or user id>"}` or `{"scope": "tenant"}`.
 #[derive(serde::Deserialize)]
@@ -99,9 +100,6 @@ pub async fn status(
     Ok(Reply::ok(views::export(deps, &job.value, Some(&base))))
 }
 
-/// How often a revocation is tried again when the export changed meanwhile (a download).
-const REVOKE_ATTEMPTS: usize = 3;
-
 /// `DELETE /v1/exports/{id}`: the archive is deleted, the link answers 410 from now on, and the
 /// revocation is audited. Revoking a revoked export changes nothing and answers the same.
 pub async fn revoke(
@@ -111,58 +109,46 @@ pub async fn revoke(
     request: &Request,
 ) -> Result<Reply, ApiError> {
     input::empty_body(request)?;
-    for _ in 0..REVOKE_ATTEMPTS {
-        let mut job = callers_export(deps, caller, raw_id).await?;
-        if matches!(job.value.state, ExportState::Revoked { .. }) {
-            return Ok(Reply::ok(views::export(deps, &job.value, None)));
+    let job = callers_export(deps, caller, raw_id).await?;
+    let outcome = revoke_export(
+        &deps.store,
+        deps.archives.as_ref(),
+        &caller.tenant,
+        &job.value.id,
+        Revocation::Business,
+        caller.actor(),
+        None,
+        |_| true,
+    )
+    .await;
+    match outcome {
+        Ok(Revoked::Now(job) | Revoked::Already(job)) => {
+            Ok(Reply::ok(views::export(deps, &job, None)))
         }
-        let now = deps.store.now();
-        let archive = job
-            .value
-            .revoke(now, Revocation::Business)
-            .map_err(|e| ApiError::new(409, "conflict", e.to_string()))?;
-        // The archive first: a job that says revoked never names an archive left behind.
-        if let Some(object_key) = &archive {
-            deps.archives
-                .delete(object_key)
-                .await
-                .map_err(archive_unavailable)?;
+        // Removed by the purge between the two reads.
+        Ok(Revoked::Skipped) => Err(export_not_found()),
+        Err(RevocationError::Data(e)) => Err(e.into()),
+        Err(RevocationError::Archive(e)) => {
+            tracing::warn!(error = %e, retryable = e.is_retryable(), "archive not deleted");
+            Err(ApiError::new(
+                503,
+                "unavailable",
+                "the archive could not be deleted yet; retry shortly (nothing was revoked)",
+            ))
         }
-        let subject = match &job.value.scope {
-            ExportScope::Contact { contact } => Some(contact.clone()),
-            ExportScope::Tenant => None,
-        };
-        let audit = AuditEvent::new(
-            caller.tenant.clone(),
-            caller.actor(),
-            "export.revoked",
-            subject,
-            now,
-        )
-        .with_detail(serde_json::json!({
-            "export": job.value.id,
-            "reason": Revocation::Business.as_str(),
-            "archive_deleted": archive.is_some(),
-        }));
-        match deps.store.save_export_audited(&job, &audit).await {
-            Ok(_) => return Ok(Reply::ok(views::export(deps, &job.value, None))),
-            Err(DataError::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        Err(e @ RevocationError::KeptChanging) => Err(ApiError::new(
+            409,
+            "conflict",
+            format!("{e} (being downloaded); retry"),
+        )),
     }
-    Err(ApiError::new(
-        409,
-        "conflict",
-        "the export kept changing (being downloaded); retry",
-    ))
 }
 
-fn archive_unavailable(e: ArchiveError) -> ApiError {
-    tracing::warn!(error = %e, retryable = e.is_retryable(), "archive not deleted");
+fn export_not_found() -> ApiError {
     ApiError::new(
-        503,
-        "unavailable",
-        "the archive could not be deleted yet; retry shortly (nothing was revoked)",
+        404,
+        "export_not_found",
+        "this tenant has no export with this id",
     )
 }
 
@@ -171,16 +157,9 @@ async fn callers_export(
     caller: &Caller,
     raw_id: &str,
 ) -> Result<Versioned<ExportJob>, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            404,
-            "export_not_found",
-            "this tenant has no export with this id",
-        )
-    };
-    let id = ExportId::parse(raw_id).map_err(|_| not_found())?;
+    let id = ExportId::parse(raw_id).map_err(|_| export_not_found())?;
     deps.store
         .export(&caller.tenant, &id)
         .await?
-        .ok_or_else(not_found)
+        .ok_or_else(export_not_found)
 }

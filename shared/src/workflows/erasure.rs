@@ -4,11 +4,12 @@
 //! for any request still open (a failure here is finished on the purge's next run).
 
 use crate::domain::audit::{Actor, AuditEvent};
-use crate::domain::export::{ExportState, Revocation};
+use crate::domain::export::{ExportJob, ExportState, Revocation};
 use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::time::Timestamp;
 use crate::ports::archives::{ArchiveError, ArchiveStore};
 use crate::store::{DataError, ErasureReport, Store};
+use crate::workflows::export::{revoke_export, RevocationError, Revoked};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ErasureError {
@@ -26,10 +27,6 @@ impl ErasureError {
         }
     }
 }
-
-/// How often revoking one whole-account export is tried again when the job changed meanwhile
-/// (a download counted, the worker finishing it).
-const REVOKE_ATTEMPTS: usize = 3;
 
 /// Removes the contact's export archives, revokes (for a requested erasure) every whole-account
 /// export that may hold the contact (its archive deleted, its link answering 410, audited),
@@ -92,46 +89,33 @@ async fn revoke_account_exports(
     contact: &ContactId,
     created_at: Timestamp,
 ) -> Result<usize, ErasureError> {
+    let holds = |job: &ExportJob| job.may_hold_contact_created_at(created_at);
     let mut revoked = 0;
     for listed in store.exports(tenant).await? {
-        if !listed.may_hold_contact_created_at(created_at) {
+        if !holds(&listed) {
             continue;
         }
-        for attempt in 1..=REVOKE_ATTEMPTS {
-            let Some(mut job) = store.export(tenant, &listed.id).await? else {
-                break;
-            };
-            if !job.value.may_hold_contact_created_at(created_at) {
-                break;
-            }
-            let now = store.now();
-            let archive = job
-                .value
-                .revoke(now, Revocation::Erasure)
-                .map_err(|e| DataError::Invalid(e.to_string()))?;
-            // The archive first: a job that says revoked never names an archive left behind.
-            if let Some(object_key) = &archive {
-                archives.delete(object_key).await?;
-            }
-            let audit = AuditEvent::new(
-                tenant.clone(),
-                Actor::System("erasure".into()),
-                "export.revoked",
-                Some(contact.clone()),
-                now,
-            )
-            .with_detail(serde_json::json!({
-                "export": job.value.id,
-                "reason": Revocation::Erasure.as_str(),
-                "archive_deleted": archive.is_some(),
-            }));
-            match store.save_export_audited(&job, &audit).await {
-                Ok(_) => {
-                    revoked += 1;
-                    break;
-                }
-                Err(DataError::Conflict(_)) if attempt < REVOKE_ATTEMPTS => continue,
-                Err(e) => return Err(e.into()),
+        let outcome = revoke_export(
+            store,
+            archives,
+            tenant,
+            &listed.id,
+            Revocation::Erasure,
+            Actor::System("erasure".into()),
+            Some(contact),
+            holds,
+        )
+        .await;
+        match outcome {
+            Ok(Revoked::Now(_)) => revoked += 1,
+            Ok(Revoked::Already(_) | Revoked::Skipped) => {}
+            Err(RevocationError::Data(e)) => return Err(e.into()),
+            Err(RevocationError::Archive(e)) => return Err(e.into()),
+            Err(RevocationError::KeptChanging) => {
+                return Err(DataError::Conflict(
+                    "a whole-account export kept changing while it was being revoked".into(),
+                )
+                .into())
             }
         }
     }

@@ -7,6 +7,7 @@
 mod page;
 mod readme;
 pub mod records;
+mod revocation;
 mod spreadsheet_cell;
 mod zip_stream;
 
@@ -21,6 +22,7 @@ use records::{
     ExportHeader, ExportedAudit, ExportedConsent, ExportedContact, ExportedMessage, TenantHeader,
     SCHEMA_ID, SCHEMA_VERSION,
 };
+pub use revocation::{revoke_export, RevocationError, Revoked};
 use spreadsheet_cell::neutralised;
 use zip_stream::ZipStream;
 pub use zip_stream::ZipStreamError;
