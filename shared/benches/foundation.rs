@@ -8,7 +8,7 @@ use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::identity_hash::IdentityHasher;
 use mizan_shared::domain::ids::{ContactId, TenantId, Wamid};
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::retention::RetentionPolicy;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
@@ -66,22 +66,15 @@ fn fixture(rt: &tokio::runtime::Runtime) -> Fixture {
 fn message(f: &Fixture, n: u64, text: &str) -> Message {
     let now = Timestamp::now();
     let wamid = Wamid::new(format!("wamid.bench.{n}"));
-    Message {
-        tenant: f.tenant.id.clone(),
-        contact: f.contact.clone(),
-        id: f.store.message_id(&f.tenant.id, &wamid),
-        wamid: Some(wamid),
-        direction: Direction::Inbound,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: Status::Received,
-        status_at: now,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text(text)),
-    }
+    Message::inbound(
+        f.tenant.id.clone(),
+        f.contact.clone(),
+        f.store.message_id(&f.tenant.id, &wamid),
+        wamid,
+        MessageKind::Text,
+        MessageContent::text(text),
+        now,
+    )
 }
 
 /// 1,024 bytes of mixed French, Arabic and ASCII text.

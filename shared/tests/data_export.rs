@@ -42,27 +42,21 @@ fn message(
 ) -> Message {
     let now = h.clock.now();
     let wamid = Wamid::new(wamid);
-    Message {
-        tenant: t.id.clone(),
-        contact: c.clone(),
-        id: h.store.message_id(&t.id, &wamid),
-        wamid: Some(wamid),
-        direction,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: match direction {
-            Direction::Inbound => Status::Received,
-            Direction::Outbound => Status::Accepted,
-        },
-        status_at: now,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent(Personal::new(
+    let make = match direction {
+        Direction::Inbound => Message::inbound,
+        Direction::Outbound => Message::outbound,
+    };
+    make(
+        t.id.clone(),
+        c.clone(),
+        h.store.message_id(&t.id, &wamid),
+        wamid,
+        MessageKind::Text,
+        MessageContent(Personal::new(
             serde_json::json!({ "text": { "body": body } }),
-        ))),
-    }
+        )),
+        now,
+    )
 }
 
 /// A contact with every kind of item Mizan stores for one: profile, aliases, inbound and

@@ -6,7 +6,7 @@ mod support;
 use mizan_shared::adapters::local_archives::LocalArchives;
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::ids::Wamid;
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::retention::Category;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::ports::clock::Clock;
@@ -39,22 +39,15 @@ async fn check(chat_days: u32, ages_hours: Vec<u64>, contacts: usize) {
         let contact = h.store.upsert_contact(&tenant.id, &profile).await.unwrap();
         let wamid = Wamid::new(format!("wamid.prop.{i}"));
         let id = h.store.message_id(&tenant.id, &wamid);
-        let message = Message {
-            tenant: tenant.id.clone(),
-            contact: contact.contact.value.id.clone(),
-            id: id.clone(),
-            wamid: Some(wamid),
-            direction: Direction::Inbound,
-            kind: MessageKind::Text,
+        let message = Message::inbound(
+            tenant.id.clone(),
+            contact.contact.value.id.clone(),
+            id.clone(),
+            wamid,
+            MessageKind::Text,
+            MessageContent::text("x"),
             sent_at,
-            stored_at: sent_at,
-            status: Status::Received,
-            status_at: sent_at,
-            errors: vec![],
-            late: false,
-            billing: None,
-            content: Some(MessageContent::text("x")),
-        };
+        );
         h.store.put_message(&message).await.unwrap();
         stored.push((
             layout::message(&tenant.id, &contact.contact.value.id, &id),

@@ -14,7 +14,7 @@ use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::identity_hash::IdentifierKind;
 use mizan_shared::domain::identity_hash::IdentityHasher;
 use mizan_shared::domain::ids::{ContactId, ExportId, Wamid};
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::retention::Category;
 use mizan_shared::domain::tenant::{Tenant, TenantStatus};
 use mizan_shared::domain::time::{days, Timestamp};
@@ -69,22 +69,15 @@ impl World {
         let wamid = Wamid::new(wamid);
         let id = self.h.store.message_id(&t.id, &wamid);
         let now = self.now();
-        let message = Message {
-            tenant: t.id.clone(),
-            contact: c.clone(),
-            id: id.clone(),
-            wamid: Some(wamid),
-            direction: Direction::Inbound,
-            kind: MessageKind::Text,
-            sent_at: now,
-            stored_at: now,
-            status: Status::Received,
-            status_at: now,
-            errors: vec![],
-            late: false,
-            billing: None,
-            content: Some(MessageContent::text("hello")),
-        };
+        let message = Message::inbound(
+            t.id.clone(),
+            c.clone(),
+            id.clone(),
+            wamid,
+            MessageKind::Text,
+            MessageContent::text("hello"),
+            now,
+        );
         self.h.store.put_message(&message).await.unwrap();
         layout::message(&t.id, c, &id)
     }

@@ -70,25 +70,19 @@ fn message(
     sent_at: Timestamp,
     direction: Direction,
 ) -> Message {
-    Message {
-        tenant: t.id.clone(),
-        contact: c.clone(),
-        id: h.store.message_id(&t.id, &Wamid::new(wamid)),
-        wamid: Some(Wamid::new(wamid)),
-        direction,
-        kind: MessageKind::Text,
+    let make = match direction {
+        Direction::Inbound => Message::inbound,
+        Direction::Outbound => Message::outbound,
+    };
+    make(
+        t.id.clone(),
+        c.clone(),
+        h.store.message_id(&t.id, &Wamid::new(wamid)),
+        Wamid::new(wamid),
+        MessageKind::Text,
+        MessageContent::text(&format!("hello {wamid}")),
         sent_at,
-        stored_at: sent_at,
-        status: match direction {
-            Direction::Inbound => Status::Received,
-            Direction::Outbound => Status::Accepted,
-        },
-        status_at: sent_at,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text(&format!("hello {wamid}"))),
-    }
+    )
 }
 
 /// Stores an inbound text message sent at `at`.

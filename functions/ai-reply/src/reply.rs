@@ -6,7 +6,7 @@ use crate::Deps;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::ids::{ContactId, TenantId};
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind};
 use mizan_shared::domain::redaction::redact;
 use mizan_shared::domain::reply::{
     answerable, compose, customer_order, customer_text, fixed_text, hand_off_text,
@@ -230,22 +230,15 @@ async fn answer_and_send(
         })
         .await?;
     // Sent: from here on nothing may release the claim, whatever fails.
-    let outbound = Message {
-        tenant: tenant.id.clone(),
-        contact: contact.value.id.clone(),
-        id: store.message_id(&tenant.id, &wamid),
-        wamid: Some(wamid),
-        direction: Direction::Outbound,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: Status::Accepted,
-        status_at: now,
-        errors: Vec::new(),
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text(&body)),
-    };
+    let outbound = Message::outbound(
+        tenant.id.clone(),
+        contact.value.id.clone(),
+        store.message_id(&tenant.id, &wamid),
+        wamid,
+        MessageKind::Text,
+        MessageContent::text(&body),
+        now,
+    );
     // An erasure that landed during the send wins: nothing more is written for the contact.
     let erasing = match store.contact_state(&tenant.id, &contact.value.id).await {
         Ok(current) => current.is_none_or(|c| c.value.is_erasure_due()),

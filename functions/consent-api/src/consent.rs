@@ -5,7 +5,7 @@ use crate::contacts::find;
 use crate::{views, Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::AuditEvent;
-use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
+use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, Purpose};
 use mizan_shared::http_api::input;
 use mizan_shared::http_api::ApiError;
 use mizan_shared::http_api::Caller;
@@ -82,16 +82,15 @@ pub async fn record(
     input.validate()?;
     let contact = find(deps, caller, raw).await?;
     let at = deps.store.now();
-    let event = ConsentEvent {
-        tenant: caller.tenant.clone(),
-        contact: contact.value.id.clone(),
+    let event = ConsentEvent::from_api(
+        caller.tenant.clone(),
+        contact.value.id.clone(),
         at,
-        purpose: input.purpose,
-        action: input.action,
-        source: ConsentSource::Api,
-        evidence: format!("{}:{}", input.source, input.evidence),
-        actor: caller.key.to_string(),
-    };
+        input.purpose,
+        input.action,
+        format!("{}:{}", input.source, input.evidence),
+        &caller.key,
+    );
     let audit = AuditEvent::new(
         caller.tenant.clone(),
         caller.actor(),

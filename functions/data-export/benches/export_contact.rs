@@ -69,27 +69,24 @@ async fn seed(dir: &Path, count: usize) -> (TenantId, ExportId) {
         } else {
             Direction::Outbound
         };
-        let message = Message {
-            tenant: tenant.id.clone(),
-            contact: contact.clone(),
-            id: store.message_id(&tenant.id, &wamid),
-            wamid: Some(wamid),
-            direction,
-            kind: MessageKind::Text,
-            sent_at: at,
-            stored_at: at,
-            status: match direction {
-                Direction::Inbound => Status::Received,
-                Direction::Outbound => Status::Read,
-            },
-            status_at: at,
-            errors: vec![],
-            late: false,
-            billing: None,
-            content: Some(MessageContent(Personal::new(
-                serde_json::json!({ "text": { "body": TEXTS[i % TEXTS.len()] } }),
-            ))),
+        let make = match direction {
+            Direction::Inbound => Message::inbound,
+            Direction::Outbound => Message::outbound,
         };
+        let mut message = make(
+            tenant.id.clone(),
+            contact.clone(),
+            store.message_id(&tenant.id, &wamid),
+            wamid,
+            MessageKind::Text,
+            MessageContent(Personal::new(
+                serde_json::json!({ "text": { "body": TEXTS[i % TEXTS.len()] } }),
+            )),
+            at,
+        );
+        if direction == Direction::Outbound {
+            message.apply_status(Status::Read, at, Vec::new());
+        }
         store.put_message(&message).await.unwrap();
     }
     let now = store.now();

@@ -6,7 +6,7 @@ use mizan_shared::backend::connect_with_clock;
 use mizan_shared::config::Config;
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::ids::Wamid;
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::retention::Category;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
@@ -56,22 +56,15 @@ async fn the_scheduled_event_purges_what_is_due_and_reports_it() {
     let wamid = Wamid::new("wamid.handler.1");
     let id = deps.store.message_id(&tenant.id, &wamid);
     let now = clock.now();
-    let message = Message {
-        tenant: tenant.id.clone(),
-        contact: contact.clone(),
-        id: id.clone(),
-        wamid: Some(wamid),
-        direction: Direction::Inbound,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: Status::Received,
-        status_at: now,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text("hello")),
-    };
+    let message = Message::inbound(
+        tenant.id.clone(),
+        contact.clone(),
+        id.clone(),
+        wamid,
+        MessageKind::Text,
+        MessageContent::text("hello"),
+        now,
+    );
     deps.store.put_message(&message).await.unwrap();
 
     clock.advance(days(31));

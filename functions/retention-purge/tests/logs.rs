@@ -9,7 +9,7 @@ use mizan_shared::config::Config;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::ids::Wamid;
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::clock::{Clock, ManualClock};
@@ -49,22 +49,15 @@ async fn contact_with_a_message(deps: &Deps, tenant: &Tenant, wa_id: &str, wamid
         .id;
     let wamid = Wamid::new(wamid);
     let now = deps.store.now();
-    let message = Message {
-        tenant: tenant.id.clone(),
-        id: deps.store.message_id(&tenant.id, &wamid),
+    let message = Message::inbound(
+        tenant.id.clone(),
         contact,
-        wamid: Some(wamid),
-        direction: Direction::Inbound,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: Status::Received,
-        status_at: now,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text(TEXT)),
-    };
+        deps.store.message_id(&tenant.id, &wamid),
+        wamid,
+        MessageKind::Text,
+        MessageContent::text(TEXT),
+        now,
+    );
     deps.store.put_message(&message).await.unwrap();
 }
 

@@ -9,7 +9,7 @@ use mizan_shared::domain::consent::{Decision, Purpose};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::identity_hash::IdentifierKind;
 use mizan_shared::domain::ids::{PhoneNumberId, Wamid};
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::signature::{sign, AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
@@ -165,22 +165,15 @@ fn outbound(
     text: &str,
 ) -> Message {
     let now = h.deps.store.now();
-    Message {
-        tenant: h.tenant.id.clone(),
-        contact: contact.clone(),
-        id: h.deps.store.message_id(&h.tenant.id, wamid),
-        wamid: Some(wamid.clone()),
-        direction: Direction::Outbound,
-        kind: MessageKind::Text,
-        sent_at: now,
-        stored_at: now,
-        status: Status::Accepted,
-        status_at: now,
-        errors: vec![],
-        late: false,
-        billing: None,
-        content: Some(MessageContent::text(text)),
-    }
+    Message::outbound(
+        h.tenant.id.clone(),
+        contact.clone(),
+        h.deps.store.message_id(&h.tenant.id, wamid),
+        wamid.clone(),
+        MessageKind::Text,
+        MessageContent::text(text),
+        now,
+    )
 }
 
 /// The record kind each sample delivery must leave behind.

@@ -1,7 +1,10 @@
 //! Consent: an append-only history of decisions (P8) and the state it adds up to (P5).
 
-use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::ids::{ApiKeyId, ContactId, TenantId};
+use crate::domain::keywords::Keyword;
+use crate::domain::message::Message;
 use crate::domain::time::Timestamp;
+use crate::domain::whatsapp::{PreferenceChange, PreferenceValue};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,6 +37,18 @@ pub enum ConsentAction {
     Unblock,
 }
 
+impl ConsentAction {
+    /// What a `user_preferences` value decides; `None` for a value Mizan does not model (intake
+    /// keeps those raw).
+    pub fn for_preference(value: &PreferenceValue) -> Option<ConsentAction> {
+        match value {
+            PreferenceValue::Stop => Some(ConsentAction::OptOut),
+            PreferenceValue::Resume => Some(ConsentAction::OptIn),
+            PreferenceValue::Other(_) => None,
+        }
+    }
+}
+
 /// How a decision reached Mizan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +76,77 @@ pub struct ConsentEvent {
     pub evidence: String,
     /// Who recorded it: `contact`, `meta`, an API key id, or `admin`.
     pub actor: String,
+}
+
+impl ConsentEvent {
+    /// What a message that is only a keyword decides. STOP withdraws every purpose; START gives
+    /// back only what a keyword can prove was asked for, automated replies: marketing needs its
+    /// own evidenced opt-in (policy §4, §10.2). HELP decides nothing.
+    pub fn from_keyword(keyword: Keyword, message: &Message) -> Option<ConsentEvent> {
+        let (purpose, action) = match keyword {
+            Keyword::OptOut => (Purpose::All, ConsentAction::OptOut),
+            Keyword::OptIn => (Purpose::AutomatedReplies, ConsentAction::OptIn),
+            Keyword::Help => return None,
+        };
+        Some(ConsentEvent {
+            tenant: message.tenant.clone(),
+            contact: message.contact.clone(),
+            at: message.sent_at,
+            purpose,
+            action,
+            source: ConsentSource::Keyword,
+            evidence: message.id.to_string(),
+            actor: "contact".into(),
+        })
+    }
+
+    /// Meta's `user_preferences` change for marketing, whose value meant `action`
+    /// ([`ConsentAction::for_preference`]).
+    pub fn from_preference(
+        tenant: TenantId,
+        contact: ContactId,
+        change: &PreferenceChange,
+        action: ConsentAction,
+    ) -> ConsentEvent {
+        ConsentEvent {
+            tenant,
+            contact,
+            at: change.at,
+            purpose: Purpose::Marketing,
+            action,
+            source: ConsentSource::Webhook,
+            // Meta sends no id for a preference change: its category, value and time identify it.
+            evidence: format!(
+                "user_preferences:{}:{}:{}",
+                change.category,
+                change.value.as_str(),
+                change.at.as_millis()
+            ),
+            actor: "meta".into(),
+        }
+    }
+
+    /// A decision the business recorded through the API with `key`, proved by `evidence`.
+    pub fn from_api(
+        tenant: TenantId,
+        contact: ContactId,
+        at: Timestamp,
+        purpose: Purpose,
+        action: ConsentAction,
+        evidence: String,
+        key: &ApiKeyId,
+    ) -> ConsentEvent {
+        ConsentEvent {
+            tenant,
+            contact,
+            at,
+            purpose,
+            action,
+            source: ConsentSource::Api,
+            evidence,
+            actor: key.to_string(),
+        }
+    }
 }
 
 /// Whether a purpose is allowed, and why.
@@ -166,6 +252,78 @@ mod tests {
             evidence: "ev".into(),
             actor: "contact".into(),
         }
+    }
+
+    fn keyword_message() -> Message {
+        Message::inbound(
+            TenantId::new("t"),
+            ContactId::new("c"),
+            crate::domain::ids::MessageId::new("m1"),
+            crate::domain::ids::Wamid::new("wamid.1"),
+            crate::domain::message::MessageKind::Text,
+            crate::domain::message::MessageContent::text("STOP"),
+            Timestamp::from_millis(5),
+        )
+    }
+
+    #[test]
+    fn stop_withdraws_everything_start_gives_back_only_automated_replies() {
+        let message = keyword_message();
+        let stop = ConsentEvent::from_keyword(Keyword::OptOut, &message).unwrap();
+        assert_eq!(
+            (stop.purpose, stop.action, stop.source),
+            (Purpose::All, ConsentAction::OptOut, ConsentSource::Keyword)
+        );
+        assert_eq!(
+            (stop.evidence.as_str(), stop.actor.as_str()),
+            ("m1", "contact")
+        );
+        assert_eq!(stop.at, message.sent_at);
+        let start = ConsentEvent::from_keyword(Keyword::OptIn, &message).unwrap();
+        assert_eq!(
+            (start.purpose, start.action),
+            (Purpose::AutomatedReplies, ConsentAction::OptIn)
+        );
+        assert_eq!(ConsentEvent::from_keyword(Keyword::Help, &message), None);
+    }
+
+    #[test]
+    fn meta_preferences_decide_marketing_only_for_stop_and_resume() {
+        let change = |value: &str| PreferenceChange {
+            phone_number_id: crate::domain::ids::PhoneNumberId::new("p"),
+            user: crate::domain::contact::ContactProfile::default(),
+            category: "marketing_messages".into(),
+            value: PreferenceValue::from(value.to_owned()),
+            at: Timestamp::from_millis(7_000),
+            raw: crate::domain::personal::Personal::new(serde_json::Value::Null),
+        };
+        let from = |value: &str| {
+            let change = change(value);
+            ConsentAction::for_preference(&change.value).map(|action| {
+                ConsentEvent::from_preference(
+                    TenantId::new("t"),
+                    ContactId::new("c"),
+                    &change,
+                    action,
+                )
+            })
+        };
+        let stop = from("stop").unwrap();
+        assert_eq!(
+            (stop.purpose, stop.action, stop.source, stop.actor.as_str()),
+            (
+                Purpose::Marketing,
+                ConsentAction::OptOut,
+                ConsentSource::Webhook,
+                "meta"
+            )
+        );
+        assert_eq!(
+            stop.evidence,
+            "user_preferences:marketing_messages:stop:7000"
+        );
+        assert_eq!(from("resume").unwrap().action, ConsentAction::OptIn);
+        assert_eq!(from("signup"), None);
     }
 
     #[test]

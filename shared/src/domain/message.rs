@@ -155,6 +155,61 @@ pub fn is_late(sent_at: Timestamp, received_at: Timestamp) -> bool {
 }
 
 impl Message {
+    /// A message the contact sent, with its content; `stored_at` is `sent_at` until
+    /// [`Message::received_at`] says when Mizan stored it.
+    pub fn inbound(
+        tenant: TenantId,
+        contact: ContactId,
+        id: MessageId,
+        wamid: Wamid,
+        kind: MessageKind,
+        content: MessageContent,
+        sent_at: Timestamp,
+    ) -> Message {
+        Message {
+            tenant,
+            contact,
+            id,
+            wamid: Some(wamid),
+            direction: Direction::Inbound,
+            kind,
+            sent_at,
+            stored_at: sent_at,
+            status: Status::Received,
+            status_at: sent_at,
+            errors: Vec::new(),
+            late: false,
+            billing: None,
+            content: Some(content),
+        }
+    }
+
+    /// A message the business sent that the Graph API accepted at `at` under `wamid`.
+    pub fn outbound(
+        tenant: TenantId,
+        contact: ContactId,
+        id: MessageId,
+        wamid: Wamid,
+        kind: MessageKind,
+        content: MessageContent,
+        at: Timestamp,
+    ) -> Message {
+        Message {
+            direction: Direction::Outbound,
+            status: Status::Accepted,
+            ..Message::inbound(tenant, contact, id, wamid, kind, content, at)
+        }
+    }
+
+    /// The same inbound message, stored at `received_at`: late when that is long after sending.
+    pub fn received_at(self, received_at: Timestamp) -> Message {
+        Message {
+            stored_at: received_at,
+            late: is_late(self.sent_at, received_at),
+            ..self
+        }
+    }
+
     /// Applies a status report; returns whether anything changed.
     pub fn apply_status(
         &mut self,
@@ -216,6 +271,58 @@ mod tests {
         assert!(
             !is_late(sent.plus(LATE_AFTER), sent),
             "clock skew the other way is not late"
+        );
+    }
+
+    fn text(direction: Direction, sent_at: i64) -> Message {
+        let make = match direction {
+            Direction::Inbound => Message::inbound,
+            Direction::Outbound => Message::outbound,
+        };
+        make(
+            TenantId::new("t"),
+            ContactId::new("c"),
+            MessageId::new("m"),
+            Wamid::new("wamid.1"),
+            MessageKind::Text,
+            MessageContent::text("hello"),
+            Timestamp::from_millis(sent_at),
+        )
+    }
+
+    #[test]
+    fn an_inbound_message_is_received_and_an_outbound_one_accepted() {
+        let inbound = text(Direction::Inbound, 1_000);
+        assert_eq!(
+            (inbound.direction, inbound.status),
+            (Direction::Inbound, Received)
+        );
+        let outbound = text(Direction::Outbound, 1_000);
+        assert_eq!(
+            (outbound.direction, outbound.status),
+            (Direction::Outbound, Accepted)
+        );
+        for m in [inbound, outbound] {
+            assert_eq!(m.stored_at, m.sent_at);
+            assert_eq!(m.status_at, m.sent_at);
+            assert!(m.content.is_some() && m.wamid.is_some() && !m.late);
+        }
+    }
+
+    #[test]
+    fn a_message_received_long_after_sending_is_stored_late() {
+        let sent = Timestamp::from_millis(1_000);
+        let on_time = text(Direction::Inbound, 1_000).received_at(sent.plus(LATE_AFTER));
+        assert_eq!(on_time.stored_at, sent.plus(LATE_AFTER));
+        assert!(!on_time.late);
+        let retry = text(Direction::Inbound, 1_000).received_at(
+            sent.plus(LATE_AFTER)
+                .plus(std::time::Duration::from_secs(1)),
+        );
+        assert!(retry.late);
+        assert_eq!(
+            retry.status_at, sent,
+            "the status time stays the sending time"
         );
     }
 

@@ -453,8 +453,8 @@ mod tests {
     use super::*;
     use crate::domain::consent::{ConsentAction, ConsentEvent, ConsentSource};
     use crate::domain::contact::ContactProfile;
-    use crate::domain::ids::{ContactId, MessageId, TenantId};
-    use crate::domain::message::{MessageContent, Status};
+    use crate::domain::ids::{ContactId, MessageId, TenantId, Wamid};
+    use crate::domain::message::MessageContent;
 
     const NOW: i64 = 1_767_225_600_000;
 
@@ -468,22 +468,15 @@ mod tests {
     }
 
     fn message(id: &str, sent_at: i64, text: &str) -> Message {
-        Message {
-            tenant: TenantId::new("t"),
-            contact: ContactId::new("c"),
-            id: MessageId::new(id),
-            wamid: None,
-            direction: Direction::Inbound,
-            kind: MessageKind::Text,
-            sent_at: Timestamp::from_millis(sent_at),
-            stored_at: Timestamp::from_millis(sent_at),
-            status: Status::Received,
-            status_at: Timestamp::from_millis(sent_at),
-            errors: vec![],
-            late: false,
-            billing: None,
-            content: Some(MessageContent::text(text)),
-        }
+        Message::inbound(
+            TenantId::new("t"),
+            ContactId::new("c"),
+            MessageId::new(id),
+            Wamid::new(format!("wamid.{id}")),
+            MessageKind::Text,
+            MessageContent::text(text),
+            Timestamp::from_millis(sent_at),
+        )
     }
 
     fn decide(contact: &Contact, message: &Message, text: &str) -> Plan {

@@ -1,15 +1,15 @@
 //! What a verified webhook delivery does to the data: every message, status, preference and error
 //! of every entry and change, each stored once however often Meta delivers it (DESIGN §3, §7).
 
-use crate::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
+use crate::domain::consent::{ConsentAction, ConsentEvent};
 use crate::domain::contact::{Contact, ContactProfile};
 use crate::domain::ids::{PhoneNumberId, TenantId};
-use crate::domain::keywords::{self, Keyword};
-use crate::domain::message::{is_late, Direction, Message, MessageContent, Status};
+use crate::domain::keywords;
+use crate::domain::message::{Message, MessageContent};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::domain::whatsapp::{
-    Delivery, DeliveryItem, InboundMessage, PreferenceChange, PreferenceValue, StatusReport,
+    Delivery, DeliveryItem, InboundMessage, PreferenceChange, StatusReport,
 };
 use crate::store::{DataError, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store};
 use serde::Serialize;
@@ -201,23 +201,7 @@ async fn sender(
 /// The consent decision a message's text carries, if it is only a keyword.
 fn keyword_decision(message: &InboundMessage, stored: &Message) -> Option<ConsentEvent> {
     let text = message.keyword_text.as_ref()?;
-    // STOP withdraws every purpose; START gives back only what a keyword can prove was asked
-    // for, automated replies: marketing needs its own evidenced opt-in (policy §4, §10.2).
-    let (purpose, action) = match keywords::classify(text.expose())?.keyword {
-        Keyword::OptOut => (Purpose::All, ConsentAction::OptOut),
-        Keyword::OptIn => (Purpose::AutomatedReplies, ConsentAction::OptIn),
-        Keyword::Help => return None,
-    };
-    Some(ConsentEvent {
-        tenant: stored.tenant.clone(),
-        contact: stored.contact.clone(),
-        at: stored.sent_at,
-        purpose,
-        action,
-        source: ConsentSource::Keyword,
-        evidence: stored.id.to_string(),
-        actor: "contact".into(),
-    })
+    ConsentEvent::from_keyword(keywords::classify(text.expose())?.keyword, stored)
 }
 
 async fn ingest_message(
@@ -244,23 +228,16 @@ async fn ingest_message(
             .link_identity(&tenant.id, &contact.id, &change.new)
             .await?;
     }
-    let received_at = store.now();
-    let stored = Message {
-        tenant: tenant.id.clone(),
-        contact: contact.id.clone(),
-        id: store.message_id(&tenant.id, &message.wamid),
-        wamid: Some(message.wamid.clone()),
-        direction: Direction::Inbound,
-        kind: message.kind,
-        sent_at: message.sent_at,
-        stored_at: received_at,
-        status: Status::Received,
-        status_at: message.sent_at,
-        errors: Vec::new(),
-        late: is_late(message.sent_at, received_at),
-        billing: None,
-        content: Some(MessageContent(message.content.clone())),
-    };
+    let stored = Message::inbound(
+        tenant.id.clone(),
+        contact.id.clone(),
+        store.message_id(&tenant.id, &message.wamid),
+        message.wamid.clone(),
+        message.kind,
+        MessageContent(message.content.clone()),
+        message.sent_at,
+    )
+    .received_at(store.now());
     let consent = keyword_decision(message, &stored);
     let outcome = store.ingest_message(&stored, consent.as_ref()).await?;
     match outcome {
@@ -322,39 +299,20 @@ async fn ingest_preference(
     change: &PreferenceChange,
     report: &mut IntakeReport,
 ) -> Result<(), DataError> {
-    let action = match change.value {
-        PreferenceValue::Stop => ConsentAction::OptOut,
-        PreferenceValue::Resume => ConsentAction::OptIn,
-        PreferenceValue::Other(_) => {
-            let raw = serde_json::to_vec(change.raw.expose())
-                .map_err(|e| DataError::Invalid(format!("preference does not serialize: {e}")))?;
-            store
-                .keep_raw(Some(tenant), "unmodeled:user_preferences", &raw)
-                .await?;
-            report.kept_raw += 1;
-            return Ok(());
-        }
+    let Some(action) = ConsentAction::for_preference(&change.value) else {
+        let raw = serde_json::to_vec(change.raw.expose())
+            .map_err(|e| DataError::Invalid(format!("preference does not serialize: {e}")))?;
+        store
+            .keep_raw(Some(tenant), "unmodeled:user_preferences", &raw)
+            .await?;
+        report.kept_raw += 1;
+        return Ok(());
     };
     let item = || DeliveryItem::Preference(change.clone());
     let Some(contact) = sender(store, tenant, &change.user, change.at, item, report).await? else {
         return Ok(());
     };
-    let event = ConsentEvent {
-        tenant: tenant.clone(),
-        contact: contact.id,
-        at: change.at,
-        purpose: Purpose::Marketing,
-        action,
-        source: ConsentSource::Webhook,
-        // Meta sends no id for a preference change: its category, value and time identify it.
-        evidence: format!(
-            "user_preferences:{}:{}:{}",
-            change.category,
-            change.value.as_str(),
-            change.at.as_millis()
-        ),
-        actor: "meta".into(),
-    };
+    let event = ConsentEvent::from_preference(tenant.clone(), contact.id, change, action);
     store.record_consent(&event, None).await?;
     report.consent_recorded += 1;
     Ok(())

@@ -13,7 +13,7 @@ use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::download_token::TokenSigner;
 use mizan_shared::domain::ids::{ContactId, TenantId, Wamid};
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::personal::Personal;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
@@ -207,24 +207,17 @@ pub async fn contact_with_messages(
     for i in 0..count {
         let now = store.now();
         let wamid = Wamid::new(format!("wamid.{wa_id}.{i}"));
-        let message = Message {
-            tenant: tenant.id.clone(),
-            contact: contact.clone(),
-            id: store.message_id(&tenant.id, &wamid),
-            wamid: Some(wamid),
-            direction: Direction::Inbound,
-            kind: MessageKind::Text,
-            sent_at: now,
-            stored_at: now,
-            status: Status::Received,
-            status_at: now,
-            errors: vec![],
-            late: false,
-            billing: None,
-            content: Some(MessageContent(Personal::new(
+        let message = Message::inbound(
+            tenant.id.clone(),
+            contact.clone(),
+            store.message_id(&tenant.id, &wamid),
+            wamid,
+            MessageKind::Text,
+            MessageContent(Personal::new(
                 serde_json::json!({ "text": { "body": format!("message {i} from {wa_id}") } }),
-            ))),
-        };
+            )),
+            now,
+        );
         store.put_message(&message).await.unwrap();
     }
     contact
