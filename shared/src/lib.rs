@@ -8,9 +8,9 @@
 //! - `workflows`: the use cases (intake, erasure, export, purge) over the store and ports.
 //! - `adapters`: one module per technology implementing the ports (DynamoDB, S3, KMS, Graph,
 //!   OpenAI-compatible chat, and the embedded equivalents); `backend` connects them.
-//! - At the edges: `config` (every environment variable), `startup` (what stops a function
-//!   from starting), `http_api` (API requests and error answers), `stream_batch` (stream
-//!   records), `telemetry` (logs).
+//! - At the edges: `config` (every environment variable), `startup` (the one way a function
+//!   is wired, and what stops it from starting), `http_api` (API requests and error answers),
+//!   `stream_batch` (stream records), `telemetry` (logs).
 
 pub mod domain;
 pub mod ports;

@@ -1,10 +1,14 @@
-//! What can stop a function (or the local runner) from starting: its configuration, its
-//! backend, an HTTP client it builds. One type for every function, mapped once at each edge:
-//! a function's `main` hands it to the Lambda runtime (an init error), the runner reports it as
-//! a usage error naming what is wrong.
+//! How a function starts: one wiring pattern and one error type for every function.
+//!
+//! Each function's `Deps` implements [`Wiring`]: made from the connected [`Services`], the core
+//! [`Config`] and the function's own settings. A Lambda `main` calls [`from_env`]; the local
+//! runner and the tests call [`Wiring::new`] with what they built. What can stop a function
+//! from starting is a [`StartupError`], mapped once at each edge: a function's `main` hands it
+//! to the Lambda runtime (an init error), the runner reports it as a usage error naming what is
+//! wrong.
 
-use crate::backend::BackendError;
-use crate::config::ConfigError;
+use crate::backend::{self, BackendError, Services};
+use crate::config::{Config, ConfigError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -14,4 +18,31 @@ pub enum StartupError {
     Backend(#[from] BackendError),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+}
+
+/// The one way a function's dependencies are built.
+pub trait Wiring: Sized {
+    /// The function's own configuration beside the core one (`()` when it needs none).
+    type Settings;
+
+    /// Reads the settings through `lookup` (the process environment in a Lambda).
+    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self::Settings, StartupError>;
+
+    /// The dependencies over connected services, built once per Lambda instance (or once by the
+    /// local runner).
+    fn new(
+        services: &Services,
+        config: &Config,
+        settings: &Self::Settings,
+    ) -> Result<Self, StartupError>;
+}
+
+/// A function's dependencies as its Lambda builds them: the configuration from the environment
+/// (every variable checked before any connection is made), then the backend.
+pub async fn from_env<D: Wiring>() -> Result<D, StartupError> {
+    let lookup = |var: &str| std::env::var(var).ok();
+    let config = Config::from_lookup(lookup)?;
+    let settings = D::settings(&lookup)?;
+    let services = backend::connect(&config).await?;
+    D::new(&services, &config, &settings)
 }

@@ -1,9 +1,57 @@
-//! What every function on the data table's stream tells Lambda about a batch: the records to
-//! retry (`ReportBatchItemFailures`), named by their sequence numbers, so one failed record does
-//! not replay the whole batch.
+//! The data table's stream, for every function it triggers: what a record means as a domain
+//! record (handlers never see the table format), and what a function tells Lambda about a batch:
+//! the records to retry (`ReportBatchItemFailures`), named by their sequence numbers, so one
+//! failed record does not replay the whole batch.
 
+use crate::domain::export::ExportJob;
+use crate::domain::message::{Direction, Message};
+use crate::ports::record_item::{attr, get_s, item_to_record};
+use crate::store::layout;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde::de::DeserializeOwned;
+
+/// A stream record of the kind a handler wants that cannot be read: retrying cannot help.
+#[derive(Debug, thiserror::Error)]
+#[error("stream record {event_id} does not decode: {reason}")]
+pub struct UndecodableRecord {
+    pub event_id: String,
+    pub reason: String,
+}
+
+/// The inbound message a record inserted (metadata only: content is sealed and not in the
+/// image); `None` for any other change.
+pub fn new_inbound_message(record: &EventRecord) -> Result<Option<Message>, UndecodableRecord> {
+    let message: Option<Message> = inserted(record, layout::kind::MESSAGE_IN)?;
+    Ok(message.filter(|m| m.direction == Direction::Inbound))
+}
+
+/// The export job a record inserted; `None` for any other change.
+pub fn new_export_job(record: &EventRecord) -> Result<Option<ExportJob>, UndecodableRecord> {
+    inserted(record, layout::kind::EXPORT_JOB)
+}
+
+/// The document of a record of `kind` the change inserted.
+fn inserted<T: DeserializeOwned>(
+    record: &EventRecord,
+    kind: &str,
+) -> Result<Option<T>, UndecodableRecord> {
+    if record.event_name != "INSERT" {
+        return Ok(None);
+    }
+    let image = &record.change.new_image;
+    if get_s(image, attr::KIND).ok() != Some(kind) {
+        return Ok(None);
+    }
+    let undecodable = |reason: String| UndecodableRecord {
+        event_id: record.event_id.clone(),
+        reason,
+    };
+    let stored = item_to_record(image).map_err(|e| undecodable(e.to_string()))?;
+    serde_json::from_value(stored.doc)
+        .map(Some)
+        .map_err(|e| undecodable(e.to_string()))
+}
 
 /// How Lambda names a record in a batch item failure.
 pub fn sequence_of(record: &EventRecord) -> String {

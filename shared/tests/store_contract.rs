@@ -8,6 +8,7 @@ use mizan_shared::domain::consent::{
     ConsentAction, ConsentEvent, ConsentSource, Decision, Purpose,
 };
 use mizan_shared::domain::contact::ContactProfile;
+use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::identity_hash::{IdentifierKind, IdentityHasher};
 use mizan_shared::domain::ids::{ContactId, ExportId, PhoneNumberId, Wamid};
@@ -19,7 +20,8 @@ use mizan_shared::ports::records::{
     Condition, Cursor, Due, Key, Page, Query, Range, Record, RecordStore, StoreError, Write,
 };
 use mizan_shared::store::{
-    layout, DataError, ErasureReason, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store,
+    layout, ChangeOutcome, DataError, ErasureReason, PutOutcome, SenderOutcome, StatusFields,
+    StatusOutcome, Store,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -1484,6 +1486,77 @@ async fn corrected_profile_fields_outlive_later_whatsapp_profiles(h: Harness) {
     assert_eq!(read.corrected, vec!["name".to_owned()]);
 }
 
+/// The one path a contact changes: the transition and its audit event in one transaction,
+/// nothing written when already so, concurrent changes each applied (retried on conflict), and
+/// nothing changed once the erasure is due.
+async fn a_contact_changes_through_one_audited_transition(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000012").await;
+    let actor = Actor::System("tests".into());
+    let actions = |h: &Harness| {
+        let (h, t) = (h.store.clone(), t.id.clone());
+        async move {
+            h.audit_events(&t, 100, None)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|e| e.action)
+                .collect::<Vec<_>>()
+        }
+    };
+    let take_over = h
+        .store
+        .change_contact(&t.id, &c, &ContactChange::TakeOver, &actor)
+        .await
+        .unwrap();
+    let ChangeOutcome::Changed(changed) = take_over else {
+        panic!("expected a change, got {take_over:?}");
+    };
+    assert!(changed.value.taken_over);
+    let stored = h.store.contact(&t.id, &c).await.unwrap().unwrap();
+    assert_eq!(
+        stored.version, changed.version,
+        "the answer carries the saved version"
+    );
+    assert_eq!(actions(&h).await, ["contact.taken_over"]);
+
+    let again = h
+        .store
+        .change_contact(&t.id, &c, &ContactChange::TakeOver, &actor)
+        .await
+        .unwrap();
+    assert!(matches!(again, ChangeOutcome::Unchanged(_)));
+    assert_eq!(
+        actions(&h).await.len(),
+        1,
+        "nothing audited when already so"
+    );
+
+    let (restrict, hand_back) = tokio::join!(
+        h.store
+            .change_contact(&t.id, &c, &ContactChange::Restrict, &actor),
+        h.store
+            .change_contact(&t.id, &c, &ContactChange::HandBack, &actor),
+    );
+    assert!(matches!(restrict.unwrap(), ChangeOutcome::Changed(_)));
+    assert!(matches!(hand_back.unwrap(), ChangeOutcome::Changed(_)));
+    let both = h.store.contact(&t.id, &c).await.unwrap().unwrap().value;
+    assert!(
+        both.restricted && !both.taken_over,
+        "neither change lost the other"
+    );
+    assert_eq!(actions(&h).await.len(), 3);
+
+    request_erasure_of(&h, &t, &c, ErasureReason::Request).await;
+    let after = h
+        .store
+        .change_contact(&t.id, &c, &ContactChange::LiftRestriction, &actor)
+        .await
+        .unwrap();
+    assert_eq!(after, ChangeOutcome::Gone);
+}
+
 /// Pages of a time-ordered or prefix query, both ways: every record exactly once, in order,
 /// whatever the page size (the cursor seeks, it never rescans). Records that share a time come in
 /// an order DynamoDB leaves open, so only their times are compared.
@@ -1605,5 +1678,6 @@ on_both_backends!(
     the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact,
     a_sent_reply_is_stored_with_its_claim_and_hint_at_once,
     corrected_profile_fields_outlive_later_whatsapp_profiles,
+    a_contact_changes_through_one_audited_transition,
     cursors_page_through_time_and_prefix_ranges_both_ways,
 );

@@ -3,16 +3,13 @@
 
 use crate::reply::{reply_to_burst, ReplyError};
 use crate::Deps;
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use futures_util::future::join_all;
-use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
-use mizan_shared::adapters::dynamodb::tables::attr;
 use mizan_shared::domain::ids::{ContactId, TenantId};
-use mizan_shared::domain::message::{Direction, Message};
+use mizan_shared::domain::message::Message;
 use mizan_shared::domain::reply::{ReplyKind, SkipReason};
-use mizan_shared::store::layout;
-use mizan_shared::stream_batch::{retry_only, sequence_of};
+use mizan_shared::stream_batch::{new_inbound_message, retry_only, sequence_of};
 use std::collections::BTreeMap;
 use tokio::sync::Semaphore;
 
@@ -62,18 +59,20 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     let mut report = BatchReport::default();
     let mut bursts: BTreeMap<(TenantId, ContactId), Vec<StreamMessage>> = BTreeMap::new();
     for record in &event.records {
-        match inbound_message(record) {
-            Ok(Some(m)) => bursts
-                .entry((m.message.tenant.clone(), m.message.contact.clone()))
+        match new_inbound_message(record) {
+            Ok(Some(message)) => bursts
+                .entry((message.tenant.clone(), message.contact.clone()))
                 .or_default()
-                .push(m),
+                .push(StreamMessage {
+                    sequence: sequence_of(record),
+                    message,
+                }),
             Ok(None) => report.ignored += 1,
-            Err(reason) => {
+            Err(e) => {
                 // Retrying cannot make it readable; the message itself is safe in the table.
                 report.ignored += 1;
                 tracing::error!(
-                    event_id = %record.event_id,
-                    reason,
+                    error = %e,
                     "stream record of an inbound message does not decode; not answered"
                 );
             }
@@ -124,22 +123,4 @@ fn log_failure(deps: &Deps, tenant: &TenantId, contact: &ContactId, e: &ReplyErr
         error = %e,
         "reply failed; the burst's records are reported for retry"
     );
-}
-
-/// `Some` for an INSERT of an inbound message record, `None` for anything else.
-fn inbound_message(record: &EventRecord) -> Result<Option<StreamMessage>, String> {
-    if record.event_name != "INSERT" {
-        return Ok(None);
-    }
-    let image = &record.change.new_image;
-    if get_s(image, attr::KIND).ok() != Some(layout::kind::MESSAGE_IN) {
-        return Ok(None);
-    }
-    let stored = item_to_record(image).map_err(|e| e.to_string())?;
-    let message: Message = serde_json::from_value(stored.doc).map_err(|e| e.to_string())?;
-    if message.direction != Direction::Inbound {
-        return Ok(None);
-    }
-    let sequence = sequence_of(record);
-    Ok(Some(StreamMessage { sequence, message }))
 }

@@ -15,7 +15,7 @@ use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
-use mizan_shared::backend;
+use mizan_shared::backend::Services;
 use mizan_shared::config::{Config, ReplyConfig};
 use mizan_shared::ports::messenger::Messenger;
 use mizan_shared::ports::responder::Responder;
@@ -32,7 +32,7 @@ pub struct Deps {
     pub history: usize,
 }
 
-pub use mizan_shared::startup::StartupError;
+pub use mizan_shared::startup::{StartupError, Wiring};
 
 /// The responder the configuration names: the model when `MIZAN_AI_BASE_URL` is set, else the
 /// built-in FAQ responder.
@@ -73,17 +73,36 @@ pub fn graph_messenger(
 }
 
 impl Deps {
-    /// The Lambda function's dependencies: the Graph API token is required here.
-    pub async fn from_env() -> Result<Deps, StartupError> {
-        let config = Config::from_env()?;
-        let reply = ReplyConfig::from_env()?;
-        let token = reply.require_graph_token()?;
-        let services = backend::connect(&config).await?;
+    /// The dependencies sending through `messenger`: the local runner's outbox when no Graph
+    /// API token is configured.
+    pub fn sending_through(
+        services: &Services,
+        reply: &ReplyConfig,
+        messenger: Arc<dyn Messenger>,
+    ) -> Result<Deps, StartupError> {
         Ok(Deps {
-            store: services.store,
-            responder: responder(&reply)?,
-            messenger: graph_messenger(&reply, token)?,
+            store: services.store.clone(),
+            responder: responder(reply)?,
+            messenger,
             history: reply.history,
         })
+    }
+}
+
+impl Wiring for Deps {
+    type Settings = ReplyConfig;
+
+    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ReplyConfig, StartupError> {
+        Ok(ReplyConfig::from_lookup(lookup)?)
+    }
+
+    /// Sending through the Graph API, whose token is required here.
+    fn new(
+        services: &Services,
+        _config: &Config,
+        reply: &ReplyConfig,
+    ) -> Result<Deps, StartupError> {
+        let token = reply.require_graph_token()?;
+        Deps::sending_through(services, reply, graph_messenger(reply, token)?)
     }
 }

@@ -3,8 +3,9 @@
 
 use crate::batch::{Outcome, StreamMessage};
 use crate::Deps;
-use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::contact::Contact;
+use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind};
 use mizan_shared::domain::redaction::redact;
@@ -34,9 +35,6 @@ impl ReplyError {
         }
     }
 }
-
-/// How many times marking a contact taken over is retried against concurrent updates.
-const TAKE_OVER_ATTEMPTS: usize = 3;
 
 pub(crate) async fn reply_to_burst(
     deps: &Deps,
@@ -294,31 +292,15 @@ async fn record_sent(
 
 /// Marks the conversation taken over by a person (audited), so no automated reply follows.
 async fn take_over(deps: &Deps, tenant: &Tenant, contact: &ContactId) -> Result<(), DataError> {
-    let store = &deps.store;
-    for _ in 0..TAKE_OVER_ATTEMPTS {
-        let Some(mut current) = store.contact(&tenant.id, contact).await? else {
-            return Ok(());
-        };
-        if current.value.taken_over || current.value.is_erasure_due() {
-            return Ok(());
-        }
-        current.value.taken_over = true;
-        let audit = AuditEvent::new(
-            tenant.id.clone(),
-            Actor::System("ai-reply".into()),
-            "contact.taken_over",
-            Some(contact.clone()),
-            store.now(),
-        );
-        match store.save_contact(&current, Some(&audit)).await {
-            Ok(_) => return Ok(()),
-            Err(DataError::Conflict(_)) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(DataError::Conflict(
-        "the contact kept changing while being taken over".into(),
-    ))
+    deps.store
+        .change_contact(
+            &tenant.id,
+            contact,
+            &ContactChange::TakeOver,
+            &Actor::System("ai-reply".into()),
+        )
+        .await
+        .map(|_| ())
 }
 
 /// Who the reply goes to: the phone number when known, else the business-scoped user id.

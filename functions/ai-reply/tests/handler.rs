@@ -9,7 +9,6 @@ use fakes::graph::{FakeGraph, Send};
 use fakes::model::{Completion, FakeModel, DEFAULT_ANSWER};
 use mizan_ai_reply::{handle, handle_batch, Deps, Outcome};
 use mizan_shared::adapters::backoff::RetryPolicy;
-use mizan_shared::adapters::dynamodb::item::get_s;
 use mizan_shared::adapters::embedded::stream_event::to_stream_event;
 use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::adapters::faq::FaqResponder;
@@ -30,6 +29,7 @@ use mizan_shared::domain::whatsapp::parse_delivery;
 use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::ports::responder::Responder;
 use mizan_shared::store::{ClaimState, ErasureReason, Store};
+use mizan_shared::stream_batch::new_inbound_message;
 use mizan_shared::workflows::intake;
 use mizan_test_support::logs::captured_logs;
 use std::path::PathBuf;
@@ -1018,7 +1018,7 @@ async fn persistent_throttling_reports_the_records_and_the_stream_retry_answers_
     let message_sequences: Vec<String> = event
         .records
         .iter()
-        .filter(|r| get_s(&r.change.new_image, "kind").ok() == Some("message_in"))
+        .filter(|r| matches!(new_inbound_message(r), Ok(Some(_))))
         .map(|r| r.change.sequence_number.clone().unwrap())
         .collect();
     let response = handle(&h.deps, event.clone()).await.unwrap();

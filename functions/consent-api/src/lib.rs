@@ -16,11 +16,11 @@ mod views;
 pub use mizan_shared::http_api::{ApiError, Caller, Reply};
 pub use routes::{resolve, Operation, Resolved, Route, ROUTES};
 
-use contacts::Flag;
 use lambda_http::{Body, Request, Response};
-use mizan_shared::backend;
+use mizan_shared::backend::Services;
 use mizan_shared::config::Config;
-use mizan_shared::http_api::{auth, request_path};
+use mizan_shared::domain::contact_change::ContactChange;
+use mizan_shared::http_api::{auth, input, request_path};
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::store::{ErasureReason, Store};
 use std::sync::Arc;
@@ -34,15 +34,19 @@ pub struct Deps {
     pub archives: Arc<dyn ArchiveStore>,
 }
 
-pub use mizan_shared::startup::StartupError;
+pub use mizan_shared::startup::{StartupError, Wiring};
 
-impl Deps {
-    pub async fn from_env() -> Result<Deps, StartupError> {
-        let config = Config::from_env()?;
-        let services = backend::connect(&config).await?;
+impl Wiring for Deps {
+    type Settings = ();
+
+    fn settings(_: &dyn Fn(&str) -> Option<String>) -> Result<(), StartupError> {
+        Ok(())
+    }
+
+    fn new(services: &Services, _config: &Config, _: &()) -> Result<Deps, StartupError> {
         Ok(Deps {
-            store: services.store,
-            archives: services.archives,
+            store: services.store.clone(),
+            archives: services.archives.clone(),
         })
     }
 }
@@ -100,16 +104,20 @@ async fn dispatch(
         Operation::GetConsent => consent::get(deps, caller, contact).await,
         Operation::RecordConsent => consent::record(deps, caller, contact, request).await,
         Operation::Restrict => {
-            contacts::set_flag(deps, caller, contact, request, Flag::Restricted, true).await
+            input::empty_body(request)?;
+            contacts::change(deps, caller, contact, ContactChange::Restrict).await
         }
         Operation::LiftRestriction => {
-            contacts::set_flag(deps, caller, contact, request, Flag::Restricted, false).await
+            input::empty_body(request)?;
+            contacts::change(deps, caller, contact, ContactChange::LiftRestriction).await
         }
         Operation::TakeOver => {
-            contacts::set_flag(deps, caller, contact, request, Flag::TakenOver, true).await
+            input::empty_body(request)?;
+            contacts::change(deps, caller, contact, ContactChange::TakeOver).await
         }
         Operation::HandBack => {
-            contacts::set_flag(deps, caller, contact, request, Flag::TakenOver, false).await
+            input::empty_body(request)?;
+            contacts::change(deps, caller, contact, ContactChange::HandBack).await
         }
         Operation::Erase => {
             erasure::erase(deps, caller, contact, request, ErasureReason::Request).await

@@ -43,21 +43,20 @@ pub struct Deps {
     pub public_base_url: Option<String>,
 }
 
-pub use mizan_shared::startup::StartupError;
+pub use mizan_shared::startup::{StartupError, Wiring};
 
-impl Deps {
-    pub async fn from_env() -> Result<Deps, StartupError> {
-        let config = Config::from_env()?;
-        let services = backend::connect(&config).await?;
-        Deps::new(&config, &ExportConfig::from_env()?, &services)
+impl Wiring for Deps {
+    type Settings = ExportConfig;
+
+    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ExportConfig, StartupError> {
+        Ok(ExportConfig::from_lookup(lookup)?)
     }
 
-    /// The dependencies over connected services (the runner builds them once for both entry
-    /// points).
-    pub fn new(
+    /// The API and the worker share these (the runner builds them once for both).
+    fn new(
+        services: &Services,
         config: &Config,
         export: &ExportConfig,
-        services: &Services,
     ) -> Result<Deps, StartupError> {
         let key = backend::export_token_key(config, export)?;
         Ok(Deps {

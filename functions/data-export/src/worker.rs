@@ -3,13 +3,9 @@
 //! reported as a batch item failure, so Lambda retries only it.
 
 use crate::Deps;
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
-use mizan_shared::adapters::dynamodb::item::{get_s, item_to_record};
-use mizan_shared::adapters::dynamodb::tables::attr;
-use mizan_shared::domain::export::ExportJob;
-use mizan_shared::store::layout;
-use mizan_shared::stream_batch::{retry_only, sequence_of};
+use mizan_shared::stream_batch::{new_export_job, retry_only, sequence_of};
 use mizan_shared::workflows::export::{run_job, JobOutcome};
 
 /// What one batch did.
@@ -37,16 +33,16 @@ pub async fn handle(
 pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     let mut report = BatchReport::default();
     for record in &event.records {
-        let job = match new_job(record) {
+        let job = match new_export_job(record) {
             Ok(Some(job)) => job,
             Ok(None) => {
                 report.ignored += 1;
                 continue;
             }
-            Err(reason) => {
+            Err(e) => {
                 // Retrying cannot make it readable; the job stays pending and says so when read.
                 report.ignored += 1;
-                tracing::error!(event_id = %record.event_id, reason, "export job record does not decode");
+                tracing::error!(error = %e, "export job record does not decode");
                 continue;
             }
         };
@@ -89,19 +85,4 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
         "data-export batch handled"
     );
     report
-}
-
-/// `Some` for the INSERT of an export job, `None` for anything else.
-fn new_job(record: &EventRecord) -> Result<Option<ExportJob>, String> {
-    if record.event_name != "INSERT" {
-        return Ok(None);
-    }
-    let image = &record.change.new_image;
-    if get_s(image, attr::KIND).ok() != Some(layout::kind::EXPORT_JOB) {
-        return Ok(None);
-    }
-    let stored = item_to_record(image).map_err(|e| e.to_string())?;
-    serde_json::from_value(stored.doc)
-        .map(Some)
-        .map_err(|e| e.to_string())
 }

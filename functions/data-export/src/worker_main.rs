@@ -6,7 +6,7 @@ use mizan_data_export::{worker, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps = Deps::from_env().await?;
+    let deps: Deps = mizan_shared::startup::from_env().await?;
     run(service_fn(|event: LambdaEvent<_>| {
         worker::handle(&deps, event.payload)
     }))

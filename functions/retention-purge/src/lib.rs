@@ -4,7 +4,9 @@
 
 use lambda_runtime::LambdaEvent;
 use mizan_shared::backend::Services;
+use mizan_shared::config::Config;
 use mizan_shared::ports::archives::ArchiveStore;
+pub use mizan_shared::startup::{StartupError, Wiring};
 use mizan_shared::store::{DataError, Store};
 use mizan_shared::workflows::purge::{self, PurgeOptions, PurgeReport};
 use serde::Deserialize;
@@ -19,18 +21,18 @@ pub struct Deps {
     pub archives: Arc<dyn ArchiveStore>,
 }
 
-impl Deps {
-    pub fn new(services: &Services) -> Self {
-        Deps {
-            store: services.store.clone(),
-            archives: services.archives.clone(),
-        }
+impl Wiring for Deps {
+    type Settings = ();
+
+    fn settings(_: &dyn Fn(&str) -> Option<String>) -> Result<(), StartupError> {
+        Ok(())
     }
 
-    pub async fn from_env() -> Result<Deps, lambda_runtime::Error> {
-        let config = mizan_shared::config::Config::from_env()?;
-        let services = mizan_shared::backend::connect(&config).await?;
-        Ok(Deps::new(&services))
+    fn new(services: &Services, _config: &Config, _: &()) -> Result<Deps, StartupError> {
+        Ok(Deps {
+            store: services.store.clone(),
+            archives: services.archives.clone(),
+        })
     }
 }
 

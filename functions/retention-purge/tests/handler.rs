@@ -1,7 +1,7 @@
 //! The scheduled handler driven by the events in `events/retention-purge/`.
 
 use lambda_runtime::{Context, LambdaEvent};
-use mizan_retention_purge::{handle, Deps, PurgeFailure};
+use mizan_retention_purge::{handle, Deps, PurgeFailure, Wiring};
 use mizan_shared::backend::connect_with_clock;
 use mizan_shared::config::Config;
 use mizan_shared::domain::contact::ContactProfile;
@@ -31,7 +31,8 @@ async fn deps(dir: &std::path::Path, clock: Arc<ManualClock>) -> Deps {
         _ => None,
     })
     .unwrap();
-    Deps::new(&connect_with_clock(&config, clock).await.unwrap())
+    let services = connect_with_clock(&config, clock).await.unwrap();
+    Deps::new(&services, &config, &()).unwrap()
 }
 
 #[tokio::test]

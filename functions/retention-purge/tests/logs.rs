@@ -3,7 +3,7 @@
 //! target, with the same payload cap as production (`telemetry::payload_cap`).
 
 use lambda_runtime::{Context, LambdaEvent};
-use mizan_retention_purge::{handle, Deps};
+use mizan_retention_purge::{handle, Deps, Wiring};
 use mizan_shared::backend::connect_with_clock;
 use mizan_shared::config::Config;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
@@ -71,7 +71,8 @@ async fn the_purge_logs_no_phone_number_name_or_text_at_any_level() {
         _ => None,
     })
     .unwrap();
-    let deps = Deps::new(&connect_with_clock(&config, clock.clone()).await.unwrap());
+    let services = connect_with_clock(&config, clock.clone()).await.unwrap();
+    let deps = Deps::new(&services, &config, &()).unwrap();
     let tenant = Tenant::new("Atlas Tea", clock.now());
     deps.store.create_tenant(&tenant).await.unwrap();
     contact_with_a_message(&deps, &tenant, PHONE, "wamid.logs.1").await;

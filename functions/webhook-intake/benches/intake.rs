@@ -17,7 +17,7 @@ use mizan_shared::config::{Config, WebhookConfig};
 use mizan_shared::domain::ids::PhoneNumberId;
 use mizan_shared::domain::signature::{AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
-use mizan_webhook_intake::{handle, Deps};
+use mizan_webhook_intake::{handle, Deps, Wiring};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -57,14 +57,12 @@ fn intake(c: &mut Criterion) {
             .attach_phone_number(&tenant.id, &PhoneNumberId::new(common::PHONE))
             .await
             .unwrap();
-        Deps {
-            store: services.store,
-            webhook: WebhookConfig {
-                app_secrets: AppSecrets::from(AppSecret::new(common::APP_SECRET)),
-                verify_token: "bench".to_owned().into(),
-                max_body_bytes: 1 << 20,
-            },
-        }
+        let webhook = WebhookConfig {
+            app_secrets: AppSecrets::from(AppSecret::new(common::APP_SECRET)),
+            verify_token: "bench".to_owned().into(),
+            max_body_bytes: 1 << 20,
+        };
+        Deps::new(&services, &config, &webhook).unwrap()
     });
     let counter = AtomicU64::new(0);
     let next = || {

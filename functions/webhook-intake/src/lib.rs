@@ -9,7 +9,7 @@ mod response;
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use mizan_shared::backend;
+use mizan_shared::backend::Services;
 use mizan_shared::config::{Config, WebhookConfig};
 use mizan_shared::store::Store;
 
@@ -23,16 +23,23 @@ pub struct Deps {
     pub webhook: WebhookConfig,
 }
 
-pub use mizan_shared::startup::StartupError;
+pub use mizan_shared::startup::{StartupError, Wiring};
 
-impl Deps {
-    pub async fn from_env() -> Result<Deps, StartupError> {
-        let config = Config::from_env()?;
-        let webhook = WebhookConfig::from_env()?;
-        let services = backend::connect(&config).await?;
+impl Wiring for Deps {
+    type Settings = WebhookConfig;
+
+    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<WebhookConfig, StartupError> {
+        Ok(WebhookConfig::from_lookup(lookup)?)
+    }
+
+    fn new(
+        services: &Services,
+        _config: &Config,
+        webhook: &WebhookConfig,
+    ) -> Result<Deps, StartupError> {
         Ok(Deps {
-            store: services.store,
-            webhook,
+            store: services.store.clone(),
+            webhook: webhook.clone(),
         })
     }
 }

@@ -19,7 +19,7 @@ use mizan_shared::ports::records::{
 use mizan_shared::store::Store;
 use mizan_shared::workflows::intake;
 use mizan_test_support::logs::captured_logs;
-use mizan_webhook_intake::{handle, Deps};
+use mizan_webhook_intake::{handle, Deps, Wiring};
 use secrecy::SecretString;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -64,10 +64,7 @@ async fn harness() -> Harness {
         .map_or(0, |c| c.seq);
     embedded.set_feed_position("test", position).await.unwrap();
     Harness {
-        deps: Deps {
-            store: services.store,
-            webhook: webhook_config(1024 * 1024),
-        },
+        deps: Deps::new(&services, &config, &webhook_config(1024 * 1024)).unwrap(),
         embedded,
         tenant,
         _dir: dir,

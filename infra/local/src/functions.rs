@@ -16,16 +16,18 @@ use mizan_shared::adapters::outbox::Outbox;
 use mizan_shared::backend::Services;
 use mizan_shared::config::{Config, ExportConfig, ReplyConfig};
 use mizan_shared::ports::messenger::Messenger;
+use mizan_shared::startup::Wiring;
 use std::sync::Arc;
 
 /// Stream-triggered functions, in the order they get each batch.
 pub fn stream_consumers(
     services: &Services,
+    config: &Config,
     outbox: &Arc<Outbox>,
     export: &mizan_data_export::Deps,
 ) -> Result<Vec<Arc<dyn StreamConsumer>>, CliError> {
     Ok(vec![
-        ai_reply(services, outbox)?,
+        ai_reply(services, config, outbox)?,
         Arc::new(ExportWorker {
             deps: export.clone(),
         }),
@@ -33,9 +35,9 @@ pub fn stream_consumers(
 }
 
 /// Scheduled functions.
-pub fn schedules(services: &Services) -> Vec<Schedule> {
-    let purge = Arc::new(mizan_retention_purge::Deps::new(services));
-    vec![Schedule::new(
+pub fn schedules(services: &Services, config: &Config) -> Result<Vec<Schedule>, CliError> {
+    let purge = Arc::new(mizan_retention_purge::Deps::new(services, config, &())?);
+    Ok(vec![Schedule::new(
         "retention-purge",
         crate::schedule::DEFAULT_INTERVAL,
         move || {
@@ -47,7 +49,7 @@ pub fn schedules(services: &Services) -> Vec<Schedule> {
                     .map_err(|e| e.to_string())
             }
         },
-    )]
+    )])
 }
 
 /// What EventBridge delivers on a schedule, with a deadline like the template's timeout.
@@ -85,7 +87,7 @@ pub fn data_export(
     export
         .public_base_url
         .get_or_insert_with(|| runner_url.to_owned());
-    Ok(mizan_data_export::Deps::new(config, &export, services)?)
+    Ok(mizan_data_export::Deps::new(services, config, &export)?)
 }
 
 struct ExportWorker {
@@ -127,18 +129,17 @@ pub fn outbox() -> Result<Arc<Outbox>, CliError> {
 /// through the Graph API when `MIZAN_WHATSAPP_ACCESS_TOKEN` is set, else into the outbox.
 pub fn ai_reply(
     services: &Services,
+    config: &Config,
     outbox: &Arc<Outbox>,
 ) -> Result<Arc<dyn StreamConsumer>, CliError> {
-    let config = ReplyConfig::from_env()?;
-    let messenger: Arc<dyn Messenger> = match &config.graph_access_token {
-        Some(token) => mizan_ai_reply::graph_messenger(&config, token.clone())?,
-        None => outbox.clone(),
-    };
-    let deps = mizan_ai_reply::Deps {
-        store: services.store.clone(),
-        responder: mizan_ai_reply::responder(&config)?,
-        messenger,
-        history: config.history,
+    let reply = ReplyConfig::from_env()?;
+    let deps = match reply.graph_access_token {
+        Some(_) => mizan_ai_reply::Deps::new(services, config, &reply)?,
+        None => mizan_ai_reply::Deps::sending_through(
+            services,
+            &reply,
+            outbox.clone() as Arc<dyn Messenger>,
+        )?,
     };
     tracing::info!(
         responder = deps.responder.name(),

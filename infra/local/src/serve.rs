@@ -8,6 +8,7 @@ use crate::routes::{self, AppState};
 use crate::{config, functions, schedule, shutdown};
 use mizan_shared::backend;
 use mizan_shared::config::Config;
+use mizan_shared::startup::Wiring;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -48,27 +49,21 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     let export = functions::data_export(&config, &services, &base_url)?;
     let feed = Feed::new(
         embedded.clone(),
-        functions::stream_consumers(&services, &outbox, &export)?,
+        functions::stream_consumers(&services, &config, &outbox, &export)?,
         FeedSettings::default(),
     );
     let feed = background.spawn(feed.run(shutdown.clone()));
     let timers = background.spawn(schedule::run_all(
-        functions::schedules(&services),
+        functions::schedules(&services, &config)?,
         shutdown.clone(),
     ));
     let webhook = crate::config::webhook(&credentials)?;
     let app = routes::router(AppState {
         store: services.store.clone(),
         embedded: embedded.clone(),
-        webhook: mizan_webhook_intake::Deps {
-            store: services.store.clone(),
-            webhook,
-        },
+        webhook: mizan_webhook_intake::Deps::new(&services, &config, &webhook)?,
         outbox,
-        consent: mizan_consent_api::Deps {
-            store: services.store.clone(),
-            archives: services.archives.clone(),
-        },
+        consent: mizan_consent_api::Deps::new(&services, &config, &())?,
         export,
         read_timeout,
     });

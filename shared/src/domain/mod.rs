@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod audit;
 pub mod consent;
 pub mod contact;
+pub mod contact_change;
 pub mod download_token;
 pub mod export;
 pub mod identity_hash;

@@ -45,6 +45,11 @@ impl CorrectionError {
 }
 
 impl ProfileCorrection {
+    /// Whether the correction can be applied: refused input is refused whatever the profile.
+    pub fn check(&self) -> Result<(), CorrectionError> {
+        self.apply(&mut ContactProfile::default()).map(|_| ())
+    }
+
     /// Applies the correction; returns the names of the fields that changed.
     pub fn apply(
         &self,

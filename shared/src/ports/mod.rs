@@ -4,5 +4,6 @@ pub mod archives;
 pub mod clock;
 pub mod keys;
 pub mod messenger;
+pub mod record_item;
 pub mod records;
 pub mod responder;

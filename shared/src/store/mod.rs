@@ -5,6 +5,7 @@
 mod api_keys;
 mod audit;
 mod consent;
+mod contact_changes;
 mod contacts;
 mod erasure;
 mod exports;
@@ -15,6 +16,7 @@ mod replies;
 mod retention;
 mod tenants;
 
+pub use contact_changes::ChangeOutcome;
 pub use contacts::{ContactUpsert, SenderOutcome};
 pub use erasure::{ErasureReason, ErasureReport};
 pub use messages::{PutOutcome, StatusFields, StatusOutcome};

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use lambda_http::Request;
-use mizan_consent_api::{handle, Deps};
+use mizan_consent_api::{handle, Deps, Wiring};
 use mizan_shared::backend;
 use mizan_shared::config::{Config, WebhookConfig};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
@@ -66,18 +66,17 @@ pub async fn harness() -> Harness {
     let a = party(&store, "Atlas Tea", PHONE).await;
     let b = party(&store, "Baraka Bakery", OTHER_PHONE).await;
     Harness {
-        deps: Deps {
-            store: store.clone(),
-            archives: services.archives.clone(),
-        },
-        intake: mizan_webhook_intake::Deps {
-            store,
-            webhook: WebhookConfig {
+        deps: Deps::new(&services, &config, &()).unwrap(),
+        intake: mizan_webhook_intake::Deps::new(
+            &services,
+            &config,
+            &WebhookConfig {
                 app_secrets: AppSecrets::from(AppSecret::new(APP_SECRET)),
                 verify_token: SecretString::from("mizan-events-verify-token"),
                 max_body_bytes: 1024 * 1024,
             },
-        },
+        )
+        .unwrap(),
         a,
         b,
         dir,

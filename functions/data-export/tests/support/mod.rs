@@ -4,14 +4,13 @@
 #![allow(dead_code)]
 
 use lambda_http::Request;
-use mizan_data_export::{handle, worker, Deps};
+use mizan_data_export::{handle, worker, Deps, Wiring};
 use mizan_shared::adapters::embedded::stream_event::to_stream_event;
 use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::backend;
-use mizan_shared::config::Config;
+use mizan_shared::config::{Config, ExportConfig};
 use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::contact::ContactProfile;
-use mizan_shared::domain::download_token::TokenSigner;
 use mizan_shared::domain::ids::{ContactId, TenantId, Wamid};
 use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::personal::Personal;
@@ -106,14 +105,17 @@ pub async fn harness_with_limit(download_limit: Option<u32>) -> Harness {
     let b = party(&store, "Baraka Bakery", None).await;
     let embedded = services.embedded.clone().unwrap();
     let h = Harness {
-        deps: Deps {
-            store,
-            archives: services.archives.clone(),
-            signer: Arc::new(TokenSigner::new(TOKEN_KEY.to_vec())),
-            link_days: 7,
-            download_limit,
-            public_base_url: None,
-        },
+        deps: Deps::new(
+            &services,
+            &config,
+            &ExportConfig {
+                token_secret: Some(TOKEN_KEY),
+                link_days: 7,
+                download_limit,
+                public_base_url: None,
+            },
+        )
+        .unwrap(),
         embedded,
         clock,
         a,

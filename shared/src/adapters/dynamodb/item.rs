@@ -1,113 +1,8 @@
-//! A record as a DynamoDB item, and back. Used by the adapter and for stream images, so the
-//! local runner's stream events have exactly the shape Lambda receives from DynamoDB Streams.
+//! Items in the AWS SDK's own types: the adapter's side of the data table's item format
+//! (`ports::record_item`).
 
-use super::tables::attr;
-use crate::domain::time::Timestamp;
-use crate::ports::records::{Key, Record, RetentionEntry, StoreError};
-use serde_dynamo::AttributeValue;
+pub use crate::ports::record_item::*;
 use std::collections::HashMap;
-
-pub type Item = HashMap<String, AttributeValue>;
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-pub fn key_item(key: &Key) -> Item {
-    HashMap::from([
-        (attr::PK.to_owned(), s(&key.pk)),
-        (attr::SK.to_owned(), s(&key.sk)),
-    ])
-}
-
-pub fn record_to_item(record: &Record) -> Result<Item, StoreError> {
-    let mut item = key_item(&record.key);
-    item.insert(attr::KIND.into(), s(&record.kind));
-    let doc = serde_json::to_string(&record.doc)
-        .map_err(|e| StoreError::Rejected(format!("doc does not serialize: {e}")))?;
-    item.insert(attr::DOC.into(), AttributeValue::S(doc));
-    item.insert(attr::VERSION.into(), n(record.version));
-    if let Some(sealed) = &record.sealed {
-        item.insert(attr::SEALED.into(), AttributeValue::B(sealed.clone()));
-    }
-    if let Some(time) = record.time {
-        item.insert(attr::TIME.into(), n(time.as_millis()));
-    }
-    if let Some(retention) = &record.retention {
-        item.insert(attr::RETENTION_PARTITION.into(), s(&retention.partition));
-        item.insert(attr::RETENTION_TIME.into(), n(retention.at.as_millis()));
-    }
-    if let Some(expires) = record.expires_at {
-        item.insert(attr::TTL.into(), n(expires.as_unix_seconds()));
-        item.insert(attr::EXPIRES.into(), n(expires.as_millis()));
-    }
-    Ok(item)
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(format!(
-        "item attribute {what} is missing or of the wrong type"
-    ))
-}
-
-pub fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(corrupt(name)),
-    }
-}
-
-pub fn get_n(item: &Item, name: &str) -> Result<Option<i64>, StoreError> {
-    match item.get(name) {
-        None => Ok(None),
-        Some(AttributeValue::N(value)) => value.parse().map(Some).map_err(|_| corrupt(name)),
-        Some(_) => Err(corrupt(name)),
-    }
-}
-
-pub fn item_to_key(item: &Item) -> Result<Key, StoreError> {
-    Ok(Key::new(get_s(item, attr::PK)?, get_s(item, attr::SK)?))
-}
-
-pub fn item_to_record(item: &Item) -> Result<Record, StoreError> {
-    let key = item_to_key(item)?;
-    let doc = serde_json::from_str(get_s(item, attr::DOC)?)
-        .map_err(|e| StoreError::Corrupt(format!("doc of {}/{}: {e}", key.pk, key.sk)))?;
-    let sealed = match item.get(attr::SEALED) {
-        None => None,
-        Some(AttributeValue::B(bytes)) => Some(bytes.clone()),
-        Some(_) => return Err(corrupt(attr::SEALED)),
-    };
-    let retention = match (
-        item.get(attr::RETENTION_PARTITION),
-        get_n(item, attr::RETENTION_TIME)?,
-    ) {
-        (Some(AttributeValue::S(partition)), Some(at)) => Some(RetentionEntry {
-            partition: partition.clone(),
-            at: Timestamp::from_millis(at),
-        }),
-        _ => None,
-    };
-    let expires_at = match (get_n(item, attr::EXPIRES)?, get_n(item, attr::TTL)?) {
-        (Some(millis), _) => Some(Timestamp::from_millis(millis)),
-        (None, Some(seconds)) => Some(Timestamp::from_unix_seconds(seconds)),
-        (None, None) => None,
-    };
-    Ok(Record {
-        kind: get_s(item, attr::KIND)?.to_owned(),
-        key,
-        doc,
-        sealed,
-        version: get_n(item, attr::VERSION)?.unwrap_or(0),
-        time: get_n(item, attr::TIME)?.map(Timestamp::from_millis),
-        retention,
-        expires_at,
-    })
-}
 
 /// The item in the AWS SDK's own types.
 pub fn to_sdk(item: Item) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
@@ -121,25 +16,13 @@ pub fn from_sdk(item: HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::records::{Key, Record};
 
     #[test]
-    fn record_round_trips_through_an_item() {
-        let mut record = Record::new(
-            Key::new("p", "s"),
-            "message_in",
-            serde_json::json!({"a": 1}),
-        );
+    fn an_item_round_trips_through_the_sdk_types() {
+        let mut record = Record::new(Key::new("p", "s"), "message_in", serde_json::json!({}));
         record.sealed = Some(vec![1, 2, 3]);
-        record.version = 3;
-        record.time = Some(Timestamp::from_millis(1234));
-        record.retention = Some(RetentionEntry {
-            partition: "t#chat#01".into(),
-            at: Timestamp::from_millis(1234),
-        });
-        record.expires_at = Some(Timestamp::from_millis(99_999));
         let item = record_to_item(&record).unwrap();
-        assert_eq!(item.get("ttl"), Some(&AttributeValue::N("99".into())));
-        assert_eq!(item_to_record(&item).unwrap(), record);
         assert_eq!(item_to_record(&from_sdk(to_sdk(item))).unwrap(), record);
     }
 }

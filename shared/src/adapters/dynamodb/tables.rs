@@ -1,5 +1,5 @@
-//! The DynamoDB table definitions, in one place: the adapter's attribute names, the tables the
-//! tests create in DynamoDB Local, and what a test checks `template.yaml` against.
+//! The DynamoDB table definitions, in one place: the tables the tests create in DynamoDB Local,
+//! and what a test checks `template.yaml` against.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
@@ -8,25 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-/// Attribute names of the data table.
-pub mod attr {
-    pub const PK: &str = "pk";
-    pub const SK: &str = "sk";
-    pub const KIND: &str = "kind";
-    pub const DOC: &str = "d";
-    pub const SEALED: &str = "c";
-    pub const VERSION: &str = "v";
-    /// Sort key of the `by_time` local index (messages: when sent, epoch millis).
-    pub const TIME: &str = "mt";
-    /// Partition key of the sparse `retention` index: `{tenant}#{category}#{shard}`.
-    pub const RETENTION_PARTITION: &str = "rk";
-    /// Sort key of the `retention` index: the reference time, epoch millis.
-    pub const RETENTION_TIME: &str = "rt";
-    /// DynamoDB TTL: epoch seconds. A backstop only; reads and the purge do not wait for it.
-    pub const TTL: &str = "ttl";
-    /// The exact expiry in millis, for reads.
-    pub const EXPIRES: &str = "exp";
-}
+/// Attribute names of the data table (the item format defines them).
+pub use crate::ports::record_item::attr;
 
 pub const TIME_INDEX: &str = "by_time";
 pub const RETENTION_INDEX: &str = "retention";

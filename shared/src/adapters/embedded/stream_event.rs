@@ -2,7 +2,7 @@
 //! runner exactly the event they get from Lambda's DynamoDB event source.
 
 use super::change_feed::Change;
-use crate::adapters::dynamodb::item;
+use crate::ports::record_item as item;
 use crate::ports::records::StoreError;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
 

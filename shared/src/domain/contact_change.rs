@@ -1,0 +1,171 @@
+//! The changes a business (or Mizan) makes to a contact once it exists, each a transition with the
+//! audit action that records it. The store applies them through one operation
+//! (`Store::change_contact`): read, apply, save with the audit event, retry when the contact
+//! changed underneath.
+
+use crate::domain::contact::Contact;
+use crate::domain::rectification::{CorrectionError, ProfileCorrection};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactChange {
+    /// A person answers the conversation: no automated reply follows.
+    TakeOver,
+    /// Automated replies may answer again.
+    HandBack,
+    /// Restriction of processing (P7): stored, never processed.
+    Restrict,
+    LiftRestriction,
+    /// Right to rectification: corrected fields stop following WhatsApp's profile.
+    Rectify(ProfileCorrection),
+}
+
+/// What applying a change did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Already so: nothing to save or audit.
+    Unchanged,
+    /// Changed; `detail` goes into the audit event.
+    Changed { detail: Option<serde_json::Value> },
+}
+
+impl ContactChange {
+    /// The audit action recording the change.
+    pub fn action(&self) -> &'static str {
+        match self {
+            ContactChange::TakeOver => "contact.taken_over",
+            ContactChange::HandBack => "contact.handed_back",
+            ContactChange::Restrict => "contact.restricted",
+            ContactChange::LiftRestriction => "contact.restriction_lifted",
+            ContactChange::Rectify(_) => "contact.rectified",
+        }
+    }
+
+    /// Applies the change to `contact`. Only a rectification can be refused (bad input), and
+    /// whether it is does not depend on the contact: [`ProfileCorrection::check`] tells first.
+    pub fn apply(&self, contact: &mut Contact) -> Result<Transition, CorrectionError> {
+        let flag = |target: &mut bool, on: bool| {
+            if *target == on {
+                Transition::Unchanged
+            } else {
+                *target = on;
+                Transition::Changed { detail: None }
+            }
+        };
+        Ok(match self {
+            ContactChange::TakeOver => flag(&mut contact.taken_over, true),
+            ContactChange::HandBack => flag(&mut contact.taken_over, false),
+            ContactChange::Restrict => flag(&mut contact.restricted, true),
+            ContactChange::LiftRestriction => flag(&mut contact.restricted, false),
+            ContactChange::Rectify(correction) => {
+                let mut profile = contact.profile.clone().unwrap_or_default();
+                let changed = correction.apply(&mut profile)?;
+                if changed.is_empty() {
+                    return Ok(Transition::Unchanged);
+                }
+                contact.profile = Some(profile);
+                for field in &changed {
+                    if !contact.corrected.iter().any(|f| f == field) {
+                        contact.corrected.push((*field).to_owned());
+                    }
+                }
+                Transition::Changed {
+                    detail: Some(serde_json::json!({ "fields": changed })),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::contact::ContactProfile;
+    use crate::domain::ids::{ContactId, TenantId};
+    use crate::domain::personal::Personal;
+    use crate::domain::time::Timestamp;
+
+    fn contact() -> Contact {
+        let profile = ContactProfile {
+            wa_id: Some("212600000000".into()),
+            name: Some("Amina".into()),
+            ..ContactProfile::default()
+        };
+        Contact::new(
+            TenantId::new("t"),
+            ContactId::new("c"),
+            profile,
+            Timestamp::from_millis(0),
+        )
+    }
+
+    #[test]
+    fn flags_change_once_and_are_unchanged_when_already_so() {
+        let mut c = contact();
+        let changed = Transition::Changed { detail: None };
+        assert_eq!(ContactChange::TakeOver.apply(&mut c), Ok(changed.clone()));
+        assert!(c.taken_over);
+        assert_eq!(
+            ContactChange::TakeOver.apply(&mut c),
+            Ok(Transition::Unchanged)
+        );
+        assert_eq!(ContactChange::HandBack.apply(&mut c), Ok(changed.clone()));
+        assert!(!c.taken_over);
+        assert_eq!(ContactChange::Restrict.apply(&mut c), Ok(changed.clone()));
+        assert!(c.restricted && !c.may_process());
+        assert_eq!(ContactChange::LiftRestriction.apply(&mut c), Ok(changed));
+        assert_eq!(
+            ContactChange::LiftRestriction.apply(&mut c),
+            Ok(Transition::Unchanged)
+        );
+    }
+
+    #[test]
+    fn a_rectification_names_the_fields_it_changed_and_remembers_them() {
+        let mut c = contact();
+        let rename = ContactChange::Rectify(ProfileCorrection {
+            name: Some(Some(Personal::new("Amina B.".into()))),
+            username: None,
+        });
+        assert_eq!(
+            rename.apply(&mut c),
+            Ok(Transition::Changed {
+                detail: Some(serde_json::json!({ "fields": ["name"] }))
+            })
+        );
+        assert_eq!(c.corrected, vec!["name".to_owned()]);
+        assert_eq!(rename.apply(&mut c), Ok(Transition::Unchanged));
+        assert_eq!(c.corrected, vec!["name".to_owned()], "listed once");
+        let blank = ContactChange::Rectify(ProfileCorrection {
+            name: Some(Some(Personal::new("  ".into()))),
+            username: None,
+        });
+        assert_eq!(
+            blank.apply(&mut c),
+            Err(CorrectionError::Invalid { field: "name" })
+        );
+    }
+
+    #[test]
+    fn every_change_has_its_audit_action() {
+        let actions: Vec<&str> = [
+            ContactChange::TakeOver,
+            ContactChange::HandBack,
+            ContactChange::Restrict,
+            ContactChange::LiftRestriction,
+            ContactChange::Rectify(ProfileCorrection::default()),
+        ]
+        .iter()
+        .map(ContactChange::action)
+        .collect();
+        assert_eq!(
+            actions,
+            [
+                "contact.taken_over",
+                "contact.handed_back",
+                "contact.restricted",
+                "contact.restriction_lifted",
+                "contact.rectified"
+            ]
+        );
+    }
+}
