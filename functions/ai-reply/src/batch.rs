@@ -1,34 +1,19 @@
 //! One stream batch: which records are new inbound messages, grouped by contact, each group
 //! answered once, and the records of groups that failed retryably reported back.
 
-use crate::reply::{reply_to_burst, ReplyError};
 use crate::Deps;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use futures_util::future::join_all;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::Message;
-use mizan_shared::domain::reply::{ReplyKind, SkipReason};
 use mizan_shared::stream_batch::{new_inbound_message, retry_only, sequence_of};
+use mizan_shared::workflows::reply::{reply_to_burst, Outcome, Replier, ReplyError};
 use std::collections::BTreeMap;
 use tokio::sync::Semaphore;
 
 /// How many contacts' replies one invocation makes at the same time.
 const CONCURRENT_REPLIES: usize = 8;
-
-/// How one contact's burst ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Replied(ReplyKind),
-    Skipped(SkipReason),
-    /// WhatsApp refused the reply for good (code as given); recorded on the claim.
-    Refused(Option<i64>),
-    /// The group's records are reported as batch item failures: Lambda retries them, then
-    /// sends them to the failure queue. `retryable` says whether a retry can help.
-    Failed {
-        retryable: bool,
-    },
-}
 
 /// What a batch did, per contact, and which records Lambda must retry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,12 +23,6 @@ pub struct BatchReport {
     pub failures: Vec<String>,
     /// Records that are not new inbound messages (other kinds, updates, deletes).
     pub ignored: usize,
-}
-
-/// A new inbound message as the stream shows it: metadata only, no content.
-pub(crate) struct StreamMessage {
-    pub sequence: String,
-    pub message: Message,
 }
 
 /// The Lambda handler: partial batch failures so one contact's failure replays only its records.
@@ -57,16 +36,17 @@ pub async fn handle(
 
 pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     let mut report = BatchReport::default();
-    let mut bursts: BTreeMap<(TenantId, ContactId), Vec<StreamMessage>> = BTreeMap::new();
+    // Each contact's new messages (metadata only) and the sequence numbers of their records.
+    let mut bursts: BTreeMap<(TenantId, ContactId), (Vec<Message>, Vec<String>)> = BTreeMap::new();
     for record in &event.records {
         match new_inbound_message(record) {
-            Ok(Some(message)) => bursts
-                .entry((message.tenant.clone(), message.contact.clone()))
-                .or_default()
-                .push(StreamMessage {
-                    sequence: sequence_of(record),
-                    message,
-                }),
+            Ok(Some(message)) => {
+                let (messages, sequences) = bursts
+                    .entry((message.tenant.clone(), message.contact.clone()))
+                    .or_default();
+                messages.push(message);
+                sequences.push(sequence_of(record));
+            }
             Ok(None) => report.ignored += 1,
             Err(e) => {
                 // Retrying cannot make it readable; the message itself is safe in the table.
@@ -82,22 +62,28 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     // this task (they mostly wait on the store and the network; a task each would add a hop to
     // another thread and back per reply).
     let permits = Semaphore::new(CONCURRENT_REPLIES);
-    let replies = bursts.into_iter().map(|((tenant, contact), burst)| {
-        let permits = &permits;
-        async move {
-            let _permit = permits.acquire().await;
-            let outcome = reply_to_burst(deps, &tenant, &contact, &burst).await;
-            (tenant, contact, burst, outcome)
-        }
-    });
-    for (tenant, contact, burst, outcome) in join_all(replies).await {
+    let replier = Replier {
+        store: &deps.store,
+        responder: deps.responder.as_ref(),
+        messenger: deps.messenger.as_ref(),
+        history: deps.history,
+    };
+    let replies = bursts
+        .into_iter()
+        .map(|((tenant, contact), (burst, sequences))| {
+            let (permits, replier) = (&permits, &replier);
+            async move {
+                let _permit = permits.acquire().await;
+                let outcome = reply_to_burst(replier, &tenant, &contact, &burst).await;
+                (tenant, contact, sequences, outcome)
+            }
+        });
+    for (tenant, contact, sequences, outcome) in join_all(replies).await {
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
                 log_failure(deps, &tenant, &contact, &e);
-                report
-                    .failures
-                    .extend(burst.into_iter().map(|m| m.sequence));
+                report.failures.extend(sequences);
                 Outcome::Failed {
                     retryable: e.is_retryable(),
                 }

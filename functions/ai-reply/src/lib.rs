@@ -2,14 +2,14 @@
 //! the local runner, by the embedded change feed in the same record shape).
 //!
 //! A batch is grouped by contact; each contact's burst gets at most one reply, to its newest
-//! message, decided by `mizan_shared::domain::reply` and claimed exactly once in the store before
-//! anything is sent. Records that fail in a way worth retrying are reported as batch item
+//! message (the reply workflow, `mizan_shared::workflows::reply`, over the rules of
+//! `mizan_shared::domain::reply`), claimed exactly once in the store before anything is sent. Records that fail in a way worth retrying are reported as batch item
 //! failures (`ReportBatchItemFailures`), so one contact's failure does not replay the others.
 
 mod batch;
-mod reply;
 
-pub use batch::{handle, handle_batch, BatchReport, Outcome};
+pub use batch::{handle, handle_batch, BatchReport};
+pub use mizan_shared::workflows::reply::Outcome;
 
 use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::faq::FaqResponder;

@@ -6,3 +6,4 @@ pub mod erasure;
 pub mod export;
 pub mod intake;
 pub mod purge;
+pub mod reply;

@@ -1,23 +1,48 @@
-//! One contact's burst: decide (domain), claim (store), answer (responder), send (messenger),
-//! record (store). The story of one reply.
+//! One contact's burst of new messages answered at most once: decide (`domain::reply`), claim
+//! (store), answer (responder), ask the outbound gate again, send (messenger), record (store).
+//! The stream-triggered function groups a batch by contact and calls this for each group.
 
-use crate::batch::{Outcome, StreamMessage};
-use crate::Deps;
-use mizan_shared::domain::audit::Actor;
-use mizan_shared::domain::contact::Contact;
-use mizan_shared::domain::contact_change::ContactChange;
-use mizan_shared::domain::ids::{ContactId, TenantId};
-use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind};
-use mizan_shared::domain::redaction::redact;
-use mizan_shared::domain::reply::{
-    answerable, compose, customer_order, customer_text, fixed_text, hand_off_text,
-    needs_opt_out_hint, newest, opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind,
-    SkipReason,
+mod prompt;
+
+use crate::domain::audit::Actor;
+use crate::domain::contact::Contact;
+use crate::domain::contact_change::ContactChange;
+use crate::domain::ids::{ContactId, PhoneNumberId, TenantId, Wamid};
+use crate::domain::keywords::Language;
+use crate::domain::message::{Message, MessageContent, MessageKind};
+use crate::domain::reply::{
+    burst_candidate, compose, customer_text, fixed_text, hand_off_text, has_newer_inbound,
+    needs_opt_out_hint, opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind, SkipReason,
 };
-use mizan_shared::domain::tenant::Tenant;
-use mizan_shared::ports::messenger::{Recipient, SendError, TextReply};
-use mizan_shared::ports::responder::{Answer, Prompt, Speaker, Turn};
-use mizan_shared::store::{ClaimOutcome, ClaimState, DataError, ReplyClaim, Versioned};
+use crate::domain::tenant::Tenant;
+use crate::ports::messenger::{Messenger, Recipient, SendError, TextReply};
+use crate::ports::responder::{Answer, Responder};
+use crate::store::{ClaimOutcome, ClaimState, DataError, ReplyClaim, Store, Versioned};
+use prompt::{prompt, recipient};
+
+/// How one contact's burst ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Replied(ReplyKind),
+    Skipped(SkipReason),
+    /// WhatsApp refused the reply for good (code as given); recorded on the claim.
+    Refused(Option<i64>),
+    /// The burst failed: the stream retries its records, then sends them to the failure queue.
+    /// `retryable` says whether a retry can help.
+    Failed {
+        retryable: bool,
+    },
+}
+
+/// What a reply needs: the store, the responder that writes answers, the sender, and how much
+/// of the conversation the responder sees.
+pub struct Replier<'a> {
+    pub store: &'a Store,
+    pub responder: &'a dyn Responder,
+    pub messenger: &'a dyn Messenger,
+    /// How many recent messages of the conversation the responder sees.
+    pub history: usize,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {
@@ -36,13 +61,15 @@ impl ReplyError {
     }
 }
 
-pub(crate) async fn reply_to_burst(
-    deps: &Deps,
+/// Answers one contact's burst of new inbound messages (as the stream shows them: metadata
+/// only) at most once.
+pub async fn reply_to_burst(
+    deps: &Replier<'_>,
     tenant_id: &TenantId,
     contact_id: &ContactId,
-    burst: &[StreamMessage],
+    burst: &[Message],
 ) -> Result<Outcome, ReplyError> {
-    let store = &deps.store;
+    let store = deps.store;
     let log_contact = store.hasher().for_logs(contact_id.as_str());
     let skip = |reason: SkipReason| {
         tracing::info!(
@@ -54,14 +81,7 @@ pub(crate) async fn reply_to_burst(
         Ok(Outcome::Skipped(reason))
     };
     // The burst's newest answerable message; reactions and edits alone get nothing.
-    let candidate = newest(
-        burst
-            .iter()
-            .map(|m| &m.message)
-            .filter(|m| answerable(m.kind)),
-    )
-    .or_else(|| newest(burst.iter().map(|m| &m.message)));
-    let Some(candidate) = candidate else {
+    let Some(candidate) = burst_candidate(burst) else {
         return Ok(Outcome::Skipped(SkipReason::NotAnswerable));
     };
     let Some(tenant) = store.tenant(tenant_id).await? else {
@@ -75,11 +95,7 @@ pub(crate) async fn reply_to_burst(
         .conversation(tenant_id, contact_id, &policy, deps.history, None)
         .await?
         .items;
-    let newer_inbound = conversation.iter().any(|m| {
-        m.direction == Direction::Inbound
-            && answerable(m.kind)
-            && customer_order(m) > customer_order(candidate)
-    });
+    let newer_inbound = has_newer_inbound(&conversation, candidate);
     // The stream image has no content: read it, decrypted, from the conversation.
     let stored = conversation.iter().find(|m| m.id == candidate.id);
     let text = stored
@@ -156,23 +172,23 @@ pub(crate) async fn reply_to_burst(
 
 /// Who a reply is from and to, and the message it quotes.
 struct Addressed {
-    from: mizan_shared::domain::ids::PhoneNumberId,
+    from: PhoneNumberId,
     to: Recipient,
-    quoting: mizan_shared::domain::ids::Wamid,
+    quoting: Wamid,
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn answer_and_send(
-    deps: &Deps,
+    deps: &Replier<'_>,
     tenant: &Tenant,
     contact: &Versioned<Contact>,
     conversation: &[Message],
     claim: &ReplyClaim,
     kind: ReplyKind,
-    language: mizan_shared::domain::keywords::Language,
+    language: Language,
     addressed: Addressed,
 ) -> Result<Outcome, ReplyError> {
-    let store = &deps.store;
+    let store = deps.store;
     let log_contact = store.hasher().for_logs(contact.value.id.as_str());
     let Addressed { from, to, quoting } = addressed;
     if let Err(e) = deps.messenger.mark_read(&from, &quoting).await {
@@ -273,7 +289,7 @@ async fn answer_and_send(
 }
 
 async fn record_sent(
-    deps: &Deps,
+    deps: &Replier<'_>,
     tenant: &Tenant,
     contact: &Versioned<Contact>,
     claim: &ReplyClaim,
@@ -291,7 +307,11 @@ async fn record_sent(
 }
 
 /// Marks the conversation taken over by a person (audited), so no automated reply follows.
-async fn take_over(deps: &Deps, tenant: &Tenant, contact: &ContactId) -> Result<(), DataError> {
+async fn take_over(
+    deps: &Replier<'_>,
+    tenant: &Tenant,
+    contact: &ContactId,
+) -> Result<(), DataError> {
     deps.store
         .change_contact(
             &tenant.id,
@@ -301,55 +321,4 @@ async fn take_over(deps: &Deps, tenant: &Tenant, contact: &ContactId) -> Result<
         )
         .await
         .map(|_| ())
-}
-
-/// Who the reply goes to: the phone number when known, else the business-scoped user id.
-fn recipient(contact: &Contact) -> Option<Recipient> {
-    let profile = contact.profile.as_ref()?;
-    if let Some(wa_id) = &profile.wa_id {
-        return Some(Recipient::WaId(wa_id.clone()));
-    }
-    profile
-        .user_id
-        .as_ref()
-        .map(|u| Recipient::UserId(u.clone()))
-}
-
-/// What the responder sees: the business's instructions and FAQ, and the conversation's words
-/// oldest first. No phone number, WhatsApp id or name of the contact; with the tenant's
-/// `model_redaction` (the default) no phone number, e-mail address, card number or IBAN the
-/// customer typed either.
-fn prompt(
-    tenant: &Tenant,
-    conversation: &[Message],
-    language: mizan_shared::domain::keywords::Language,
-) -> Prompt {
-    // In the order Mizan saw them: WhatsApp's times have whole seconds, replies milliseconds.
-    let mut ordered: Vec<&Message> = conversation.iter().collect();
-    ordered.sort_by_key(|m| (m.stored_at, m.sent_at));
-    let turns = ordered
-        .into_iter()
-        .filter_map(|m| {
-            let text = customer_text(m.content.as_ref()?.0.expose())?;
-            let text = if tenant.settings.model_redaction {
-                redact(&text)
-            } else {
-                text
-            };
-            Some(Turn {
-                speaker: match m.direction {
-                    Direction::Inbound => Speaker::Customer,
-                    Direction::Outbound => Speaker::Business,
-                },
-                text: text.into(),
-            })
-        })
-        .collect();
-    Prompt {
-        business_name: tenant.name.clone(),
-        instructions: tenant.settings.ai_instructions.clone(),
-        faq: tenant.settings.faq.clone(),
-        turns,
-        language,
-    }
 }

@@ -1,5 +1,4 @@
-//! The automated reply: whether a customer's message gets one, which one, and its exact wording
-//! when it is not the AI's (consent keywords, hand-off, the opt-out hint). Pure rules, no I/O.
+//! Whether a customer's message gets an automated reply, and which one.
 //!
 //! Order of the checks in [`plan`]: the tenant's switch, what the message is (kind, late retry,
 //! 24-hour window, superseded by a newer one), whether anything may reach the contact at all
@@ -7,6 +6,7 @@
 //! its confirmation although the decision it carries is already recorded (intake commits the
 //! keyword and the decision together), and nothing else is sent to an opted-out contact (P5).
 
+use super::language::{asks_for_human, guess_language};
 use crate::domain::consent::Purpose;
 use crate::domain::contact::Contact;
 use crate::domain::keywords::{self, Keyword, Language};
@@ -14,9 +14,6 @@ use crate::domain::message::{Direction, Message, MessageKind};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// WhatsApp's limit on a text message body, in characters.
-pub const WHATSAPP_TEXT_LIMIT: usize = 4096;
 
 /// WhatsApp's customer-service window: free-form replies only within 24 hours of the customer's
 /// last message.
@@ -209,19 +206,6 @@ pub fn still_allowed(kind: ReplyKind, contact: Option<&Contact>) -> Result<(), S
     }
 }
 
-/// The order a customer wrote messages in: WhatsApp's time has whole seconds, so messages of
-/// one second are ordered by when Mizan stored them.
-pub fn customer_order(m: &Message) -> (Timestamp, Timestamp, &str) {
-    (m.sent_at, m.stored_at, m.id.as_str())
-}
-
-/// The newest of a contact's messages: the one a burst's reply answers.
-pub fn newest<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Option<&'a Message> {
-    messages
-        .into_iter()
-        .max_by(|a, b| customer_order(a).cmp(&customer_order(b)))
-}
-
 /// Whether the opt-out hint must go with this reply: at least once per 24 hours (P5).
 pub fn needs_opt_out_hint(
     kind: ReplyKind,
@@ -229,223 +213,6 @@ pub fn needs_opt_out_hint(
     now: Timestamp,
 ) -> bool {
     !kind.explains_opt_out() && last_hint_at.is_none_or(|at| now.since(at) >= OPT_OUT_HINT_EVERY)
-}
-
-/// The customer's own words in a stored message's content: text, button and list titles,
-/// captions. Never the sender's number, ids or any other field.
-pub fn customer_text(content: &serde_json::Value) -> Option<String> {
-    let pointers = [
-        "/text/body",
-        "/body",
-        "/button/text",
-        "/interactive/button_reply/title",
-        "/interactive/list_reply/title",
-        "/interactive/list_reply/description",
-        "/image/caption",
-        "/video/caption",
-        "/document/caption",
-    ];
-    let parts: Vec<&str> = pointers
-        .iter()
-        .filter_map(|p| content.pointer(p).and_then(|v| v.as_str()))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("\n"))
-}
-
-/// The language to answer in: Arabic script, French words, else English.
-pub fn guess_language(text: &str) -> Language {
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    let arabic = text
-        .chars()
-        .filter(|c| ('\u{0600}'..='\u{06FF}').contains(c) || ('\u{0750}'..='\u{077F}').contains(c))
-        .count();
-    if letters > 0 && arabic * 2 >= letters {
-        return Language::Arabic;
-    }
-    const FRENCH: &[&str] = &[
-        "bonjour",
-        "bonsoir",
-        "salut",
-        "merci",
-        "vous",
-        "votre",
-        "vos",
-        "est",
-        "etes",
-        "sont",
-        "les",
-        "des",
-        "une",
-        "je",
-        "j",
-        "pour",
-        "avec",
-        "avez",
-        "quel",
-        "quels",
-        "quelle",
-        "quelles",
-        "horaires",
-        "ouvert",
-        "ouverts",
-        "ouverte",
-        "ferme",
-        "dimanche",
-        "lundi",
-        "samedi",
-        "aujourd",
-        "demain",
-        "combien",
-        "comment",
-        "pourquoi",
-        "oui",
-        "non",
-        "svp",
-        "pas",
-        "c",
-        "qu",
-        "quand",
-        "ou",
-        "livraison",
-        "prix",
-        "commande",
-        "bien",
-    ];
-    const ENGLISH: &[&str] = &[
-        "the", "you", "your", "are", "is", "what", "when", "where", "how", "hello", "hi", "thanks",
-        "thank", "please", "do", "does", "open", "opening", "hours", "can", "i", "my", "order",
-        "price", "delivery", "today", "tomorrow", "sunday", "yes", "no",
-    ];
-    let folded = keywords::fold(text);
-    let words: Vec<&str> = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let french = words.iter().filter(|w| FRENCH.contains(w)).count();
-    let english = words.iter().filter(|w| ENGLISH.contains(w)).count();
-    let accented = text.chars().any(|c| "éèêàâçùûôîïëœÉÈÊÀÇ".contains(c));
-    if french > english || (accented && english == 0) {
-        Language::French
-    } else {
-        Language::English
-    }
-}
-
-/// Whether the customer asks to talk to a person.
-pub fn asks_for_human(text: &str) -> bool {
-    const PHRASES: &[&str] = &[
-        "human",
-        "a person",
-        "real person",
-        "someone real",
-        "agent",
-        "live agent",
-        "representative",
-        "operator",
-        "talk to someone",
-        "speak to someone",
-        "humain",
-        "une personne",
-        "vraie personne",
-        "conseiller",
-        "conseillere",
-        "un agent",
-        "operateur",
-        "operatrice",
-        "parler a quelqu'un",
-        "انسان",
-        "بشري",
-        "موظف",
-        "شخص حقيقي",
-        "خدمه العملاء",
-    ];
-    let words = |s: &str| -> String {
-        let folded = keywords::fold(s);
-        let spaced: String = folded
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '\'' {
-                    c
-                } else {
-                    ' '
-                }
-            })
-            .collect();
-        format!(
-            " {} ",
-            spaced.split_whitespace().collect::<Vec<_>>().join(" ")
-        )
-    };
-    let text = words(text);
-    PHRASES.iter().any(|phrase| text.contains(&words(phrase)))
-}
-
-/// The fixed text of a reply that is not the AI's.
-pub fn fixed_text(kind: ReplyKind, language: Language, business: &str) -> Option<String> {
-    use Language::*;
-    let text = match (kind, language) {
-        (ReplyKind::OptOutConfirmation, English) => "You are unsubscribed: you will get no more automated messages from us. Reply START to get automated replies again.".to_owned(),
-        (ReplyKind::OptOutConfirmation, French) => "Vous êtes désabonné(e) : vous ne recevrez plus de messages automatiques de notre part. Répondez DÉMARRER pour recevoir de nouveau nos réponses automatiques.".to_owned(),
-        (ReplyKind::OptOutConfirmation, Arabic) => "تم إلغاء اشتراكك ولن تصلك منا رسائل آلية بعد الآن. أرسل «اشتراك» لتلقي ردودنا الآلية من جديد.".to_owned(),
-        (ReplyKind::OptInConfirmation, English) => "Automated replies are on: we will answer your messages. This does not sign you up for marketing messages. Reply STOP at any time to stop automated messages.".to_owned(),
-        (ReplyKind::OptInConfirmation, French) => "Les réponses automatiques sont activées : nous répondrons à vos messages. Cela ne vous inscrit pas aux messages promotionnels. Répondez ARRÊT à tout moment pour ne plus recevoir de messages automatiques.".to_owned(),
-        (ReplyKind::OptInConfirmation, Arabic) => "تم تفعيل الردود الآلية: سنرد على رسائلك. لا يعني ذلك اشتراكك في الرسائل الترويجية. أرسل «إيقاف» في أي وقت لإيقاف الرسائل الآلية.".to_owned(),
-        (ReplyKind::Help, English) => format!("This is the automated assistant of {business}. Ask your question here, or write \"human\" to reach a person. Reply STOP to stop automated messages, START to resume them."),
-        (ReplyKind::Help, French) => format!("Vous écrivez à l'assistant automatique de {business}. Posez votre question ici, ou écrivez « humain » pour parler à une personne. Répondez ARRÊT pour ne plus recevoir de messages automatiques, DÉMARRER pour les reprendre."),
-        (ReplyKind::Help, Arabic) => format!("هذا هو المساعد الآلي لـ {business}. اكتب سؤالك هنا، أو اكتب «موظف» للتحدث مع شخص. أرسل «إيقاف» لإيقاف الرسائل الآلية و«اشتراك» لاستئنافها."),
-        (ReplyKind::HandOff, _) => return Some(hand_off_text(language).to_owned()),
-        (ReplyKind::Answer, _) => return None,
-    };
-    Some(text)
-}
-
-/// The polite hand-off: a person will answer.
-pub fn hand_off_text(language: Language) -> &'static str {
-    match language {
-        Language::English => "Thank you for your message. A member of our team will get back to you as soon as possible.",
-        Language::French => "Merci pour votre message. Un membre de notre équipe vous répondra dès que possible.",
-        Language::Arabic => "شكراً لرسالتك. سيتواصل معك أحد أعضاء فريقنا في أقرب وقت ممكن.",
-    }
-}
-
-/// How to opt out, appended to automated replies at least once per 24 hours (P5).
-pub fn opt_out_hint(language: Language) -> &'static str {
-    match language {
-        Language::English => "Reply STOP to stop automated messages.",
-        Language::French => "Répondez ARRÊT pour ne plus recevoir de messages automatiques.",
-        Language::Arabic => "أرسل «إيقاف» لإيقاف الرسائل الآلية.",
-    }
-}
-
-/// The body to send: the reply, with the hint after it when given, within WhatsApp's limit
-/// (the reply is shortened, never the hint).
-pub fn compose(reply: &str, hint: Option<&str>) -> String {
-    let reply = reply.trim();
-    match hint {
-        None => cap(reply, WHATSAPP_TEXT_LIMIT),
-        Some(hint) => {
-            let room = WHATSAPP_TEXT_LIMIT.saturating_sub(hint.chars().count() + 2);
-            format!("{}\n\n{hint}", cap(reply, room))
-        }
-    }
-}
-
-/// `text` in at most `limit` characters: cut at a word boundary when one is near, with "…".
-pub fn cap(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_owned();
-    }
-    if limit == 0 {
-        return String::new();
-    }
-    let kept: String = text.chars().take(limit - 1).collect();
-    let cut = match kept.rfind(char::is_whitespace) {
-        Some(at) if kept[..at].chars().count() * 10 >= (limit - 1) * 9 => &kept[..at],
-        _ => kept.as_str(),
-    };
-    format!("{}…", cut.trim_end())
 }
 
 #[cfg(test)]
@@ -709,17 +476,8 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_is_answered_once_at_its_newest_message() {
+    fn a_message_superseded_by_a_newer_one_is_not_answered() {
         let a = message("ma", NOW, "hi");
-        let b = message("mb", NOW + 2_000, "are you open?");
-        let c1 = message("mc", NOW + 1_000, "hello");
-        assert_eq!(newest([&a, &b, &c1]).map(|m| &m.id), Some(&b.id));
-        // Within one second (WhatsApp's precision), the one stored last is the newest.
-        let mut first = message("mz", NOW, "first");
-        let mut second = message("ma", NOW, "second");
-        first.stored_at = Timestamp::from_millis(NOW + 100);
-        second.stored_at = Timestamp::from_millis(NOW + 900);
-        assert_eq!(newest([&first, &second]).map(|m| &m.id), Some(&second.id));
         let c = contact();
         let facts = ReplyFacts {
             tenant_active: true,
@@ -771,60 +529,5 @@ mod tests {
             !needs_opt_out_hint(ReplyKind::Help, None, now),
             "help explains it"
         );
-    }
-
-    #[test]
-    fn fixed_texts_name_keywords_that_really_work() {
-        let texts = [
-            (ReplyKind::OptOutConfirmation, Keyword::OptIn),
-            (ReplyKind::OptInConfirmation, Keyword::OptOut),
-        ];
-        for language in [Language::English, Language::French, Language::Arabic] {
-            for (kind, keyword) in texts {
-                let text = fixed_text(kind, language, "Atlas Tea").unwrap();
-                assert!(
-                    text.split(|c: char| c.is_whitespace() || "«»\"".contains(c))
-                        .any(|word| keywords::classify(word).map(|m| m.keyword) == Some(keyword)),
-                    "{kind:?} in {language:?} names a working keyword: {text}"
-                );
-            }
-            let hint = opt_out_hint(language);
-            assert!(hint
-                .split(|c: char| c.is_whitespace() || "«»".contains(c))
-                .any(|w| keywords::classify(w).map(|m| m.keyword) == Some(Keyword::OptOut)));
-        }
-        assert!(fixed_text(ReplyKind::Help, Language::English, "Atlas Tea")
-            .unwrap()
-            .contains("Atlas Tea"));
-        assert_eq!(fixed_text(ReplyKind::Answer, Language::English, "x"), None);
-    }
-
-    #[test]
-    fn replies_are_capped_to_whatsapps_text_limit_keeping_the_hint() {
-        let long = "word ".repeat(2_000);
-        let hint = opt_out_hint(Language::English);
-        let body = compose(&long, Some(hint));
-        assert!(body.chars().count() <= WHATSAPP_TEXT_LIMIT);
-        assert!(body.ends_with(hint));
-        let arabic = "ب".repeat(5_000);
-        let body = compose(&arabic, None);
-        assert_eq!(body.chars().count(), WHATSAPP_TEXT_LIMIT);
-        assert_eq!(compose("  short  ", None), "short");
-    }
-
-    #[test]
-    fn only_the_customers_words_are_taken_from_a_message() {
-        let content = serde_json::json!({
-            "from": "212600000000",
-            "id": "wamid.X",
-            "type": "text",
-            "text": { "body": "Hello" }
-        });
-        assert_eq!(customer_text(&content).as_deref(), Some("Hello"));
-        let image =
-            serde_json::json!({"from": "2126", "image": {"id": "media1", "caption": "this one"}});
-        assert_eq!(customer_text(&image).as_deref(), Some("this one"));
-        let location = serde_json::json!({"from": "2126", "location": {"latitude": 1.0}});
-        assert_eq!(customer_text(&location), None);
     }
 }
