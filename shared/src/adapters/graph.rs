@@ -5,7 +5,7 @@
 //! back as `{"error":{"message","type","code","error_data":{"details"},"fbtrace_id"}}`; they are
 //! classified by `code` (Meta's advice), then by HTTP status.
 
-use super::backoff::{retry_after, RetryPolicy};
+use super::backoff::{exchange, retrying, Failure, NoAnswer, RetryPolicy};
 use crate::domain::ids::{PhoneNumberId, Wamid};
 use crate::ports::messenger::{Messenger, Recipient, SendError, TextReply};
 use async_trait::async_trait;
@@ -131,61 +131,40 @@ impl GraphMessenger {
         body: &Value,
         resend_on_timeout: bool,
     ) -> Result<Value, SendError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (error, wait_hint) = match self
+        retrying(&self.settings.retry, "graph", || async {
+            let request = self
                 .http
                 .post(self.url(from))
                 .bearer_auth(self.settings.access_token.expose_secret())
-                .json(body)
-                .send()
-                .await
-            {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let hint = retry_after(response.headers());
-                    let text = response.text().await.unwrap_or_default();
-                    let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    if (200..300).contains(&status) {
-                        return Ok(parsed);
-                    }
-                    (classify(status, &parsed), hint)
-                }
-                Err(e) if e.is_timeout() && !resend_on_timeout => {
-                    return Err(SendError::Permanent {
+                .json(body);
+            match exchange(request).await {
+                Ok(answer) if answer.is_success() => Ok(answer.body),
+                Ok(answer) => match classify(answer.status, &answer.body) {
+                    error if error.is_retryable() => Err(Failure::Retry {
+                        error,
+                        retry_after: answer.retry_after,
+                    }),
+                    error => Err(Failure::Final(error)),
+                },
+                Err(NoAnswer::TimedOut) if !resend_on_timeout => {
+                    Err(Failure::Final(SendError::Permanent {
                         code: None,
                         http_status: None,
                         title: "timed out: the message may have been sent, so it is not resent"
                             .into(),
-                    })
+                    }))
                 }
-                Err(e) => (
-                    SendError::Retryable {
+                Err(no_answer) => Err(Failure::Retry {
+                    error: SendError::Retryable {
                         code: None,
                         http_status: None,
-                        title: if e.is_timeout() {
-                            "timed out".into()
-                        } else if e.is_connect() {
-                            "could not connect".into()
-                        } else {
-                            "request failed".into()
-                        },
+                        title: no_answer.describe().into(),
                     },
-                    None,
-                ),
-            };
-            if !error.is_retryable() || attempt >= self.settings.retry.max_attempts {
-                return Err(error);
+                    retry_after: None,
+                }),
             }
-            tracing::info!(
-                adapter = "graph",
-                attempt,
-                code = error.code(),
-                "whatsapp call failed; retrying"
-            );
-            tokio::time::sleep(self.settings.retry.delay(attempt, wait_hint)).await;
-        }
+        })
+        .await
     }
 }
 

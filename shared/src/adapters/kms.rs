@@ -1,9 +1,10 @@
 //! The production key vault: AWS KMS `GenerateDataKey` / `Decrypt` under one customer-managed key,
 //! with the tenant and the contact's keyed hash as encryption context.
 
+use super::aws_errors::{classify, AwsFailureKind};
 use crate::ports::keys::{DataKey, KeyContext, KeyVault, VaultError};
 use async_trait::async_trait;
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use aws_sdk_kms::Client;
@@ -36,22 +37,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let shown = DisplayErrorContext(&error).to_string();
-    match &error {
-        SdkError::ServiceError(service) => match service.err().code() {
-            // KMS answers a wrong encryption context exactly like a foreign ciphertext.
-            Some("InvalidCiphertextException" | "IncorrectKeyException") => {
-                VaultError::WrongContext
-            }
-            Some(
-                "ThrottlingException"
-                | "KMSInternalException"
-                | "DependencyTimeoutException"
-                | "KeyUnavailableException",
-            ) => VaultError::Unavailable(shown),
-            _ => VaultError::Refused(shown),
-        },
-        _ => VaultError::Unavailable(shown),
+    let failure = classify(&error);
+    match (failure.code.as_deref(), failure.kind) {
+        // KMS answers a wrong encryption context exactly like a foreign ciphertext.
+        (Some("InvalidCiphertextException" | "IncorrectKeyException"), _) => {
+            VaultError::WrongContext
+        }
+        (_, AwsFailureKind::Refused) => VaultError::Refused(failure.shown),
+        _ => VaultError::Unavailable(failure.shown),
     }
 }
 

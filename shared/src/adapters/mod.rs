@@ -1,5 +1,6 @@
 //! One module per technology, each implementing ports. Nothing else imports an SDK.
 
+pub mod aws_errors;
 pub mod backoff;
 pub mod dynamodb;
 pub mod embedded;

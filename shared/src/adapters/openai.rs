@@ -5,7 +5,7 @@
 //! number, WhatsApp id or name. 429, 5xx and timeouts are retried with backoff; other 4xx are
 //! refused at once. A model that cannot answer from what it was given says [`HAND_OFF_TOKEN`].
 
-use super::backoff::{retry_after, RetryPolicy};
+use super::backoff::{exchange, retrying, Failure, RetryPolicy};
 use crate::domain::keywords::Language;
 use crate::ports::responder::{Answer, Prompt, Responder, ResponderError, Speaker};
 use async_trait::async_trait;
@@ -108,55 +108,43 @@ impl Responder for ChatCompletions {
             self.settings.base_url.trim_end_matches('/')
         );
         let body = request_body(&self.settings.model, prompt);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        retrying(&self.settings.retry, "openai", || async {
             let mut request = self.http.post(&url).json(&body);
             if let Some(key) = &self.settings.api_key {
                 request = request.bearer_auth(key.expose_secret());
             }
-            let (failure, hint) = match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let hint = retry_after(response.headers());
-                    let text = response.text().await.unwrap_or_default();
-                    let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                    if (200..300).contains(&status) {
-                        return Ok(answer_of(&parsed));
-                    }
-                    // OpenAI's error body: {"error":{"message","type","param","code"}}; the
-                    // type and code say what went wrong without echoing the prompt.
-                    let what = format!(
-                        "http {status}, type {}, code {}",
-                        parsed["error"]["type"].as_str().unwrap_or("-"),
-                        parsed["error"]["code"]
-                            .as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| parsed["error"]["code"].to_string()),
-                    );
-                    if status == 429 || status >= 500 {
-                        (ResponderError::Unavailable(what), hint)
-                    } else {
-                        return Err(ResponderError::Refused(what));
-                    }
+            let answer = match exchange(request).await {
+                Ok(answer) if answer.is_success() => return Ok(answer_of(&answer.body)),
+                Ok(answer) => answer,
+                Err(no_answer) => {
+                    return Err(Failure::Retry {
+                        error: ResponderError::Unavailable(no_answer.describe().into()),
+                        retry_after: None,
+                    })
                 }
-                Err(e) => (
-                    ResponderError::Unavailable(if e.is_timeout() {
-                        "timed out".into()
-                    } else if e.is_connect() {
-                        "could not connect".into()
-                    } else {
-                        "request failed".into()
-                    }),
-                    None,
-                ),
             };
-            if attempt >= self.settings.retry.max_attempts {
-                return Err(failure);
+            // OpenAI's error body: {"error":{"message","type","param","code"}}; the type and
+            // code say what went wrong without echoing the prompt.
+            let error = &answer.body["error"];
+            let what = format!(
+                "http {}, type {}, code {}",
+                answer.status,
+                error["type"].as_str().unwrap_or("-"),
+                error["code"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| error["code"].to_string()),
+            );
+            if answer.is_transient() {
+                Err(Failure::Retry {
+                    error: ResponderError::Unavailable(what),
+                    retry_after: answer.retry_after,
+                })
+            } else {
+                Err(Failure::Final(ResponderError::Refused(what)))
             }
-            tracing::info!(adapter = "openai", attempt, error = %failure, "model call failed; retrying");
-            tokio::time::sleep(self.settings.retry.delay(attempt, hint)).await;
-        }
+        })
+        .await
     }
 }
 

@@ -1,10 +1,11 @@
 //! Export archives in the S3 export bucket (SSE-KMS by the bucket's default encryption).
 
+use super::aws_errors::classify;
 use crate::ports::archives::{
     valid_object_key, ArchiveError, ArchiveLocation, ArchiveStore, ArchiveUpload,
 };
 use async_trait::async_trait;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
@@ -118,15 +119,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let shown = DisplayErrorContext(&error).to_string();
-    match &error {
-        SdkError::ServiceError(service) => match service.err().code() {
-            Some("SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout") => {
-                ArchiveError::Unavailable(shown)
-            }
-            _ => ArchiveError::Refused(shown),
-        },
-        _ => ArchiveError::Unavailable(shown),
+    let failure = classify(&error);
+    if failure.is_retryable() {
+        ArchiveError::Unavailable(failure.shown)
+    } else {
+        ArchiveError::Refused(failure.shown)
     }
 }
 

@@ -1,39 +1,20 @@
-//! AWS SDK errors mapped to the storage port's errors, with retryability kept.
+//! AWS SDK errors mapped to the storage port's errors, with retryability kept (classified once
+//! for every AWS adapter in `adapters::aws_errors`).
 
+use crate::adapters::aws_errors::{classify, AwsFailureKind};
 use crate::ports::records::StoreError;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-
-const BUSY_CODES: [&str; 5] = [
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "ThrottlingException",
-    "TransactionConflictException",
-    "TransactionInProgressException",
-];
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 pub fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    match &error {
-        SdkError::ServiceError(service) => {
-            // Code and message only: the raw response is not for logs.
-            let err = service.err();
-            let shown = format!(
-                "{}: {}",
-                err.code().unwrap_or("unknown"),
-                err.message().unwrap_or("no message")
-            );
-            match err.code() {
-                Some("ConditionalCheckFailedException") => StoreError::ConditionFailed { index: 0 },
-                Some(code) if BUSY_CODES.contains(&code) => StoreError::Busy(shown),
-                Some("InternalServerError" | "ServiceUnavailable") => {
-                    StoreError::Unavailable(shown)
-                }
-                _ => StoreError::Rejected(shown),
-            }
-        }
-        _ => StoreError::Unavailable(DisplayErrorContext(&error).to_string()),
+    let failure = classify(&error);
+    match (failure.code.as_deref(), failure.kind) {
+        (Some("ConditionalCheckFailedException"), _) => StoreError::ConditionFailed { index: 0 },
+        (_, AwsFailureKind::Busy) => StoreError::Busy(failure.shown),
+        (_, AwsFailureKind::Unavailable) => StoreError::Unavailable(failure.shown),
+        (_, AwsFailureKind::Refused) => StoreError::Rejected(failure.shown),
     }
 }

@@ -3,7 +3,7 @@
 use super::tables::key_attr;
 use crate::ports::keys::{KeyContext, KeyStore, KeyStoreError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -36,7 +36,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    KeyStoreError::Unavailable(DisplayErrorContext(&error).to_string())
+    KeyStoreError::Unavailable(crate::adapters::aws_errors::classify(&error).shown)
 }
 
 #[async_trait]
