@@ -1,8 +1,8 @@
 //! Export archives: complete by construction (every kind of item stored for a contact appears),
 //! `data.json` valid against its published schema, every file readable, and the job lifecycle.
 
-#[macro_use]
-mod support;
+use mizan_test_support::on_both_backends;
+use mizan_test_support::store as support;
 
 use mizan_shared::adapters::local_archives::LocalArchives;
 use mizan_shared::domain::audit::{Actor, AuditEvent};

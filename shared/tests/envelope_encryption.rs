@@ -1,7 +1,7 @@
 //! Envelope encryption (P9) for both key adapters: the local master key with the embedded key
 //! table, and KMS (moto) with the DynamoDB key table (DynamoDB Local).
 
-mod support;
+use mizan_test_support::store as support;
 
 use mizan_shared::adapters::dynamodb::tables::{create_table, key_table};
 use mizan_shared::adapters::dynamodb::DynamoKeyStore;

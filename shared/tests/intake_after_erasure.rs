@@ -3,8 +3,8 @@
 //! waits for it (retried, then quarantined), a message sent after it starts a new contact.
 //! Every case runs against the embedded backend and DynamoDB Local.
 
-#[macro_use]
-mod support;
+use mizan_test_support::on_both_backends;
+use mizan_test_support::store as support;
 
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::identity_hash::IdentifierKind;

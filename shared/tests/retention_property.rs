@@ -1,7 +1,7 @@
 //! Property: whatever the messages' ages, the tenant's chat retention and the moment the purge
 //! runs, nothing within its retention is ever deleted, and everything past it is.
 
-mod support;
+use mizan_test_support::store as support;
 
 use mizan_shared::adapters::local_archives::LocalArchives;
 use mizan_shared::domain::contact::ContactProfile;

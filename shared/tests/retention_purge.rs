@@ -2,8 +2,8 @@
 //! retention, tenant overrides, legal holds, erasure completion, suppression, resumption and
 //! concurrent runs. Every case runs against the embedded backend and DynamoDB Local.
 
-#[macro_use]
-mod support;
+use mizan_test_support::on_both_backends;
+use mizan_test_support::store as support;
 
 use mizan_shared::adapters::local_archives::LocalArchives;
 use mizan_shared::crypto::envelope::{CacheSettings, Envelope};

@@ -1,7 +1,7 @@
 //! The storage contract: every case runs unchanged against the embedded backend and DynamoDB Local.
 
-#[macro_use]
-mod support;
+use mizan_test_support::on_both_backends;
+use mizan_test_support::store as support;
 
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::consent::{

@@ -19,6 +19,7 @@ use mizan_shared::domain::whatsapp::parse_delivery;
 use mizan_shared::ports::responder::{Answer, Prompt, Responder, ResponderError};
 use mizan_shared::store::Store;
 use mizan_shared::workflows::intake;
+use mizan_test_support::bench::Percentiles;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -142,7 +143,7 @@ fn reply(c: &mut Criterion) {
     group.finish();
 
     // Criterion reports means; the target is a tail latency, so measure the distribution too.
-    let mut samples: Vec<Duration> = (0..2_000)
+    let samples: Vec<Duration> = (0..2_000)
         .map(|_| {
             let event = rt.block_on(bench.next_event());
             let start = Instant::now();
@@ -150,14 +151,10 @@ fn reply(c: &mut Criterion) {
             start.elapsed()
         })
         .collect();
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    let count = samples.len();
     println!(
-        "ai_reply overhead ({durability}) over {} sequential replies: p50 {:?}, p99 {:?}, max {:?}",
-        samples.len(),
-        at(0.50),
-        at(0.99),
-        samples[samples.len() - 1]
+        "ai_reply overhead ({durability}) over {count} sequential replies: {}",
+        Percentiles::of(samples)
     );
 }
 

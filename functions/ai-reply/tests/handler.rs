@@ -2,20 +2,12 @@
 //! events the embedded change feed produces, against the embedded store, a fake Graph API and a
 //! fake OpenAI-compatible server (local HTTP servers that answer like the real ones).
 
-mod fakes;
-
 use aws_lambda_events::event::dynamodb::Event;
-use fakes::graph::{FakeGraph, Send};
-use fakes::model::{Completion, FakeModel, DEFAULT_ANSWER};
 use mizan_ai_reply::{handle, handle_batch, Deps, Outcome};
 use mizan_shared::adapters::backoff::RetryPolicy;
-use mizan_shared::adapters::embedded::stream_event::to_stream_event;
-use mizan_shared::adapters::embedded::EmbeddedStore;
 use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
-use mizan_shared::backend;
-use mizan_shared::config::Config;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
 use mizan_shared::domain::identity_hash::IdentifierKind;
@@ -26,31 +18,27 @@ use mizan_shared::domain::reply::{opt_out_hint, ReplyKind, SkipReason};
 use mizan_shared::domain::tenant::{FaqEntry, Tenant, TenantSettings};
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::domain::whatsapp::parse_delivery;
-use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::ports::responder::Responder;
 use mizan_shared::store::{ClaimState, ErasureReason, Store};
 use mizan_shared::stream_batch::new_inbound_message;
 use mizan_shared::workflows::intake;
+use mizan_test_support::fakes::graph::{FakeGraph, Send};
+use mizan_test_support::fakes::model::{Completion, FakeModel, DEFAULT_ANSWER};
 use mizan_test_support::logs::captured_logs;
+use mizan_test_support::system::TestSystem;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 const PHONE: &str = "100000000000001";
 const TENANT: &str = "ten_0123456789abcdef0123456789abcdef";
-const HASH_KEY: [u8; 32] = [9; 32];
-/// 2026-01-01T00:00:00Z
-const START: i64 = 1_767_225_600_000;
 const HOURS_ANSWER: &str = "We are open Monday to Saturday, 9:00 to 19:00.";
 
 struct Harness {
+    system: TestSystem,
     deps: Deps,
-    embedded: EmbeddedStore,
-    clock: Arc<ManualClock>,
     tenant: Tenant,
     graph: FakeGraph,
-    position: std::sync::Mutex<i64>,
-    _dir: tempfile::TempDir,
 }
 
 fn fast_retry(max_attempts: u32) -> RetryPolicy {
@@ -83,13 +71,8 @@ async fn harness() -> Harness {
 }
 
 async fn harness_with(model: Option<&FakeModel>, settings: TenantSettings) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::embedded(dir.path().to_owned(), HASH_KEY);
-    let clock = Arc::new(ManualClock::at(Timestamp::from_millis(START)));
-    let services = backend::connect_with_clock(&config, clock.clone())
-        .await
-        .unwrap();
-    let store = services.store.clone();
+    let system = TestSystem::start().await;
+    let store = system.store().clone();
     let mut tenant = Tenant::new("Atlas Tea", store.now());
     tenant.id = TenantId::new(TENANT);
     tenant.settings = settings;
@@ -120,32 +103,17 @@ async fn harness_with(model: Option<&FakeModel>, settings: TenantSettings) -> Ha
         ),
         None => Arc::new(FaqResponder),
     };
-    let embedded = services.embedded.clone().unwrap();
-    let position = last_seq(&embedded).await;
+    system.skip_changes().await;
     Harness {
+        system,
         deps: Deps {
             store,
             responder,
             messenger: Arc::new(messenger),
             history: 20,
         },
-        embedded,
-        clock,
         tenant,
         graph,
-        position: std::sync::Mutex::new(position),
-        _dir: dir,
-    }
-}
-
-async fn last_seq(embedded: &EmbeddedStore) -> i64 {
-    let mut position = 0;
-    loop {
-        let changes = embedded.changes_after(position, 1000).await.unwrap();
-        match changes.last() {
-            Some(last) => position = last.seq,
-            None => return position,
-        }
     }
 }
 
@@ -177,16 +145,11 @@ impl Harness {
 
     /// Everything written since the last call, as the stream delivers it.
     async fn stream_event(&self) -> Event {
-        let from = *self.position.lock().unwrap();
-        let changes = self.embedded.changes_after(from, 1000).await.unwrap();
-        if let Some(last) = changes.last() {
-            *self.position.lock().unwrap() = last.seq;
-        }
-        to_stream_event(&changes).unwrap()
+        self.system.stream_event().await
     }
 
     fn later(&self, by: Duration) {
-        self.clock.advance(by);
+        self.system.clock().advance(by);
     }
 
     fn contact_id(&self, wa_id: &str) -> ContactId {
@@ -871,7 +834,7 @@ async fn what_lands_while_the_model_thinks_stops_the_reply() {
             "{change}"
         );
         assert!(h.graph.text_attempts().is_empty(), "{change}: nothing sent");
-        let written = h.embedded.changes_after(0, 100_000).await.unwrap();
+        let written = h.system.embedded.changes_after(0, 100_000).await.unwrap();
         assert!(
             !written
                 .iter()

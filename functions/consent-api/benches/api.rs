@@ -9,6 +9,7 @@ use mizan_shared::config::Config;
 use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::tenant::Tenant;
+use mizan_test_support::bench::Percentiles;
 use secrecy::ExposeSecret;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -32,15 +33,11 @@ fn request(method: &str, path: &str, token: &str, body: Option<&str>) -> lambda_
         .unwrap()
 }
 
-fn percentiles(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+fn percentiles(name: &str, samples: Vec<Duration>) {
+    let count = samples.len();
     println!(
-        "{name} over {} sequential requests: p50 {:?}, p99 {:?}, max {:?}",
-        samples.len(),
-        at(0.50),
-        at(0.99),
-        samples[samples.len() - 1]
+        "{name} over {count} sequential requests: {}",
+        Percentiles::of(samples)
     );
 }
 

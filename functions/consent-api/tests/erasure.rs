@@ -76,7 +76,7 @@ async fn ready_export(
 }
 
 fn write_archive(h: &Harness, object_key: &str) {
-    let path = LocalArchives::new(h.dir.path())
+    let path = LocalArchives::new(h.system.dir.path())
         .path_of(object_key)
         .unwrap();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -162,7 +162,7 @@ async fn after_erasure_nothing_is_readable_nothing_stored_but_suppression_and_th
         h.store().export(&h.a.tenant.id, &export).await.unwrap(),
         None
     );
-    let archives = LocalArchives::new(h.dir.path());
+    let archives = LocalArchives::new(h.system.dir.path());
     assert!(!archives.exists(&object_key).await.unwrap());
     // the request is on the audit trail (without personal data),
     let audit = h.audit_of_a().await;
@@ -327,7 +327,7 @@ async fn when_removal_fails_the_erasure_is_accepted_unreadable_and_left_to_the_p
     let contact = h.find(&h.a, WA_ID).await.unwrap();
     // An archive the archive store cannot remove (a directory where the file should be).
     let object_key = format!("{}/stuck.zip", h.a.tenant.id);
-    let path = LocalArchives::new(h.dir.path())
+    let path = LocalArchives::new(h.system.dir.path())
         .path_of(&object_key)
         .unwrap();
     std::fs::create_dir_all(path.join("inside")).unwrap();

@@ -229,7 +229,8 @@ async fn tampered_expired_and_dangling_links_get_the_same_answers() {
         expires_at: h.store().now().plus(days(1)),
     });
     let dangling = h.call(h.event("get-download", None, "", &dangling)).await;
-    h.clock
+    h.system
+        .clock()
         .advance(days(7) + std::time::Duration::from_secs(3600));
     let expired = h.call(h.event("get-download", None, "", &token)).await;
     assert_eq!(expired.status, 410);

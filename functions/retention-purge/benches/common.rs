@@ -2,11 +2,7 @@
 //! item and index query it reads. Needs `MIZAN_TEST_DYNAMODB_ENDPOINT`.
 
 use async_trait::async_trait;
-use mizan_shared::adapters::dynamodb::tables::{create_table, data_table, key_table};
-use mizan_shared::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
-use mizan_shared::adapters::local_vault::LocalVault;
-use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
-use mizan_shared::domain::identity_hash::IdentityHasher;
+use mizan_shared::adapters::dynamodb::DynamoStore;
 use mizan_shared::domain::ids::{ContactId, MessageId, TenantId};
 use mizan_shared::domain::retention::Category;
 use mizan_shared::domain::time::Timestamp;
@@ -15,6 +11,9 @@ use mizan_shared::ports::records::{
     Cursor, Due, Key, Page, Query, Record, RecordStore, StoreError, Write,
 };
 use mizan_shared::store::{layout, Store};
+use mizan_test_support::store::{
+    dynamodb_client_at, endpoint, fresh_tables, store_over, DYNAMODB_ENDPOINT_VAR,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -78,41 +77,21 @@ pub struct Bench {
 }
 
 impl Bench {
-    /// Fresh tables named after `prefix` and this process, and a store whose clock is `now`.
-    pub async fn connect(prefix: &str, now: Timestamp) -> Bench {
-        let url = std::env::var("MIZAN_TEST_DYNAMODB_ENDPOINT")
-            .expect("MIZAN_TEST_DYNAMODB_ENDPOINT must point at DynamoDB Local");
-        let sdk = aws_sdk_dynamodb::config::Builder::new()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "bench",
-            ))
-            .endpoint_url(url)
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(sdk);
-        let suffix = std::process::id();
-        let (data, keys) = (
-            format!("{prefix}-{suffix}"),
-            format!("{prefix}-keys-{suffix}"),
-        );
-        create_table(&client, &data, &data_table()).await.unwrap();
-        create_table(&client, &keys, &key_table()).await.unwrap();
-        let dynamo = Arc::new(DynamoStore::new(client.clone(), data));
+    /// Fresh tables, and a store whose clock is `now` that counts what it reads.
+    pub async fn connect(now: Timestamp) -> Bench {
+        let url = endpoint(DYNAMODB_ENDPOINT_VAR, "DynamoDB Local");
+        let (records, keys) = fresh_tables(&dynamodb_client_at(&url)).await;
+        let dynamo = Arc::new(records);
         let counting = Arc::new(CountingReads {
             inner: dynamo.clone(),
             items: AtomicU64::new(0),
             index_queries: AtomicU64::new(0),
         });
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(
+        let (store, _) = store_over(
             counting.clone(),
-            Arc::new(Envelope::new(
-                Arc::new(LocalVault::open_or_create(&dir.path().join("master.key")).unwrap()),
-                Arc::new(DynamoKeyStore::new(client, keys)),
-                CacheSettings::default(),
-            )),
-            Arc::new(IdentityHasher::new([7; 32])),
+            Arc::new(keys),
+            dir.path(),
             Arc::new(ManualClock::at(now)),
         );
         Bench {

@@ -28,7 +28,7 @@ async fn main() {
         dynamo,
         counting,
         dir,
-    } = Bench::connect("purge-bench", now).await;
+    } = Bench::connect(now).await;
     let tenant = Tenant::new("Bench", now);
     store.create_tenant(&tenant).await.unwrap();
 

@@ -37,7 +37,7 @@ async fn main() {
         dynamo,
         counting,
         dir,
-    } = Bench::connect("purge-tenants", now).await;
+    } = Bench::connect(now).await;
 
     println!("seeding {tenants} tenants, 3 messages each, into DynamoDB Local ...");
     let seeding = Instant::now();

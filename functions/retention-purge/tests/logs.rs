@@ -4,18 +4,16 @@
 
 use lambda_runtime::{Context, LambdaEvent};
 use mizan_retention_purge::{handle, Deps, Wiring};
-use mizan_shared::backend::connect_with_clock;
-use mizan_shared::config::Config;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::ids::Wamid;
 use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::{days, Timestamp};
-use mizan_shared::ports::clock::{Clock, ManualClock};
+use mizan_shared::ports::clock::Clock;
 use mizan_shared::store::ErasureReason;
 use mizan_test_support::logs::captured_logs;
-use std::sync::Arc;
+use mizan_test_support::system::TestSystem;
 
 const PHONE: &str = "212600000077";
 const NAME: &str = "Yasmine Idrissi";
@@ -64,15 +62,9 @@ async fn contact_with_a_message(deps: &Deps, tenant: &Tenant, wa_id: &str, wamid
 #[tokio::test]
 async fn the_purge_logs_no_phone_number_name_or_text_at_any_level() {
     let logs = captured_logs();
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::at(Timestamp::from_millis(1_767_225_600_000)));
-    let config = Config::from_lookup(|var| match var {
-        "MIZAN_DATA_DIR" => Some(dir.path().display().to_string()),
-        _ => None,
-    })
-    .unwrap();
-    let services = connect_with_clock(&config, clock.clone()).await.unwrap();
-    let deps = Deps::new(&services, &config, &()).unwrap();
+    let system = TestSystem::start().await;
+    let clock = system.clock();
+    let deps = Deps::new(&system.services, &system.config, &()).unwrap();
     let tenant = Tenant::new("Atlas Tea", clock.now());
     deps.store.create_tenant(&tenant).await.unwrap();
     contact_with_a_message(&deps, &tenant, PHONE, "wamid.logs.1").await;

@@ -3,17 +3,13 @@
 // Each includer uses part of this file.
 #![allow(dead_code)]
 
-use mizan_shared::adapters::dynamodb::tables::{create_table, data_table, key_table};
-use mizan_shared::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
-use mizan_shared::adapters::local_vault::LocalVault;
-use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
-use mizan_shared::domain::identity_hash::IdentityHasher;
-use mizan_shared::domain::ids::{random_id, PhoneNumberId};
+use mizan_shared::adapters::dynamodb::DynamoStore;
 use mizan_shared::domain::signature::{sign, AppSecret};
-use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::ports::clock::SystemClock;
 use mizan_shared::store::Store;
+use mizan_test_support::seed;
+use mizan_test_support::store::{dynamodb_client_at, fresh_tables, store_over};
 use std::sync::Arc;
 
 pub const APP_SECRET: &str = "mizan-bench-app-secret";
@@ -46,35 +42,14 @@ pub fn delivery(n: u64, contacts: u64, now: Timestamp) -> (Vec<u8>, String) {
 
 /// A store on fresh tables in DynamoDB Local at `url`, with a tenant owning `PHONE`.
 pub async fn dynamodb_store(url: &str) -> (Store, DynamoStore, tempfile::TempDir) {
-    let config = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .endpoint_url(url)
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let (data, keys) = (random_id("bench-data"), random_id("bench-keys"));
-    create_table(&client, &data, &data_table()).await.unwrap();
-    create_table(&client, &keys, &key_table()).await.unwrap();
+    let (records, keys) = fresh_tables(&dynamodb_client_at(url)).await;
     let dir = tempfile::tempdir().unwrap();
-    let records = DynamoStore::new(client.clone(), data);
-    let store = Store::new(
+    let (store, _) = store_over(
         Arc::new(records.clone()),
-        Arc::new(Envelope::new(
-            Arc::new(LocalVault::open_or_create(&dir.path().join("master.key")).unwrap()),
-            Arc::new(DynamoKeyStore::new(client, keys)),
-            CacheSettings::default(),
-        )),
-        Arc::new(IdentityHasher::new([3; 32])),
+        Arc::new(keys),
+        dir.path(),
         Arc::new(SystemClock),
     );
-    let tenant = Tenant::new("Bench", store.now());
-    store.create_tenant(&tenant).await.unwrap();
-    store
-        .attach_phone_number(&tenant.id, &PhoneNumberId::new(PHONE))
-        .await
-        .unwrap();
+    seed::tenant(&store, "Bench", None, Some(PHONE)).await;
     (store, records, dir)
 }

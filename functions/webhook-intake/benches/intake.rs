@@ -17,6 +17,7 @@ use mizan_shared::config::{Config, WebhookConfig};
 use mizan_shared::domain::ids::PhoneNumberId;
 use mizan_shared::domain::signature::{AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
+use mizan_test_support::bench::Percentiles;
 use mizan_webhook_intake::{handle, Deps, Wiring};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -129,31 +130,6 @@ fn disk_flush_latencies(dir: &Path) -> Vec<Duration> {
         .collect();
     std::fs::remove_file(path).unwrap();
     latencies
-}
-
-struct Percentiles(Vec<Duration>);
-
-impl Percentiles {
-    fn of(mut samples: Vec<Duration>) -> Self {
-        samples.sort();
-        Percentiles(samples)
-    }
-
-    fn at(&self, q: f64) -> Duration {
-        self.0[((self.0.len() as f64 * q) as usize).min(self.0.len() - 1)]
-    }
-}
-
-impl std::fmt::Display for Percentiles {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "p50 {:?}, p99 {:?}, max {:?}",
-            self.at(0.50),
-            self.at(0.99),
-            self.at(1.0)
-        )
-    }
 }
 
 criterion_group! {

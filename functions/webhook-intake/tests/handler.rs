@@ -2,9 +2,7 @@
 //! by deliveries built here, against the embedded store.
 
 use lambda_http::{Body, Request, Response};
-use mizan_shared::adapters::embedded::EmbeddedStore;
-use mizan_shared::backend;
-use mizan_shared::config::{Config, WebhookConfig};
+use mizan_shared::config::WebhookConfig;
 use mizan_shared::domain::consent::{Decision, Purpose};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::identity_hash::IdentifierKind;
@@ -19,6 +17,8 @@ use mizan_shared::ports::records::{
 use mizan_shared::store::Store;
 use mizan_shared::workflows::intake;
 use mizan_test_support::logs::captured_logs;
+use mizan_test_support::seed;
+use mizan_test_support::system::TestSystem;
 use mizan_webhook_intake::{handle, Deps, Wiring};
 use secrecy::SecretString;
 use std::collections::BTreeSet;
@@ -30,10 +30,9 @@ const VERIFY_TOKEN: &str = "mizan-events-verify-token";
 const PHONE: &str = "100000000000001";
 
 struct Harness {
+    system: TestSystem,
     deps: Deps,
-    embedded: EmbeddedStore,
     tenant: Tenant,
-    _dir: tempfile::TempDir,
 }
 
 fn webhook_config(max_body_bytes: usize) -> WebhookConfig {
@@ -45,17 +44,9 @@ fn webhook_config(max_body_bytes: usize) -> WebhookConfig {
 }
 
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::embedded(dir.path().to_owned(), [9; 32]);
-    let services = backend::connect(&config).await.unwrap();
-    let tenant = Tenant::new("Atlas Tea", services.store.now());
-    services.store.create_tenant(&tenant).await.unwrap();
-    let tenant = services
-        .store
-        .attach_phone_number(&tenant.id, &PhoneNumberId::new(PHONE))
-        .await
-        .unwrap();
-    let embedded = services.embedded.clone().unwrap();
+    let system = TestSystem::start_in_real_time().await;
+    let tenant = seed::tenant(system.store(), "Atlas Tea", None, Some(PHONE)).await;
+    let embedded = &system.embedded;
     let position = embedded
         .changes_after(0, 1000)
         .await
@@ -64,18 +55,23 @@ async fn harness() -> Harness {
         .map_or(0, |c| c.seq);
     embedded.set_feed_position("test", position).await.unwrap();
     Harness {
-        deps: Deps::new(&services, &config, &webhook_config(1024 * 1024)).unwrap(),
-        embedded,
+        deps: Deps::new(
+            &system.services,
+            &system.config,
+            &webhook_config(1024 * 1024),
+        )
+        .unwrap(),
         tenant,
-        _dir: dir,
+        system,
     }
 }
 
 impl Harness {
     /// Kinds of the records inserted since the harness was set up.
     async fn inserted_kinds(&self) -> Vec<String> {
-        let from = self.embedded.feed_position("test").await.unwrap();
-        self.embedded
+        let from = self.system.embedded.feed_position("test").await.unwrap();
+        self.system
+            .embedded
             .changes_after(from, 10_000)
             .await
             .unwrap()

@@ -1,7 +1,7 @@
 //! HTTP requests as API Gateway (HTTP API) gives them to Lambda, and Lambda's answers back: the
 //! runner calls each function's own `handle` with exactly what it gets in production.
 
-use crate::routes::ApiError;
+use crate::api_error::ApiError;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;

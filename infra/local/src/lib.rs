@@ -2,6 +2,7 @@
 //! the admin commands that manage tenants on either backend.
 
 pub mod admin;
+pub mod api_error;
 pub mod background;
 pub mod cli;
 pub mod config;

@@ -6,6 +6,7 @@
 //! with an API Gateway HTTP API request context, path and query parameters as extensions),
 //! calls the same `handle` Lambda calls, and turns the response back; nothing else differs.
 
+use crate::api_error::ApiError;
 use crate::lambda_bridge;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -189,32 +190,4 @@ async fn method_not_allowed(request: Request) -> ApiError {
             request.uri().path()
         ),
     )
-}
-
-/// The JSON error body every route answers with: `{"error":{"code","message"}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": { "code": self.code, "message": self.message } })),
-        )
-            .into_response()
-    }
 }

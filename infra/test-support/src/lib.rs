@@ -1,6 +1,20 @@
-//! What the test suites of several crates share. A dev-dependency only: nothing here reaches a
-//! Lambda binary.
+//! What the test suites and benches of every crate share: one harness. A dev-dependency only:
+//! nothing here reaches a Lambda binary.
+//!
+//! - `store`: the same `Store` on the embedded backend or DynamoDB Local, on a manual clock,
+//!   and `on_both_backends!` (the storage contract suite and every storage-facing test).
+//! - `system`: the embedded system as the runner wires it, with the change feed read as
+//!   DynamoDB Streams events (the function suites build their `Deps` over it).
+//! - `seed`: tenants, API keys, contacts and messages as the system writes them.
+//! - `fakes`: Meta's Graph API and an OpenAI-compatible server as local HTTP servers.
+//! - `bench`: the percentiles the latency benches print.
+//! - `logs` (P10 log capture), `aws_calls` and `iam_policy` (the IAM contract test).
 
 pub mod aws_calls;
+pub mod bench;
+pub mod fakes;
 pub mod iam_policy;
 pub mod logs;
+pub mod seed;
+pub mod store;
+pub mod system;

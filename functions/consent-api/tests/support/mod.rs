@@ -5,17 +5,17 @@
 
 use lambda_http::Request;
 use mizan_consent_api::{handle, Deps, Wiring};
-use mizan_shared::backend;
-use mizan_shared::config::{Config, WebhookConfig};
-use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::config::WebhookConfig;
+use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::contact::{Contact, ContactProfile};
 use mizan_shared::domain::identity_hash::IdentifierKind;
-use mizan_shared::domain::ids::PhoneNumberId;
 use mizan_shared::domain::signature::{sign, AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::store::Store;
-use secrecy::{ExposeSecret, SecretString};
+use mizan_test_support::seed;
+use mizan_test_support::system::TestSystem;
+use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -34,52 +34,35 @@ pub struct Party {
 }
 
 pub struct Harness {
+    pub system: TestSystem,
     pub deps: Deps,
     pub intake: mizan_webhook_intake::Deps,
     pub a: Party,
     pub b: Party,
-    pub dir: tempfile::TempDir,
 }
 
 async fn party(store: &Store, name: &str, phone: &str) -> Party {
-    let tenant = Tenant::new(name, store.now());
-    store.create_tenant(&tenant).await.unwrap();
-    let tenant = store
-        .attach_phone_number(&tenant.id, &PhoneNumberId::new(phone))
-        .await
-        .unwrap();
-    let (_, token) = store
-        .issue_api_key(&tenant.id, "tests", Actor::Admin)
-        .await
-        .unwrap();
-    Party {
-        tenant,
-        token: token.expose_secret().to_owned(),
-    }
+    let tenant = seed::tenant(store, name, None, Some(phone)).await;
+    let token = seed::api_key(store, &tenant.id).await;
+    Party { tenant, token }
 }
 
 pub async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::embedded(dir.path().to_owned(), [9; 32]);
-    let services = backend::connect(&config).await.unwrap();
-    let store = services.store.clone();
-    let a = party(&store, "Atlas Tea", PHONE).await;
-    let b = party(&store, "Baraka Bakery", OTHER_PHONE).await;
+    let system = TestSystem::start_in_real_time().await;
+    let a = party(system.store(), "Atlas Tea", PHONE).await;
+    let b = party(system.store(), "Baraka Bakery", OTHER_PHONE).await;
+    let webhook = WebhookConfig {
+        app_secrets: AppSecrets::from(AppSecret::new(APP_SECRET)),
+        verify_token: SecretString::from("mizan-events-verify-token"),
+        max_body_bytes: 1024 * 1024,
+    };
     Harness {
-        deps: Deps::new(&services, &config, &()).unwrap(),
-        intake: mizan_webhook_intake::Deps::new(
-            &services,
-            &config,
-            &WebhookConfig {
-                app_secrets: AppSecrets::from(AppSecret::new(APP_SECRET)),
-                verify_token: SecretString::from("mizan-events-verify-token"),
-                max_body_bytes: 1024 * 1024,
-            },
-        )
-        .unwrap(),
+        deps: Deps::new(&system.services, &system.config, &()).unwrap(),
+        intake: mizan_webhook_intake::Deps::new(&system.services, &system.config, &webhook)
+            .unwrap(),
         a,
         b,
-        dir,
+        system,
     }
 }
 

@@ -5,31 +5,20 @@
 
 use lambda_http::Request;
 use mizan_data_export::{handle, worker, Deps, Wiring};
-use mizan_shared::adapters::embedded::stream_event::to_stream_event;
-use mizan_shared::adapters::embedded::EmbeddedStore;
-use mizan_shared::backend;
-use mizan_shared::config::{Config, ExportConfig};
-use mizan_shared::domain::audit::Actor;
-use mizan_shared::domain::contact::ContactProfile;
-use mizan_shared::domain::ids::{ContactId, TenantId, Wamid};
-use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
-use mizan_shared::domain::personal::Personal;
+use mizan_shared::config::ExportConfig;
+use mizan_shared::domain::ids::ContactId;
 use mizan_shared::domain::tenant::Tenant;
-use mizan_shared::domain::time::Timestamp;
-use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::store::Store;
-use secrecy::ExposeSecret;
+use mizan_test_support::seed;
+use mizan_test_support::system::TestSystem;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 /// Tenant A's id: the worker's sample stream event names it.
 pub const TENANT: &str = "ten_0123456789abcdef0123456789abcdef";
-pub const HASH_KEY: [u8; 32] = [9; 32];
+pub const HASH_KEY: [u8; 32] = mizan_test_support::system::SYSTEM_HASH_KEY;
 pub const TOKEN_KEY: [u8; 32] = [7; 32];
 /// The contact the sample events name.
 pub const WA_ID: &str = "15550100001";
-/// 2026-01-01T00:00:00Z
-pub const START: i64 = 1_767_225_600_000;
 pub const PLACEHOLDER_KEY: &str = "mzn_key_000000000000_replace-with-an-api-key-of-your-tenant";
 pub const PLACEHOLDER_EXPORT: &str = "exp_00000000000000000000000000000000";
 pub const PLACEHOLDER_TOKEN: &str = "TOKEN";
@@ -40,13 +29,10 @@ pub struct Party {
 }
 
 pub struct Harness {
+    pub system: TestSystem,
     pub deps: Deps,
-    pub embedded: EmbeddedStore,
-    pub clock: Arc<ManualClock>,
     pub a: Party,
     pub b: Party,
-    position: Mutex<i64>,
-    _dir: tempfile::TempDir,
 }
 
 /// A response: status, headers and raw body.
@@ -70,19 +56,9 @@ impl Answer {
 }
 
 pub async fn party(store: &Store, name: &str, id: Option<&str>) -> Party {
-    let mut tenant = Tenant::new(name, store.now());
-    if let Some(id) = id {
-        tenant.id = TenantId::new(id);
-    }
-    store.create_tenant(&tenant).await.unwrap();
-    let (_, token) = store
-        .issue_api_key(&tenant.id, "tests", Actor::Admin)
-        .await
-        .unwrap();
-    Party {
-        tenant,
-        token: token.expose_secret().to_owned(),
-    }
+    let tenant = seed::tenant(store, name, id, None).await;
+    let token = seed::api_key(store, &tenant.id).await;
+    Party { tenant, token }
 }
 
 pub fn events_dir() -> PathBuf {
@@ -94,38 +70,23 @@ pub async fn harness() -> Harness {
 }
 
 pub async fn harness_with_limit(download_limit: Option<u32>) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::embedded(dir.path().to_owned(), HASH_KEY);
-    let clock = Arc::new(ManualClock::at(Timestamp::from_millis(START)));
-    let services = backend::connect_with_clock(&config, clock.clone())
-        .await
-        .unwrap();
-    let store = services.store.clone();
-    let a = party(&store, "Atlas Tea", Some(TENANT)).await;
-    let b = party(&store, "Baraka Bakery", None).await;
-    let embedded = services.embedded.clone().unwrap();
-    let h = Harness {
-        deps: Deps::new(
-            &services,
-            &config,
-            &ExportConfig {
-                token_secret: Some(TOKEN_KEY),
-                link_days: 7,
-                download_limit,
-                public_base_url: None,
-            },
-        )
-        .unwrap(),
-        embedded,
-        clock,
-        a,
-        b,
-        position: Mutex::new(0),
-        _dir: dir,
-    };
+    let system = TestSystem::start().await;
+    let a = party(system.store(), "Atlas Tea", Some(TENANT)).await;
+    let b = party(system.store(), "Baraka Bakery", None).await;
+    let deps = Deps::new(
+        &system.services,
+        &system.config,
+        &ExportConfig {
+            token_secret: Some(TOKEN_KEY),
+            link_days: 7,
+            download_limit,
+            public_base_url: None,
+        },
+    )
+    .unwrap();
     // The worker sees only what happens from here on.
-    h.stream_event().await;
-    h
+    system.skip_changes().await;
+    Harness { system, deps, a, b }
 }
 
 impl Harness {
@@ -151,12 +112,7 @@ impl Harness {
 
     /// The change feed since the last call, as the stream delivers it.
     pub async fn stream_event(&self) -> aws_lambda_events::event::dynamodb::Event {
-        let from = *self.position.lock().unwrap();
-        let changes = self.embedded.changes_after(from, 10_000).await.unwrap();
-        if let Some(last) = changes.last() {
-            *self.position.lock().unwrap() = last.seq;
-        }
-        to_stream_event(&changes).unwrap()
+        self.system.stream_event().await
     }
 
     /// Delivers what changed to the worker, as the stream would.
@@ -194,35 +150,7 @@ pub async fn contact_with_messages(
     wa_id: &str,
     count: usize,
 ) -> ContactId {
-    let profile = ContactProfile {
-        wa_id: Some(wa_id.to_owned().into()),
-        name: Some("Amina".to_owned().into()),
-        ..ContactProfile::default()
-    };
-    let contact = store
-        .upsert_contact(&tenant.id, &profile)
-        .await
-        .unwrap()
-        .contact
-        .value
-        .id;
-    for i in 0..count {
-        let now = store.now();
-        let wamid = Wamid::new(format!("wamid.{wa_id}.{i}"));
-        let message = Message::inbound(
-            tenant.id.clone(),
-            contact.clone(),
-            store.message_id(&tenant.id, &wamid),
-            wamid,
-            MessageKind::Text,
-            MessageContent(Personal::new(
-                serde_json::json!({ "text": { "body": format!("message {i} from {wa_id}") } }),
-            )),
-            now,
-        );
-        store.put_message(&message).await.unwrap();
-    }
-    contact
+    seed::contact_with_messages(store, &tenant.id, wa_id, count).await
 }
 
 /// The files of a zip archive, by name.

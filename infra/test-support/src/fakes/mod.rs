@@ -1,8 +1,6 @@
-//! Local HTTP servers that answer like the services ai-reply calls and that are outside our
+//! Local HTTP servers that answer like the services Mizan calls and that are outside our
 //! control: Meta's Graph API and an OpenAI-compatible chat-completions server, error bodies
 //! included. Each records what it was sent.
-
-#![allow(dead_code)]
 
 pub mod graph;
 pub mod model;

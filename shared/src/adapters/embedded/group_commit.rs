@@ -28,7 +28,7 @@
 use super::change_feed::{self, Change};
 use super::checkpointer::Checkpointer;
 use super::record_cache::RecordCache;
-use super::record_store::{apply_changes, holds, load, remove, store};
+use super::rows::{apply_changes, holds, load, remove, store};
 use super::sqlite_error;
 use crate::domain::time::Timestamp;
 use crate::ports::records::{StoreError, Write};

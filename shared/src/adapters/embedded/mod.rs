@@ -6,6 +6,7 @@ mod group_commit;
 mod key_store;
 mod record_cache;
 mod record_store;
+mod rows;
 mod schema;
 pub mod stream_event;
 
