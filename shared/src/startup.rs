@@ -7,8 +7,9 @@
 //! to the Lambda runtime (an init error), the runner reports it as a usage error naming what is
 //! wrong.
 
+use crate::adapters::secrets_manager;
 use crate::backend::{self, BackendError, Services};
-use crate::config::{Config, ConfigError};
+use crate::config::{self, Config, ConfigError, SecretValues, SecretsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -16,6 +17,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Backend(#[from] BackendError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
 }
@@ -37,11 +40,20 @@ pub trait Wiring: Sized {
     ) -> Result<Self, StartupError>;
 }
 
-/// A function's dependencies as its Lambda builds them: the configuration from the environment
-/// (every variable checked before any connection is made), then the backend.
+/// A function's dependencies as its Lambda builds them: the secrets `MIZAN_SECRETS` names (one
+/// concurrent read of each, once per instance), then the configuration from them and the
+/// environment (every variable checked before any connection is made), then the backend.
 pub async fn from_env<D: Wiring>() -> Result<D, StartupError> {
-    let lookup = |var: &str| std::env::var(var).ok();
-    let config = Config::from_lookup(lookup)?;
+    let env = |var: &str| std::env::var(var).ok();
+    let ids = config::secret_ids(&env);
+    let secrets = if ids.is_empty() {
+        SecretValues::default()
+    } else {
+        let sdk = aws_config::load_from_env().await;
+        secrets_manager::read(&aws_sdk_secretsmanager::Client::new(&sdk), &ids).await?
+    };
+    let lookup = config::layered(&env, &secrets, !ids.is_empty())?;
+    let config = Config::from_lookup(&lookup)?;
     let settings = D::settings(&lookup)?;
     let services = backend::connect(&config).await?;
     D::new(&services, &config, &settings)

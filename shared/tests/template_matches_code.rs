@@ -4,6 +4,7 @@
 use mizan_shared::adapters::dynamodb::tables::{
     data_table, key_table, AttrType, Projected, TableDef,
 };
+use mizan_shared::config::SECRET_VARS;
 use serde_yaml::Value;
 
 fn template() -> Value {
@@ -219,7 +220,6 @@ fn functions_default_to_arm64_on_the_al2023_custom_runtime() {
         "MIZAN_DATA_TABLE",
         "MIZAN_KEY_TABLE",
         "MIZAN_KMS_KEY_ID",
-        "MIZAN_HASH_KEY",
     ] {
         assert!(!vars[var].is_null(), "Globals set {var}");
     }
@@ -337,19 +337,6 @@ fn ai_reply_gets_only_inserted_inbound_messages_with_partial_failures_and_a_fail
         "kind",
         "the filter names the item attribute the kind is stored in"
     );
-
-    // Secrets come from NoEcho parameters, never from literals.
-    let vars = &function["Properties"]["Environment"]["Variables"];
-    for (var, parameter) in [
-        ("MIZAN_WHATSAPP_ACCESS_TOKEN", "WhatsAppAccessToken"),
-        ("MIZAN_AI_API_KEY", "AiApiKey"),
-    ] {
-        assert_eq!(
-            serde_yaml::to_string(&vars[var]).unwrap().trim(),
-            format!("!Ref {parameter}")
-        );
-        assert_eq!(t["Parameters"][parameter]["NoEcho"], true, "{parameter}");
-    }
 }
 
 #[test]
@@ -533,5 +520,118 @@ fn functions_that_open_sealed_contact_data_may_read_and_unwrap_its_key() {
             "{id} reads data keys"
         );
         assert!(allows("kms:Decrypt", "DataKey.Arn"), "{id} unwraps them");
+    }
+}
+
+/// The secret variables each function's configuration reads (the code's `from_lookup`s).
+const SECRETS_READ: [(&str, &[&str]); 6] = [
+    (
+        "WebhookIntakeFunction",
+        &[
+            "MIZAN_HASH_KEY",
+            "MIZAN_WHATSAPP_APP_SECRETS",
+            "MIZAN_WHATSAPP_VERIFY_TOKEN",
+        ],
+    ),
+    (
+        "AiReplyFunction",
+        &[
+            "MIZAN_HASH_KEY",
+            "MIZAN_WHATSAPP_ACCESS_TOKEN",
+            "MIZAN_AI_API_KEY",
+        ],
+    ),
+    ("RetentionPurgeFunction", &["MIZAN_HASH_KEY"]),
+    ("ConsentApiFunction", &["MIZAN_HASH_KEY"]),
+    (
+        "DataExportFunction",
+        &["MIZAN_HASH_KEY", "MIZAN_EXPORT_TOKEN_SECRET"],
+    ),
+    (
+        "DataExportWorkerFunction",
+        &["MIZAN_HASH_KEY", "MIZAN_EXPORT_TOKEN_SECRET"],
+    ),
+];
+
+/// The variables a Secrets Manager secret of the template holds, each from a NoEcho parameter.
+fn secret_variables(t: &Value, id: &str) -> Vec<String> {
+    let secret = resource(t, id);
+    assert_eq!(secret["Type"], "AWS::SecretsManager::Secret", "{id}");
+    let Value::Tagged(sub) = &secret["Properties"]["SecretString"] else {
+        panic!("{id}'s SecretString is a !Sub of its parameters");
+    };
+    let text = sub.value.as_str().unwrap();
+    let object: serde_json::Value = serde_json::from_str(text).expect("a JSON object");
+    object
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(var, value)| {
+            let parameter = value
+                .as_str()
+                .and_then(|v| v.strip_prefix("${"))
+                .and_then(|v| v.strip_suffix('}'))
+                .unwrap_or_else(|| panic!("{id}: {var} is a parameter, never a literal"));
+            assert_eq!(
+                t["Parameters"][parameter]["NoEcho"], true,
+                "{parameter} is NoEcho"
+            );
+            var.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn secrets_reach_each_function_only_through_the_secrets_it_may_read() {
+    let t = template();
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for var in SECRET_VARS {
+        assert!(globals[var].is_null(), "Globals never set {var}");
+    }
+    assert_eq!(
+        functions(&t).len(),
+        SECRETS_READ.len(),
+        "every function listed"
+    );
+    for (id, needed) in SECRETS_READ {
+        let function = resource(&t, id);
+        let vars = &function["Properties"]["Environment"]["Variables"];
+        for var in SECRET_VARS {
+            assert!(
+                vars[var].is_null(),
+                "{id} never gets {var} as a plain variable"
+            );
+        }
+        // MIZAN_SECRETS names the secrets (one !Ref, or a !Join of !Refs).
+        let named = yaml(&vars["MIZAN_SECRETS"]);
+        let secrets: Vec<&str> = ["CoreSecret", "WebhookSecret", "ReplySecret", "ExportSecret"]
+            .into_iter()
+            .filter(|s| named.contains(&format!("!Ref {s}")))
+            .collect();
+        let mut given: Vec<String> = secrets
+            .iter()
+            .flat_map(|s| secret_variables(&t, s))
+            .collect();
+        given.sort();
+        let mut expected: Vec<String> = needed.iter().map(|v| (*v).to_owned()).collect();
+        expected.sort();
+        assert_eq!(given, expected, "{id} reads exactly the secrets it needs");
+        // And its policy lets it read those secrets, no others.
+        let statements = function["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap();
+        let read = statements
+            .iter()
+            .find(|s| s["Sid"] == "ReadSecrets")
+            .unwrap_or_else(|| panic!("{id} has a ReadSecrets statement"));
+        assert_eq!(yaml(&read["Action"]), "- secretsmanager:GetSecretValue");
+        let granted: Vec<String> = read["Resource"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(yaml)
+            .collect();
+        let refs: Vec<String> = secrets.iter().map(|s| format!("!Ref {s}")).collect();
+        assert_eq!(granted, refs, "{id} may read its secrets only");
     }
 }

@@ -14,6 +14,8 @@ use mizan_shared::adapters::dynamodb::tables::{create_table, data_table, key_tab
 use mizan_shared::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
 use mizan_shared::adapters::kms::KmsVault;
 use mizan_shared::adapters::s3_archives::S3Archives;
+use mizan_shared::adapters::secrets_manager;
+use mizan_shared::config::{layered, Config, ExportConfig};
 use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
 use mizan_shared::domain::download_token::TokenSigner;
 use mizan_shared::domain::export::ExportState;
@@ -26,6 +28,7 @@ use mizan_shared::store::Store;
 use mizan_shared::workflows::export::run_job;
 use mizan_test_support::aws_calls::AwsCalls;
 use mizan_test_support::iam_policy;
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 use support::{api_event, contact_with_messages, party, unzip, Party, WA_ID};
 
@@ -134,6 +137,65 @@ fn clients(
     )
 }
 
+/// A Secrets Manager client on moto, with `interceptor` when given.
+fn secrets_client(interceptor: Option<AwsCalls>) -> aws_sdk_secretsmanager::Client {
+    let mut config = aws_sdk_secretsmanager::config::Builder::new()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint(
+            "MIZAN_TEST_AWS_ENDPOINT",
+            "moto (Secrets Manager)",
+        ));
+    if let Some(recorder) = interceptor {
+        config = config.interceptor(recorder);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(config.build())
+}
+
+/// The function's secrets as `template.yaml` lays them out (`CoreSecret`, `ExportSecret`): ARNs.
+async fn create_secrets() -> [String; 2] {
+    let client = secrets_client(None);
+    let mut arns = Vec::new();
+    for (name, value) in [
+        (
+            "core",
+            json!({ "MIZAN_HASH_KEY": hex::encode(support::HASH_KEY) }),
+        ),
+        (
+            "export",
+            json!({ "MIZAN_EXPORT_TOKEN_SECRET": hex::encode(support::TOKEN_KEY) }),
+        ),
+    ] {
+        let created = client
+            .create_secret()
+            .name(random_id(&format!("mizan-{name}")))
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap();
+        arns.push(created.arn().unwrap().to_owned());
+    }
+    arns.try_into().unwrap()
+}
+
+/// What the function reads at start-up with its role (`MIZAN_SECRETS`): the hash key and the
+/// link-signing key, through the configuration it builds from them.
+async fn start_up_secrets(recorder: &AwsCalls, secrets: &[String; 2]) -> ([u8; 32], [u8; 32]) {
+    recorder.name(&secrets[0], "CoreSecret");
+    recorder.name(&secrets[1], "ExportSecret");
+    let values = secrets_manager::read(&secrets_client(Some(recorder.clone())), secrets)
+        .await
+        .unwrap();
+    let env = |var: &str| (var == "MIZAN_DATA_DIR").then(|| "/unused".to_owned());
+    let lookup = layered(&env, &values, true).unwrap();
+    let config = Config::from_lookup(&lookup).unwrap();
+    let export = ExportConfig::from_lookup(&lookup).unwrap();
+    (config.hash_key.unwrap(), export.token_secret.unwrap())
+}
+
 async fn aws() -> Aws {
     let uploads = UploadHeaders::default();
     let (dynamodb, kms, s3) = clients(None, &uploads);
@@ -179,6 +241,13 @@ async fn aws() -> Aws {
     };
     let (seed, _) = role(None);
     let (api_calls, worker_calls) = (AwsCalls::default(), AwsCalls::default());
+    let secrets = create_secrets().await;
+    let (hash_key, token_key) = start_up_secrets(&api_calls, &secrets).await;
+    assert_eq!(
+        (hash_key, token_key),
+        (support::HASH_KEY, support::TOKEN_KEY)
+    );
+    start_up_secrets(&worker_calls, &secrets).await;
     let (api_store, api_archives) = role(Some(api_calls.clone()));
     let worker = role(Some(worker_calls.clone()));
     let a = party(&seed, "Atlas Tea", None).await;
@@ -187,7 +256,7 @@ async fn aws() -> Aws {
         deps: Deps {
             store: api_store,
             archives: api_archives,
-            signer: Arc::new(TokenSigner::new(support::TOKEN_KEY.to_vec())),
+            signer: Arc::new(TokenSigner::new(token_key.to_vec())),
             link_days: 7,
             download_limit: None,
             public_base_url: None,

@@ -39,7 +39,9 @@ impl From<StartupError> for CliError {
         match e {
             StartupError::Config(e) => e.into(),
             StartupError::Backend(e) => e.into(),
-            e @ StartupError::Http(_) => CliError::Usage(e.to_string()),
+            e @ (StartupError::Http(_) | StartupError::Secrets(_)) => {
+                CliError::Usage(e.to_string())
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Records every AWS operation a client performs, as IAM sees it: the action
-//! (`dynamodb:GetItem`, `kms:Decrypt`, `s3:PutObject`, …) and the resource, named by its logical
-//! id in `template.yaml` (`DataTable`, `DataTable/index/retention`, `KeyTable`, `DataKey`,
-//! `ExportBucket/exports/…`). Attached to the clients a function's tests use, it lets the IAM
+//! (`dynamodb:GetItem`, `kms:Decrypt`, `s3:PutObject`, `secretsmanager:GetSecretValue`, …) and
+//! the resource, named by its logical id in `template.yaml` (`DataTable`,
+//! `DataTable/index/retention`, `KeyTable`, `DataKey`, `ExportBucket/exports/…`, `CoreSecret`). Attached to the clients a function's tests use, it lets the IAM
 //! contract test compare what the code does with what the function's policy grants, which
 //! DynamoDB Local and moto never check.
 
@@ -187,6 +187,9 @@ impl Intercept for AwsCalls {
                 } else if service.starts_with("TrentService") {
                     let key = body["KeyId"].as_str().unwrap_or_default().to_owned();
                     vec![(format!("kms:{operation}"), key)]
+                } else if service == "secretsmanager" {
+                    let secret = body["SecretId"].as_str().unwrap_or_default().to_owned();
+                    vec![(format!("secretsmanager:{operation}"), secret)]
                 } else {
                     vec![(format!("{service}:{operation}"), String::new())]
                 }

@@ -27,7 +27,9 @@ fn logical(value: &Value) -> Vec<String> {
         Value::String(text) => vec![text.clone()],
         Value::Tagged(tagged) => {
             let text = tagged.value.as_str().unwrap_or_default();
-            if tagged.tag == "GetAtt" {
+            if tagged.tag == "Ref" {
+                vec![text.to_owned()]
+            } else if tagged.tag == "GetAtt" {
                 vec![text.trim_end_matches(".Arn").to_owned()]
             } else if tagged.tag == "Sub" {
                 let mut out = text.to_owned();

@@ -12,3 +12,4 @@ pub mod local_vault;
 pub mod openai;
 pub mod outbox;
 pub mod s3_archives;
+pub mod secrets_manager;

@@ -1,5 +1,9 @@
 //! The one place configuration is read from the environment. Every error names its variable.
 
+mod secrets;
+
+pub use secrets::{layered, secret_ids, SecretValues, SecretsError, SECRETS_VAR, SECRET_VARS};
+
 use crate::crypto::envelope::CacheSettings;
 use std::path::PathBuf;
 use std::time::Duration;
