@@ -15,7 +15,7 @@ use mizan_shared::domain::identity_hash::IdentifierKind;
 use mizan_shared::domain::identity_hash::IdentityHasher;
 use mizan_shared::domain::ids::{ContactId, ExportId, Wamid};
 use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
-use mizan_shared::domain::retention::Category;
+use mizan_shared::domain::retention::{Category, RETENTION_SHARDS};
 use mizan_shared::domain::tenant::{Tenant, TenantStatus};
 use mizan_shared::domain::time::{days, Timestamp};
 use mizan_shared::ports::archives::ArchiveStore;
@@ -25,6 +25,7 @@ use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
 use mizan_shared::store::Store;
 use mizan_shared::store::{layout, ErasureReason, Versioned};
 use mizan_shared::workflows::purge::{self, PurgeOptions, PurgeReport};
+use mizan_test_support::counting::CountingReads;
 use std::sync::Arc;
 use support::Harness;
 
@@ -740,6 +741,85 @@ async fn the_purge_completes_erasures_without_reading_a_data_key(h: Harness) {
     }
 }
 
+/// A purge run queries a rare category's 16 shards only for tenants that filed under it. The
+/// first run sweeps the tenant once, marking the rare categories filled before marks existed;
+/// from then on a run costs the frequent categories' shards and the marked ones', and what is
+/// marked, old or new, is still purged when due.
+async fn a_swept_tenant_costs_only_its_frequent_and_marked_categories(h: Harness) {
+    let w = World::new(h);
+    let t = w.tenant(30).await;
+    let c = w.contact(&t, "212600000401").await;
+    // Filed before marks existed: written around the store, as an older version did.
+    let legacy = Key::new(format!("T#{}#X", t.id), "PAY#legacy");
+    let mut record = Record::new(legacy.clone(), "test", serde_json::json!({}));
+    record.retention = Some(layout::retention_entry(
+        &t.id,
+        Category::Payment,
+        &legacy,
+        w.now(),
+    ));
+    w.h.records
+        .write(Write::Put {
+            record,
+            condition: Condition::Absent,
+        })
+        .await
+        .unwrap();
+    let counting = Arc::new(CountingReads::new(w.h.records.clone()));
+    let purge_store = Store::new(
+        counting.clone(),
+        w.h.envelope.clone(),
+        Arc::new(IdentityHasher::new(support::HASH_KEY)),
+        w.h.clock.clone(),
+    );
+    let run = || purge::run(&purge_store, &w.archives, PurgeOptions::at(w.now()));
+    let shards = u64::from(RETENTION_SHARDS);
+    let frequent = Category::ALL.iter().filter(|c| !c.is_rare()).count() as u64;
+
+    run().await.unwrap();
+    let retained = w.h.store.retained_categories(&t.id).await.unwrap();
+    assert!(retained.swept);
+    assert_eq!(
+        retained.rare.iter().copied().collect::<Vec<_>>(),
+        [Category::Payment],
+        "the sweep marked the category filed before marks"
+    );
+
+    // Every tenant visited costs its frequent categories' shards; this one also its mark's.
+    counting.reset();
+    let report = run().await.unwrap();
+    assert_eq!(
+        counting.index_queries(),
+        (report.tenants_visited * frequent + 1) * shards,
+        "frequent categories and the marked one, instead of all {} per tenant",
+        Category::ALL.len() as u64 * shards
+    );
+
+    // Filing through the store marks the category first: the next run queries it too.
+    let (job, _) = w.export(&t, &c, 7).await;
+    counting.reset();
+    let report = run().await.unwrap();
+    assert_eq!(
+        counting.index_queries(),
+        (report.tenants_visited * frequent + 2) * shards
+    );
+    w.advance_days(7);
+    run().await.unwrap();
+    assert!(w
+        .h
+        .store
+        .stored_export(&layout::export(&t.id, &job.id))
+        .await
+        .unwrap()
+        .is_none());
+    w.advance_days(7 * 365);
+    run().await.unwrap();
+    assert!(
+        w.stored(&legacy).await.is_none(),
+        "payment records: 7 years"
+    );
+}
+
 on_both_backends!(
     messages_lose_content_at_chat_retention_then_metadata_at_90_days,
     tenant_chat_retention_overrides_the_default,
@@ -752,4 +832,5 @@ on_both_backends!(
     a_stopped_run_resumes_and_concurrent_runs_agree,
     bounded_runs_resume_where_the_last_one_stopped_and_reach_every_tenant,
     the_purge_completes_erasures_without_reading_a_data_key,
+    a_swept_tenant_costs_only_its_frequent_and_marked_categories,
 );

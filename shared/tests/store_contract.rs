@@ -1557,6 +1557,44 @@ async fn a_contact_changes_through_one_audited_transition(h: Harness) {
     assert_eq!(after, ChangeOutcome::Gone);
 }
 
+/// A rare retention category is marked before anything is filed under it (so the purge never
+/// skips a record), a frequent one is not, and the marks go with the tenant's partition.
+async fn rare_categories_are_marked_before_anything_is_filed_under_them(h: Harness) {
+    let t = tenant(&h).await;
+    let c = contact(&h, &t, "212600000013").await;
+    let none = h.store.retained_categories(&t.id).await.unwrap();
+    assert!(none.rare.is_empty() && !none.swept);
+    assert_eq!(
+        none.to_visit().len(),
+        Category::ALL.len(),
+        "unswept: every category"
+    );
+    let m = message(&h, &t, &c, "wamid.MARK1", h.clock_now(), Direction::Inbound);
+    h.store.put_message(&m).await.unwrap();
+    h.store
+        .keep_raw(Some(&t.id), "unparseable", b"{")
+        .await
+        .unwrap();
+    let marked = h.store.retained_categories(&t.id).await.unwrap();
+    assert_eq!(
+        marked.rare.into_iter().collect::<Vec<_>>(),
+        [Category::Quarantine],
+        "a message files under frequent categories only"
+    );
+    h.store.mark_swept(&t.id).await.unwrap();
+    let swept = h.store.retained_categories(&t.id).await.unwrap();
+    assert!(swept.swept);
+    let visited = swept.to_visit();
+    assert!(visited.contains(&Category::Quarantine) && visited.contains(&Category::ChatContent));
+    assert!(!visited.contains(&Category::ExportArchive));
+    assert!(h
+        .store
+        .files_any(&t.id, Category::Quarantine)
+        .await
+        .unwrap());
+    assert!(!h.store.files_any(&t.id, Category::Payment).await.unwrap());
+}
+
 /// Pages of a time-ordered or prefix query, both ways: every record exactly once, in order,
 /// whatever the page size (the cursor seeks, it never rescans). Records that share a time come in
 /// an order DynamoDB leaves open, so only their times are compared.
@@ -1679,5 +1717,6 @@ on_both_backends!(
     a_sent_reply_is_stored_with_its_claim_and_hint_at_once,
     corrected_profile_fields_outlive_later_whatsapp_profiles,
     a_contact_changes_through_one_audited_transition,
+    rare_categories_are_marked_before_anything_is_filed_under_them,
     cursors_page_through_time_and_prefix_ranges_both_ways,
 );

@@ -10,6 +10,7 @@ use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::ids::{ContactId, ExportId};
 use mizan_shared::domain::time::days;
 use mizan_shared::ports::archives::{ArchiveError, ArchiveLocation, ArchiveStore, ArchiveUpload};
+use mizan_shared::stream_batch::new_export_job;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use support::{harness, Harness, WA_ID};
@@ -184,9 +185,14 @@ async fn failing_archive_storage_reports_the_record_for_retry_and_loses_nothing(
     let event = h.stream_event().await;
     let response = worker::handle(&h.deps, event.clone()).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
+    let job_record = event
+        .records
+        .iter()
+        .find(|r| matches!(new_export_job(r), Ok(Some(_))))
+        .expect("the job's record");
     assert_eq!(
-        response.batch_item_failures[0].item_identifier,
-        event.records[0].change.sequence_number
+        response.batch_item_failures[0].item_identifier, job_record.change.sequence_number,
+        "only the job's record is retried"
     );
     assert_eq!(state(&h, SAMPLE_EXPORT).await, ExportState::Pending);
     // Lambda retries the record once S3 is back.

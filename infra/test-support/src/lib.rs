@@ -7,11 +7,13 @@
 //!   DynamoDB Streams events (the function suites build their `Deps` over it).
 //! - `seed`: tenants, API keys, contacts and messages as the system writes them.
 //! - `fakes`: Meta's Graph API and an OpenAI-compatible server as local HTTP servers.
-//! - `bench`: the percentiles the latency benches print.
+//! - `bench`: the percentiles the latency benches print; `counting`: a record store that
+//!   counts its reads and index queries (the purge's cost).
 //! - `logs` (P10 log capture), `aws_calls` and `iam_policy` (the IAM contract test).
 
 pub mod aws_calls;
 pub mod bench;
+pub mod counting;
 pub mod fakes;
 pub mod iam_policy;
 pub mod logs;

@@ -14,7 +14,7 @@ pub const DEFAULT_CHAT_RETENTION_DAYS: u32 = 30;
 pub const RETENTION_SHARDS: u8 = 16;
 
 /// Every kind of data Mizan stores, by how long it may be kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// Message text and media references: the tenant's chat retention (default 30 days).
@@ -57,6 +57,23 @@ impl Category {
         Category::Erasure,
         Category::ErasureTombstone,
     ];
+
+    /// Whether a tenant files records under this category only now and then (an export, an
+    /// erasure, a quarantined payload), as opposed to with every message or audited action. The
+    /// store marks a tenant's rare categories when it first files under one, so the purge
+    /// queries a rare category's shards only for tenants that have one (a purge run would
+    /// otherwise cost every tenant 16 index queries per category, most of them empty).
+    pub fn is_rare(self) -> bool {
+        !matches!(
+            self,
+            Category::ChatContent | Category::MessageMetadata | Category::Contact | Category::Audit
+        )
+    }
+
+    /// The category whose `code` this is.
+    pub fn from_code(code: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.code() == code)
+    }
 
     /// Short stable code used in storage keys.
     pub fn code(self) -> &'static str {

@@ -33,6 +33,8 @@ pub mod kind {
     pub const EXPORT_JOB: &str = "export_job";
     pub const AUDIT: &str = "audit";
     pub const LEGAL_HOLD: &str = "legal_hold";
+    pub const RETAINED_CATEGORY: &str = "retained_category";
+    pub const RETENTION_SWEPT: &str = "retention_swept";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -193,6 +195,32 @@ pub fn audit(tenant: &TenantId, at: Timestamp, id: &AuditId) -> Key {
 /// The retention-index partition of one shard of a tenant's category.
 pub fn retention_partition(tenant: &TenantId, category: Category, shard: u8) -> String {
     format!("{tenant}#{}#{shard:02}", category.code())
+}
+
+/// The category and tenant of a retention-index partition (`{tenant}#{category}#{shard}`).
+pub fn retention_partition_parts(partition: &str) -> Option<(TenantId, Category)> {
+    let mut parts = partition.rsplitn(3, '#');
+    let _shard = parts.next()?;
+    let category = Category::from_code(parts.next()?)?;
+    let tenant = TenantId::new(parts.next()?);
+    Some((tenant, category))
+}
+
+/// Marks in the tenant's partition: which rare categories it has filed records under, and
+/// whether the purge has swept every category of it once (then only marked rare categories are
+/// queried). They go with the tenant.
+pub const RETAINED_PREFIX: &str = "RETAINS#";
+
+pub fn retained_category(tenant: &TenantId, category: Category) -> Key {
+    Key::new(
+        tenant_partition(tenant),
+        format!("{RETAINED_PREFIX}{}", category.code()),
+    )
+}
+
+/// Sorts after every category's mark (`~` follows the letters).
+pub fn retention_swept(tenant: &TenantId) -> Key {
+    Key::new(tenant_partition(tenant), format!("{RETAINED_PREFIX}~swept"))
 }
 
 /// The retention-index entry of a record at `key`.

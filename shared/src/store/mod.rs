@@ -14,6 +14,7 @@ mod messages;
 mod raw_payloads;
 mod replies;
 mod retention;
+mod retention_marks;
 mod tenants;
 
 pub use contact_changes::ChangeOutcome;
@@ -23,6 +24,7 @@ pub use messages::{PutOutcome, StatusFields, StatusOutcome};
 pub use raw_payloads::{RawPayloadInfo, UnroutedItem, PLATFORM_TENANT};
 pub use replies::{ClaimOutcome, ClaimState, ReplyClaim};
 pub use retention::ContactActivity;
+pub use retention_marks::RetainedCategories;
 
 use crate::crypto::envelope::{CryptoError, Envelope};
 use crate::domain::identity_hash::IdentityHasher;
@@ -107,7 +109,8 @@ impl Store {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Store {
-            records,
+            // Every write passes the marks, so the purge can skip what a tenant never filed.
+            records: Arc::new(retention_marks::MarkingRecords::new(records)),
             envelope,
             hasher,
             clock,

@@ -202,7 +202,7 @@ impl Run<'_> {
             }
         };
         report.legal_hold = scope.tenant.as_ref().is_some_and(|t| t.settings.legal_hold);
-        for category in Category::ALL {
+        for category in self.categories_to_visit(id).await {
             if self.out_of_time() {
                 break;
             }
@@ -216,6 +216,61 @@ impl Run<'_> {
         }
         if !report.categories.is_empty() {
             self.report.tenants.push(report);
+        }
+    }
+
+    /// The categories whose shards are queried for the tenant: the frequent ones and the rare
+    /// ones it has marked. A tenant not yet swept is swept first: its unmarked rare categories
+    /// that hold anything (filed before marks existed) are marked. Whatever fails, or a dry run
+    /// that may not write, visits every category: nothing is skipped on a guess.
+    async fn categories_to_visit(&mut self, id: &TenantId) -> Vec<Category> {
+        let mut retained = match self.store.retained_categories(id).await {
+            Ok(retained) => retained,
+            Err(e) => {
+                tracing::warn!(tenant = %id, error = %e, "retention_marks_unreadable");
+                return Category::ALL.to_vec();
+            }
+        };
+        self.report.items_read += retained.rare.len() as u64 + u64::from(retained.swept);
+        if retained.swept {
+            return retained.to_visit();
+        }
+        if self.options.dry_run {
+            return Category::ALL.to_vec();
+        }
+        let unmarked: Vec<Category> = Category::ALL
+            .into_iter()
+            .filter(|c| c.is_rare() && !retained.rare.contains(c))
+            .collect();
+        for category in unmarked {
+            if self.out_of_time() {
+                return Category::ALL.to_vec();
+            }
+            let marked = match self.store.files_any(id, category).await {
+                Ok(false) => Ok(false),
+                Ok(true) => self.store.mark_retained(id, category).await.map(|()| true),
+                Err(e) => Err(e),
+            };
+            match marked {
+                Ok(true) => {
+                    retained.rare.insert(category);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(tenant = %id, category = category.code(), error = %e, "retention_sweep_failed");
+                    return Category::ALL.to_vec();
+                }
+            }
+        }
+        match self.store.mark_swept(id).await {
+            Ok(()) => {
+                retained.swept = true;
+                retained.to_visit()
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %id, error = %e, "retention_sweep_failed");
+                Category::ALL.to_vec()
+            }
         }
     }
 
