@@ -14,7 +14,6 @@ use mizan_shared::adapters::dynamodb::tables::{create_table, data_table, key_tab
 use mizan_shared::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
 use mizan_shared::adapters::kms::KmsVault;
 use mizan_shared::adapters::s3_archives::S3Archives;
-use mizan_shared::adapters::secrets_manager;
 use mizan_shared::config::{layered, Config, ExportConfig};
 use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
 use mizan_shared::domain::download_token::TokenSigner;
@@ -27,27 +26,11 @@ use mizan_shared::ports::clock::ManualClock;
 use mizan_shared::store::Store;
 use mizan_shared::workflows::export::run_job;
 use mizan_test_support::aws_calls::AwsCalls;
+use mizan_test_support::aws_emulators;
 use mizan_test_support::iam_policy;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use support::{api_event, contact_with_messages, party, unzip, Party, WA_ID};
-
-fn endpoint(var: &str, what: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: this test needs {what}. Run the whole suite with infra/test.sh, \
-             which starts it, or export {var}=http://127.0.0.1:PORT"
-        )
-    })
-}
-
-fn credentials() -> aws_sdk_s3::config::Credentials {
-    aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests")
-}
-
-fn region() -> aws_sdk_s3::config::Region {
-    aws_sdk_s3::config::Region::new("us-east-1")
-}
 
 /// The S3 requests the adapter sends that start an upload, with their encryption headers:
 /// moto stores SSE-KMS but does not echo the bucket-key setting of a multipart upload.
@@ -98,97 +81,51 @@ struct Aws {
     b: Party,
 }
 
-/// DynamoDB, KMS and S3 clients on the emulators, with `interceptor` on each when given.
+/// DynamoDB, KMS and S3 clients on the emulators, with `recorder` on each when given, and the
+/// S3 upload headers seen.
 fn clients(
-    interceptor: Option<AwsCalls>,
+    recorder: Option<AwsCalls>,
     uploads: &UploadHeaders,
 ) -> (
     aws_sdk_dynamodb::Client,
     aws_sdk_kms::Client,
     aws_sdk_s3::Client,
 ) {
-    let moto = endpoint("MIZAN_TEST_AWS_ENDPOINT", "moto (S3 and KMS)");
-    let mut dynamodb = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(region())
-        .credentials_provider(credentials())
-        .endpoint_url(endpoint("MIZAN_TEST_DYNAMODB_ENDPOINT", "DynamoDB Local"));
-    let mut kms = aws_sdk_kms::config::Builder::new()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(region())
-        .credentials_provider(credentials())
-        .endpoint_url(&moto);
-    let mut s3 = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(region())
-        .credentials_provider(credentials())
-        .endpoint_url(&moto)
-        .force_path_style(true)
-        .interceptor(uploads.clone());
-    if let Some(recorder) = interceptor {
-        dynamodb = dynamodb.interceptor(recorder.clone());
-        kms = kms.interceptor(recorder.clone());
-        s3 = s3.interceptor(recorder);
-    }
+    let recorder = recorder.as_ref();
+    let s3 = aws_emulators::s3_config(recorder).interceptor(uploads.clone());
     (
-        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-        aws_sdk_kms::Client::from_conf(kms.build()),
+        aws_emulators::dynamodb(recorder),
+        aws_emulators::kms(recorder),
         aws_sdk_s3::Client::from_conf(s3.build()),
     )
 }
 
-/// A Secrets Manager client on moto, with `interceptor` when given.
-fn secrets_client(interceptor: Option<AwsCalls>) -> aws_sdk_secretsmanager::Client {
-    let mut config = aws_sdk_secretsmanager::config::Builder::new()
-        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(endpoint(
-            "MIZAN_TEST_AWS_ENDPOINT",
-            "moto (Secrets Manager)",
-        ));
-    if let Some(recorder) = interceptor {
-        config = config.interceptor(recorder);
-    }
-    aws_sdk_secretsmanager::Client::from_conf(config.build())
-}
-
-/// The function's secrets as `template.yaml` lays them out (`CoreSecret`, `ExportSecret`): ARNs.
-async fn create_secrets() -> [String; 2] {
-    let client = secrets_client(None);
-    let mut arns = Vec::new();
-    for (name, value) in [
+/// The function's secrets as `template.yaml` lays them out: `CoreSecret`, `ExportSecret`.
+async fn create_secrets() -> [(&'static str, String); 2] {
+    [
         (
-            "core",
-            json!({ "MIZAN_HASH_KEY": hex::encode(support::HASH_KEY) }),
+            "CoreSecret",
+            aws_emulators::create_secret(
+                "mizan-core",
+                &json!({ "MIZAN_HASH_KEY": hex::encode(support::HASH_KEY) }),
+            )
+            .await,
         ),
         (
-            "export",
-            json!({ "MIZAN_EXPORT_TOKEN_SECRET": hex::encode(support::TOKEN_KEY) }),
+            "ExportSecret",
+            aws_emulators::create_secret(
+                "mizan-export",
+                &json!({ "MIZAN_EXPORT_TOKEN_SECRET": hex::encode(support::TOKEN_KEY) }),
+            )
+            .await,
         ),
-    ] {
-        let created = client
-            .create_secret()
-            .name(random_id(&format!("mizan-{name}")))
-            .secret_string(value.to_string())
-            .send()
-            .await
-            .unwrap();
-        arns.push(created.arn().unwrap().to_owned());
-    }
-    arns.try_into().unwrap()
+    ]
 }
 
 /// What the function reads at start-up with its role (`MIZAN_SECRETS`): the hash key and the
 /// link-signing key, through the configuration it builds from them.
-async fn start_up_secrets(recorder: &AwsCalls, secrets: &[String; 2]) -> ([u8; 32], [u8; 32]) {
-    recorder.name(&secrets[0], "CoreSecret");
-    recorder.name(&secrets[1], "ExportSecret");
-    let values = secrets_manager::read(&secrets_client(Some(recorder.clone())), secrets)
-        .await
-        .unwrap();
+async fn start_up_secrets(recorder: &AwsCalls, secrets: &[(&str, String)]) -> ([u8; 32], [u8; 32]) {
+    let values = aws_emulators::start_up_secrets(recorder, secrets).await;
     let env = |var: &str| (var == "MIZAN_DATA_DIR").then(|| "/unused".to_owned());
     let lookup = layered(&env, &values, true).unwrap();
     let config = Config::from_lookup(&lookup).unwrap();
@@ -511,27 +448,10 @@ async fn each_function_calls_exactly_what_its_iam_policy_grants() {
         .await;
     assert_eq!(idle.status, 404, "{}", idle.body);
 
-    let template = iam_policy::template();
-    for (function, recorder, indirect) in [
-        ("DataExportFunction", &aws.api_calls, API_INDIRECT),
-        (
-            "DataExportWorkerFunction",
-            &aws.worker_calls,
-            WORKER_INDIRECT,
-        ),
-    ] {
-        let grants = iam_policy::grants(&template, function);
-        let calls: Vec<_> = recorder.calls().into_iter().collect();
-        assert!(!calls.is_empty(), "{function} was exercised");
-        let denied = iam_policy::denied(&grants, &calls);
-        assert!(
-            denied.is_empty(),
-            "{function} calls what its policy does not allow (it would fail on AWS): {denied:#?}"
-        );
-        let unused = iam_policy::unused(&grants, &calls, indirect);
-        assert!(
-            unused.is_empty(),
-            "{function}'s policy grants what it never uses: {unused:#?}\ncalls: {calls:#?}"
-        );
-    }
+    iam_policy::assert_contract("DataExportFunction", &aws.api_calls, API_INDIRECT);
+    iam_policy::assert_contract(
+        "DataExportWorkerFunction",
+        &aws.worker_calls,
+        WORKER_INDIRECT,
+    );
 }

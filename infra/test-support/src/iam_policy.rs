@@ -120,6 +120,25 @@ pub fn unused(grants: &[Grant], calls: &[AwsCall], indirect: &[&str]) -> Vec<Str
     out
 }
 
+/// The IAM contract of one function: every call `recorder` saw is allowed by the function's
+/// policy in `template.yaml`, and every action the policy grants is used by some call or
+/// accounted for by `indirect` (least privilege both ways).
+pub fn assert_contract(function: &str, recorder: &crate::aws_calls::AwsCalls, indirect: &[&str]) {
+    let grants = grants(&template(), function);
+    let calls: Vec<_> = recorder.calls().into_iter().collect();
+    assert!(!calls.is_empty(), "{function} was exercised");
+    let denied = denied(&grants, &calls);
+    assert!(
+        denied.is_empty(),
+        "{function} calls what its policy does not allow (it would fail on AWS): {denied:#?}"
+    );
+    let unused = unused(&grants, &calls, indirect);
+    assert!(
+        unused.is_empty(),
+        "{function}'s policy grants what it never uses: {unused:#?}\ncalls: {calls:#?}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

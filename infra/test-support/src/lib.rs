@@ -9,9 +9,11 @@
 //! - `fakes`: Meta's Graph API and an OpenAI-compatible server as local HTTP servers.
 //! - `bench`: the percentiles the latency benches print; `counting`: a record store that
 //!   counts its reads and index queries (the purge's cost).
+//! - `aws_emulators`: clients of DynamoDB Local and moto, each with an optional call recorder.
 //! - `logs` (P10 log capture), `aws_calls` and `iam_policy` (the IAM contract test).
 
 pub mod aws_calls;
+pub mod aws_emulators;
 pub mod bench;
 pub mod counting;
 pub mod fakes;
