@@ -6,126 +6,22 @@
 //! or unwrap data keys: a KMS call or a key-table read would show here as denied. Needs
 //! `MIZAN_TEST_DYNAMODB_ENDPOINT` and `MIZAN_TEST_AWS_ENDPOINT` (set by `infra/test.sh`).
 
-use mizan_shared::adapters::dynamodb::tables::{create_table, data_table, key_table};
-use mizan_shared::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
-use mizan_shared::adapters::kms::KmsVault;
-use mizan_shared::adapters::s3_archives::S3Archives;
-use mizan_shared::config::{layered, Config};
-use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
+use mizan_shared::adapters::dynamodb::DynamoKeyStore;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
-use mizan_shared::domain::identity_hash::IdentityHasher;
 use mizan_shared::domain::ids::{ContactId, ExportId};
 use mizan_shared::domain::message::Direction;
 use mizan_shared::domain::tenant::Tenant;
-use mizan_shared::domain::time::{days, Timestamp};
+use mizan_shared::domain::time::days;
 use mizan_shared::ports::archives::ArchiveStore;
-use mizan_shared::ports::clock::{Clock, ManualClock};
+use mizan_shared::ports::clock::Clock;
 use mizan_shared::ports::keys::{KeyContext, KeyStore};
-use mizan_shared::store::{ErasureReason, Store};
+use mizan_shared::store::ErasureReason;
 use mizan_shared::workflows::purge::{self, PurgeOptions};
 use mizan_test_support::aws_calls::AwsCalls;
-use mizan_test_support::store::{unique, HASH_KEY, START};
-use mizan_test_support::{aws_emulators, iam_policy, seed};
-use serde_json::json;
-use std::sync::Arc;
-
-/// One role's view of the deployment: a store and archives over its own clients.
-struct Role {
-    store: Store,
-    archives: S3Archives,
-}
-
-struct Deployment {
-    data: String,
-    keys: String,
-    key_id: String,
-    key_arn: String,
-    bucket: String,
-    core_secret: String,
-    clock: Arc<ManualClock>,
-}
-
-impl Deployment {
-    async fn create() -> Deployment {
-        let dynamodb = aws_emulators::dynamodb(None);
-        let (data, keys) = (unique("data"), unique("keys"));
-        create_table(&dynamodb, &data, &data_table()).await.unwrap();
-        create_table(&dynamodb, &keys, &key_table()).await.unwrap();
-        let key = aws_emulators::kms(None)
-            .create_key()
-            .description("mizan purge test")
-            .send()
-            .await
-            .unwrap();
-        let key = key.key_metadata().unwrap();
-        let bucket = unique("exports").replace('_', "-").to_lowercase();
-        aws_emulators::s3(None)
-            .create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .unwrap();
-        let core_secret = aws_emulators::create_secret(
-            "mizan-core",
-            &json!({ "MIZAN_HASH_KEY": hex::encode(HASH_KEY) }),
-        )
-        .await;
-        Deployment {
-            data,
-            keys,
-            key_id: key.key_id().to_owned(),
-            key_arn: key.arn().unwrap().to_owned(),
-            bucket,
-            core_secret,
-            clock: Arc::new(ManualClock::at(Timestamp::from_millis(START))),
-        }
-    }
-
-    /// The role's clients, recorded when `recorder` is given, with the resources named by their
-    /// logical ids in `template.yaml`; the hash key is the one the role read from its secret.
-    fn role(&self, recorder: Option<&AwsCalls>, hash_key: [u8; 32]) -> Role {
-        if let Some(r) = recorder {
-            r.name(&self.data, "DataTable");
-            r.name(&self.keys, "KeyTable");
-            r.name(&self.bucket, "ExportBucket");
-            r.name(&self.key_id, "DataKey");
-            r.name(&self.key_arn, "DataKey");
-        }
-        let dynamodb = aws_emulators::dynamodb(recorder);
-        let envelope = Envelope::new(
-            Arc::new(KmsVault::new(
-                aws_emulators::kms(recorder),
-                self.key_id.clone(),
-            )),
-            Arc::new(DynamoKeyStore::new(dynamodb.clone(), self.keys.clone())),
-            CacheSettings::default(),
-        );
-        Role {
-            store: Store::new(
-                Arc::new(DynamoStore::new(dynamodb, self.data.clone())),
-                Arc::new(envelope),
-                Arc::new(IdentityHasher::new(hash_key)),
-                self.clock.clone(),
-            ),
-            archives: S3Archives::new(
-                aws_emulators::s3(recorder),
-                self.bucket.clone(),
-                self.key_arn.clone(),
-            ),
-        }
-    }
-
-    /// The purge's role as its Lambda starts: the hash key from its secret, then its clients.
-    async fn purge_role(&self, recorder: &AwsCalls) -> Role {
-        let values =
-            aws_emulators::start_up_secrets(recorder, &[("CoreSecret", self.core_secret.clone())])
-                .await;
-        let env = |var: &str| (var == "MIZAN_DATA_DIR").then(|| "/unused".to_owned());
-        let config = Config::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
-        self.role(Some(recorder), config.hash_key.unwrap())
-    }
-}
+use mizan_test_support::aws_emulators::{self, Deployment, Role};
+use mizan_test_support::store::HASH_KEY;
+use mizan_test_support::{iam_policy, seed};
 
 /// A ready export of `contact` whose archive is in the bucket, its link lasting `link_days`.
 async fn export(
@@ -200,7 +96,7 @@ async fn the_purge_calls_exactly_what_its_iam_policy_grants() {
         .unwrap();
 
     let calls = AwsCalls::default();
-    let role = deployment.purge_role(&calls).await;
+    let (role, _) = deployment.start_up(&calls, &[]).await;
     // Day 31: content past the chat retention, the erasure, the 7-day export.
     deployment.clock.advance(days(31));
     let report = purge::run(

@@ -5,9 +5,19 @@
 //! fails, never skips, without them.
 
 use crate::aws_calls::AwsCalls;
-use crate::store::{endpoint, AWS_ENDPOINT_VAR, DYNAMODB_ENDPOINT_VAR};
+use crate::store::{endpoint, unique, AWS_ENDPOINT_VAR, DYNAMODB_ENDPOINT_VAR, HASH_KEY, START};
+use mizan_shared::adapters::dynamodb::tables::{create_table, data_table, key_table};
+use mizan_shared::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
+use mizan_shared::adapters::kms::KmsVault;
+use mizan_shared::adapters::s3_archives::S3Archives;
 use mizan_shared::adapters::secrets_manager;
-use mizan_shared::config::SecretValues;
+use mizan_shared::config::{layered, Config, SecretValues};
+use mizan_shared::crypto::envelope::{CacheSettings, Envelope};
+use mizan_shared::domain::identity_hash::IdentityHasher;
+use mizan_shared::domain::time::Timestamp;
+use mizan_shared::ports::clock::ManualClock;
+use mizan_shared::store::Store;
+use std::sync::Arc;
 
 fn moto() -> String {
     endpoint(AWS_ENDPOINT_VAR, "moto (S3, KMS, Secrets Manager)")
@@ -101,4 +111,105 @@ pub async fn start_up_secrets(recorder: &AwsCalls, secrets: &[(&str, String)]) -
     secrets_manager::read(&self::secrets(Some(recorder)), &ids)
         .await
         .expect("the role reads its secrets")
+}
+
+/// One role's view of the deployment: a store and archives over its own clients.
+pub struct Role {
+    pub store: Store,
+    pub archives: S3Archives,
+}
+
+/// One deployment on the emulators, as `template.yaml` makes it: the data and key tables, the
+/// KMS key, the export bucket and the core secret (the hash key), on a clock the test moves.
+pub struct Deployment {
+    pub data: String,
+    pub keys: String,
+    pub key_id: String,
+    pub key_arn: String,
+    pub bucket: String,
+    pub core_secret: String,
+    pub clock: Arc<ManualClock>,
+}
+
+impl Deployment {
+    pub async fn create() -> Deployment {
+        let dynamodb = dynamodb(None);
+        let (data, keys) = (unique("data"), unique("keys"));
+        create_table(&dynamodb, &data, &data_table()).await.unwrap();
+        create_table(&dynamodb, &keys, &key_table()).await.unwrap();
+        let key = kms(None)
+            .create_key()
+            .description("mizan purge test")
+            .send()
+            .await
+            .unwrap();
+        let key = key.key_metadata().unwrap();
+        let bucket = unique("exports").replace('_', "-").to_lowercase();
+        s3(None)
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        let core_secret = create_secret(
+            "mizan-core",
+            &serde_json::json!({ "MIZAN_HASH_KEY": hex::encode(HASH_KEY) }),
+        )
+        .await;
+        Deployment {
+            data,
+            keys,
+            key_id: key.key_id().to_owned(),
+            key_arn: key.arn().unwrap().to_owned(),
+            bucket,
+            core_secret,
+            clock: Arc::new(ManualClock::at(Timestamp::from_millis(START))),
+        }
+    }
+
+    /// The role's clients, recorded when `recorder` is given, with the resources named by their
+    /// logical ids in `template.yaml`; the hash key is the one the role read from its secret.
+    pub fn role(&self, recorder: Option<&AwsCalls>, hash_key: [u8; 32]) -> Role {
+        if let Some(r) = recorder {
+            r.name(&self.data, "DataTable");
+            r.name(&self.keys, "KeyTable");
+            r.name(&self.bucket, "ExportBucket");
+            r.name(&self.key_id, "DataKey");
+            r.name(&self.key_arn, "DataKey");
+        }
+        let dynamodb = dynamodb(recorder);
+        let envelope = Envelope::new(
+            Arc::new(KmsVault::new(kms(recorder), self.key_id.clone())),
+            Arc::new(DynamoKeyStore::new(dynamodb.clone(), self.keys.clone())),
+            CacheSettings::default(),
+        );
+        Role {
+            store: Store::new(
+                Arc::new(DynamoStore::new(dynamodb, self.data.clone())),
+                Arc::new(envelope),
+                Arc::new(IdentityHasher::new(hash_key)),
+                self.clock.clone(),
+            ),
+            archives: S3Archives::new(s3(recorder), self.bucket.clone(), self.key_arn.clone()),
+        }
+    }
+
+    /// A function's role as its Lambda starts: its secrets read with its recorded client (the
+    /// core secret and `more`, named by their logical ids), the configuration built from them,
+    /// then its clients over the hash key it read. The secrets' variables come back too, for the
+    /// function's own settings.
+    pub async fn start_up(
+        &self,
+        recorder: &AwsCalls,
+        more: &[(&str, String)],
+    ) -> (Role, SecretValues) {
+        let mut secrets = vec![("CoreSecret", self.core_secret.clone())];
+        secrets.extend(more.iter().cloned());
+        let values = start_up_secrets(recorder, &secrets).await;
+        let env = |var: &str| (var == "MIZAN_DATA_DIR").then(|| "/unused".to_owned());
+        let config = Config::from_lookup(layered(&env, &values, true).expect("layered"))
+            .expect("the configuration from the secrets");
+        let role = self.role(Some(recorder), config.hash_key.expect("the hash key"));
+        (role, values)
+    }
 }
