@@ -8,10 +8,7 @@
 
 use mizan_shared::adapters::dynamodb::DynamoKeyStore;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
-use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
-use mizan_shared::domain::ids::{ContactId, ExportId};
 use mizan_shared::domain::message::Direction;
-use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::days;
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::clock::Clock;
@@ -19,40 +16,9 @@ use mizan_shared::ports::keys::{KeyContext, KeyStore};
 use mizan_shared::store::ErasureReason;
 use mizan_shared::workflows::purge::{self, PurgeOptions};
 use mizan_test_support::aws_calls::AwsCalls;
-use mizan_test_support::aws_emulators::{self, Deployment, Role};
+use mizan_test_support::aws_emulators::{self, Deployment};
 use mizan_test_support::store::HASH_KEY;
 use mizan_test_support::{iam_policy, seed};
-
-/// A ready export of `contact` whose archive is in the bucket, its link lasting `link_days`.
-async fn export(
-    role: &Role,
-    tenant: &Tenant,
-    contact: &ContactId,
-    link_days: u64,
-) -> (ExportJob, String) {
-    let object_key = format!("{}/{}.zip", tenant.id, ExportId::generate());
-    let mut upload = role.archives.create(&object_key).await.unwrap();
-    upload.write_part(b"zip".to_vec()).await.unwrap();
-    upload.finish().await.unwrap();
-    let now = role.store.now();
-    let mut job = ExportJob {
-        id: ExportId::generate(),
-        tenant: tenant.id.clone(),
-        scope: ExportScope::Contact {
-            contact: contact.clone(),
-        },
-        state: ExportState::Pending,
-        requested_at: now,
-        expires_at: now.plus(days(link_days)),
-        requested_by: "key_1".into(),
-        downloads: 0,
-        last_audited_download_at: None,
-        download_limit: None,
-    };
-    job.mark_ready(object_key.clone(), 3).unwrap();
-    role.store.create_export(&job).await.unwrap();
-    (job, object_key)
-}
 
 /// Grants used by AWS on the function's behalf or on failure paths only. Each says why.
 const INDIRECT: &[&str] = &[];
@@ -75,8 +41,9 @@ async fn the_purge_calls_exactly_what_its_iam_policy_grants() {
         )
         .await;
     }
-    let (_, expiring) = export(&seed, &tenant, &kept, 7).await;
-    let (_, erased_archive) = export(&seed, &tenant, &erased, 30).await;
+    let (_, expiring) = seed::ready_export(&seed.store, &seed.archives, &tenant.id, &kept, 7).await;
+    let (_, erased_archive) =
+        seed::ready_export(&seed.store, &seed.archives, &tenant.id, &erased, 30).await;
     let found = seed
         .store
         .contact(&tenant.id, &erased)

@@ -4,11 +4,14 @@
 
 use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::contact::ContactProfile;
+use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
+use mizan_shared::domain::ids::ExportId;
 use mizan_shared::domain::ids::{ContactId, PhoneNumberId, TenantId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind};
 use mizan_shared::domain::personal::Personal;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
+use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::store::Store;
 use secrecy::ExposeSecret;
 
@@ -112,4 +115,44 @@ pub async fn contact_with_messages(
         .await;
     }
     contact
+}
+
+/// A ready export of `contact` whose archive is stored in `archives`, its link lasting
+/// `link_days`; the job and the archive's object key.
+pub async fn ready_export(
+    store: &Store,
+    archives: &dyn ArchiveStore,
+    tenant: &TenantId,
+    contact: &ContactId,
+    link_days: u64,
+) -> (ExportJob, String) {
+    let object_key = format!("{tenant}/{}.zip", ExportId::generate());
+    let mut upload = archives
+        .create(&object_key)
+        .await
+        .expect("start the archive");
+    upload
+        .write_part(b"zip".to_vec())
+        .await
+        .expect("write the archive");
+    upload.finish().await.expect("finish the archive");
+    let now = store.now();
+    let mut job = ExportJob {
+        id: ExportId::generate(),
+        tenant: tenant.clone(),
+        scope: ExportScope::Contact {
+            contact: contact.clone(),
+        },
+        state: ExportState::Pending,
+        requested_at: now,
+        expires_at: now.plus(mizan_shared::domain::time::days(link_days)),
+        requested_by: "key_1".into(),
+        downloads: 0,
+        last_audited_download_at: None,
+        download_limit: None,
+    };
+    job.mark_ready(object_key.clone(), 3)
+        .expect("a pending job becomes ready");
+    store.create_export(&job).await.expect("create the export");
+    (job, object_key)
 }
