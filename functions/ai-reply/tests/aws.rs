@@ -1,0 +1,154 @@
+//! ai-reply on the AWS adapters (DynamoDB Local; moto for KMS and Secrets Manager; a fake Graph
+//! API), its role's clients recorded: the IAM contract. Stream records of new inbound messages,
+//! as DynamoDB Streams delivers them, are answered by the handler as its Lambda runs it, started
+//! from its secrets: a question (its first send refused retryably, so the claim is given back,
+//! then answered with statuses reported before the reply was stored) and a request for a person
+//! (the hand-off takes the conversation over). Then every AWS call it made is allowed by
+//! `AiReplyFunction`'s policy in `template.yaml`, and every action the policy grants is used.
+//! Needs `MIZAN_TEST_DYNAMODB_ENDPOINT` and `MIZAN_TEST_AWS_ENDPOINT`.
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use mizan_ai_reply::{handle_batch, Deps, Outcome};
+use mizan_shared::adapters::backoff::RetryPolicy;
+use mizan_shared::adapters::faq::FaqResponder;
+use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
+use mizan_shared::config::{layered, ReplyConfig};
+use mizan_shared::domain::ids::Wamid;
+use mizan_shared::domain::message::{Direction, Message, Status};
+use mizan_shared::domain::reply::ReplyKind;
+use mizan_shared::ports::record_item::record_to_item;
+use mizan_shared::store::{layout, StatusFields, Store};
+use mizan_test_support::aws_calls::AwsCalls;
+use mizan_test_support::aws_emulators::{self, Deployment};
+use mizan_test_support::fakes::graph::{FakeGraph, Send};
+use mizan_test_support::store::HASH_KEY;
+use mizan_test_support::{iam_policy, seed};
+use std::sync::Arc;
+use std::time::Duration;
+
+const PHONE: &str = "100000000000001";
+
+/// The stream record DynamoDB Streams delivers for the insert of `message`.
+async fn inserted(store: &Store, message: &Message, sequence: u64) -> EventRecord {
+    let key = layout::message(&message.tenant, &message.contact, &message.id);
+    let record = store
+        .records()
+        .get(&key, store.now())
+        .await
+        .unwrap()
+        .expect("the message is stored");
+    let mut event = EventRecord::default();
+    event.event_name = "INSERT".into();
+    event.event_id = sequence.to_string();
+    event.change.sequence_number = Some(format!("{sequence:021}"));
+    event.change.new_image = record_to_item(&record).unwrap().into();
+    event
+}
+
+/// Grants used by AWS on the function's behalf or on failure paths only. Each says why.
+const INDIRECT: &[&str] = &[
+    // Lambda's on-failure destination sends with the function's role.
+    "sqs:SendMessage",
+];
+
+#[tokio::test]
+async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
+    let deployment = Deployment::create().await;
+    let seed_role = deployment.role(None, HASH_KEY);
+    let tenant = seed::tenant(&seed_role.store, "Atlas Tea", None, Some(PHONE)).await;
+    let now = seed_role.store.now();
+    let mut messages = Vec::new();
+    for (wa_id, wamid, text) in [
+        ("212600000601", "wamid.Q1", "What are your opening hours?"),
+        ("212600000602", "wamid.H1", "Can I talk to a human please?"),
+    ] {
+        let contact = seed::contact(&seed_role.store, &tenant.id, wa_id).await;
+        let message = seed::text_message(
+            &seed_role.store,
+            (&tenant.id, &contact),
+            wamid,
+            Direction::Inbound,
+            text,
+            now,
+        )
+        .await;
+        messages.push(message);
+    }
+    // Meta reports the reply delivered before ai-reply has stored it (the fake's first id).
+    seed_role
+        .store
+        .record_status(
+            &tenant.id,
+            None,
+            &Wamid::new("wamid.FAKE0001"),
+            StatusFields {
+                status: Status::Delivered,
+                at: now,
+                errors: vec![],
+                billing: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let reply_secret = aws_emulators::create_secret(
+        "mizan-reply",
+        &serde_json::json!({ "MIZAN_WHATSAPP_ACCESS_TOKEN": "EAAG-aws-test" }),
+    )
+    .await;
+    let calls = AwsCalls::default();
+    let (role, values) = deployment
+        .start_up(&calls, &[("ReplySecret", reply_secret)])
+        .await;
+    let env = |_: &str| None;
+    let reply = ReplyConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
+    let graph = FakeGraph::start().await;
+    let messenger = GraphMessenger::new(GraphSettings {
+        base_url: graph.base_url.clone(),
+        version: reply.graph_api_version.clone(),
+        access_token: reply.require_graph_token().unwrap(),
+        timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+    })
+    .unwrap();
+    let deps = Deps {
+        store: role.store,
+        responder: Arc::new(FaqResponder),
+        messenger: Arc::new(messenger),
+        history: reply.history,
+    };
+
+    let mut question = Event::default();
+    question.records = vec![inserted(&seed_role.store, &messages[0], 1).await];
+    // WhatsApp is unavailable: nothing went out, the claim is given back for the retry.
+    graph.script([Send::Error {
+        status: 503,
+        code: 131000,
+    }]);
+    let first = handle_batch(&deps, question.clone()).await;
+    assert_eq!(first.failures.len(), 1, "{first:?}");
+    let retried = handle_batch(&deps, question).await;
+    assert!(
+        matches!(retried.outcomes[0].2, Outcome::Replied(ReplyKind::Answer)),
+        "{retried:?}"
+    );
+    let mut hand_off = Event::default();
+    hand_off.records = vec![inserted(&seed_role.store, &messages[1], 2).await];
+    let handed = handle_batch(&deps, hand_off).await;
+    assert!(
+        matches!(handed.outcomes[0].2, Outcome::Replied(ReplyKind::HandOff)),
+        "{handed:?}"
+    );
+    let taken = seed_role
+        .store
+        .contact_state(&tenant.id, &messages[1].contact)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(taken.value.taken_over);
+
+    iam_policy::assert_contract("AiReplyFunction", &calls, INDIRECT);
+}
