@@ -78,6 +78,7 @@ EVENTS = {
     "get-contact-by-user-id": event("GET", f"/v1/contacts/{USER_ID}"),
     "patch-contact": event("PATCH", C, {"name": "Amina Benali"}),
     "get-consent": event("GET", f"{C}/consent"),
+    "get-messages": event("GET", f"{C}/messages", query={"limit": "20"}),
     "post-consent": event(
         "POST",
         f"{C}/consent",

@@ -8,7 +8,9 @@ mod api_keys;
 mod audit_trail;
 mod consent;
 mod contacts;
+mod conversation;
 mod erasure;
+mod paging;
 mod routes;
 mod settings;
 mod views;
@@ -128,6 +130,7 @@ async fn dispatch(
         Operation::GetSettings => settings::get(deps, caller).await,
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
+        Operation::ReadConversation => conversation::read(deps, caller, contact, request).await,
         Operation::ListApiKeys => api_keys::list(deps, caller).await,
         Operation::IssueApiKey => api_keys::issue(deps, caller, request).await,
         Operation::RevokeApiKey => api_keys::revoke(deps, caller, contact, request).await,

@@ -11,6 +11,7 @@ pub enum Operation {
     CorrectContact,
     GetConsent,
     RecordConsent,
+    ReadConversation,
     Restrict,
     LiftRestriction,
     TakeOver,
@@ -42,6 +43,11 @@ pub const ROUTES: &[Route] = &[
         Operation::RecordConsent,
         "POST",
         "/v1/contacts/{contact}/consent",
+    ),
+    route(
+        Operation::ReadConversation,
+        "GET",
+        "/v1/contacts/{contact}/messages",
     ),
     route(
         Operation::Restrict,
@@ -81,6 +87,7 @@ impl Operation {
             Operation::CorrectContact => "contact.correct",
             Operation::GetConsent => "consent.get",
             Operation::RecordConsent => "consent.record",
+            Operation::ReadConversation => "conversation.read",
             Operation::Restrict => "restriction.set",
             Operation::LiftRestriction => "restriction.lift",
             Operation::TakeOver => "takeover.set",
@@ -101,6 +108,7 @@ impl Operation {
         match self {
             Operation::GetContact
             | Operation::GetConsent
+            | Operation::ReadConversation
             | Operation::GetSettings
             | Operation::GetAudit => Scope::Read,
             Operation::CorrectContact

@@ -3,8 +3,10 @@
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::consent::{ConsentEvent, ConsentState, Purpose};
 use mizan_shared::domain::contact::Contact;
+use mizan_shared::domain::message::{Direction, Message};
 use mizan_shared::domain::retention::{MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS};
 use mizan_shared::domain::tenant::TenantSettings;
+use mizan_shared::workflows::export::records::readable_text;
 use serde_json::{json, Value};
 
 /// The contact's profile (the right of access), consent state and processing flags.
@@ -79,5 +81,29 @@ pub fn audit_event(event: &AuditEvent) -> Value {
         "subject": event.subject,
         "outcome": event.outcome,
         "detail": event.detail,
+    })
+}
+
+/// One message of a conversation: its metadata and, while the chat retention keeps it, the
+/// words a person reads in it (`text`, as an export shows them). Who sent it: the customer, or
+/// the business's automated reply.
+pub fn message(message: &Message) -> Value {
+    let content = message.content.as_ref().map(|c| c.0.expose());
+    json!({
+        "id": message.id,
+        "direction": message.direction,
+        "sender": match message.direction {
+            Direction::Inbound => "customer",
+            Direction::Outbound => "ai",
+        },
+        "kind": message.kind,
+        "text": content.and_then(readable_text),
+        "content_removed": content.is_none(),
+        "sent_at": message.sent_at.to_rfc3339(),
+        "stored_at": message.stored_at.to_rfc3339(),
+        "status": message.status,
+        "status_at": message.status_at.to_rfc3339(),
+        "errors": message.errors.iter().map(|e| json!({ "code": e.code, "title": e.title })).collect::<Vec<_>>(),
+        "late": message.late,
     })
 }

@@ -77,6 +77,7 @@ async fn every_route_has_a_sample_event() {
             .replace("contacts/{contact}", "contact");
         let stem = match stem.as_str() {
             "contact/consent" => "consent".to_owned(),
+            "contact/messages" => "messages".to_owned(),
             "contact/restriction" => "restriction".to_owned(),
             "contact/takeover" => "takeover".to_owned(),
             "contact/erasure" => "erasure".to_owned(),
