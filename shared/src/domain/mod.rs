@@ -11,6 +11,7 @@ pub mod identity_hash;
 pub mod ids;
 pub mod keywords;
 pub mod message;
+pub mod outbound;
 pub mod personal;
 pub mod redaction;
 pub mod reply;

@@ -15,10 +15,11 @@ mod language;
 mod plan;
 mod wording;
 
+pub use crate::domain::outbound::{window_open, CUSTOMER_SERVICE_WINDOW};
 pub use conversation::{burst_candidate, customer_order, customer_text, has_newer_inbound, newest};
 pub use language::{asks_for_human, guess_language};
 pub use plan::{
-    answerable, needs_opt_out_hint, plan, still_allowed, window_open, Plan, ReplyFacts, ReplyKind,
-    SkipReason, CUSTOMER_SERVICE_WINDOW, OPT_OUT_HINT_EVERY,
+    answerable, needs_opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind, SkipReason,
+    OPT_OUT_HINT_EVERY,
 };
 pub use wording::{cap, compose, fixed_text, hand_off_text, opt_out_hint, WHATSAPP_TEXT_LIMIT};

@@ -11,13 +11,10 @@ use crate::domain::consent::Purpose;
 use crate::domain::contact::Contact;
 use crate::domain::keywords::{self, Keyword, Language};
 use crate::domain::message::{Direction, Message, MessageKind};
+use crate::domain::outbound::{may_send, window_open, Outbound, Recipient, Refusal};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// WhatsApp's customer-service window: free-form replies only within 24 hours of the customer's
-/// last message.
-pub const CUSTOMER_SERVICE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Automated replies tell the contact how to opt out at least this often (P5).
 pub const OPT_OUT_HINT_EVERY: Duration = Duration::from_secs(24 * 3600);
@@ -130,11 +127,6 @@ pub fn answerable(kind: MessageKind) -> bool {
     )
 }
 
-/// Whether WhatsApp still allows a free-form reply to a message the customer sent at `sent_at`.
-pub fn window_open(sent_at: Timestamp, now: Timestamp) -> bool {
-    now.since(sent_at) < CUSTOMER_SERVICE_WINDOW
-}
-
 /// The decision for the newest message of a burst.
 pub fn plan(facts: &ReplyFacts<'_>) -> Plan {
     use SkipReason::*;
@@ -182,28 +174,39 @@ pub fn plan(facts: &ReplyFacts<'_>) -> Plan {
     Plan::Reply { kind, language }
 }
 
-/// Whether a reply planned earlier may still go to the contact as it is now: asked again right
-/// before the Graph API call and before the reply is recorded, because an erasure, block,
-/// opt-out, restriction or take-over can land while the model is thinking (DESIGN §8). `None`
-/// for a contact that is gone (erased).
-pub fn still_allowed(kind: ReplyKind, contact: Option<&Contact>) -> Result<(), SkipReason> {
-    let Some(contact) = contact else {
-        return Err(SkipReason::Restricted);
-    };
-    if !contact.may_process() {
-        Err(SkipReason::Restricted)
-    } else if contact.consent.blocked {
-        Err(SkipReason::Blocked)
-    } else if kind == ReplyKind::OptOutConfirmation {
-        // The one message an opt-out still allows.
-        Ok(())
-    } else if contact.taken_over {
-        Err(SkipReason::TakenOver)
-    } else if !contact.may_send(Purpose::AutomatedReplies) {
-        Err(SkipReason::OptedOut)
-    } else {
-        Ok(())
+impl ReplyKind {
+    /// What the outbound gate is asked about before this reply is sent.
+    pub fn outbound(self) -> Outbound {
+        match self {
+            ReplyKind::OptOutConfirmation => Outbound::KeywordConfirmation { opt_out: true },
+            ReplyKind::OptInConfirmation => Outbound::KeywordConfirmation { opt_out: false },
+            ReplyKind::Help | ReplyKind::HandOff | ReplyKind::Answer => Outbound::AutomatedReply,
+        }
     }
+}
+
+impl From<Refusal> for SkipReason {
+    fn from(refusal: Refusal) -> SkipReason {
+        match refusal {
+            Refusal::Gone | Refusal::BeingErased | Refusal::Minor | Refusal::Restricted => {
+                SkipReason::Restricted
+            }
+            Refusal::Blocked => SkipReason::Blocked,
+            Refusal::OptedOut | Refusal::NoMarketingOptIn | Refusal::Suppressed => {
+                SkipReason::OptedOut
+            }
+            Refusal::WindowClosed => SkipReason::WindowClosed,
+            Refusal::TakenOver => SkipReason::TakenOver,
+        }
+    }
+}
+
+/// Whether a reply planned earlier may still go to the contact as it is now: the outbound gate
+/// (`domain::outbound`, DESIGN §8), asked again right before the Graph API call and before the
+/// reply is recorded, because an erasure, block, opt-out, restriction or take-over can land
+/// while the model is thinking.
+pub fn still_allowed(kind: ReplyKind, to: &Recipient<'_>) -> Result<(), SkipReason> {
+    may_send(kind.outbound(), to).map_err(SkipReason::from)
 }
 
 /// Whether the opt-out hint must go with this reply: at least once per 24 hours (P5).
@@ -352,34 +355,57 @@ mod tests {
 
     #[test]
     fn a_planned_reply_is_refused_when_the_contact_changed_meanwhile() {
+        let now = Timestamp::from_millis(NOW);
+        fn to(contact: Option<&Contact>) -> Recipient<'_> {
+            let now = Timestamp::from_millis(NOW);
+            Recipient {
+                contact,
+                last_inbound_at: Some(now),
+                suppressed: false,
+                now,
+            }
+        }
         let answer = ReplyKind::Answer;
-        assert_eq!(still_allowed(answer, Some(&contact())), Ok(()));
-        assert_eq!(still_allowed(answer, None), Err(SkipReason::Restricted));
-        let mut erased = contact();
-        erased.erasure_requested_at = Some(Timestamp::from_millis(NOW));
+        assert_eq!(still_allowed(answer, &to(Some(&contact()))), Ok(()));
         assert_eq!(
-            still_allowed(ReplyKind::OptOutConfirmation, Some(&erased)),
+            still_allowed(answer, &to(None)),
+            Err(SkipReason::Restricted)
+        );
+        let mut erased = contact();
+        erased.erasure_requested_at = Some(now);
+        assert_eq!(
+            still_allowed(ReplyKind::OptOutConfirmation, &to(Some(&erased))),
             Err(SkipReason::Restricted)
         );
         let blocked = with_consent(contact(), ConsentAction::Block);
         assert_eq!(
-            still_allowed(ReplyKind::OptOutConfirmation, Some(&blocked)),
+            still_allowed(ReplyKind::OptOutConfirmation, &to(Some(&blocked))),
             Err(SkipReason::Blocked)
         );
         let opted_out = with_consent(contact(), ConsentAction::OptOut);
         assert_eq!(
-            still_allowed(answer, Some(&opted_out)),
+            still_allowed(answer, &to(Some(&opted_out))),
             Err(SkipReason::OptedOut)
         );
         assert_eq!(
-            still_allowed(ReplyKind::OptOutConfirmation, Some(&opted_out)),
+            still_allowed(ReplyKind::OptOutConfirmation, &to(Some(&opted_out))),
             Ok(())
         );
         let mut taken = contact();
         taken.taken_over = true;
         assert_eq!(
-            still_allowed(ReplyKind::HandOff, Some(&taken)),
+            still_allowed(ReplyKind::HandOff, &to(Some(&taken))),
             Err(SkipReason::TakenOver)
+        );
+        let quiet = contact();
+        let late = Recipient {
+            last_inbound_at: Some(now.minus(Duration::from_secs(25 * 3600))),
+            ..to(Some(&quiet))
+        };
+        assert_eq!(
+            still_allowed(answer, &late),
+            Err(SkipReason::WindowClosed),
+            "the model took so long the window closed"
         );
     }
 

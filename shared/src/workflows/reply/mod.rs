@@ -9,7 +9,8 @@ use crate::domain::contact::Contact;
 use crate::domain::contact_change::ContactChange;
 use crate::domain::ids::{ContactId, PhoneNumberId, TenantId, Wamid};
 use crate::domain::keywords::Language;
-use crate::domain::message::{Message, MessageContent, MessageKind};
+use crate::domain::message::{Direction, Message, MessageContent, MessageKind};
+use crate::domain::outbound::Recipient as Addressee;
 use crate::domain::reply::{
     burst_candidate, compose, customer_text, fixed_text, hand_off_text, has_newer_inbound,
     needs_opt_out_hint, opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind, SkipReason,
@@ -224,7 +225,17 @@ async fn answer_and_send(
     // The model took its time: whatever landed meanwhile (erasure, block, opt-out, restriction,
     // a person taking over) is seen now, right before the send (one read).
     let current = store.contact_state(&tenant.id, &contact.value.id).await?;
-    if let Err(reason) = still_allowed(kind, current.as_ref().map(|c| &c.value)) {
+    let addressee = Addressee {
+        contact: current.as_ref().map(|c| &c.value),
+        last_inbound_at: conversation
+            .iter()
+            .filter(|m| m.direction == Direction::Inbound)
+            .map(|m| m.sent_at)
+            .max(),
+        suppressed: false,
+        now: store.now(),
+    };
+    if let Err(reason) = still_allowed(kind, &addressee) {
         store.release_reply(claim).await?;
         tracing::info!(
             tenant = %tenant.id,
