@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use mizan_shared::config::WebhookConfig;
-use mizan_shared::domain::consent::{Decision, Purpose};
+use mizan_shared::domain::consent::{ConsentAction, ConsentSource, Decision, Purpose};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::identity_hash::IdentifierKind;
 use mizan_shared::domain::ids::{PhoneNumberId, Wamid};
@@ -674,4 +674,66 @@ async fn pricing_and_conversation_of_statuses_are_kept_on_the_message() {
     let billing = stored.billing.expect("billing kept");
     assert_eq!(billing["pricing"]["category"], "service");
     assert_eq!(billing["conversation"]["id"], "conv-1");
+}
+
+/// Meta's 131050 (the person stopped marketing messages in WhatsApp) on a reply's failure is a
+/// marketing opt-out by Meta with the error as evidence, recorded once however often Meta
+/// delivers the status; automated replies stay allowed.
+#[tokio::test]
+async fn error_131050_records_a_marketing_opt_out_once() {
+    let h = harness().await;
+    let contact = contact_with_wa_id(&h, "15550100050").await;
+    let wamid = Wamid::new("wamid.OUT.MKT");
+    h.deps
+        .store
+        .put_message(&outbound(&h, &contact.id, &wamid, "Our new teas are in"))
+        .await
+        .unwrap();
+    let at = h.deps.store.now().as_unix_seconds();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": PHONE},
+            "statuses": [{"id": wamid.as_str(), "status": "failed", "timestamp": at.to_string(),
+                          "recipient_id": "15550100050",
+                          "errors": [{"code": 131050, "title": "Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business."}]}]
+        }}]}]
+    }))
+    .unwrap();
+    for _ in 0..2 {
+        assert_eq!(h.post(&body).await.status(), 200);
+    }
+    let history = h
+        .deps
+        .store
+        .consent_history(&h.tenant.id, &contact.id)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "recorded once: {history:?}");
+    let event = &history[0];
+    assert_eq!(
+        (event.purpose, event.action, event.source),
+        (
+            Purpose::Marketing,
+            ConsentAction::OptOut,
+            ConsentSource::Webhook
+        )
+    );
+    assert!(event.evidence.starts_with("error:131050:"));
+    let state = h
+        .deps
+        .store
+        .contact(&h.tenant.id, &contact.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .consent;
+    assert_eq!(state.marketing, Decision::Withdrawn);
+    assert_eq!(
+        state.automated_replies,
+        Decision::Unset,
+        "replies stay allowed"
+    );
 }

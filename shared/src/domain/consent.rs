@@ -1,6 +1,6 @@
 //! Consent: an append-only history of decisions (P8) and the state it adds up to (P5).
 
-use crate::domain::ids::{ApiKeyId, ContactId, TenantId};
+use crate::domain::ids::{ApiKeyId, ContactId, MessageId, TenantId};
 use crate::domain::keywords::Keyword;
 use crate::domain::message::Message;
 use crate::domain::time::Timestamp;
@@ -48,6 +48,9 @@ impl ConsentAction {
         }
     }
 }
+
+/// Meta's error for a message to someone who stopped marketing messages in WhatsApp.
+pub const MARKETING_STOPPED_BY_USER: i64 = 131050;
 
 /// How a decision reached Mizan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,6 +127,29 @@ impl ConsentEvent {
             ),
             actor: "meta".into(),
         }
+    }
+
+    /// What a failed delivery says of the contact's consent: Meta's 131050 means the person
+    /// stopped marketing messages in WhatsApp itself, a marketing opt-out with the error as
+    /// evidence. `None` for any other error. `at` is the status time Meta reported, so a
+    /// redelivered status records nothing more.
+    pub fn from_delivery_error(
+        tenant: TenantId,
+        contact: ContactId,
+        message: &MessageId,
+        code: i64,
+        at: Timestamp,
+    ) -> Option<ConsentEvent> {
+        (code == MARKETING_STOPPED_BY_USER).then(|| ConsentEvent {
+            tenant,
+            contact,
+            at,
+            purpose: Purpose::Marketing,
+            action: ConsentAction::OptOut,
+            source: ConsentSource::Webhook,
+            evidence: format!("error:{code}:{message}"),
+            actor: "meta".into(),
+        })
     }
 
     /// A decision the business recorded through the API with `key`, proved by `evidence`.
@@ -285,6 +311,33 @@ mod tests {
             (Purpose::AutomatedReplies, ConsentAction::OptIn)
         );
         assert_eq!(ConsentEvent::from_keyword(Keyword::Help, &message), None);
+    }
+
+    #[test]
+    fn error_131050_is_a_marketing_opt_out_by_meta_and_other_errors_decide_nothing() {
+        let event = |code| {
+            ConsentEvent::from_delivery_error(
+                TenantId::new("t"),
+                ContactId::new("c"),
+                &crate::domain::ids::MessageId::new("m9"),
+                code,
+                Timestamp::from_millis(3),
+            )
+        };
+        let stop = event(131050).unwrap();
+        assert_eq!(
+            (stop.purpose, stop.action, stop.source, stop.actor.as_str()),
+            (
+                Purpose::Marketing,
+                ConsentAction::OptOut,
+                ConsentSource::Webhook,
+                "meta"
+            )
+        );
+        assert_eq!(stop.evidence, "error:131050:m9");
+        for other in [131026, 131047, 130429] {
+            assert_eq!(event(other), None, "{other}");
+        }
     }
 
     #[test]

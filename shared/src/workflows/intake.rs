@@ -273,6 +273,25 @@ async fn ingest_status(
     let outcome = store
         .record_status(tenant, contact.as_ref(), &status.wamid, report_fields)
         .await?;
+    // The person stopped marketing messages in WhatsApp (131050): that is their decision too.
+    if let Some(contact) = &contact {
+        let message = store.message_id(tenant, &status.wamid);
+        let decisions = status.errors.iter().filter_map(|e| {
+            ConsentEvent::from_delivery_error(
+                tenant.clone(),
+                contact.clone(),
+                &message,
+                e.code,
+                status.at,
+            )
+        });
+        for event in decisions {
+            // Recorded once however often Meta delivers the status (keyed by its time and
+            // evidence); counted the first time the status is applied.
+            store.record_consent(&event, None).await?;
+            report.consent_recorded += u32::from(matches!(outcome, StatusOutcome::Advanced(_)));
+        }
+    }
     match outcome {
         StatusOutcome::Advanced(_) => report.statuses_applied += 1,
         StatusOutcome::Unchanged(_) => report.statuses_stale += 1,

@@ -12,6 +12,7 @@ use super::payload::{
     WireValue, OBJECT,
 };
 use crate::domain::ids::{PhoneNumberId, Wamid};
+use crate::domain::keywords;
 use crate::domain::message::{DeliveryError, MessageKind, Status};
 use crate::domain::personal::Personal;
 use serde::Deserialize;
@@ -198,16 +199,29 @@ fn inbound_message(
 }
 
 /// The text a contact typed or chose, where an opt-out keyword could be. An edit counts: a message
-/// edited to say STOP is an opt-out as much as a new one.
+/// edited to say STOP is an opt-out as much as a new one. A button (or reply) counts by its text
+/// or, when only that is a keyword, by the payload (or id) the business gave it: a quick-reply
+/// "Stop promotions" whose payload is `STOP` is an opt-out.
 fn keyword_text(wire: &WireMessage, kind: MessageKind) -> Option<Personal<String>> {
+    let chosen = |text: &Option<String>, payload: &Option<String>| {
+        let is_keyword = |v: &Option<String>| v.as_deref().and_then(keywords::classify).is_some();
+        if !is_keyword(text) && is_keyword(payload) {
+            payload.clone()
+        } else {
+            text.clone()
+        }
+    };
     let text = match kind {
         MessageKind::Text => wire.text.as_ref().and_then(|t| t.body.clone()),
-        MessageKind::Button => wire.button.as_ref().and_then(|b| b.text.clone()),
+        MessageKind::Button => wire
+            .button
+            .as_ref()
+            .and_then(|b| chosen(&b.text, &b.payload)),
         MessageKind::Interactive => wire.interactive.as_ref().and_then(|i| {
             i.button_reply
                 .as_ref()
                 .or(i.list_reply.as_ref())
-                .and_then(|reply| reply.title.clone())
+                .and_then(|reply| chosen(&reply.title, &reply.id))
         }),
         MessageKind::Edit => wire
             .edit
@@ -570,6 +584,43 @@ mod tests {
             assert_eq!(text(&m.sender.username), Some("noor.designs"), "{name}");
             assert_eq!(text(&m.sender.name), Some("Noor"), "{name}");
         }
+    }
+
+    #[test]
+    fn a_button_whose_payload_is_an_opt_out_keyword_counts_as_that_keyword() {
+        let pressed = |button: serde_json::Value| {
+            let body = serde_json::json!({
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550100000", "phone_number_id": "1"},
+                    "contacts": [{"profile": {"name": "Amina"}, "wa_id": "212600000000"}],
+                    "messages": [{"from": "212600000000", "id": "wamid.B1", "timestamp": "1767225600",
+                                  "type": "button", "button": button}]
+                }}]}]
+            });
+            let delivery = parse_delivery(body.to_string().as_bytes()).unwrap();
+            match delivery.items.as_slice() {
+                [DeliveryItem::Message(m)] => m.keyword_text.as_ref().map(|t| t.expose().clone()),
+                other => panic!("expected one message, got {other:?}"),
+            }
+        };
+        assert_eq!(
+            pressed(serde_json::json!({"text": "Stop promotions", "payload": "STOP"})).as_deref(),
+            Some("STOP"),
+            "the payload names the keyword"
+        );
+        assert_eq!(
+            pressed(serde_json::json!({"text": "ARRÊT", "payload": "unsubscribe-42"})).as_deref(),
+            Some("ARRÊT"),
+            "the text is a keyword itself"
+        );
+        assert_eq!(
+            pressed(serde_json::json!({"text": "Yes please", "payload": "CONFIRM_ORDER"}))
+                .as_deref(),
+            Some("Yes please"),
+            "neither is a keyword: the text, as before"
+        );
     }
 
     #[test]

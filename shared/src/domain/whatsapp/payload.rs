@@ -100,6 +100,9 @@ pub(super) struct WireText {
 pub(super) struct WireButton {
     #[serde(default, deserialize_with = "lenient")]
     pub text: Option<String>,
+    /// The button's payload, set by the business when it made the template.
+    #[serde(default, deserialize_with = "lenient")]
+    pub payload: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +117,9 @@ pub(super) struct WireInteractive {
 pub(super) struct WireReply {
     #[serde(default, deserialize_with = "lenient")]
     pub title: Option<String>,
+    /// The reply's id, set by the business when it made the buttons or list.
+    #[serde(default, deserialize_with = "lenient")]
+    pub id: Option<String>,
 }
 
 #[derive(Deserialize)]
