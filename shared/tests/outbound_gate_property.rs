@@ -31,9 +31,10 @@ fn contact() -> impl Strategy<Value = Contact> {
         (any::<bool>(), any::<bool>(), any::<bool>()),
         (any::<bool>(), any::<bool>(), any::<bool>()),
         (decision(), decision()),
+        prop::option::of(0i64..(48 * 3600 * 1000)),
     )
         .prop_map(
-            |((restricted, minor, known_minor), (taken_over, erasing, blocked), (m, a))| {
+            |((restricted, minor, known_minor), (taken_over, erasing, blocked), (m, a), until)| {
                 let mut c = Contact::new(
                     TenantId::new("t"),
                     ContactId::new("c"),
@@ -44,6 +45,9 @@ fn contact() -> impl Strategy<Value = Contact> {
                 c.minor = minor;
                 c.known_minor = known_minor;
                 c.taken_over = taken_over;
+                // A take-over ending anywhere from a day ago to a day from now.
+                c.taken_over_until =
+                    until.map(|ms| Timestamp::from_millis(NOW - 24 * 3600 * 1000 + ms));
                 c.erasure_requested_at = erasing.then(|| Timestamp::from_millis(NOW));
                 c.consent = ConsentState {
                     marketing: m,
@@ -97,7 +101,7 @@ proptest! {
                 Outbound::KeywordConfirmation { opt_out: true } => {}
                 Outbound::AutomatedReply | Outbound::KeywordConfirmation { opt_out: false } => {
                     prop_assert!(window_open(last_inbound_at, now));
-                    prop_assert!(!c.taken_over);
+                    prop_assert!(!c.is_taken_over(now));
                     prop_assert!(c.consent.automated_replies != Decision::Withdrawn);
                 }
                 Outbound::AgentText => {

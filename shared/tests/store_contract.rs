@@ -1507,7 +1507,14 @@ async fn a_contact_changes_through_one_audited_transition(h: Harness) {
     };
     let take_over = h
         .store
-        .change_contact(&t.id, &c, &ContactChange::TakeOver, &actor)
+        .change_contact(
+            &t.id,
+            &c,
+            &ContactChange::TakeOver {
+                until: h.clock_now().plus(days(1)),
+            },
+            &actor,
+        )
         .await
         .unwrap();
     let ChangeOutcome::Changed(changed) = take_over else {
@@ -1523,7 +1530,14 @@ async fn a_contact_changes_through_one_audited_transition(h: Harness) {
 
     let again = h
         .store
-        .change_contact(&t.id, &c, &ContactChange::TakeOver, &actor)
+        .change_contact(
+            &t.id,
+            &c,
+            &ContactChange::TakeOver {
+                until: h.clock_now().plus(days(1)),
+            },
+            &actor,
+        )
         .await
         .unwrap();
     assert!(matches!(again, ChangeOutcome::Unchanged(_)));

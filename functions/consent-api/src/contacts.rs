@@ -6,6 +6,7 @@ use lambda_http::Request;
 use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::domain::rectification::{CorrectionError, ProfileCorrection};
+use mizan_shared::domain::tenant::TenantSettings;
 use mizan_shared::http_api::input;
 use mizan_shared::http_api::ApiError;
 use mizan_shared::http_api::Caller;
@@ -18,7 +19,7 @@ pub async fn find(deps: &Deps, caller: &Caller, raw: &str) -> Result<Versioned<C
 
 pub async fn get(deps: &Deps, caller: &Caller, raw: &str) -> Result<Reply, ApiError> {
     let contact = find(deps, caller, raw).await?;
-    Ok(Reply::ok(views::contact(&contact.value)))
+    Ok(Reply::ok(views::contact(&contact.value, deps.store.now())))
 }
 
 /// Right to rectification: corrects name or username; identifiers come from WhatsApp.
@@ -51,9 +52,22 @@ pub async fn change(
         .await?;
     match outcome {
         ChangeOutcome::Changed(now) | ChangeOutcome::Unchanged(now) => {
-            Ok(Reply::ok(views::contact(&now.value)))
+            Ok(Reply::ok(views::contact(&now.value, deps.store.now())))
         }
         // Erased (or its erasure began) since it was found.
         ChangeOutcome::Gone => Err(ApiError::contact_not_found()),
     }
+}
+
+/// A person takes the conversation over for the tenant's `takeover_expires_hours` (unless
+/// handed back earlier): no automated reply meanwhile.
+pub async fn take_over(deps: &Deps, caller: &Caller, raw: &str) -> Result<Reply, ApiError> {
+    let expiry = deps
+        .store
+        .tenant(&caller.tenant)
+        .await?
+        .map(|t| t.settings.takeover_expiry())
+        .unwrap_or_else(|| TenantSettings::default().takeover_expiry());
+    let until = deps.store.now().plus(expiry);
+    change(deps, caller, raw, ContactChange::TakeOver { until }).await
 }

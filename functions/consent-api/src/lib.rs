@@ -115,7 +115,7 @@ async fn dispatch(
         }
         Operation::TakeOver => {
             input::empty_body(request)?;
-            contacts::change(deps, caller, contact, ContactChange::TakeOver).await
+            contacts::take_over(deps, caller, contact).await
         }
         Operation::HandBack => {
             input::empty_body(request)?;

@@ -31,7 +31,8 @@ pub async fn update(deps: &Deps, caller: &Caller, request: &Request) -> Result<R
         return Err(ApiError::invalid(
             "body",
             "name at least one setting: chat_retention_days, automation_enabled, \
-             ai_instructions, faq, legal_hold (with legal_hold_reason) or model_redaction",
+             ai_instructions, faq, legal_hold (with legal_hold_reason), model_redaction or \
+             takeover_expires_hours",
         ));
     }
     let mut last_conflict = None;
@@ -58,6 +59,9 @@ pub async fn update(deps: &Deps, caller: &Caller, request: &Request) -> Result<R
                     serde_json::json!(patched.settings.legal_hold)
                 }
                 "model_redaction" => serde_json::json!(patched.settings.model_redaction),
+                "takeover_expires_hours" => {
+                    serde_json::json!(patched.settings.takeover_expires_hours)
+                }
                 _ => continue,
             };
             detail[*field] = value;

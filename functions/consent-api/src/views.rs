@@ -6,11 +6,13 @@ use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::message::{Direction, Message};
 use mizan_shared::domain::retention::{MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS};
 use mizan_shared::domain::tenant::TenantSettings;
+use mizan_shared::domain::time::Timestamp;
 use mizan_shared::workflows::export::records::readable_text;
 use serde_json::{json, Value};
 
-/// The contact's profile (the right of access), consent state and processing flags.
-pub fn contact(contact: &Contact) -> Value {
+/// The contact's profile (the right of access), consent state and processing flags at `now`.
+pub fn contact(contact: &Contact, now: Timestamp) -> Value {
+    let taken_over = contact.is_taken_over(now);
     let profile = contact.profile.clone().unwrap_or_default();
     let text = |field: &Option<mizan_shared::domain::personal::Personal<String>>| {
         field.as_ref().map(|v| v.expose().clone())
@@ -28,7 +30,11 @@ pub fn contact(contact: &Contact) -> Value {
         "last_seen_at": contact.last_seen_at.to_rfc3339(),
         "consent": consent_state(&contact.consent),
         "restricted": contact.restricted,
-        "taken_over": contact.taken_over,
+        "taken_over": taken_over,
+        "taken_over_until": contact
+            .taken_over_until
+            .filter(|_| taken_over)
+            .map(Timestamp::to_rfc3339),
         "legal_hold": contact.legal_hold,
         "minor": contact.minor,
         "known_minor": contact.known_minor,
@@ -69,6 +75,7 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "legal_hold_reason": settings.legal_hold_reason,
         "legal_hold_by_operator": settings.legal_hold_by_operator,
         "model_redaction": settings.model_redaction,
+        "takeover_expires_hours": settings.takeover_expires_hours,
     })
 }
 

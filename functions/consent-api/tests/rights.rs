@@ -231,3 +231,62 @@ async fn rectification_corrects_the_profile_and_later_whatsapp_profiles_do_not_u
     assert_eq!(audit.action, "contact.rectified");
     assert_eq!(audit.detail, json!({"fields": ["name"]}));
 }
+
+/// A take-over lasts the tenant's `takeover_expires_hours` (default 24) unless handed back, so
+/// no customer is left without answers; the setting takes 1 to 168 hours.
+#[tokio::test]
+async fn a_take_over_lasts_the_tenants_takeover_expiry() {
+    let h = harness().await;
+    h.contact_of(&h.a, WA_ID, None).await;
+    let now = h.store().now();
+    let taken = h
+        .as_a("POST", &format!("/v1/contacts/{WA_ID}/takeover"), None)
+        .await;
+    assert_eq!(taken.status, 200, "{:?}", taken.body);
+    assert_eq!(taken.body["taken_over"], true);
+    let until = taken.body["taken_over_until"].as_str().unwrap().to_owned();
+    let hours = |text: &str| {
+        (mizan_shared::domain::time::Timestamp::parse_rfc3339(text)
+            .unwrap()
+            .since(now)
+            .as_secs_f64()
+            / 3600.0)
+            .round()
+    };
+    assert_eq!(hours(&until), 24.0, "{until}");
+
+    for bad in [0, 169] {
+        let refused = h
+            .as_a(
+                "PATCH",
+                "/v1/settings",
+                Some(json!({ "takeover_expires_hours": bad })),
+            )
+            .await;
+        assert_eq!(
+            (refused.status, refused.error_field()),
+            (400, Some("takeover_expires_hours")),
+            "{bad}"
+        );
+    }
+    let set = h
+        .as_a(
+            "PATCH",
+            "/v1/settings",
+            Some(json!({ "takeover_expires_hours": 2 })),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    assert_eq!(set.body["takeover_expires_hours"], 2);
+    h.as_a("DELETE", &format!("/v1/contacts/{WA_ID}/takeover"), None)
+        .await;
+    let again = h
+        .as_a("POST", &format!("/v1/contacts/{WA_ID}/takeover"), None)
+        .await;
+    assert_eq!(hours(again.body["taken_over_until"].as_str().unwrap()), 2.0);
+    let handed = h
+        .as_a("DELETE", &format!("/v1/contacts/{WA_ID}/takeover"), None)
+        .await;
+    assert_eq!(handed.body["taken_over"], false);
+    assert!(handed.body["taken_over_until"].is_null());
+}

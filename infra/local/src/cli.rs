@@ -192,6 +192,9 @@ pub struct SettingsSet {
     /// provider receives (on by default)
     #[arg(long, value_enum)]
     pub model_redaction: Option<Switch>,
+    /// Hours a person's take-over of a conversation lasts unless handed back (1-168)
+    #[arg(long, value_name = "N")]
+    pub takeover_expires_hours: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

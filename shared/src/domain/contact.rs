@@ -86,9 +86,14 @@ pub struct Contact {
     /// hash of it is kept): nothing automated engages them again; the business decides.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub known_minor: bool,
-    /// A human has taken over the conversation: no automated replies.
+    /// A human has taken over the conversation: no automated replies until it is handed back
+    /// or `taken_over_until` passes ([`Contact::is_taken_over`]).
     #[serde(default)]
     pub taken_over: bool,
+    /// When the take-over ends by itself (the tenant's `takeover_expires_hours` after it began);
+    /// `None` for one that ends only when handed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_over_until: Option<Timestamp>,
     /// Dispute resolution: deletion suspended.
     #[serde(default)]
     pub legal_hold: bool,
@@ -118,6 +123,7 @@ impl Contact {
             minor: false,
             known_minor: false,
             taken_over: false,
+            taken_over_until: None,
             legal_hold: false,
             erasure_requested_at: None,
             replaced_by: None,
@@ -134,6 +140,11 @@ impl Contact {
     /// Whether a message for `purpose` may be sent to this contact (P5).
     pub fn may_send(&self, purpose: Purpose) -> bool {
         self.may_process() && self.consent.allows(purpose)
+    }
+
+    /// Whether a person has the conversation at `now`: taken over, and not past its end.
+    pub fn is_taken_over(&self, now: Timestamp) -> bool {
+        self.taken_over && self.taken_over_until.is_none_or(|until| now < until)
     }
 
     pub fn is_erasure_due(&self) -> bool {

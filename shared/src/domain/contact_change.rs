@@ -5,11 +5,15 @@
 
 use crate::domain::contact::Contact;
 use crate::domain::rectification::{CorrectionError, ProfileCorrection};
+use crate::domain::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ContactChange {
-    /// A person answers the conversation: no automated reply follows.
-    TakeOver,
+    /// A person answers the conversation: no automated reply follows until it is handed back
+    /// or `until` passes (the tenant's `takeover_expires_hours` from now).
+    TakeOver {
+        until: Timestamp,
+    },
     /// Automated replies may answer again.
     HandBack,
     /// Restriction of processing (P7): stored, never processed.
@@ -32,7 +36,7 @@ impl ContactChange {
     /// The audit action recording the change.
     pub fn action(&self) -> &'static str {
         match self {
-            ContactChange::TakeOver => "contact.taken_over",
+            ContactChange::TakeOver { .. } => "contact.taken_over",
             ContactChange::HandBack => "contact.handed_back",
             ContactChange::Restrict => "contact.restricted",
             ContactChange::LiftRestriction => "contact.restriction_lifted",
@@ -40,9 +44,14 @@ impl ContactChange {
         }
     }
 
-    /// Applies the change to `contact`. Only a rectification can be refused (bad input), and
-    /// whether it is does not depend on the contact: [`ProfileCorrection::check`] tells first.
-    pub fn apply(&self, contact: &mut Contact) -> Result<Transition, CorrectionError> {
+    /// Applies the change to `contact` at `now`. Only a rectification can be refused (bad
+    /// input), and whether it is does not depend on the contact: [`ProfileCorrection::check`]
+    /// tells first.
+    pub fn apply(
+        &self,
+        contact: &mut Contact,
+        now: Timestamp,
+    ) -> Result<Transition, CorrectionError> {
         let flag = |target: &mut bool, on: bool| {
             if *target == on {
                 Transition::Unchanged
@@ -52,8 +61,19 @@ impl ContactChange {
             }
         };
         Ok(match self {
-            ContactChange::TakeOver => flag(&mut contact.taken_over, true),
-            ContactChange::HandBack => flag(&mut contact.taken_over, false),
+            // A take-over that ran out may be taken again: it starts a new period.
+            ContactChange::TakeOver { until } if !contact.is_taken_over(now) => {
+                contact.taken_over = true;
+                contact.taken_over_until = Some(*until);
+                Transition::Changed {
+                    detail: Some(serde_json::json!({ "until": until.to_rfc3339() })),
+                }
+            }
+            ContactChange::TakeOver { .. } => Transition::Unchanged,
+            ContactChange::HandBack => {
+                contact.taken_over_until = None;
+                flag(&mut contact.taken_over, false)
+            }
             ContactChange::Restrict => flag(&mut contact.restricted, true),
             ContactChange::LiftRestriction => flag(&mut contact.restricted, false),
             ContactChange::Rectify(correction) => {
@@ -98,25 +118,56 @@ mod tests {
         )
     }
 
+    fn at(hours: u64) -> Timestamp {
+        Timestamp::from_millis(0).plus(std::time::Duration::from_secs(hours * 3600))
+    }
+
     #[test]
     fn flags_change_once_and_are_unchanged_when_already_so() {
         let mut c = contact();
+        let now = at(0);
+        let take_over = ContactChange::TakeOver { until: at(24) };
         let changed = Transition::Changed { detail: None };
-        assert_eq!(ContactChange::TakeOver.apply(&mut c), Ok(changed.clone()));
-        assert!(c.taken_over);
+        assert!(matches!(
+            take_over.apply(&mut c, now),
+            Ok(Transition::Changed { detail: Some(_) })
+        ));
+        assert!(c.taken_over && c.is_taken_over(now));
+        assert_eq!(take_over.apply(&mut c, now), Ok(Transition::Unchanged));
         assert_eq!(
-            ContactChange::TakeOver.apply(&mut c),
-            Ok(Transition::Unchanged)
+            ContactChange::HandBack.apply(&mut c, now),
+            Ok(changed.clone())
         );
-        assert_eq!(ContactChange::HandBack.apply(&mut c), Ok(changed.clone()));
-        assert!(!c.taken_over);
-        assert_eq!(ContactChange::Restrict.apply(&mut c), Ok(changed.clone()));
+        assert!(!c.taken_over && c.taken_over_until.is_none());
+        assert_eq!(
+            ContactChange::Restrict.apply(&mut c, now),
+            Ok(changed.clone())
+        );
         assert!(c.restricted && !c.may_process());
-        assert_eq!(ContactChange::LiftRestriction.apply(&mut c), Ok(changed));
         assert_eq!(
-            ContactChange::LiftRestriction.apply(&mut c),
+            ContactChange::LiftRestriction.apply(&mut c, now),
+            Ok(changed)
+        );
+        assert_eq!(
+            ContactChange::LiftRestriction.apply(&mut c, now),
             Ok(Transition::Unchanged)
         );
+    }
+
+    #[test]
+    fn a_take_over_ends_by_itself_and_may_then_be_taken_again() {
+        let mut c = contact();
+        ContactChange::TakeOver { until: at(24) }
+            .apply(&mut c, at(0))
+            .unwrap();
+        assert!(c.is_taken_over(at(23)));
+        assert!(!c.is_taken_over(at(24)), "no customer left without answers");
+        let again = ContactChange::TakeOver { until: at(48) };
+        assert!(matches!(
+            again.apply(&mut c, at(30)),
+            Ok(Transition::Changed { .. })
+        ));
+        assert!(c.is_taken_over(at(47)));
     }
 
     #[test]
@@ -127,20 +178,20 @@ mod tests {
             username: None,
         });
         assert_eq!(
-            rename.apply(&mut c),
+            rename.apply(&mut c, at(0)),
             Ok(Transition::Changed {
                 detail: Some(serde_json::json!({ "fields": ["name"] }))
             })
         );
         assert_eq!(c.corrected, vec!["name".to_owned()]);
-        assert_eq!(rename.apply(&mut c), Ok(Transition::Unchanged));
+        assert_eq!(rename.apply(&mut c, at(0)), Ok(Transition::Unchanged));
         assert_eq!(c.corrected, vec!["name".to_owned()], "listed once");
         let blank = ContactChange::Rectify(ProfileCorrection {
             name: Some(Some(Personal::new("  ".into()))),
             username: None,
         });
         assert_eq!(
-            blank.apply(&mut c),
+            blank.apply(&mut c, at(0)),
             Err(CorrectionError::Invalid { field: "name" })
         );
     }
@@ -148,7 +199,7 @@ mod tests {
     #[test]
     fn every_change_has_its_audit_action() {
         let actions: Vec<&str> = [
-            ContactChange::TakeOver,
+            ContactChange::TakeOver { until: at(1) },
             ContactChange::HandBack,
             ContactChange::Restrict,
             ContactChange::LiftRestriction,

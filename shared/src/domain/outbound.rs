@@ -114,7 +114,7 @@ pub fn may_send(what: Outbound, to: &Recipient<'_>) -> Result<(), Refusal> {
         Outbound::KeywordConfirmation { opt_out: true } => Ok(()),
         Outbound::KeywordConfirmation { opt_out: false } | Outbound::AutomatedReply => {
             window()?;
-            if contact.taken_over {
+            if contact.is_taken_over(to.now) {
                 Err(Refusal::TakenOver)
             } else if !consent.allows(Purpose::AutomatedReplies) {
                 Err(Refusal::OptedOut)

@@ -23,6 +23,8 @@ pub struct SettingsPatch {
     pub legal_hold_reason: Option<String>,
     #[serde(default)]
     pub model_redaction: Option<bool>,
+    #[serde(default)]
+    pub takeover_expires_hours: Option<u32>,
     /// The platform operator changes the hold (an admin command, never the API): its hold
     /// cannot be lifted by a tenant.
     #[serde(skip)]
@@ -94,6 +96,9 @@ impl SettingsPatch {
         if let Some(redaction) = self.model_redaction {
             next.model_redaction = redaction;
         }
+        if let Some(hours) = self.takeover_expires_hours {
+            next.takeover_expires_hours = hours;
+        }
         next.validate()?;
         let mut changed = Vec::new();
         if next.chat_retention_days != current.chat_retention_days {
@@ -114,6 +119,9 @@ impl SettingsPatch {
         if next.model_redaction != current.model_redaction {
             changed.push("model_redaction");
         }
+        if next.takeover_expires_hours != current.takeover_expires_hours {
+            changed.push("takeover_expires_hours");
+        }
         Ok(PatchedSettings {
             settings: next,
             changed,
@@ -124,6 +132,25 @@ impl SettingsPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_take_over_lasts_1_to_168_hours() {
+        let current = TenantSettings::default();
+        assert_eq!(current.takeover_expires_hours, 24);
+        let week: SettingsPatch =
+            serde_json::from_str(r#"{"takeover_expires_hours": 168}"#).unwrap();
+        let patched = week.apply(&current).unwrap();
+        assert_eq!(patched.settings.takeover_expires_hours, 168);
+        assert_eq!(patched.changed, vec!["takeover_expires_hours"]);
+        for hours in [0, 169] {
+            let patch = SettingsPatch {
+                takeover_expires_hours: Some(hours),
+                ..SettingsPatch::default()
+            };
+            let err = patch.apply(&current).unwrap_err();
+            assert_eq!(err.field(), "takeover_expires_hours", "{hours}");
+        }
+    }
 
     #[test]
     fn a_legal_hold_needs_a_reason_and_one_the_operator_set_stays_until_the_operator_lifts_it() {

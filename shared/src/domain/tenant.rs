@@ -46,10 +46,22 @@ pub struct TenantSettings {
     /// replaced by placeholders in the copy sent to the model provider (`domain::redaction`).
     #[serde(default = "redacted_by_default")]
     pub model_redaction: bool,
+    /// How long a person's take-over of a conversation lasts unless handed back earlier, so no
+    /// customer is left without answers because someone forgot to hand back.
+    #[serde(default = "default_takeover_hours")]
+    pub takeover_expires_hours: u32,
 }
 
 fn redacted_by_default() -> bool {
     true
+}
+
+pub const DEFAULT_TAKEOVER_EXPIRES_HOURS: u32 = 24;
+pub const MIN_TAKEOVER_EXPIRES_HOURS: u32 = 1;
+pub const MAX_TAKEOVER_EXPIRES_HOURS: u32 = 168;
+
+fn default_takeover_hours() -> u32 {
+    DEFAULT_TAKEOVER_EXPIRES_HOURS
 }
 
 impl Default for TenantSettings {
@@ -63,6 +75,7 @@ impl Default for TenantSettings {
             legal_hold_reason: None,
             legal_hold_by_operator: false,
             model_redaction: true,
+            takeover_expires_hours: DEFAULT_TAKEOVER_EXPIRES_HOURS,
         }
     }
 }
@@ -79,6 +92,8 @@ pub enum SettingsError {
     LegalHoldNeedsReason,
     #[error("this legal hold was set by the platform operator; only the operator can lift it")]
     LegalHoldSetByOperator,
+    #[error("takeover_expires_hours must be between {min} and {max}, got {got}")]
+    TakeoverExpiryOutOfRange { min: u32, max: u32, got: u32 },
 }
 
 impl SettingsError {
@@ -90,6 +105,7 @@ impl SettingsError {
             SettingsError::TooLong { field, .. } => field,
             SettingsError::LegalHoldNeedsReason => "legal_hold_reason",
             SettingsError::LegalHoldSetByOperator => "legal_hold",
+            SettingsError::TakeoverExpiryOutOfRange { .. } => "takeover_expires_hours",
         }
     }
 }
@@ -98,7 +114,21 @@ pub const MAX_INSTRUCTIONS_CHARS: usize = 8_000;
 pub const MAX_FAQ_ENTRIES: usize = 200;
 
 impl TenantSettings {
+    /// How long a take-over lasts.
+    pub fn takeover_expiry(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.takeover_expires_hours) * 3600)
+    }
+
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(MIN_TAKEOVER_EXPIRES_HOURS..=MAX_TAKEOVER_EXPIRES_HOURS)
+            .contains(&self.takeover_expires_hours)
+        {
+            return Err(SettingsError::TakeoverExpiryOutOfRange {
+                min: MIN_TAKEOVER_EXPIRES_HOURS,
+                max: MAX_TAKEOVER_EXPIRES_HOURS,
+                got: self.takeover_expires_hours,
+            });
+        }
         if !(MIN_CHAT_RETENTION_DAYS..=MAX_CHAT_RETENTION_DAYS).contains(&self.chat_retention_days)
         {
             return Err(SettingsError::ChatRetentionOutOfRange {

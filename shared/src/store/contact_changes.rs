@@ -36,7 +36,7 @@ impl Store {
             if current.value.is_erasure_due() {
                 return Ok(ChangeOutcome::Gone);
             }
-            let detail = match change.apply(&mut current.value) {
+            let detail = match change.apply(&mut current.value, self.now()) {
                 Ok(Transition::Unchanged) => return Ok(ChangeOutcome::Unchanged(current)),
                 Ok(Transition::Changed { detail }) => detail,
                 Err(e) => return Err(DataError::Invalid(e.to_string())),

@@ -150,7 +150,7 @@ pub fn plan(facts: &ReplyFacts<'_>) -> Plan {
         Some(Restricted)
     } else if contact.consent.blocked {
         Some(Blocked)
-    } else if contact.taken_over {
+    } else if contact.is_taken_over(facts.now) {
         Some(TakenOver)
     } else {
         None
@@ -351,6 +351,9 @@ mod tests {
             decide(&taken, &m, "hello?"),
             Plan::Skip(SkipReason::TakenOver)
         );
+        // A take-over that ran out: the automated replies answer again.
+        taken.taken_over_until = Some(Timestamp::from_millis(NOW));
+        assert!(matches!(decide(&taken, &m, "hello?"), Plan::Reply { .. }));
     }
 
     #[test]

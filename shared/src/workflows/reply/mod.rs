@@ -327,7 +327,9 @@ async fn take_over(
         .change_contact(
             &tenant.id,
             contact,
-            &ContactChange::TakeOver,
+            &ContactChange::TakeOver {
+                until: deps.store.now().plus(tenant.settings.takeover_expiry()),
+            },
             &Actor::System("ai-reply".into()),
         )
         .await
