@@ -19,7 +19,7 @@ use mizan_test_support::aws_emulators::Deployment;
 use mizan_test_support::store::HASH_KEY;
 use mizan_test_support::{iam_policy, seed};
 use std::sync::Arc;
-use support::{event, events_dir, PHONE, USER_ID, WA_ID};
+use support::{event, sample_names, PHONE, USER_ID, WA_ID};
 
 /// Grants used by AWS on the function's behalf or on failure paths only. Each says why.
 const INDIRECT: &[&str] = &[];
@@ -71,18 +71,7 @@ async fn the_api_calls_exactly_what_its_iam_policy_grants() {
     };
     let deps = Deps::new(&services, &config, &()).unwrap();
 
-    let mut names: Vec<String> = std::fs::read_dir(events_dir())
-        .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .path()
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
+    let mut names = sample_names();
     // The erasure and the minor flag end the contact: they go last.
     names.retain(|n| n != "post-erasure" && n != "post-minor");
     names.push("post-erasure".into());

@@ -8,7 +8,7 @@ use mizan_consent_api::ROUTES;
 use mizan_shared::domain::audit::{Actor, Outcome};
 use mizan_shared::domain::consent::Decision;
 use serde_json::{json, Value};
-use support::{api_request, event, events_dir, harness, USER_ID, WA_ID};
+use support::{api_request, event, harness, sample_names, USER_ID, WA_ID};
 
 /// The answer each sample event gets when tenant A has the contact the events name, and the
 /// field a refused one names.
@@ -30,22 +30,6 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "get-audit-bad-limit" => (400, Some("limit")),
         _ => (200, None),
     }
-}
-
-fn sample_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(events_dir())
-        .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .path()
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test]

@@ -297,3 +297,20 @@ pub fn event(name: &str, token: &str) -> Request {
         .unwrap_or_else(|e| panic!("events/consent-api/{name}.json: {e}"));
     lambda_http::request::from_str(&text.replace(PLACEHOLDER_KEY, token)).unwrap()
 }
+
+/// The names of the sample events in `events/consent-api/`, sorted.
+pub fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
