@@ -37,6 +37,8 @@ async fn a_conversation_reads_newest_first_in_pages_and_every_read_is_audited() 
             )
             .await;
         assert_eq!(status, 200);
+        // Stored at distinct milliseconds: within one second of WhatsApp's, that is the order.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     let mut texts = Vec::new();
     let mut cursor: Option<String> = None;
