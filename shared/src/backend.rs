@@ -46,6 +46,16 @@ pub async fn connect_with_clock(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> Result<Services, BackendError> {
+    connect_with(config, clock, None).await
+}
+
+/// The same, over the AWS SDK configuration the caller loaded already (a function that read its
+/// secrets first): loaded once per start, not twice.
+pub async fn connect_with(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<Services, BackendError> {
     match &config.backend {
         Backend::Embedded { data_dir } => {
             let records = EmbeddedStore::open_with(data_dir, config.embedded_durability)
@@ -76,9 +86,16 @@ pub async fn connect_with_clock(
             kms_key_id,
             export_bucket,
         } => {
-            let sdk = aws_config::load_from_env().await;
-            let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-            let kms = aws_sdk_kms::Client::new(&sdk);
+            let loaded;
+            let sdk = match sdk {
+                Some(sdk) => sdk,
+                None => {
+                    loaded = aws_config::load_from_env().await;
+                    &loaded
+                }
+            };
+            let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+            let kms = aws_sdk_kms::Client::new(sdk);
             let envelope = Envelope::new(
                 Arc::new(KmsVault::new(kms, kms_key_id.clone())),
                 Arc::new(DynamoKeyStore::new(dynamodb.clone(), key_table.clone())),
@@ -96,7 +113,7 @@ pub async fn connect_with_clock(
                     clock,
                 ),
                 archives: Arc::new(S3Archives::new(
-                    aws_sdk_s3::Client::new(&sdk),
+                    aws_sdk_s3::Client::new(sdk),
                     export_bucket.clone(),
                     kms_key_id.clone(),
                 )),

@@ -10,6 +10,8 @@
 use crate::adapters::secrets_manager;
 use crate::backend::{self, BackendError, Services};
 use crate::config::{self, Config, ConfigError, SecretValues, SecretsError};
+use crate::ports::clock::SystemClock;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -46,15 +48,19 @@ pub trait Wiring: Sized {
 pub async fn from_env<D: Wiring>() -> Result<D, StartupError> {
     let env = |var: &str| std::env::var(var).ok();
     let ids = config::secret_ids(&env);
-    let secrets = if ids.is_empty() {
-        SecretValues::default()
+    // Loaded once: the secrets' client and the backend's share it.
+    let sdk = if ids.is_empty() {
+        None
     } else {
-        let sdk = aws_config::load_from_env().await;
-        secrets_manager::read(&aws_sdk_secretsmanager::Client::new(&sdk), &ids).await?
+        Some(aws_config::load_from_env().await)
+    };
+    let secrets = match &sdk {
+        None => SecretValues::default(),
+        Some(sdk) => secrets_manager::read(&aws_sdk_secretsmanager::Client::new(sdk), &ids).await?,
     };
     let lookup = config::layered(&env, &secrets, !ids.is_empty())?;
     let config = Config::from_lookup(&lookup)?;
     let settings = D::settings(&lookup)?;
-    let services = backend::connect(&config).await?;
+    let services = backend::connect_with(&config, Arc::new(SystemClock), sdk.as_ref()).await?;
     D::new(&services, &config, &settings)
 }
