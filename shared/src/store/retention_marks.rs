@@ -17,10 +17,11 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// The record port with rare categories marked before anything is filed under them. Marks are
-/// idempotent puts, remembered per process so each costs one write per instance.
+/// idempotent puts, remembered per process (by `{tenant}#{category}`) so each costs one write
+/// per instance; a write filed under a frequent category costs no lookup at all.
 pub(super) struct MarkingRecords {
     inner: Arc<dyn RecordStore>,
-    marked: Mutex<HashSet<(TenantId, Category)>>,
+    marked: Mutex<HashSet<String>>,
 }
 
 impl MarkingRecords {
@@ -42,23 +43,19 @@ impl MarkingRecords {
                         entry.partition
                     ))
                 })?;
-            if !category.is_rare() || self.is_marked(&tenant, category) {
+            if !category.is_rare() {
                 continue;
             }
-            self.inner.write(mark_write(&tenant, category)).await?;
-            self.marked
-                .lock()
-                .expect("marks")
-                .insert((tenant, category));
+            let mark = format!("{tenant}#{}", category.code());
+            if self.marked.lock().expect("marks").contains(&mark) {
+                continue;
+            }
+            self.inner
+                .write(mark_write(&TenantId::new(tenant), category))
+                .await?;
+            self.marked.lock().expect("marks").insert(mark);
         }
         Ok(())
-    }
-
-    fn is_marked(&self, tenant: &TenantId, category: Category) -> bool {
-        self.marked
-            .lock()
-            .expect("marks")
-            .contains(&(tenant.clone(), category))
     }
 }
 
