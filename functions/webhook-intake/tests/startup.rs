@@ -1,0 +1,72 @@
+//! webhook-intake's start-up as its `main` runs it (`startup::from_env`), with its secrets in
+//! Secrets Manager (moto): the process environment names only the secrets, and the function gets
+//! the hash key and webhook secrets they hold. Its own test binary, with one test, because it sets
+//! process environment variables.
+
+use mizan_shared::domain::identity_hash::{IdentifierKind, IdentityHasher};
+use mizan_shared::domain::ids::TenantId;
+use mizan_shared::domain::signature::{sign, verify, AppSecret};
+use mizan_shared::startup::{self, StartupError};
+use mizan_test_support::aws_emulators::create_secret;
+use mizan_test_support::store::{endpoint, AWS_ENDPOINT_VAR};
+use mizan_webhook_intake::Deps;
+
+#[tokio::test]
+async fn a_function_starts_from_its_secrets_and_refuses_a_secret_in_its_environment() {
+    let moto = endpoint(AWS_ENDPOINT_VAR, "moto (Secrets Manager)");
+    let arns = [
+        create_secret(
+            "mizan-core",
+            &serde_json::json!({ "MIZAN_HASH_KEY": "cd".repeat(32) }),
+        )
+        .await,
+        create_secret(
+            "mizan-webhook",
+            &serde_json::json!({
+                "MIZAN_WHATSAPP_APP_SECRETS": "app-secret-9",
+                "MIZAN_WHATSAPP_VERIFY_TOKEN": "hs-verify-9",
+            }),
+        )
+        .await,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    // SAFETY: this binary runs this one test; nothing else reads the environment meanwhile.
+    unsafe {
+        std::env::set_var("MIZAN_SECRETS", arns.join(","));
+        std::env::set_var("MIZAN_DATA_DIR", dir.path());
+        std::env::set_var("AWS_ENDPOINT_URL", &moto);
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        for var in mizan_shared::config::SECRET_VARS {
+            std::env::remove_var(var);
+        }
+    }
+    let started: Deps = startup::from_env().await.unwrap();
+    let tenant = TenantId::new("ten_startup");
+    let expected =
+        IdentityHasher::new([0xcd; 32]).contact_id(&tenant, IdentifierKind::WaId, "2126");
+    assert_eq!(
+        started
+            .store
+            .hasher()
+            .contact_id(&tenant, IdentifierKind::WaId, "2126"),
+        expected,
+        "the store hashes with the secret's key"
+    );
+    let signed = sign(b"{}", &AppSecret::new("app-secret-9"));
+    assert!(
+        verify(Some(&signed), b"{}", &started.webhook.app_secrets).is_ok(),
+        "deliveries are verified with the secret's app secret"
+    );
+    assert!(!format!("{:?}", started.webhook).contains("hs-verify-9"));
+
+    // A secret left in the plain environment as well is refused, naming it.
+    unsafe { std::env::set_var("MIZAN_WHATSAPP_VERIFY_TOKEN", "hs-verify-9") };
+    let refused = startup::from_env::<Deps>().await.err().unwrap();
+    assert!(
+        matches!(refused, StartupError::Secrets(_))
+            && refused.to_string().contains("MIZAN_WHATSAPP_VERIFY_TOKEN"),
+        "{refused}"
+    );
+}
