@@ -39,10 +39,7 @@ fn token_of(url: &str) -> String {
 
 #[tokio::test]
 async fn every_route_has_a_sample_event() {
-    let names: Vec<String> = std::fs::read_dir(support::events_dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let names = mizan_test_support::events::names("data-export");
     for route in ROUTES {
         let stem = match (route.method, route.path) {
             (_, "/v1/exports") => "post-export-",

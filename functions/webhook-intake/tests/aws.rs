@@ -14,32 +14,20 @@ use mizan_shared::store::layout;
 use mizan_test_support::aws_calls::AwsCalls;
 use mizan_test_support::aws_emulators::{self, Deployment};
 use mizan_test_support::store::HASH_KEY;
-use mizan_test_support::{iam_policy, seed};
+use mizan_test_support::{events, iam_policy, seed};
 use mizan_webhook_intake::{handle, Deps, Wiring};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The number and app secret the sample events are made for.
 const PHONE: &str = "100000000000001";
 const APP_SECRET: &str = "mizan-events-app-secret";
 
-fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/webhook-intake")
-}
-
 /// Every sample event, in name order.
 fn sample_events() -> Vec<(String, Request)> {
-    let mut names: Vec<String> = std::fs::read_dir(events_dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    names.sort();
-    names
+    events::names("webhook-intake")
         .into_iter()
         .map(|name| {
-            let text = std::fs::read_to_string(events_dir().join(&name)).unwrap();
-            let request = lambda_http::request::from_str(&text)
+            let request = lambda_http::request::from_str(&events::text("webhook-intake", &name))
                 .unwrap_or_else(|e| panic!("events/webhook-intake/{name}: {e}"));
             (name, request)
         })

@@ -5,7 +5,8 @@
 //!   and `on_both_backends!` (the storage contract suite and every storage-facing test).
 //! - `system`: the embedded system as the runner wires it, with the change feed read as
 //!   DynamoDB Streams events (the function suites build their `Deps` over it).
-//! - `seed`: tenants, API keys, contacts and messages as the system writes them.
+//! - `seed`: tenants, API keys, contacts and messages as the system writes them; `events`:
+//!   the sample events the handler suites are driven by.
 //! - `fakes`: Meta's Graph API and an OpenAI-compatible server as local HTTP servers.
 //! - `bench`: the percentiles the latency benches print; `counting`: a record store that
 //!   counts its reads and index queries (the purge's cost).
@@ -16,6 +17,7 @@ pub mod aws_calls;
 pub mod aws_emulators;
 pub mod bench;
 pub mod counting;
+pub mod events;
 pub mod fakes;
 pub mod iam_policy;
 pub mod logs;

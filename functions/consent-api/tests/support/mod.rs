@@ -300,17 +300,5 @@ pub fn event(name: &str, token: &str) -> Request {
 
 /// The names of the sample events in `events/consent-api/`, sorted.
 pub fn sample_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(events_dir())
-        .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .path()
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
-    names
+    mizan_test_support::events::names("consent-api")
 }
