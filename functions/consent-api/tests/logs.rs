@@ -14,6 +14,9 @@ async fn logs_carry_no_phone_number_user_id_or_name_on_any_route() {
     let wa_id = "15550177788";
     let user_id = "MA.47000000000000000047";
     h.contact_of(&h.a, wa_id, Some(user_id)).await;
+    // What the conversation route answers with: the customer's words.
+    h.whatsapp_text("wamid.LOGS1", wa_id, "deliver to 12 rue des Oudayas")
+        .await;
     let c = format!("/v1/contacts/{wa_id}");
     let u = format!("/v1/contacts/{user_id}");
     let calls: Vec<(&str, String, Option<serde_json::Value>)> = vec![
@@ -40,6 +43,8 @@ async fn logs_carry_no_phone_number_user_id_or_name_on_any_route() {
             ),
         ),
         ("GET", format!("{u}/consent"), None),
+        ("GET", format!("{c}/messages"), None),
+        ("GET", format!("{u}/messages"), None),
         ("POST", format!("{c}/restriction"), None),
         ("POST", format!("{c}/takeover"), None),
         ("GET", "/v1/contacts/15550177799".into(), None),
@@ -59,6 +64,14 @@ async fn logs_carry_no_phone_number_user_id_or_name_on_any_route() {
     }
     h.call(api_request("GET", &c, &[], Some("mzn_key_x_yasmine"), None))
         .await;
+    h.call(api_request(
+        "GET",
+        &format!("{c}/messages"),
+        &[("cursor", "Oudayas.0000"), ("limit", "Oudayas")],
+        Some(&h.a.token),
+        None,
+    ))
+    .await;
 
     let written = logs.text();
     assert!(
@@ -73,5 +86,6 @@ async fn logs_carry_no_phone_number_user_id_or_name_on_any_route() {
         "Yasmine",
         "Idrissi",
         "yasmine",
+        "Oudayas",
     ]);
 }
