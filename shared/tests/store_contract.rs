@@ -30,20 +30,9 @@ use std::time::Duration;
 use support::Harness;
 
 async fn tenant(h: &Harness) -> Tenant {
-    let tenant = Tenant::new("Atlas Tea", h.clock_now());
+    let tenant = Tenant::new("Atlas Tea", h.now());
     h.store.create_tenant(&tenant).await.unwrap();
     tenant
-}
-
-trait Now {
-    fn clock_now(&self) -> Timestamp;
-}
-
-impl Now for Harness {
-    fn clock_now(&self) -> Timestamp {
-        use mizan_shared::ports::clock::Clock;
-        self.clock.now()
-    }
 }
 
 fn profile(wa_id: &str) -> ContactProfile {
@@ -110,7 +99,7 @@ async fn idempotent_message_put(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000001").await;
     let policy = t.retention();
-    let m = message(&h, &t, &c, "wamid.A", h.clock_now(), Direction::Inbound);
+    let m = message(&h, &t, &c, "wamid.A", h.now(), Direction::Inbound);
     assert_eq!(h.store.put_message(&m).await.unwrap(), PutOutcome::Stored);
     assert_eq!(
         h.store.put_message(&m).await.unwrap(),
@@ -129,9 +118,9 @@ async fn status_only_moves_forward(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000002").await;
     let policy = t.retention();
-    let m = message(&h, &t, &c, "wamid.OUT", h.clock_now(), Direction::Outbound);
+    let m = message(&h, &t, &c, "wamid.OUT", h.now(), Direction::Outbound);
     h.store.put_message(&m).await.unwrap();
-    let at = h.clock_now();
+    let at = h.now();
     let apply = |s: Status| {
         h.store
             .apply_status(&t.id, &c, m.wamid.as_ref().unwrap(), s, at, vec![])
@@ -186,7 +175,7 @@ async fn keyword_message_and_its_consent_commit_together_once(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000012").await;
     let policy = t.retention();
-    let mut m = message(&h, &t, &c, "wamid.STOP1", h.clock_now(), Direction::Inbound);
+    let mut m = message(&h, &t, &c, "wamid.STOP1", h.now(), Direction::Inbound);
     m.content = Some(MessageContent::text("STOP"));
     let stop = ConsentEvent {
         tenant: t.id.clone(),
@@ -224,16 +213,9 @@ async fn a_status_before_its_message_is_kept_then_applied(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000013").await;
     let policy = t.retention();
-    let m = message(
-        &h,
-        &t,
-        &c,
-        "wamid.EARLY",
-        h.clock_now(),
-        Direction::Outbound,
-    );
+    let m = message(&h, &t, &c, "wamid.EARLY", h.now(), Direction::Outbound);
     let wamid = m.wamid.clone().unwrap();
-    let at = h.clock_now();
+    let at = h.now();
     let delivered = h
         .store
         .record_status(&t.id, Some(&c), &wamid, report(Status::Delivered, at))
@@ -259,7 +241,7 @@ async fn a_status_before_its_message_is_kept_then_applied(h: Harness) {
         .records
         .query(
             &Query::prefix(format!("T#{}#W#{}", t.id, m.id), ""),
-            h.clock_now(),
+            h.now(),
         )
         .await
         .unwrap();
@@ -280,7 +262,7 @@ async fn wamids_and_content_are_never_stored_in_the_clear(h: Harness) {
         &t,
         &c,
         "wamid.HBgLMjEyNjAwMDAwMDE0",
-        h.clock_now(),
+        h.now(),
         Direction::Inbound,
     );
     h.store.put_message(&m).await.unwrap();
@@ -307,7 +289,7 @@ async fn conversation_is_newest_first_with_a_limit(h: Harness) {
     let c = contact(&h, &t, "212600000003").await;
     let other = contact(&h, &t, "212600000004").await;
     let policy = t.retention();
-    let start = h.clock_now();
+    let start = h.now();
     for i in 0..5 {
         let m = message(
             &h,
@@ -360,7 +342,7 @@ async fn retention_range_is_exact_per_tenant_and_category(h: Harness) {
     let b = tenant(&h).await;
     let ca = contact(&h, &a, "212600000005").await;
     let cb = contact(&h, &b, "212600000005").await;
-    let start = h.clock_now();
+    let start = h.now();
     for i in 0..40 {
         let at = start.plus(minutes(i));
         store_inbound(&h, &a, &ca, &format!("wamid.a{i}"), at).await;
@@ -403,7 +385,7 @@ async fn each_retention_shard_pages_through_its_own_entries_in_time_order(h: Har
     use mizan_shared::domain::retention::{retention_shard, RETENTION_SHARDS};
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000015").await;
-    let start = h.clock_now();
+    let start = h.now();
     for i in 0..48 {
         // Two messages share each minute, so pages also break between equal times.
         let at = start.plus(minutes(i / 2));
@@ -452,7 +434,7 @@ async fn expired_data_is_never_read(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000006").await;
     let policy = t.retention();
-    let start = h.clock_now();
+    let start = h.now();
     let old = message(&h, &t, &c, "wamid.old", start, Direction::Inbound);
     h.store.put_message(&old).await.unwrap();
 
@@ -484,7 +466,7 @@ async fn expired_data_is_never_read(h: Harness) {
     assert!(page.items.is_empty());
 
     // The port itself hides a record from the second its expiry falls in.
-    let now = h.clock_now();
+    let now = h.now();
     let mut record = Record::new(Key::new("T#x", "EPHEMERAL"), "test", serde_json::json!({}));
     record.expires_at = Some(now.minus(Duration::from_millis(1)));
     h.records
@@ -513,7 +495,7 @@ async fn expired_data_is_never_read(h: Harness) {
 async fn raising_the_chat_retention_keeps_messages_already_stored(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000026").await;
-    let stored = message(&h, &t, &c, "wamid.kept", h.clock_now(), Direction::Inbound);
+    let stored = message(&h, &t, &c, "wamid.kept", h.now(), Direction::Inbound);
     h.store.put_message(&stored).await.unwrap();
     let mut tenant = h.store.tenant_versioned(&t.id).await.unwrap().unwrap();
     tenant.value.settings.chat_retention_days = MAX_CHAT_RETENTION_DAYS;
@@ -551,17 +533,11 @@ async fn audit_events_past_their_two_years_are_never_read(h: Harness) {
         Actor::Admin,
         "settings.updated",
         None,
-        h.clock_now(),
+        h.now(),
     );
     h.store.append_audit(&old).await.unwrap();
     h.clock.advance(days(365));
-    let recent = AuditEvent::new(
-        t.id.clone(),
-        Actor::Admin,
-        "api_key.issued",
-        None,
-        h.clock_now(),
-    );
+    let recent = AuditEvent::new(t.id.clone(), Actor::Admin, "api_key.issued", None, h.now());
     h.store.append_audit(&recent).await.unwrap();
     let trail = h.store.audit_events(&t.id, 10, None).await.unwrap();
     assert_eq!(trail.items, vec![recent.clone(), old]);
@@ -595,7 +571,7 @@ async fn an_idle_contact_past_its_retention_is_never_read(h: Harness) {
             &t,
             &answered,
             "wamid.reply",
-            h.clock_now(),
+            h.now(),
             Direction::Outbound,
         ))
         .await
@@ -628,7 +604,7 @@ async fn consent_history_is_appended_and_read(h: Harness) {
     let opt_out = ConsentEvent {
         tenant: t.id.clone(),
         contact: c.clone(),
-        at: h.clock_now(),
+        at: h.now(),
         purpose: Purpose::AutomatedReplies,
         action: ConsentAction::OptOut,
         source: ConsentSource::Keyword,
@@ -641,7 +617,7 @@ async fn consent_history_is_appended_and_read(h: Harness) {
     h.store.record_consent(&opt_out, None).await.unwrap();
     h.clock.advance(minutes(5));
     let opt_in = ConsentEvent {
-        at: h.clock_now(),
+        at: h.now(),
         action: ConsentAction::OptIn,
         evidence: "req_1".into(),
         source: ConsentSource::Api,
@@ -653,7 +629,7 @@ async fn consent_history_is_appended_and_read(h: Harness) {
         Actor::Admin,
         "consent.recorded",
         Some(c.clone()),
-        h.clock_now(),
+        h.now(),
     );
     h.store.record_consent(&opt_in, Some(&audit)).await.unwrap();
 
@@ -726,7 +702,7 @@ async fn tenant_settings_save_with_audit_and_refuse_stale_writes(h: Harness) {
         Actor::Admin,
         "settings.updated",
         None,
-        h.clock_now(),
+        h.now(),
     );
     h.store.save_tenant(&read, Some(&audit)).await.unwrap();
     let saved = h.store.tenant(&t.id).await.unwrap().unwrap();
@@ -793,8 +769,8 @@ async fn export_jobs_move_forward_only(h: Harness) {
         tenant: t.id.clone(),
         scope: ExportScope::Contact { contact: c.clone() },
         state: ExportState::Pending,
-        requested_at: h.clock_now(),
-        expires_at: h.clock_now().plus(days(7)),
+        requested_at: h.now(),
+        expires_at: h.now().plus(days(7)),
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
@@ -842,7 +818,7 @@ async fn audit_events_page_newest_first(h: Harness) {
             Actor::Admin,
             format!("test.{i}"),
             None,
-            h.clock_now(),
+            h.now(),
         );
         h.store.append_audit(&e).await.unwrap();
         written.push(e);
@@ -907,7 +883,7 @@ async fn a_contact_first_known_by_phone_is_found_when_its_user_id_comes_first(h:
 
 async fn erasures_due(h: &Harness, t: &Tenant) -> usize {
     h.store
-        .all_due(&t.id, Category::Erasure, h.clock_now())
+        .all_due(&t.id, Category::Erasure, h.now())
         .await
         .unwrap()
         .len()
@@ -997,7 +973,7 @@ async fn request_erasure_of(h: &Harness, t: &Tenant, c: &ContactId, reason: Eras
         Actor::Admin,
         "contact.erasure_requested",
         Some(c.clone()),
-        h.clock_now(),
+        h.now(),
     );
     h.store
         .request_erasure(&found, reason, &audit)
@@ -1028,7 +1004,7 @@ async fn a_contact_being_erased_takes_nothing_new_whatever_its_aliases(h: Harnes
     request_erasure_of(&h, &t, &c, ErasureReason::Request).await;
     let by_phone_only = profile("212600000014");
     for named in [&both, &by_phone_only] {
-        let refused = h.store.upsert_sender(&t.id, named, h.clock_now()).await;
+        let refused = h.store.upsert_sender(&t.id, named, h.now()).await;
         assert!(
             matches!(&refused, Err(DataError::BeingErased { .. })),
             "{refused:?}"
@@ -1046,7 +1022,7 @@ async fn a_contact_being_erased_takes_nothing_new_whatever_its_aliases(h: Harnes
 /// before the erasure is not stored as a new contact; what is sent after starts one.
 async fn a_delivery_sent_before_an_erasure_does_not_bring_the_contact_back(h: Harness) {
     let t = tenant(&h).await;
-    let sent = h.clock_now();
+    let sent = h.now();
     let person = both_ids("212600000015", "MA.15");
     let SenderOutcome::Contact(first) = h.store.upsert_sender(&t.id, &person, sent).await.unwrap()
     else {
@@ -1074,7 +1050,7 @@ async fn a_delivery_sent_before_an_erasure_does_not_bring_the_contact_back(h: Ha
     // Written after the erasure: a new contact, and an old replay still changes nothing.
     let later = h
         .store
-        .upsert_sender(&t.id, &person, h.clock_now())
+        .upsert_sender(&t.id, &person, h.now())
         .await
         .unwrap();
     assert!(matches!(&later, SenderOutcome::Contact(u) if u.created));
@@ -1097,12 +1073,8 @@ async fn a_delivery_sent_before_an_erasure_does_not_bring_the_contact_back(h: Ha
                 .len()
         }
     };
-    assert_eq!(due(h.clock_now()).await, 0);
-    assert_eq!(
-        due(h.clock_now().plus(days(31))).await,
-        2,
-        "one per identifier"
-    );
+    assert_eq!(due(h.now()).await, 0);
+    assert_eq!(due(h.now().plus(days(31))).await, 2, "one per identifier");
 }
 
 /// P11 after erasure: the minor mark outlives the data as a keyed hash, so nothing automated
@@ -1134,14 +1106,14 @@ async fn a_minor_who_writes_again_is_known_and_never_engaged(h: Harness) {
 async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000010").await;
-    store_inbound(&h, &t, &c, "wamid.E1", h.clock_now()).await;
+    store_inbound(&h, &t, &c, "wamid.E1", h.now()).await;
     h.store
         .put_message(&message(
             &h,
             &t,
             &c,
             "wamid.E2",
-            h.clock_now(),
+            h.now(),
             Direction::Outbound,
         ))
         .await
@@ -1149,7 +1121,7 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
     let stop = ConsentEvent {
         tenant: t.id.clone(),
         contact: c.clone(),
-        at: h.clock_now(),
+        at: h.now(),
         purpose: Purpose::Marketing,
         action: ConsentAction::OptOut,
         source: ConsentSource::Webhook,
@@ -1162,8 +1134,8 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
         tenant: t.id.clone(),
         scope: ExportScope::Contact { contact: c.clone() },
         state: ExportState::Pending,
-        requested_at: h.clock_now(),
-        expires_at: h.clock_now().plus(days(7)),
+        requested_at: h.now(),
+        expires_at: h.now().plus(days(7)),
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
@@ -1298,7 +1270,7 @@ async fn the_opt_out_hint_time_only_moves_forward_and_is_erased_with_the_contact
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000092").await;
     assert_eq!(h.store.last_opt_out_hint(&t.id, &c).await.unwrap(), None);
-    let now = h.clock_now();
+    let now = h.now();
     h.store.record_opt_out_hint(&t.id, &c, now).await.unwrap();
     h.store
         .record_opt_out_hint(&t.id, &c, now.minus(minutes(5)))
@@ -1330,7 +1302,7 @@ async fn a_sent_reply_is_stored_with_its_claim_and_hint_at_once(h: Harness) {
         panic!("claimed");
     };
     // A status of the reply overtakes it (Meta is fast): kept until the reply is stored.
-    let now = h.clock_now();
+    let now = h.now();
     h.store
         .record_status(
             &t.id,
@@ -1385,7 +1357,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
 
     let t = tenant(&h).await;
     let c = contact(&h, &t, "212600000020").await;
-    store_inbound(&h, &t, &c, "wamid.R1", h.clock_now()).await;
+    store_inbound(&h, &t, &c, "wamid.R1", h.now()).await;
     let dir = tempfile::tempdir().unwrap();
     let archives = LocalArchives::new(dir.path());
     let object_key = format!("{}/archive-1.zip", t.id);
@@ -1397,8 +1369,8 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         tenant: t.id.clone(),
         scope: ExportScope::Contact { contact: c.clone() },
         state: ExportState::Pending,
-        requested_at: h.clock_now(),
-        expires_at: h.clock_now().plus(days(7)),
+        requested_at: h.now(),
+        expires_at: h.now().plus(days(7)),
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
@@ -1413,7 +1385,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         Actor::Admin,
         "contact.erasure_requested",
         Some(c.clone()),
-        h.clock_now(),
+        h.now(),
     );
     h.store
         .request_erasure(&found, ErasureReason::Minor, &audit)
@@ -1452,7 +1424,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
     assert!(h.store.contact(&t.id, &c).await.unwrap().is_none());
     assert!(h
         .store
-        .all_due(&t.id, Category::Erasure, h.clock_now())
+        .all_due(&t.id, Category::Erasure, h.now())
         .await
         .unwrap()
         .is_empty());
@@ -1511,7 +1483,7 @@ async fn a_contact_changes_through_one_audited_transition(h: Harness) {
             &t.id,
             &c,
             &ContactChange::TakeOver {
-                until: h.clock_now().plus(days(1)),
+                until: h.now().plus(days(1)),
             },
             &actor,
         )
@@ -1534,7 +1506,7 @@ async fn a_contact_changes_through_one_audited_transition(h: Harness) {
             &t.id,
             &c,
             &ContactChange::TakeOver {
-                until: h.clock_now().plus(days(1)),
+                until: h.now().plus(days(1)),
             },
             &actor,
         )
@@ -1583,7 +1555,7 @@ async fn rare_categories_are_marked_before_anything_is_filed_under_them(h: Harne
         Category::ALL.len(),
         "unswept: every category"
     );
-    let m = message(&h, &t, &c, "wamid.MARK1", h.clock_now(), Direction::Inbound);
+    let m = message(&h, &t, &c, "wamid.MARK1", h.now(), Direction::Inbound);
     h.store.put_message(&m).await.unwrap();
     h.store
         .keep_raw(Some(&t.id), "unparseable", b"{")
