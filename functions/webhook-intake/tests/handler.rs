@@ -6,7 +6,7 @@ use mizan_shared::config::WebhookConfig;
 use mizan_shared::domain::consent::{ConsentAction, ConsentSource, Decision, Purpose};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::identity_hash::IdentifierKind;
-use mizan_shared::domain::ids::{PhoneNumberId, Wamid};
+use mizan_shared::domain::ids::{PhoneNumberId, WabaId, Wamid};
 use mizan_shared::domain::message::{Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::signature::{sign, AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
@@ -28,6 +28,7 @@ use std::sync::Arc;
 const APP_SECRET: &str = "mizan-events-app-secret";
 const VERIFY_TOKEN: &str = "mizan-events-verify-token";
 const PHONE: &str = "100000000000001";
+const SAMPLE_BUSINESS_ACCOUNT: &str = "100000000000900";
 
 struct Harness {
     system: TestSystem,
@@ -46,6 +47,12 @@ fn webhook_config(max_body_bytes: usize) -> WebhookConfig {
 async fn harness() -> Harness {
     let system = TestSystem::start_in_real_time().await;
     let tenant = seed::tenant(system.store(), "Atlas Tea", None, Some(PHONE)).await;
+    // The business account the sample template webhooks are for.
+    let tenant = system
+        .store()
+        .attach_business_account(&tenant.id, &WabaId::new(SAMPLE_BUSINESS_ACCOUNT))
+        .await
+        .unwrap();
     let embedded = &system.embedded;
     let position = embedded
         .changes_after(0, 1000)
@@ -189,6 +196,12 @@ fn expected_kind(name: &str) -> Option<&'static str> {
         "pending_status"
     } else if name.starts_with("post-user_preferences-") {
         "consent"
+    } else if name == "post-template_updates-status_without_template_name"
+        || name == "post-template_updates-category_update_with_a_name_meta_does_not_allow"
+    {
+        "raw_payload"
+    } else if name.starts_with("post-template_updates-") {
+        "template"
     } else if name.starts_with("post-other_fields-") || name == "post-unparseable" {
         "raw_payload"
     } else {

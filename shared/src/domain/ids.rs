@@ -67,6 +67,11 @@ public_id!(
     PhoneNumberId
 );
 public_id!(
+    /// Meta's id of a WhatsApp Business Account: the owner of a tenant's message templates
+    /// (a webhook entry's `id` for template updates).
+    WabaId
+);
+public_id!(
     /// A contact within one tenant: a keyed hash of its first identifier, never the identifier.
     ContactId
 );
@@ -118,6 +123,14 @@ pub fn random_id(prefix: &str) -> String {
 impl TenantId {
     pub fn generate() -> Self {
         TenantId(random_id("ten"))
+    }
+}
+
+impl MessageId {
+    /// The id of a message Mizan stores before WhatsApp gives it a wamid (an agent's send):
+    /// random, and never the hash of a wamid.
+    pub fn generate_outbound() -> Self {
+        MessageId(random_id("out"))
     }
 }
 

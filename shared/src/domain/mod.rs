@@ -17,6 +17,7 @@ pub mod redaction;
 pub mod reply;
 pub mod retention;
 pub mod signature;
+pub mod template;
 pub mod tenant;
 pub mod time;
 pub mod whatsapp;

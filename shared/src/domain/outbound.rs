@@ -31,13 +31,7 @@ pub enum Outbound {
     Template(TemplateCategory),
 }
 
-/// WhatsApp's template categories.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TemplateCategory {
-    Marketing,
-    Utility,
-    Authentication,
-}
+pub use crate::domain::template::TemplateCategory;
 
 /// The contact a message would go to, as it is right before the call.
 #[derive(Clone, Copy, Debug)]

@@ -1,6 +1,6 @@
 //! Tenants (businesses), their WhatsApp numbers and their settings.
 
-use crate::domain::ids::{PhoneNumberId, TenantId};
+use crate::domain::ids::{PhoneNumberId, TenantId, WabaId};
 use crate::domain::retention::{
     RetentionPolicy, DEFAULT_CHAT_RETENTION_DAYS, MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS,
 };
@@ -171,6 +171,10 @@ pub struct Tenant {
     pub status: TenantStatus,
     pub created_at: Timestamp,
     pub phone_numbers: Vec<PhoneNumberId>,
+    /// The WhatsApp Business Account that owns its numbers and templates (template webhooks
+    /// name it, and the template sync reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_account: Option<WabaId>,
     pub settings: TenantSettings,
 }
 
@@ -182,6 +186,7 @@ impl Tenant {
             status: TenantStatus::Active,
             created_at: now,
             phone_numbers: Vec::new(),
+            business_account: None,
             settings: TenantSettings::default(),
         }
     }

@@ -7,9 +7,10 @@
 use crate::domain::api_key::ApiKeyHash;
 use crate::domain::identity_hash::IdentityHash;
 use crate::domain::ids::{
-    ApiKeyId, AuditId, ContactId, ExportId, MessageId, PhoneNumberId, TenantId,
+    ApiKeyId, AuditId, ContactId, ExportId, MessageId, PhoneNumberId, TenantId, WabaId,
 };
 use crate::domain::retention::{retention_shard, Category};
+use crate::domain::template::{LanguageCode, TemplateName};
 use crate::domain::time::Timestamp;
 use crate::ports::records::{Key, RetentionEntry};
 
@@ -35,6 +36,8 @@ pub mod kind {
     pub const LEGAL_HOLD: &str = "legal_hold";
     pub const RETAINED_CATEGORY: &str = "retained_category";
     pub const RETENTION_SWEPT: &str = "retention_swept";
+    pub const TEMPLATE: &str = "template";
+    pub const BUSINESS_ACCOUNT: &str = "business_account";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -71,6 +74,20 @@ pub fn api_key_listing(tenant: &TenantId, key: &ApiKeyId) -> Key {
 
 pub fn tenant_partition(tenant: &TenantId) -> String {
     format!("T#{tenant}")
+}
+
+/// A tenant's message templates.
+pub fn template_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#TPL")
+}
+
+pub fn template(tenant: &TenantId, name: &TemplateName, language: &LanguageCode) -> Key {
+    Key::new(template_partition(tenant), format!("{name}#{language}"))
+}
+
+/// Which tenant a WhatsApp Business Account (the owner of templates) belongs to.
+pub fn business_account(account: &WabaId) -> Key {
+    Key::new(format!("WABA#{account}"), "WABA")
 }
 
 pub fn phone_number(phone: &PhoneNumberId) -> Key {

@@ -15,6 +15,7 @@ mod raw_payloads;
 mod replies;
 mod retention;
 mod retention_marks;
+mod templates;
 mod tenants;
 
 pub use contact_changes::ChangeOutcome;
@@ -25,6 +26,7 @@ pub use raw_payloads::{RawPayloadInfo, UnroutedItem, PLATFORM_TENANT};
 pub use replies::{ClaimOutcome, ClaimState, ReplyClaim};
 pub use retention::ContactActivity;
 pub use retention_marks::RetainedCategories;
+pub use templates::TemplateUpdateOutcome;
 
 use crate::crypto::envelope::{CryptoError, Envelope};
 use crate::domain::identity_hash::IdentityHasher;

@@ -2,13 +2,14 @@
 
 use super::{from_doc, layout, to_doc, DataError, Store, Versioned};
 use crate::domain::audit::AuditEvent;
-use crate::domain::ids::{PhoneNumberId, TenantId};
+use crate::domain::ids::{PhoneNumberId, TenantId, WabaId};
 use crate::domain::retention::Category;
 use crate::domain::tenant::Tenant;
 use crate::ports::records::{Condition, Record, StoreError, Write};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// A pointer from a phone number id or business account id to its tenant.
 #[derive(Serialize, Deserialize)]
 struct PhoneDoc {
     tenant: TenantId,
@@ -182,6 +183,80 @@ impl Store {
                 Ok(tenant)
             }
         }
+    }
+
+    /// Names the WhatsApp Business Account whose templates are the tenant's. An account
+    /// belongs to one tenant; a tenant has one account (setting another moves it).
+    pub async fn attach_business_account(
+        &self,
+        tenant_id: &TenantId,
+        account: &WabaId,
+    ) -> Result<Tenant, DataError> {
+        let Versioned {
+            value: mut tenant,
+            version,
+        } = self
+            .tenant_versioned(tenant_id)
+            .await?
+            .ok_or(DataError::NotFound("tenant"))?;
+        let owner = self
+            .tenant_by_business_account(account)
+            .await?
+            .map(|t| t.id);
+        if owner.as_ref().is_some_and(|o| o != tenant_id) {
+            return Err(DataError::Conflict(format!(
+                "business account {account} belongs to another tenant"
+            )));
+        }
+        let mut writes = Vec::with_capacity(3);
+        if let Some(previous) = tenant.business_account.as_ref().filter(|p| *p != account) {
+            writes.push(Write::Delete {
+                key: layout::business_account(previous),
+                condition: Condition::Always,
+            });
+        }
+        if owner.is_none() {
+            writes.push(Write::Put {
+                record: Record::new(
+                    layout::business_account(account),
+                    layout::kind::BUSINESS_ACCOUNT,
+                    to_doc(&PhoneDoc {
+                        tenant: tenant_id.clone(),
+                    })?,
+                ),
+                condition: Condition::Absent,
+            });
+        }
+        tenant.business_account = Some(account.clone());
+        writes.push(Write::Put {
+            record: Self::tenant_record(&tenant, version + 1)?,
+            condition: Condition::VersionIs(version),
+        });
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { .. }) => Err(DataError::Conflict(format!(
+                "the tenant or business account {account} changed concurrently; retry"
+            ))),
+            other => {
+                other?;
+                Ok(tenant)
+            }
+        }
+    }
+
+    /// The tenant a WhatsApp Business Account belongs to (template webhooks are rare: no cache).
+    pub async fn tenant_by_business_account(
+        &self,
+        account: &WabaId,
+    ) -> Result<Option<Tenant>, DataError> {
+        let Some(pointer) = self
+            .records
+            .get(&layout::business_account(account), self.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let doc: PhoneDoc = from_doc(&pointer, "business account")?;
+        self.tenant(&doc.tenant).await
     }
 
     /// The tenant that owns a WhatsApp phone number id, remembered for `TENANT_CACHE_TTL`.

@@ -6,12 +6,15 @@ use crate::domain::contact::{Contact, ContactProfile};
 use crate::domain::ids::{PhoneNumberId, TenantId};
 use crate::domain::keywords;
 use crate::domain::message::{Message, MessageContent};
+use crate::domain::template::TemplateUpdate;
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::domain::whatsapp::{
     Delivery, DeliveryItem, InboundMessage, PreferenceChange, StatusReport,
 };
-use crate::store::{DataError, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store};
+use crate::store::{
+    DataError, PutOutcome, SenderOutcome, StatusFields, StatusOutcome, Store, TemplateUpdateOutcome,
+};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +37,10 @@ pub struct IntakeReport {
     pub errors_reported: u32,
     /// Parts Mizan does not model, kept sealed and expiring.
     pub kept_raw: u32,
+    /// Template status, category and quality changes applied to a tenant's registry.
+    pub templates_updated: u32,
+    /// Template changes older than what the registry holds (or repeats).
+    pub templates_stale: u32,
     /// Messages and preferences sent before their sender's contact was erased (Meta's
     /// redeliveries, replays): acknowledged, not stored.
     pub dropped_after_erasure: u32,
@@ -75,6 +82,9 @@ pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, 
                     .await?;
                 report.kept_raw += 1;
             }
+            (DeliveryItem::Template(update), _) => {
+                ingest_template_update(store, update, &mut report).await?
+            }
             (item, None) => {
                 report.unrouted += 1;
                 if let Some(phone) = item.phone_number_id() {
@@ -100,6 +110,34 @@ pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, 
         }
     }
     Ok(report)
+}
+
+/// A template webhook, applied to the registry of the tenant its business account belongs to;
+/// for an account no tenant names yet it is kept raw (nothing lost).
+async fn ingest_template_update(
+    store: &Store,
+    update: &TemplateUpdate,
+    report: &mut IntakeReport,
+) -> Result<(), DataError> {
+    let Some(tenant) = store.tenant_by_business_account(&update.account).await? else {
+        let raw = serde_json::to_vec(update)
+            .map_err(|e| DataError::Invalid(format!("template update does not serialize: {e}")))?;
+        store
+            .keep_raw(None, "unrouted:template_update", &raw)
+            .await?;
+        report.kept_raw += 1;
+        tracing::warn!(
+            metric = "unrouted_template_update",
+            business_account = update.account.as_str(),
+            "template webhook for a business account no tenant names: kept raw"
+        );
+        return Ok(());
+    };
+    match store.apply_template_update(&tenant.id, update).await? {
+        TemplateUpdateOutcome::Applied(_) => report.templates_updated += 1,
+        TemplateUpdateOutcome::Stale => report.templates_stale += 1,
+    }
+    Ok(())
 }
 
 /// How long a delivery from a contact whose erasure is under way is answered 5xx (Meta retries
@@ -154,6 +192,8 @@ fn merge(total: &mut IntakeReport, one: &IntakeReport) {
     total.errors_reported += one.errors_reported;
     total.kept_raw += one.kept_raw;
     total.dropped_after_erasure += one.dropped_after_erasure;
+    total.templates_updated += one.templates_updated;
+    total.templates_stale += one.templates_stale;
 }
 
 /// The contact that sent `item` at `sent_at`, found or created; `None` when the item is not to

@@ -5,6 +5,7 @@ use crate::domain::contact::ContactProfile;
 use crate::domain::ids::{PhoneNumberId, Wamid};
 use crate::domain::message::{DeliveryError, MessageKind, Status};
 use crate::domain::personal::Personal;
+pub use crate::domain::template::TemplateUpdate;
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,8 @@ pub enum DeliveryItem {
     Message(InboundMessage),
     Status(StatusReport),
     Preference(PreferenceChange),
+    /// A template's status, category or quality changed (keyed by business account, not number).
+    Template(TemplateUpdate),
     /// `value.errors[]` at the change level (an inbound message's own `errors` stay in its content).
     Error(WebhookError),
     /// Any other `field` (account_update, message_template_*, calls, smb_message_echoes, …), a value
@@ -38,6 +41,7 @@ impl DeliveryItem {
             DeliveryItem::Status(s) => Some(&s.phone_number_id),
             DeliveryItem::Preference(p) => Some(&p.phone_number_id),
             DeliveryItem::Error(e) => e.phone_number_id.as_ref(),
+            DeliveryItem::Template(_) => None,
             DeliveryItem::Other(o) => o.phone_number_id.as_ref(),
         }
     }

@@ -11,10 +11,13 @@ use super::payload::{
     unix_seconds, WireContact, WireError, WireMessage, WireMetadata, WirePreference, WireStatus,
     WireValue, OBJECT,
 };
-use crate::domain::ids::{PhoneNumberId, Wamid};
+use crate::domain::ids::{PhoneNumberId, WabaId, Wamid};
 use crate::domain::keywords;
 use crate::domain::message::{DeliveryError, MessageKind, Status};
 use crate::domain::personal::Personal;
+use crate::domain::template::{
+    LanguageCode, TemplateCategory, TemplateChange, TemplateName, TemplateUpdate,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -75,6 +78,12 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, ParseError> {
             match field.as_str() {
                 "messages" => messages_change(value, &mut items),
                 "user_preferences" => preferences_change(value, &mut items),
+                TEMPLATE_STATUS | TEMPLATE_CATEGORY | TEMPLATE_QUALITY => {
+                    items.push(match template_update(&field, &entry, &value) {
+                        Some(update) => DeliveryItem::Template(update),
+                        None => other(&field, value),
+                    })
+                }
                 _ => items.push(other(&field, value)),
             }
         }
@@ -327,6 +336,44 @@ fn preference_change(
         value: PreferenceValue::from_whatsapp(wire.value.as_deref()?),
         at: unix_seconds(wire.timestamp.as_ref()?)?,
         raw: Personal::new(raw.clone()),
+    })
+}
+
+const TEMPLATE_STATUS: &str = "message_template_status_update";
+const TEMPLATE_CATEGORY: &str = "template_category_update";
+const TEMPLATE_QUALITY: &str = "message_template_quality_update";
+
+/// A template webhook: the entry names the business account and the time; the value names the
+/// template (id, name, language) and what changed. `None` when any of that is missing.
+fn template_update(field: &str, entry: &Value, value: &Value) -> Option<TemplateUpdate> {
+    let account = WabaId::parse(entry.get("id")?.as_str()?).ok()?;
+    let at = unix_seconds(entry.get("time")?)?;
+    let text = |key: &str| value.get(key).and_then(Value::as_str);
+    let meta_id = match value.get("message_template_id")? {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => return None,
+    };
+    let change = match field {
+        TEMPLATE_STATUS => TemplateChange::Status {
+            event: text("event")?.to_owned(),
+            reason: text("reason").map(str::to_owned),
+            category: text("message_template_category").and_then(TemplateCategory::parse),
+        },
+        TEMPLATE_CATEGORY => TemplateChange::Category {
+            new: TemplateCategory::parse(text("new_category")?)?,
+        },
+        _ => TemplateChange::Quality {
+            new: text("new_quality_score")?.to_owned(),
+        },
+    };
+    Some(TemplateUpdate {
+        account,
+        meta_id: Some(meta_id),
+        name: TemplateName::parse(text("message_template_name")?).ok()?,
+        language: LanguageCode::parse(text("message_template_language")?).ok()?,
+        at,
+        change,
     })
 }
 
@@ -996,7 +1043,7 @@ mod tests {
     #[test]
     fn every_other_field_is_kept_raw_as_other() {
         let cases = testdata::cases(OTHER_FIELDS);
-        assert!(cases.len() >= 10);
+        assert!(cases.len() >= 7);
         for (name, body) in cases {
             let items = items(&serde_json::to_vec(&body).unwrap());
             let change = &body["entry"][0]["changes"][0];
@@ -1014,6 +1061,59 @@ mod tests {
             assert_eq!(
                 other.phone_number_id.as_ref().map(PhoneNumberId::as_str),
                 expected_phone
+            );
+        }
+    }
+
+    #[test]
+    fn template_webhooks_name_the_account_the_template_and_the_change() {
+        let update = |name: &str| match case_items(TEMPLATE_UPDATES, name).as_slice() {
+            [DeliveryItem::Template(u)] => u.clone(),
+            other => panic!("{name}: expected one template update, got {other:?}"),
+        };
+        let approved = update("status_approved");
+        assert_eq!(approved.account.as_str(), WABA_ID);
+        assert_eq!(approved.meta_id.as_deref(), Some("1000000000000001"));
+        assert_eq!(
+            (approved.name.as_str(), approved.language.as_str()),
+            ("order_update", "en_US")
+        );
+        assert_eq!(approved.at, Timestamp::from_unix_seconds(1_767_225_600));
+        assert_eq!(
+            approved.change,
+            TemplateChange::Status {
+                event: "APPROVED".into(),
+                reason: Some("NONE".into()),
+                category: Some(TemplateCategory::Utility),
+            }
+        );
+        assert_eq!(
+            update("category_marketing").change,
+            TemplateChange::Category {
+                new: TemplateCategory::Marketing
+            }
+        );
+        assert_eq!(
+            update("quality_yellow").change,
+            TemplateChange::Quality {
+                new: "YELLOW".into()
+            }
+        );
+        for unreadable in [
+            "status_without_template_name",
+            "category_update_with_a_name_meta_does_not_allow",
+        ] {
+            let items = case_items(TEMPLATE_UPDATES, unreadable);
+            let [item] = items.as_slice() else {
+                panic!("{unreadable}")
+            };
+            assert!(
+                as_other(item)
+                    .raw
+                    .expose()
+                    .get("message_template_id")
+                    .is_some(),
+                "kept raw"
             );
         }
     }

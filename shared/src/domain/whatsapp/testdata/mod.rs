@@ -13,6 +13,8 @@ pub const EDITED_MESSAGE: &str = include_str!("edited_message.json");
 pub const DELETED_MESSAGE: &str = include_str!("deleted_message.json");
 pub const USER_PREFERENCES: &str = include_str!("user_preferences.json");
 pub const STATUSES: &str = include_str!("statuses.json");
+/// Template status, category and quality webhooks of business account `WABA_ID`.
+pub const TEMPLATE_UPDATES: &str = include_str!("template_updates.json");
 pub const OTHER_FIELDS: &str = include_str!("other_fields.json");
 pub const MALFORMED: &str = include_str!("malformed.json");
 /// Two entries, three changes: 2 messages, 3 statuses and 1 error, in that order.
@@ -22,6 +24,9 @@ pub const TEXT_ARABIC_ESCAPED: &str = include_str!("text_arabic_escaped.json");
 
 /// The business number every test body was sent to (`multi_entry.json`'s second entry aside).
 pub const PHONE_NUMBER_ID: &str = "100000000000001";
+
+/// The WhatsApp Business Account the template webhooks are for.
+pub const WABA_ID: &str = "100000000000900";
 
 /// Every case of a case file, by name.
 pub fn cases(file: &str) -> Map<String, Value> {
