@@ -29,8 +29,8 @@ def route_of(path):
     return path, None
 
 
-def event(method, path, body=None, query=None, key=PLACEHOLDER_KEY):
-    headers = {"content-type": "application/json", "user-agent": "mizan-dashboard/1.0"}
+def event(method, path, body=None, query=None, key=PLACEHOLDER_KEY, headers=None):
+    headers = {"content-type": "application/json", "user-agent": "mizan-dashboard/1.0", **(headers or {})}
     if key is not None:
         headers["authorization"] = f"Bearer {key}"
     template, params = route_of(path)
@@ -79,6 +79,19 @@ EVENTS = {
     "patch-contact": event("PATCH", C, {"name": "Amina Benali"}),
     "get-consent": event("GET", f"{C}/consent"),
     "get-messages": event("GET", f"{C}/messages", query={"limit": "20"}),
+    "post-messages": event(
+        "POST",
+        f"{C}/messages",
+        {"text": "Your order #4821 left our shop today; it arrives tomorrow."},
+        headers={"idempotency-key": "order-4821-shipped"},
+    ),
+    "post-messages-template": event(
+        "POST",
+        f"{C}/messages",
+        {"template": {"name": "order_update", "language": "en_US",
+                      "parameters": {"body": {"1": "Amina", "2": "Monday"}}}},
+        headers={"idempotency-key": "order-4821-reminder"},
+    ),
     "post-consent": event(
         "POST",
         f"{C}/consent",
@@ -131,6 +144,14 @@ EVENTS = {
         {"purpose": "marketing", "action": "opt_in", "source": "web_form", "evidence": "f-1", "email": "x"},
     ),
     "patch-contact-identifier": event("PATCH", C, {"wa_id": "15550100009"}),
+    "post-messages-text-and-template": event(
+        "POST",
+        f"{C}/messages",
+        {"text": "Hi", "template": {"name": "order_update", "language": "en_US"}},
+    ),
+    "post-messages-bad-idempotency-key": event(
+        "POST", f"{C}/messages", {"text": "Hi"}, headers={"idempotency-key": "has spaces in it"}
+    ),
     "patch-settings-retention-out-of-range": event("PATCH", "/v1/settings", {"chat_retention_days": 400}),
     "patch-settings-wrong-type": event("PATCH", "/v1/settings", {"automation_enabled": "yes"}),
     "get-audit-bad-limit": event("GET", "/v1/audit", query={"limit": "1000"}),

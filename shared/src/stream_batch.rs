@@ -6,7 +6,7 @@
 use crate::domain::export::ExportJob;
 use crate::domain::message::{Direction, Message};
 use crate::ports::record_item::{attr, get_s, item_to_record};
-use crate::store::layout;
+use crate::store::{layout, OutboundOrder};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::de::DeserializeOwned;
@@ -24,6 +24,13 @@ pub struct UndecodableRecord {
 pub fn new_inbound_message(record: &EventRecord) -> Result<Option<Message>, UndecodableRecord> {
     let message: Option<Message> = inserted(record, layout::kind::MESSAGE_IN)?;
     Ok(message.filter(|m| m.direction == Direction::Inbound))
+}
+
+/// The order of a person's send a record inserted; `None` for any other change.
+pub fn new_outbound_order(
+    record: &EventRecord,
+) -> Result<Option<OutboundOrder>, UndecodableRecord> {
+    inserted(record, layout::OUTBOUND_ORDER_KIND)
 }
 
 /// The export job a record inserted; `None` for any other change.

@@ -322,7 +322,8 @@ fn ai_reply_gets_only_inserted_inbound_messages_with_partial_failures_and_a_fail
         "AWS::SQS::Queue"
     );
 
-    // The filter passes exactly the records the handler answers: INSERTs of message_in.
+    // The filter passes exactly the records the handler acts on: INSERTs of inbound messages
+    // (answered) and of a person's send orders (sent).
     let filters = p["FilterCriteria"]["Filters"].as_sequence().unwrap();
     assert_eq!(filters.len(), 1);
     let pattern: serde_json::Value =
@@ -330,7 +331,10 @@ fn ai_reply_gets_only_inserted_inbound_messages_with_partial_failures_and_a_fail
     assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
     assert_eq!(
         pattern["dynamodb"]["NewImage"]["kind"]["S"],
-        serde_json::json!([mizan_shared::store::layout::kind::MESSAGE_IN])
+        serde_json::json!([
+            mizan_shared::store::layout::kind::MESSAGE_IN,
+            mizan_shared::store::layout::OUTBOUND_ORDER_KIND
+        ])
     );
     assert_eq!(
         mizan_shared::adapters::dynamodb::tables::attr::KIND,

@@ -1,5 +1,6 @@
 //! One stream batch: which records are new inbound messages, grouped by contact, each group
-//! answered once, and the records of groups that failed retryably reported back.
+//! answered once; which are a person's accepted sends, each sent once; and the records that
+//! failed retryably reported back.
 
 use crate::Deps;
 use aws_lambda_events::event::dynamodb::Event;
@@ -7,7 +8,11 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use futures_util::future::join_all;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::Message;
-use mizan_shared::stream_batch::{new_inbound_message, retry_only, sequence_of};
+use mizan_shared::store::OutboundOrder;
+use mizan_shared::stream_batch::{
+    new_inbound_message, new_outbound_order, retry_only, sequence_of,
+};
+use mizan_shared::workflows::outbound_send::{send_order, SendOutcome};
 use mizan_shared::workflows::reply::{reply_to_burst, Outcome, Replier, ReplyError};
 use std::collections::BTreeMap;
 use tokio::sync::Semaphore;
@@ -19,6 +24,8 @@ const CONCURRENT_REPLIES: usize = 8;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchReport {
     pub outcomes: Vec<(TenantId, ContactId, Outcome)>,
+    /// A person's sends: how each ended (`None`: failed, retryably or not).
+    pub sends: Vec<(TenantId, ContactId, Option<SendOutcome>)>,
     /// Sequence numbers of the records to retry.
     pub failures: Vec<String>,
     /// Records that are not new inbound messages (other kinds, updates, deletes).
@@ -38,7 +45,21 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     let mut report = BatchReport::default();
     // Each contact's new messages (metadata only) and the sequence numbers of their records.
     let mut bursts: BTreeMap<(TenantId, ContactId), (Vec<Message>, Vec<String>)> = BTreeMap::new();
+    let mut orders: Vec<(OutboundOrder, String)> = Vec::new();
     for record in &event.records {
+        match new_outbound_order(record) {
+            Ok(Some(order)) => {
+                orders.push((order, sequence_of(record)));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // The message and its order are safe in the table; the order stays queued.
+                report.ignored += 1;
+                tracing::error!(error = %e, "stream record of a send order does not decode");
+                continue;
+            }
+        }
         match new_inbound_message(record) {
             Ok(Some(message)) => {
                 let (messages, sequences) = bursts
@@ -91,8 +112,36 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
         };
         report.outcomes.push((tenant, contact, outcome));
     }
+    let sends = orders.into_iter().map(|(order, sequence)| {
+        let permits = &permits;
+        async move {
+            let _permit = permits.acquire().await;
+            let outcome = send_order(&deps.store, deps.messenger.as_ref(), &order).await;
+            (order, sequence, outcome)
+        }
+    });
+    for (order, sequence, outcome) in join_all(sends).await {
+        let outcome = match outcome {
+            Ok(outcome) => Some(outcome),
+            Err(e) => {
+                tracing::warn!(
+                    tenant = %order.tenant,
+                    contact = %deps.store.hasher().for_logs(order.contact.as_str()),
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "a person's message was not sent"
+                );
+                if e.is_retryable() {
+                    report.failures.push(sequence);
+                }
+                None
+            }
+        };
+        report.sends.push((order.tenant, order.contact, outcome));
+    }
     tracing::info!(
         records = event.records.len(),
+        sends = report.sends.len(),
         bursts = report.outcomes.len(),
         ignored = report.ignored,
         failures = report.failures.len(),

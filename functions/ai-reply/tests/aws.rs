@@ -3,7 +3,8 @@
 //! as DynamoDB Streams delivers them, are answered by the handler as its Lambda runs it, started
 //! from its secrets: a question (its first send refused retryably, so the claim is given back,
 //! then answered with statuses reported before the reply was stored) and a request for a person
-//! (the hand-off takes the conversation over). Then every AWS call it made is allowed by
+//! (the hand-off takes the conversation over); and a person's accepted answer, sent from its
+//! order's record. Then every AWS call it made is allowed by
 //! `AiReplyFunction`'s policy in `template.yaml`, and every action the policy grants is used.
 //! Needs `MIZAN_TEST_DYNAMODB_ENDPOINT` and `MIZAN_TEST_AWS_ENDPOINT`.
 
@@ -13,11 +14,15 @@ use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::config::{layered, ReplyConfig};
-use mizan_shared::domain::ids::Wamid;
-use mizan_shared::domain::message::{Direction, Message, Status};
+use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::domain::ids::{ApiKeyId, Wamid};
+use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::reply::ReplyKind;
 use mizan_shared::ports::record_item::record_to_item;
+use mizan_shared::ports::records::Key;
+use mizan_shared::store::OutboundOrder;
 use mizan_shared::store::{layout, StatusFields, Store};
+use mizan_shared::workflows::outbound_send::SendOutcome;
 use mizan_test_support::aws_calls::AwsCalls;
 use mizan_test_support::aws_emulators::{self, Deployment};
 use mizan_test_support::fakes::graph::{FakeGraph, Send};
@@ -31,12 +36,16 @@ const PHONE: &str = "100000000000001";
 /// The stream record DynamoDB Streams delivers for the insert of `message`.
 async fn inserted(store: &Store, message: &Message, sequence: u64) -> EventRecord {
     let key = layout::message(&message.tenant, &message.contact, &message.id);
+    inserted_at(store, key, sequence).await
+}
+
+async fn inserted_at(store: &Store, key: Key, sequence: u64) -> EventRecord {
     let record = store
         .records()
         .get(&key, store.now())
         .await
         .unwrap()
-        .expect("the message is stored");
+        .expect("the record is stored");
     let mut event = EventRecord::default();
     event.event_name = "INSERT".into();
     event.event_id = sequence.to_string();
@@ -149,6 +158,43 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
         .unwrap()
         .unwrap();
     assert!(taken.value.taken_over);
+
+    // A person's answer to the first contact (still in the window), accepted by the API: the
+    // sender sends it from its order's stream record.
+    let answer = Message::from_agent(
+        tenant.id.clone(),
+        messages[0].contact.clone(),
+        ApiKeyId::new("key_0123456789ab"),
+        MessageKind::Text,
+        MessageContent::text("Our shop opens at 9."),
+        None,
+        seed_role.store.now(),
+    );
+    let order = OutboundOrder::for_message(&answer, None).unwrap();
+    let audit = AuditEvent::new(
+        tenant.id.clone(),
+        Actor::System("test".into()),
+        "message.accepted",
+        None,
+        seed_role.store.now(),
+    );
+    seed_role
+        .store
+        .accept_outbound(&answer, &order, None, &audit)
+        .await
+        .unwrap();
+    let mut send = Event::default();
+    send.records = vec![
+        inserted_at(
+            &seed_role.store,
+            layout::outbound_order(&tenant.id, &answer.contact, &answer.id),
+            3,
+        )
+        .await,
+    ];
+    let sent = handle_batch(&deps, send).await;
+    assert_eq!(sent.sends.len(), 1, "{sent:?}");
+    assert_eq!(sent.sends[0].2, Some(SendOutcome::Sent), "{sent:?}");
 
     iam_policy::assert_contract("AiReplyFunction", &calls, INDIRECT);
 }

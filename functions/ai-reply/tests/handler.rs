@@ -11,17 +11,18 @@ use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
 use mizan_shared::domain::identity_hash::IdentifierKind;
-use mizan_shared::domain::ids::{ContactId, MessageId, PhoneNumberId, TenantId, Wamid};
+use mizan_shared::domain::ids::{ApiKeyId, ContactId, MessageId, PhoneNumberId, TenantId, Wamid};
 use mizan_shared::domain::keywords::Language;
-use mizan_shared::domain::message::Direction;
+use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind};
 use mizan_shared::domain::reply::{opt_out_hint, ReplyKind, SkipReason};
 use mizan_shared::domain::tenant::{FaqEntry, Tenant, TenantSettings};
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::domain::whatsapp::parse_delivery;
 use mizan_shared::ports::responder::Responder;
-use mizan_shared::store::{ClaimState, ErasureReason, Store};
+use mizan_shared::store::{ClaimState, ErasureReason, OutboundOrder, Store};
 use mizan_shared::stream_batch::new_inbound_message;
 use mizan_shared::workflows::intake;
+use mizan_shared::workflows::outbound_send::SendOutcome;
 use mizan_test_support::fakes::graph::{FakeGraph, Send};
 use mizan_test_support::fakes::model::{Completion, FakeModel, DEFAULT_ANSWER};
 use mizan_test_support::logs::captured_logs;
@@ -223,7 +224,59 @@ async fn seed_scenario(h: &Harness, name: &str) {
 }
 
 /// The event a scenario's writes produce; single and burst keep only the message records.
+/// The id Mizan gives a person's message is random: the event file holds this instead.
+const AGENT_MESSAGE_PLACEHOLDER: &str = "out_00000000000000000000000000000000";
+const AGENT_CONTACT: &str = "212600000004";
+
+/// A customer asks, and a person's answer is accepted through the API (what consent-api does).
+async fn seed_agent_send(h: &Harness) -> MessageId {
+    h.customer_says(
+        AGENT_CONTACT,
+        "wamid.HBgMMjEyNjAwMDAwMDA0FQIAEhgUM0EwMDAwMDAwMDAwMDAwMDAwMDQA",
+        "Is my order ready?",
+    )
+    .await;
+    let answer = Message::from_agent(
+        h.tenant.id.clone(),
+        h.contact_id(AGENT_CONTACT),
+        ApiKeyId::new("key_0123456789ab"),
+        MessageKind::Text,
+        MessageContent::text("Yes, you can pick it up today."),
+        None,
+        h.store().now(),
+    );
+    let order = OutboundOrder::for_message(&answer, None).unwrap();
+    let audit = AuditEvent::new(
+        h.tenant.id.clone(),
+        Actor::ApiKey(ApiKeyId::new("key_0123456789ab")),
+        "message.accepted",
+        Some(answer.contact.clone()),
+        h.store().now(),
+    );
+    h.store()
+        .accept_outbound(&answer, &order, None, &audit)
+        .await
+        .unwrap();
+    answer.id
+}
+
 async fn scenario_event(h: &Harness, name: &str) -> serde_json::Value {
+    if name == "agent-send" {
+        let id = seed_agent_send(h).await;
+        let mut event = serde_json::to_value(h.stream_event().await).unwrap();
+        let records = event["Records"].as_array_mut().unwrap();
+        records.retain(|r| r["dynamodb"]["NewImage"]["kind"]["S"] == "outbound_order");
+        for record in records.iter_mut() {
+            // The retention shard hashes the random id too.
+            if let Some(image) = record["dynamodb"]["NewImage"].as_object_mut() {
+                image.remove("rk");
+            }
+        }
+        let text = event
+            .to_string()
+            .replace(id.as_str(), AGENT_MESSAGE_PLACEHOLDER);
+        return serde_json::from_str(&text).unwrap();
+    }
     seed_scenario(h, name).await;
     let mut event = serde_json::to_value(h.stream_event().await).unwrap();
     if name != "mixed-batch" {
@@ -256,7 +309,7 @@ fn load_event(name: &str) -> Event {
 #[tokio::test]
 async fn event_files_are_what_the_change_feed_produces() {
     // MIZAN_WRITE_EVENTS=1 rewrites them (after a change of the record layout).
-    for name in ["single-message", "burst", "mixed-batch"] {
+    for name in ["single-message", "burst", "mixed-batch", "agent-send"] {
         let h = harness().await;
         let produced = scenario_event(&h, name).await;
         let path = events_dir().join(format!("{name}.json"));
@@ -276,6 +329,35 @@ async fn event_files_are_what_the_change_feed_produces() {
             "events/ai-reply/{name}.json is stale: regenerate with MIZAN_WRITE_EVENTS=1"
         );
     }
+}
+
+#[tokio::test]
+async fn the_agent_send_event_sends_the_persons_answer_once_without_quoting() {
+    let h = harness().await;
+    let id = seed_agent_send(&h).await;
+    let text = std::fs::read_to_string(events_dir().join("agent-send.json")).unwrap();
+    let event: Event =
+        serde_json::from_str(&text.replace(AGENT_MESSAGE_PLACEHOLDER, id.as_str())).unwrap();
+    let report = handle_batch(&h.deps, event.clone()).await;
+    assert!(report.failures.is_empty(), "{report:?}");
+    assert_eq!(report.sends[0].2, Some(SendOutcome::Sent));
+    assert!(
+        report.outcomes.is_empty(),
+        "no automated reply is made for it"
+    );
+    let texts = h.graph.text_attempts();
+    assert_eq!(texts.len(), 1);
+    assert_eq!(texts[0]["to"], AGENT_CONTACT);
+    assert_eq!(texts[0]["text"]["body"], "Yes, you can pick it up today.");
+    assert!(
+        texts[0].get("context").is_none(),
+        "a person's message quotes nothing"
+    );
+    assert!(h.graph.read_receipts().is_empty());
+    // The stream delivers it again: nothing more goes out.
+    let again = handle_batch(&h.deps, event).await;
+    assert_eq!(again.sends[0].2, Some(SendOutcome::AlreadyHandled));
+    assert_eq!(h.graph.text_attempts().len(), 1);
 }
 
 #[tokio::test]

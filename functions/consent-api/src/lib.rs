@@ -12,6 +12,7 @@ mod conversation;
 mod erasure;
 mod paging;
 mod routes;
+mod send_message;
 mod settings;
 mod views;
 
@@ -131,6 +132,7 @@ async fn dispatch(
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
         Operation::ReadConversation => conversation::read(deps, caller, contact, request).await,
+        Operation::SendMessage => send_message::send(deps, caller, contact, request).await,
         Operation::ListApiKeys => api_keys::list(deps, caller).await,
         Operation::IssueApiKey => api_keys::issue(deps, caller, request).await,
         Operation::RevokeApiKey => api_keys::revoke(deps, caller, contact, request).await,

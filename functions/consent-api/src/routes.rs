@@ -12,6 +12,7 @@ pub enum Operation {
     GetConsent,
     RecordConsent,
     ReadConversation,
+    SendMessage,
     Restrict,
     LiftRestriction,
     TakeOver,
@@ -47,6 +48,11 @@ pub const ROUTES: &[Route] = &[
     route(
         Operation::ReadConversation,
         "GET",
+        "/v1/contacts/{contact}/messages",
+    ),
+    route(
+        Operation::SendMessage,
+        "POST",
         "/v1/contacts/{contact}/messages",
     ),
     route(
@@ -88,6 +94,7 @@ impl Operation {
             Operation::GetConsent => "consent.get",
             Operation::RecordConsent => "consent.record",
             Operation::ReadConversation => "conversation.read",
+            Operation::SendMessage => "message.send",
             Operation::Restrict => "restriction.set",
             Operation::LiftRestriction => "restriction.lift",
             Operation::TakeOver => "takeover.set",
@@ -117,7 +124,7 @@ impl Operation {
             | Operation::LiftRestriction
             | Operation::Erase
             | Operation::FlagMinor => Scope::Rights,
-            Operation::TakeOver | Operation::HandBack => Scope::Messages,
+            Operation::TakeOver | Operation::HandBack | Operation::SendMessage => Scope::Messages,
             Operation::UpdateSettings
             | Operation::ListApiKeys
             | Operation::IssueApiKey

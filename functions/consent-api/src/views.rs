@@ -3,7 +3,7 @@
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::consent::{ConsentEvent, ConsentState, Purpose};
 use mizan_shared::domain::contact::Contact;
-use mizan_shared::domain::message::{Direction, Message};
+use mizan_shared::domain::message::Message;
 use mizan_shared::domain::retention::{MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS};
 use mizan_shared::domain::tenant::TenantSettings;
 use mizan_shared::domain::time::Timestamp;
@@ -92,17 +92,16 @@ pub fn audit_event(event: &AuditEvent) -> Value {
 }
 
 /// One message of a conversation: its metadata and, while the chat retention keeps it, the
-/// words a person reads in it (`text`, as an export shows them). Who sent it: the customer, or
-/// the business's automated reply.
+/// words a person reads in it (`text`, as an export shows them). Who sent it: the customer, the
+/// business's automated reply, or a person (`agent`: the API key they sent it with).
 pub fn message(message: &Message) -> Value {
     let content = message.content.as_ref().map(|c| c.0.expose());
     json!({
         "id": message.id,
         "direction": message.direction,
-        "sender": match message.direction {
-            Direction::Inbound => "customer",
-            Direction::Outbound => "ai",
-        },
+        "sender": message.sender(),
+        "agent": message.agent,
+        "template": message.template.as_ref().map(|t| json!({ "name": t.name, "language": t.language })),
         "kind": message.kind,
         "text": content.and_then(readable_text),
         "content_removed": content.is_none(),
@@ -112,5 +111,6 @@ pub fn message(message: &Message) -> Value {
         "status_at": message.status_at.to_rfc3339(),
         "errors": message.errors.iter().map(|e| json!({ "code": e.code, "title": e.title })).collect::<Vec<_>>(),
         "late": message.late,
+        "not_sent": message.not_sent,
     })
 }

@@ -18,7 +18,11 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "delete-api-key" => (404, None),
         "patch-settings-legal-hold-without-reason" => (400, Some("legal_hold_reason")),
         "post-api-keys-unknown-scope" => (400, Some("scopes")),
-        "post-erasure" | "post-minor" => (202, None),
+        "post-erasure" | "post-minor" | "post-messages" => (202, None),
+        // The sample tenant has no template of that name.
+        "post-messages-template" => (404, Some("template")),
+        "post-messages-text-and-template" => (400, Some("body")),
+        "post-messages-bad-idempotency-key" => (400, Some("Idempotency-Key")),
         "get-contact-without-api-key" | "get-contact-revoked-api-key" => (401, None),
         "get-contact-invalid-reference" => (400, Some("contact")),
         "post-consent-malformed-json" => (400, Some("body")),
@@ -39,6 +43,8 @@ async fn every_sample_event_gets_its_documented_answer() {
     for name in names {
         let h = harness().await;
         h.contact_of(&h.a, WA_ID, Some(USER_ID)).await;
+        // The contact wrote: the customer service window is open.
+        assert_eq!(h.whatsapp_text("wamid.SAMPLE1", WA_ID, "Hello").await, 200);
         let answer = h.call(event(&name, &h.a.token)).await;
         let (status, field) = expected(&name);
         assert_eq!(answer.status, status, "{name}: {:?}", answer.body);

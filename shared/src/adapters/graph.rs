@@ -7,7 +7,9 @@
 
 use super::backoff::{exchange, retrying, Failure, NoAnswer, RetryPolicy};
 use crate::domain::ids::{PhoneNumberId, Wamid};
-use crate::ports::messenger::{Messenger, Recipient, SendError, TextReply};
+use crate::ports::messenger::{
+    Messenger, OutboundBody, OutboundSend, Recipient, SendError, TextReply,
+};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -57,11 +59,47 @@ pub fn text_body(reply: &TextReply) -> Value {
         "type": "text",
         "text": { "preview_url": false, "body": reply.body.expose() },
     });
-    match &reply.to {
+    address(&mut body, &reply.to);
+    body
+}
+
+/// A person's message: free text, or a template object exactly as filled.
+pub fn outbound_body(message: &OutboundSend) -> Value {
+    let mut body = match &message.body {
+        OutboundBody::Text(text) => json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": "text",
+            "text": { "preview_url": false, "body": text.expose() },
+        }),
+        OutboundBody::Template(template) => json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": "template",
+            "template": template.expose(),
+        }),
+    };
+    address(&mut body, &message.to);
+    body
+}
+
+fn address(body: &mut Value, to: &Recipient) {
+    match to {
         Recipient::WaId(wa_id) => body["to"] = json!(wa_id.expose()),
         Recipient::UserId(user_id) => body["recipient"] = json!(user_id.expose()),
     }
-    body
+}
+
+/// The id in a successful send's answer.
+fn sent_id(answer: &Value) -> Result<Wamid, SendError> {
+    answer["messages"][0]["id"]
+        .as_str()
+        .map(Wamid::new)
+        .ok_or_else(|| SendError::Permanent {
+            code: None,
+            http_status: Some(200),
+            title: "the answer names no message id".into(),
+        })
 }
 
 /// Marks a message read and shows the typing indicator until the reply (or 25 seconds).
@@ -181,15 +219,15 @@ impl Messenger for GraphMessenger {
     }
 
     async fn send_text(&self, reply: &TextReply) -> Result<Wamid, SendError> {
-        let answer = self.post(&reply.from, &text_body(reply), false).await?;
-        answer["messages"][0]["id"]
-            .as_str()
-            .map(Wamid::new)
-            .ok_or_else(|| SendError::Permanent {
-                code: None,
-                http_status: Some(200),
-                title: "the answer names no message id".into(),
-            })
+        sent_id(&self.post(&reply.from, &text_body(reply), false).await?)
+    }
+
+    async fn send(&self, message: &OutboundSend) -> Result<Wamid, SendError> {
+        sent_id(
+            &self
+                .post(&message.from, &outbound_body(message), false)
+                .await?,
+        )
     }
 }
 

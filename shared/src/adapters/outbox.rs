@@ -5,9 +5,9 @@
 //! Kept in memory only (the newest [`OUTBOX_CAPACITY`]): the bodies hold phone numbers and
 //! message text, which Mizan never writes to disk unsealed.
 
-use super::graph::{mark_read_body, messages_path, text_body};
+use super::graph::{mark_read_body, messages_path, outbound_body, text_body};
 use crate::domain::ids::{random_id, PhoneNumberId, Wamid};
-use crate::ports::messenger::{Messenger, SendError, TextReply};
+use crate::ports::messenger::{Messenger, OutboundSend, SendError, TextReply};
 use async_trait::async_trait;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -78,6 +78,12 @@ impl Messenger for Outbox {
     async fn send_text(&self, reply: &TextReply) -> Result<Wamid, SendError> {
         let wamid = Wamid::new(format!("wamid.{}", random_id("local")));
         self.record(&reply.from, text_body(reply), Some(&wamid));
+        Ok(wamid)
+    }
+
+    async fn send(&self, message: &OutboundSend) -> Result<Wamid, SendError> {
+        let wamid = Wamid::new(format!("wamid.{}", random_id("local")));
+        self.record(&message.from, outbound_body(message), Some(&wamid));
         Ok(wamid)
     }
 }

@@ -106,6 +106,19 @@ impl IdentityHasher {
         ))
     }
 
+    /// A keyed hash of a client's idempotency key, and of the request it came with: what is
+    /// kept to answer a retry, never the key or the request (which holds message text).
+    pub fn request_fingerprint(&self, tenant: &TenantId, purpose: &str, value: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(b"mizan/request/v1\0");
+        mac.update(tenant.as_str().as_bytes());
+        mac.update(b"\0");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(value);
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
     /// A short keyed hash for logs, of any value that must be correlatable but not readable.
     pub fn for_logs(&self, value: &str) -> String {
         let mut mac = self.mac();

@@ -1,7 +1,8 @@
 //! Messages: direction, WhatsApp type, timestamps and a status that only moves forward.
 
-use crate::domain::ids::{ContactId, MessageId, TenantId, Wamid};
+use crate::domain::ids::{ApiKeyId, ContactId, MessageId, TenantId, Wamid};
 use crate::domain::personal::Personal;
+use crate::domain::template::TemplateRef;
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +113,26 @@ impl MessageContent {
     pub fn text(body: &str) -> Self {
         MessageContent(Personal::new(serde_json::json!({ "body": body })))
     }
+
+    /// A template as sent: the Graph API object (with its values) and the words it reads as.
+    pub fn template(graph: &serde_json::Value, reads: &str) -> Self {
+        MessageContent(Personal::new(
+            serde_json::json!({ "body": reads, "template": graph }),
+        ))
+    }
+
+    /// The Graph API template object of a template send.
+    pub fn template_object(&self) -> Option<&serde_json::Value> {
+        self.0.expose().get("template")
+    }
+
+    /// The text of a text send.
+    pub fn body(&self) -> Option<&str> {
+        self.0
+            .expose()
+            .get("body")
+            .and_then(serde_json::Value::as_str)
+    }
 }
 
 /// A message's metadata (kept for Meta's 90-day minimum) and, while retained, its content.
@@ -141,9 +162,29 @@ pub struct Message {
     /// (category, model, conversation id, origin, expiry). No personal data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing: Option<serde_json::Value>,
+    /// A person's send through the API: the key it was sent with. `None`: the customer's
+    /// message, or the automated reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<ApiKeyId>,
+    /// The template it was sent from (name and language; the values are in the content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRef>,
+    /// Why Mizan did not send an accepted message after all (the outbound gate's refusal
+    /// when its turn came): the status is then `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_sent: Option<String>,
     /// `None` once the chat-content retention has passed (or the contact's key is destroyed).
     #[serde(skip)]
     pub content: Option<MessageContent>,
+}
+
+/// Who a message is from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    Customer,
+    Ai,
+    Agent,
 }
 
 /// A delivery this long after its message was sent is a retry: stored, never answered automatically.
@@ -180,7 +221,50 @@ impl Message {
             errors: Vec::new(),
             late: false,
             billing: None,
+            agent: None,
+            template: None,
+            not_sent: None,
             content: Some(content),
+        }
+    }
+
+    /// A person's message to the contact, accepted at `at` and stored before it is sent: it
+    /// has no wamid until WhatsApp gives it one, so its id is Mizan's own.
+    pub fn from_agent(
+        tenant: TenantId,
+        contact: ContactId,
+        agent: ApiKeyId,
+        kind: MessageKind,
+        content: MessageContent,
+        template: Option<TemplateRef>,
+        at: Timestamp,
+    ) -> Message {
+        Message {
+            tenant,
+            contact,
+            id: MessageId::generate_outbound(),
+            wamid: None,
+            direction: Direction::Outbound,
+            kind,
+            sent_at: at,
+            stored_at: at,
+            status: Status::Accepted,
+            status_at: at,
+            errors: Vec::new(),
+            late: false,
+            billing: None,
+            agent: Some(agent),
+            template,
+            not_sent: None,
+            content: Some(content),
+        }
+    }
+
+    pub fn sender(&self) -> Sender {
+        match (self.direction, &self.agent) {
+            (Direction::Inbound, _) => Sender::Customer,
+            (Direction::Outbound, Some(_)) => Sender::Agent,
+            (Direction::Outbound, None) => Sender::Ai,
         }
     }
 

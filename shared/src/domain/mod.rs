@@ -25,4 +25,5 @@ pub mod whatsapp;
 // Business API requests (consent-api).
 pub mod contact_reference;
 pub mod rectification;
+pub mod send_request;
 pub mod settings_patch;

@@ -1,6 +1,7 @@
 //! The WhatsApp sender: mark a customer's message read (with the typing indicator) and send a
 //! text reply quoting it. Adapters: the Graph API, and a local outbox for the runner.
 
+use crate::domain::contact::Contact;
 use crate::domain::ids::{PhoneNumberId, Wamid};
 use crate::domain::personal::Personal;
 use async_trait::async_trait;
@@ -12,6 +13,21 @@ pub enum Recipient {
     UserId(Personal<String>),
 }
 
+impl Recipient {
+    /// Whom a message to `contact` goes to: the phone number when known, else the
+    /// business-scoped user id; `None` when its profile is gone (its key destroyed).
+    pub fn of(contact: &Contact) -> Option<Recipient> {
+        let profile = contact.profile.as_ref()?;
+        if let Some(wa_id) = &profile.wa_id {
+            return Some(Recipient::WaId(wa_id.clone()));
+        }
+        profile
+            .user_id
+            .as_ref()
+            .map(|u| Recipient::UserId(u.clone()))
+    }
+}
+
 /// A text reply quoting the customer's message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TextReply {
@@ -20,6 +36,22 @@ pub struct TextReply {
     /// The customer's message it answers (shown quoted).
     pub quoting: Wamid,
     pub body: Personal<String>,
+}
+
+/// What a person sends: free text (inside the customer service window) or a template.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutboundBody {
+    Text(Personal<String>),
+    /// The Graph API's `template` object (name, language, components with their values).
+    Template(Personal<serde_json::Value>),
+}
+
+/// A message a person sends, not quoting anything.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboundSend {
+    pub from: PhoneNumberId,
+    pub to: Recipient,
+    pub body: OutboundBody,
 }
 
 /// Why a send failed, as Meta reported it (codes only: titles carry no personal data).
@@ -64,4 +96,7 @@ pub trait Messenger: Send + Sync {
 
     /// Sends the reply; returns the id WhatsApp gave it.
     async fn send_text(&self, reply: &TextReply) -> Result<Wamid, SendError>;
+
+    /// Sends a person's message; returns the id WhatsApp gave it.
+    async fn send(&self, message: &OutboundSend) -> Result<Wamid, SendError>;
 }

@@ -265,6 +265,32 @@ pub fn aad(key: &Key) -> Vec<u8> {
 // ai-reply: the exactly-once claim of a reply to an inbound message, and the contact's reply
 // state (when the opt-out hint was last sent). In the contact's partition, so erasure takes them.
 
+pub const OUTBOUND_ORDER_KIND: &str = "outbound_order";
+pub const WAMID_ROUTE_KIND: &str = "wamid_route";
+pub const IDEMPOTENCY_KIND: &str = "idempotency_key";
+
+/// A person's send waiting for (or done with) its turn: what the sender works from.
+pub fn outbound_order(tenant: &TenantId, contact: &ContactId, message: &MessageId) -> Key {
+    Key::new(
+        contact_partition(tenant, contact),
+        format!("SEND#{}", message.as_str()),
+    )
+}
+
+/// Where the statuses of a wamid go when its message was stored under Mizan's own id (a
+/// person's send): the hash of the wamid names the message.
+pub fn wamid_route(tenant: &TenantId, contact: &ContactId, wamid_id: &MessageId) -> Key {
+    Key::new(
+        contact_partition(tenant, contact),
+        format!("WAMID#{}", wamid_id.as_str()),
+    )
+}
+
+/// A client's idempotency key (its keyed hash), for 24 hours.
+pub fn idempotency_key(tenant: &TenantId, key_hash: &str) -> Key {
+    Key::new(format!("T#{tenant}#IDEM#{key_hash}"), "IDEM")
+}
+
 pub const REPLY_CLAIM_KIND: &str = "reply_claim";
 pub const REPLY_STATE_KIND: &str = "reply_state";
 pub const REPLY_CLAIM_PREFIX: &str = "REPLY#";

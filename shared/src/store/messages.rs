@@ -32,9 +32,11 @@ pub enum StatusOutcome {
 
 /// What is sealed of a message: WhatsApp's id (it embeds the phone number) and the content.
 #[derive(Serialize, Deserialize)]
-struct SealedMessage {
-    wamid: Wamid,
-    content: Option<MessageContent>,
+pub(super) struct SealedMessage {
+    /// `None` for a person's send not sent yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) wamid: Option<Wamid>,
+    pub(super) content: Option<MessageContent>,
 }
 
 /// One status report of an outbound message (also how it is kept until its message exists).
@@ -56,15 +58,25 @@ impl Store {
     }
 
     pub(super) async fn message_record(&self, message: &Message) -> Result<Record, DataError> {
-        let wamid = message
-            .wamid
-            .clone()
-            .ok_or_else(|| DataError::Invalid("a message is stored with its wamid".into()))?;
-        if self.message_id(&message.tenant, &wamid) != message.id {
-            return Err(DataError::Invalid(
-                "the message id is not its wamid's".into(),
-            ));
-        }
+        // A person's send is stored before WhatsApp names it: its id is Mizan's own, and
+        // statuses find it through its wamid route once sent. Every other message is keyed by
+        // its wamid, which makes a redelivery land on the same record.
+        let wamid = match (&message.wamid, &message.agent) {
+            (Some(wamid), None) => {
+                if self.message_id(&message.tenant, wamid) != message.id {
+                    return Err(DataError::Invalid(
+                        "the message id is not its wamid's".into(),
+                    ));
+                }
+                Some(wamid.clone())
+            }
+            (wamid, Some(_)) => wamid.clone(),
+            (None, None) => {
+                return Err(DataError::Invalid(
+                    "a message is stored with its wamid".into(),
+                ))
+            }
+        };
         let key = layout::message(&message.tenant, &message.contact, &message.id);
         let kind = match message.direction {
             Direction::Inbound => layout::kind::MESSAGE_IN,
@@ -143,7 +155,7 @@ impl Store {
         }
     }
 
-    async fn decode_message(
+    pub(super) async fn decode_message(
         &self,
         record: &Record,
         policy: &RetentionPolicy,
@@ -158,7 +170,7 @@ impl Store {
                 .open(&message.tenant, &message.contact, record, "message content")
                 .await?;
             if let Some(sealed) = sealed {
-                message.wamid = Some(sealed.wamid);
+                message.wamid = sealed.wamid;
                 message.content = sealed.content;
             }
         }
@@ -308,6 +320,10 @@ impl Store {
             if outcome != StatusOutcome::UnknownMessage {
                 return Ok(outcome);
             }
+            // A person's send is stored under Mizan's own id: its wamid routes to it.
+            if let Some(routed) = self.routed_message(tenant, contact, &id).await? {
+                return self.advance_status(tenant, contact, &routed, &report).await;
+            }
         }
         let key = layout::pending_status(tenant, &id, report.status.rank());
         let at = report.at;
@@ -330,17 +346,26 @@ impl Store {
     }
 
     pub(super) async fn apply_pending_statuses(&self, message: &Message) -> Result<(), DataError> {
-        let query = Query::prefix(
-            layout::pending_status_partition(&message.tenant, &message.id),
-            "",
-        );
+        self.apply_pending_statuses_to(&message.tenant, &message.contact, &message.id, &message.id)
+            .await
+    }
+
+    /// Applies the statuses kept for the wamid hashed to `pending_id` to the message `target`.
+    pub(super) async fn apply_pending_statuses_to(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+        pending_id: &MessageId,
+        target: &MessageId,
+    ) -> Result<(), DataError> {
+        let query = Query::prefix(layout::pending_status_partition(tenant, pending_id), "");
         let pending = self.query_all(query, self.now()).await?;
         if pending.is_empty() {
             return Ok(());
         }
         for record in &pending {
             let report: StatusFields = from_doc(record, "pending status")?;
-            self.advance_status(&message.tenant, &message.contact, &message.id, &report)
+            self.advance_status(tenant, contact, target, &report)
                 .await?;
         }
         self.records

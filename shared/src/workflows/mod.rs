@@ -2,8 +2,10 @@
 //! the store and back, with the domain's rules (`domain`) over the ports (`store`, `ports`).
 //! Functions call these; these never call a function.
 
+pub mod accept_send;
 pub mod erasure;
 pub mod export;
 pub mod intake;
+pub mod outbound_send;
 pub mod purge;
 pub mod reply;

@@ -185,7 +185,34 @@ impl Harness {
         self.post_delivery(body).await
     }
 
-    async fn post_delivery(&self, body: Vec<u8>) -> u16 {
+    /// A signed status webhook of a message tenant A sent to `wa_id`.
+    pub async fn whatsapp_status(
+        &self,
+        wamid: &str,
+        wa_id: &str,
+        status: &str,
+        errors: Value,
+    ) -> u16 {
+        let mut report = json!({
+            "id": wamid, "status": status, "recipient_id": wa_id,
+            "timestamp": self.store().now().as_unix_seconds().to_string(),
+        });
+        if errors.is_array() {
+            report["errors"] = errors;
+        }
+        let body = serde_json::to_vec(&json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550100000", "phone_number_id": PHONE},
+                "statuses": [report]
+            }}]}]
+        }))
+        .unwrap();
+        self.post_delivery(body).await
+    }
+
+    pub async fn post_delivery(&self, body: Vec<u8>) -> u16 {
         let signature = sign(&body, &AppSecret::new(APP_SECRET));
         let request = lambda_http::http::Request::builder()
             .method("POST")

@@ -19,7 +19,7 @@ use crate::domain::tenant::Tenant;
 use crate::ports::messenger::{Messenger, Recipient, SendError, TextReply};
 use crate::ports::responder::{Answer, Responder};
 use crate::store::{ClaimOutcome, ClaimState, DataError, ReplyClaim, Store, Versioned};
-use prompt::{prompt, recipient};
+use prompt::prompt;
 
 /// How one contact's burst ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub async fn reply_to_burst(
     let Some(from) = tenant.phone_numbers.first().cloned() else {
         return Err(DataError::Invalid("the tenant has no WhatsApp number".into()).into());
     };
-    let Some(to) = recipient(&contact.value) else {
+    let Some(to) = Recipient::of(&contact.value) else {
         return skip(SkipReason::Restricted);
     };
     let claim = match store

@@ -1,25 +1,11 @@
-//! What the responder sees of a conversation, and whom the reply goes to.
+//! What the responder sees of a conversation.
 
-use crate::domain::contact::Contact;
 use crate::domain::keywords::Language;
 use crate::domain::message::{Direction, Message};
 use crate::domain::redaction::redact;
 use crate::domain::reply::customer_text;
 use crate::domain::tenant::Tenant;
-use crate::ports::messenger::Recipient;
 use crate::ports::responder::{Prompt, Speaker, Turn};
-
-/// Who the reply goes to: the phone number when known, else the business-scoped user id.
-pub(super) fn recipient(contact: &Contact) -> Option<Recipient> {
-    let profile = contact.profile.as_ref()?;
-    if let Some(wa_id) = &profile.wa_id {
-        return Some(Recipient::WaId(wa_id.clone()));
-    }
-    profile
-        .user_id
-        .as_ref()
-        .map(|u| Recipient::UserId(u.clone()))
-}
 
 /// What the responder sees: the business's instructions and FAQ, and the conversation's words
 /// oldest first. No phone number, WhatsApp id or name of the contact; with the tenant's
