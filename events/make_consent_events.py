@@ -22,6 +22,9 @@ def route_of(path):
         contact = parts[3]
         parts[3] = "{contact}"
         return "/".join(parts), {"contact": contact}
+    if len(parts) == 5 and parts[2] == "templates":
+        name, language = parts[3], parts[4]
+        return "/v1/templates/{name}/{language}", {"name": name, "language": language}
     if len(parts) == 4 and parts[2] == "api-keys":
         key_id = parts[3]
         parts[3] = "{id}"
@@ -128,6 +131,28 @@ EVENTS = {
         {"label": "helpdesk", "scopes": ["read", "messages"], "expires_at": "2099-12-31T00:00:00Z"},
     ),
     "delete-api-key": event("DELETE", "/v1/api-keys/key_ffffffffffff"),
+    "get-templates": event("GET", "/v1/templates"),
+    "post-templates": event(
+        "POST",
+        "/v1/templates",
+        {
+            "name": "order_update",
+            "language": "en_US",
+            "category": "utility",
+            "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}"},
+                {"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}.",
+                 "example": {"body_text": [["Amina", "Monday"]]}},
+                {"type": "FOOTER", "text": "Atlas Tea"},
+                {"type": "BUTTONS", "buttons": [
+                    {"type": "URL", "text": "Track", "url": "https://shop.example/t/{{1}}",
+                     "example": ["https://shop.example/t/4821"]}
+                ]},
+            ],
+        },
+    ),
+    "get-template": event("GET", "/v1/templates/order_update/en_US"),
+    "delete-template": event("DELETE", "/v1/templates/order_update/en_US"),
     # Bad input and bad credentials.
     "get-contact-without-api-key": event("GET", C, key=None),
     "get-contact-revoked-api-key": event("GET", C, key="mzn_key_ffffffffffff_not-an-issued-key"),
@@ -157,6 +182,13 @@ EVENTS = {
     "get-audit-bad-limit": event("GET", "/v1/audit", query={"limit": "1000"}),
     "patch-settings-legal-hold-without-reason": event("PATCH", "/v1/settings", {"legal_hold": True}),
     "post-api-keys-unknown-scope": event("POST", "/v1/api-keys", {"label": "ops", "scopes": ["root"]}),
+    "post-templates-bad-category": event(
+        "POST",
+        "/v1/templates",
+        {"name": "spring_sale", "language": "fr", "category": "promotion",
+         "components": [{"type": "BODY", "text": "Soldes !"}]},
+    ),
+    "get-template-bad-language": event("GET", "/v1/templates/order_update/english"),
 }
 
 

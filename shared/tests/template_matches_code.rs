@@ -546,7 +546,10 @@ const SECRETS_READ: [(&str, &[&str]); 6] = [
         ],
     ),
     ("RetentionPurgeFunction", &["MIZAN_HASH_KEY"]),
-    ("ConsentApiFunction", &["MIZAN_HASH_KEY"]),
+    (
+        "ConsentApiFunction",
+        &["MIZAN_HASH_KEY", "MIZAN_WHATSAPP_ACCESS_TOKEN"],
+    ),
     (
         "DataExportFunction",
         &["MIZAN_HASH_KEY", "MIZAN_EXPORT_TOKEN_SECRET"],
@@ -608,10 +611,16 @@ fn secrets_reach_each_function_only_through_the_secrets_it_may_read() {
         }
         // MIZAN_SECRETS names the secrets (one !Ref, or a !Join of !Refs).
         let named = yaml(&vars["MIZAN_SECRETS"]);
-        let secrets: Vec<&str> = ["CoreSecret", "WebhookSecret", "ReplySecret", "ExportSecret"]
-            .into_iter()
-            .filter(|s| named.contains(&format!("!Ref {s}")))
-            .collect();
+        let secrets: Vec<&str> = [
+            "CoreSecret",
+            "WebhookSecret",
+            "GraphSecret",
+            "ReplySecret",
+            "ExportSecret",
+        ]
+        .into_iter()
+        .filter(|s| named.contains(&format!("!Ref {s}")))
+        .collect();
         let mut given: Vec<String> = secrets
             .iter()
             .flat_map(|s| secret_variables(&t, s))

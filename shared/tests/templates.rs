@@ -1,11 +1,14 @@
 //! The template registry: template webhooks applied in order and audited, stale ones ignored,
 //! an unknown template created from its webhook (not sendable until synced), a sync that keeps
 //! what a later webhook said, tenant isolation, and removal. Every case runs against the
-//! embedded backend and DynamoDB Local.
+//! embedded backend and DynamoDB Local; the sync reads a fake Graph API that pages like Meta.
 
 use mizan_test_support::on_both_backends;
 use mizan_test_support::store as support;
 
+use mizan_shared::adapters::backoff::RetryPolicy;
+use mizan_shared::adapters::graph::GraphSettings;
+use mizan_shared::adapters::graph_templates::GraphTemplates;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::ids::{TenantId, WabaId};
 use mizan_shared::domain::template::{
@@ -14,7 +17,8 @@ use mizan_shared::domain::template::{
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::domain::whatsapp::parse_delivery;
-use mizan_shared::workflows::intake;
+use mizan_shared::workflows::{intake, templates};
+use mizan_test_support::fakes::graph::FakeGraph;
 use serde_json::json;
 use support::Harness;
 
@@ -249,7 +253,79 @@ async fn a_sync_fills_components_and_keeps_what_a_later_webhook_said(h: Harness)
     assert!(!again, "removing twice says it was not there");
 }
 
+fn graph_catalog(fake: &FakeGraph) -> GraphTemplates {
+    GraphTemplates::new(GraphSettings {
+        base_url: fake.base_url.clone(),
+        version: "v24.0".into(),
+        access_token: "EAAG-test-token".into(),
+        timeout: std::time::Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+    })
+    .unwrap()
+}
+
+fn listed(i: usize) -> serde_json::Value {
+    json!({"name": format!("notice_{i:03}"), "language": "fr", "status": "APPROVED",
+           "category": "UTILITY", "id": format!("{}", 2_000_000 + i),
+           "parameter_format": "POSITIONAL", "quality_score": {"score": "GREEN"},
+           "components": [{"type": "BODY", "text": "Bonjour {{1}}"}]})
+}
+
+async fn a_sync_reads_every_page_skips_what_cannot_be_sent_and_removes_what_meta_dropped(
+    h: Harness,
+) {
+    let t = tenant_with_account(&h, "100000000000905").await;
+    let fake = FakeGraph::start().await;
+    fake.seed_templates("100000000000905", (0..205).map(listed));
+    fake.seed_templates(
+        "100000000000905",
+        [json!({"name": "winter_cards", "language": "fr", "status": "APPROVED", "category": "MARKETING",
+                "id": "3000000", "components": [{"type": "CAROUSEL", "cards": []}]})],
+    );
+    // Known here from an old webhook, gone at Meta.
+    deliver(&h, &status("100000000000905", 1_000, "APPROVED", "NONE")).await;
+    let report = templates::sync(&h.store, &graph_catalog(&fake), &t, &Actor::Admin)
+        .await
+        .unwrap();
+    assert_eq!(report.saved, 205, "three pages of 100");
+    assert_eq!(report.removed, 1);
+    assert_eq!(report.skipped.len(), 1);
+    assert!(
+        report.skipped[0].starts_with("winter_cards/fr"),
+        "{:?}",
+        report.skipped
+    );
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("message_templates"))
+        .count();
+    assert_eq!(pages, 3);
+    let all = h.store.templates(&t.id).await.unwrap();
+    assert_eq!(all.len(), 205);
+    assert!(all
+        .iter()
+        .all(|t| t.is_approved() && t.components.is_some()));
+    // Again: the same registry, nothing removed.
+    let again = templates::sync(&h.store, &graph_catalog(&fake), &t, &Actor::Admin)
+        .await
+        .unwrap();
+    assert_eq!((again.saved, again.removed), (205, 0));
+    // A tenant without a business account is told so.
+    let bare = Tenant::new("Baraka", h.now());
+    h.store.create_tenant(&bare).await.unwrap();
+    let refused = templates::sync(&h.store, &graph_catalog(&fake), &bare, &Actor::Admin).await;
+    assert!(matches!(
+        refused,
+        Err(templates::TemplatesError::NoBusinessAccount)
+    ));
+}
+
 on_both_backends!(
+    a_sync_reads_every_page_skips_what_cannot_be_sent_and_removes_what_meta_dropped,
     webhooks_apply_in_order_and_are_audited,
     an_account_no_tenant_names_is_kept_raw_and_other_tenants_see_nothing,
     a_sync_fills_components_and_keeps_what_a_later_webhook_said,

@@ -62,10 +62,10 @@ pub fn graph_messenger(
 ) -> Result<Arc<dyn Messenger>, StartupError> {
     Ok(Arc::new(
         GraphMessenger::new(GraphSettings {
-            base_url: config.graph_base_url.clone(),
-            version: config.graph_api_version.clone(),
+            base_url: config.graph.base_url.clone(),
+            version: config.graph.version.clone(),
             access_token,
-            timeout: config.graph_timeout,
+            timeout: config.graph.timeout,
             retry: RetryPolicy::default(),
         })
         .map_err(|e| StartupError::Http(e.to_string()))?,

@@ -100,21 +100,29 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
         .await
         .unwrap();
 
+    let graph_secret = aws_emulators::create_secret(
+        "mizan-graph",
+        &serde_json::json!({ "MIZAN_WHATSAPP_ACCESS_TOKEN": "EAAG-aws-test" }),
+    )
+    .await;
     let reply_secret = aws_emulators::create_secret(
         "mizan-reply",
-        &serde_json::json!({ "MIZAN_WHATSAPP_ACCESS_TOKEN": "EAAG-aws-test" }),
+        &serde_json::json!({ "MIZAN_AI_API_KEY": "sk-aws-test" }),
     )
     .await;
     let calls = AwsCalls::default();
     let (role, values) = deployment
-        .start_up(&calls, &[("ReplySecret", reply_secret)])
+        .start_up(
+            &calls,
+            &[("GraphSecret", graph_secret), ("ReplySecret", reply_secret)],
+        )
         .await;
     let env = |_: &str| None;
     let reply = ReplyConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
     let graph = FakeGraph::start().await;
     let messenger = GraphMessenger::new(GraphSettings {
         base_url: graph.base_url.clone(),
-        version: reply.graph_api_version.clone(),
+        version: reply.graph.version.clone(),
         access_token: reply.require_graph_token().unwrap(),
         timeout: Duration::from_secs(2),
         retry: RetryPolicy {

@@ -3,7 +3,7 @@
 //! transaction, acknowledged once durable: fsync). Run: `cargo bench -p mizan-consent-api --bench api`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use mizan_consent_api::{handle, Deps, Wiring};
+use mizan_consent_api::{handle, Deps};
 use mizan_shared::backend;
 use mizan_shared::config::Config;
 use mizan_shared::domain::audit::Actor;
@@ -72,7 +72,10 @@ fn api(c: &mut Criterion) {
             .issue_api_key(&tenant.id, "bench", Actor::Admin)
             .await
             .unwrap();
-        let deps = Deps::new(&services, &config, &()).unwrap();
+        let deps = Deps::with_catalog(
+            &services,
+            std::sync::Arc::new(mizan_shared::adapters::local_templates::LocalTemplates::default()),
+        );
         (deps, token.expose_secret().to_owned())
     });
     let counter = AtomicU64::new(0);

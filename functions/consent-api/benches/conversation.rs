@@ -4,7 +4,7 @@
 //! Run: `cargo bench -p mizan-consent-api --bench conversation` (`MIZAN_BENCH_MESSAGES=N`).
 
 use lambda_http::RequestExt;
-use mizan_consent_api::{handle, Deps, Wiring};
+use mizan_consent_api::{handle, Deps};
 use mizan_shared::domain::message::Direction;
 use mizan_test_support::bench::Percentiles;
 use mizan_test_support::seed;
@@ -62,7 +62,10 @@ fn main() {
             "seeded {messages} messages in {:.1} s",
             seeding.elapsed().as_secs_f64()
         );
-        let deps = Deps::new(&system.services, &system.config, &()).unwrap();
+        let deps = Deps::with_catalog(
+            &system.services,
+            std::sync::Arc::new(mizan_shared::adapters::local_templates::LocalTemplates::default()),
+        );
         (system, deps, token)
     });
     let read = |query: &[(&str, &str)]| {

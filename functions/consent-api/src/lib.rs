@@ -14,17 +14,22 @@ mod paging;
 mod routes;
 mod send_message;
 mod settings;
+mod templates;
 mod views;
 
 pub use mizan_shared::http_api::{ApiError, Caller, Reply};
 pub use routes::{resolve, Operation, Resolved, Route, ROUTES};
 
 use lambda_http::{Body, Request, Response};
+use mizan_shared::adapters::backoff::RetryPolicy;
+use mizan_shared::adapters::graph::GraphSettings;
+use mizan_shared::adapters::graph_templates::GraphTemplates;
 use mizan_shared::backend::Services;
-use mizan_shared::config::Config;
+use mizan_shared::config::{Config, GraphConfig};
 use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::http_api::{auth, input, request_path};
 use mizan_shared::ports::archives::ArchiveStore;
+use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::store::{ErasureReason, Store};
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,22 +40,56 @@ pub struct Deps {
     pub store: Store,
     /// Where export archives live: erasure removes the contact's.
     pub archives: Arc<dyn ArchiveStore>,
+    /// Meta's side of the tenants' message templates.
+    pub templates: Arc<dyn TemplateCatalog>,
 }
 
 pub use mizan_shared::startup::{StartupError, Wiring};
 
-impl Wiring for Deps {
-    type Settings = ();
-
-    fn settings(_: &dyn Fn(&str) -> Option<String>) -> Result<(), StartupError> {
-        Ok(())
-    }
-
-    fn new(services: &Services, _config: &Config, _: &()) -> Result<Deps, StartupError> {
-        Ok(Deps {
+impl Deps {
+    /// The dependencies managing templates through `templates` (the local runner's stand-in
+    /// when no Graph API token is configured).
+    pub fn with_catalog(services: &Services, templates: Arc<dyn TemplateCatalog>) -> Deps {
+        Deps {
             store: services.store.clone(),
             archives: services.archives.clone(),
+            templates,
+        }
+    }
+}
+
+/// The Graph API's template endpoints with the configured token.
+pub fn graph_templates(
+    graph: &GraphConfig,
+    access_token: secrecy::SecretString,
+) -> Result<Arc<dyn TemplateCatalog>, StartupError> {
+    Ok(Arc::new(
+        GraphTemplates::new(GraphSettings {
+            base_url: graph.base_url.clone(),
+            version: graph.version.clone(),
+            access_token,
+            timeout: graph.timeout,
+            retry: RetryPolicy::default(),
         })
+        .map_err(|e| StartupError::Http(e.to_string()))?,
+    ))
+}
+
+impl Wiring for Deps {
+    type Settings = GraphConfig;
+
+    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<GraphConfig, StartupError> {
+        Ok(GraphConfig::from_lookup(lookup)?)
+    }
+
+    /// Managing templates through the Graph API, whose token is required here.
+    fn new(
+        services: &Services,
+        _config: &Config,
+        graph: &GraphConfig,
+    ) -> Result<Deps, StartupError> {
+        let token = graph.require_token("by consent-api to manage message templates")?;
+        Ok(Deps::with_catalog(services, graph_templates(graph, token)?))
     }
 }
 
@@ -133,6 +172,13 @@ async fn dispatch(
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
         Operation::ReadConversation => conversation::read(deps, caller, contact, request).await,
         Operation::SendMessage => send_message::send(deps, caller, contact, request).await,
+        Operation::ListTemplates => templates::list(deps, caller).await,
+        Operation::SubmitTemplate => templates::submit(deps, caller, request).await,
+        Operation::GetTemplate => templates::get(deps, caller, contact).await,
+        Operation::DeleteTemplate => {
+            input::empty_body(request)?;
+            templates::delete(deps, caller, contact).await
+        }
         Operation::ListApiKeys => api_keys::list(deps, caller).await,
         Operation::IssueApiKey => api_keys::issue(deps, caller, request).await,
         Operation::RevokeApiKey => api_keys::revoke(deps, caller, contact, request).await,

@@ -25,6 +25,10 @@ pub enum Operation {
     ListApiKeys,
     IssueApiKey,
     RevokeApiKey,
+    ListTemplates,
+    SubmitTemplate,
+    GetTemplate,
+    DeleteTemplate,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -83,6 +87,18 @@ pub const ROUTES: &[Route] = &[
     route(Operation::ListApiKeys, "GET", "/v1/api-keys"),
     route(Operation::IssueApiKey, "POST", "/v1/api-keys"),
     route(Operation::RevokeApiKey, "DELETE", "/v1/api-keys/{id}"),
+    route(Operation::ListTemplates, "GET", "/v1/templates"),
+    route(Operation::SubmitTemplate, "POST", "/v1/templates"),
+    route(
+        Operation::GetTemplate,
+        "GET",
+        "/v1/templates/{name}/{language}",
+    ),
+    route(
+        Operation::DeleteTemplate,
+        "DELETE",
+        "/v1/templates/{name}/{language}",
+    ),
 ];
 
 impl Operation {
@@ -107,6 +123,10 @@ impl Operation {
             Operation::ListApiKeys => "api_key.list",
             Operation::IssueApiKey => "api_key.issue",
             Operation::RevokeApiKey => "api_key.revoke",
+            Operation::ListTemplates => "template.list",
+            Operation::SubmitTemplate => "template.submit",
+            Operation::GetTemplate => "template.get",
+            Operation::DeleteTemplate => "template.delete",
         }
     }
 
@@ -117,7 +137,9 @@ impl Operation {
             | Operation::GetConsent
             | Operation::ReadConversation
             | Operation::GetSettings
-            | Operation::GetAudit => Scope::Read,
+            | Operation::GetAudit
+            | Operation::ListTemplates
+            | Operation::GetTemplate => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent
             | Operation::Restrict
@@ -128,7 +150,9 @@ impl Operation {
             Operation::UpdateSettings
             | Operation::ListApiKeys
             | Operation::IssueApiKey
-            | Operation::RevokeApiKey => Scope::Admin,
+            | Operation::RevokeApiKey
+            | Operation::SubmitTemplate
+            | Operation::DeleteTemplate => Scope::Admin,
         }
     }
 }
@@ -149,7 +173,8 @@ mod tests {
             let path = route
                 .path
                 .replace(CONTACT_PARAMETER, "%2B212600000000")
-                .replace("{id}", "key_0123456789ab");
+                .replace("{id}", "key_0123456789ab")
+                .replace("{name}/{language}", "order_update/en_US");
             let Resolved::Found {
                 operation,
                 parameter: contact,

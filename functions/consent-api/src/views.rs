@@ -5,6 +5,7 @@ use mizan_shared::domain::consent::{ConsentEvent, ConsentState, Purpose};
 use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::message::Message;
 use mizan_shared::domain::retention::{MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS};
+use mizan_shared::domain::template::{slots_of, HeaderSlot, Template};
 use mizan_shared::domain::tenant::TenantSettings;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::workflows::export::records::readable_text;
@@ -112,5 +113,39 @@ pub fn message(message: &Message) -> Value {
         "errors": message.errors.iter().map(|e| json!({ "code": e.code, "title": e.title })).collect::<Vec<_>>(),
         "late": message.late,
         "not_sent": message.not_sent,
+    })
+}
+
+/// One template of the registry: what it is, where Meta's review stands, and what a send of it
+/// must fill (`placeholders`).
+pub fn template(template: &Template) -> Value {
+    let slots = template
+        .components
+        .as_deref()
+        .and_then(|c| slots_of(c).ok());
+    let placeholders = slots.as_ref().map(|s| {
+        json!({
+            "header": match &s.header {
+                HeaderSlot::Nothing => Value::Null,
+                HeaderSlot::Text { placeholders, .. } => json!(placeholders),
+                HeaderSlot::Media(kind) => json!(kind.as_str()),
+            },
+            "body": s.body,
+            "buttons": s.buttons.iter().map(|(i, _)| i.to_string()).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "name": template.name,
+        "language": template.language,
+        "category": template.category,
+        "status": template.status,
+        "quality": template.quality,
+        "reason": template.reason,
+        "meta_id": template.meta_id,
+        "parameter_format": template.parameter_format,
+        "components": template.components,
+        "placeholders": placeholders,
+        "sendable": template.is_approved() && slots.is_some(),
+        "updated_at": template.updated_at.to_rfc3339(),
     })
 }

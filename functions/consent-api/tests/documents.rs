@@ -41,7 +41,8 @@ fn every_served_route_is_in_the_openapi_document_and_vice_versa() {
     for (method, path) in documented(&doc) {
         let concrete = path
             .replace("{contact}", "15550100001")
-            .replace("{id}", "key_0123456789ab");
+            .replace("{id}", "key_0123456789ab")
+            .replace("{name}/{language}", "order_update/en_US");
         assert!(
             matches!(resolve(&method, &concrete), Resolved::Found { .. }),
             "{method} {path}"
@@ -120,7 +121,8 @@ fn every_operation_names_the_scope_the_router_enforces_and_documents_403() {
     for (method, path) in documented(&doc) {
         let concrete = path
             .replace("{contact}", "15550100001")
-            .replace("{id}", "key_0123456789ab");
+            .replace("{id}", "key_0123456789ab")
+            .replace("{name}/{language}", "order_update/en_US");
         let Resolved::Found { operation, .. } = resolve(&method, &concrete) else {
             panic!("{method} {path} resolves");
         };

@@ -14,7 +14,13 @@ use support::{api_request, event, harness, sample_names, USER_ID, WA_ID};
 /// field a refused one names.
 fn expected(name: &str) -> (u16, Option<&'static str>) {
     match name {
-        "post-consent" | "post-consent-opt-out-all" | "post-api-keys" => (201, None),
+        "post-consent" | "post-consent-opt-out-all" | "post-api-keys" | "post-templates" => {
+            (201, None)
+        }
+        // A fresh tenant's registry is empty.
+        "get-template" | "delete-template" => (404, None),
+        "post-templates-bad-category" => (400, Some("category")),
+        "get-template-bad-language" => (400, Some("language")),
         "delete-api-key" => (404, None),
         "patch-settings-legal-hold-without-reason" => (400, Some("legal_hold_reason")),
         "post-api-keys-unknown-scope" => (400, Some("scopes")),
@@ -73,6 +79,7 @@ async fn every_route_has_a_sample_event() {
             "contact/erasure" => "erasure".to_owned(),
             "contact/minor" => "minor".to_owned(),
             "api-keys/{id}" => "api-key".to_owned(),
+            "templates/{name}/{language}" => "template".to_owned(),
             other => other.to_owned(),
         };
         let name = format!("{}-{stem}", route.method.to_lowercase());

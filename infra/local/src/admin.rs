@@ -1,23 +1,26 @@
-//! The admin commands: tenants, phone numbers, API keys and settings, on either backend. Each
+//! The admin commands: tenants, phone numbers, business accounts and their templates, API keys
+//! and settings, on either backend. Each
 //! prints one JSON document on stdout; errors go to stderr with exit code 2 (input) or 1.
 
 use crate::cli::{
     AdminCommand, ApiKeyCommand, ContactCommand, PhoneCommand, SettingsCommand, SettingsSet,
-    Switch, TenantCommand,
+    Switch, TemplatesCommand, TenantCommand, WabaCommand,
 };
 use crate::config;
 use crate::error::CliError;
 use mizan_shared::backend;
-use mizan_shared::config::Config;
+use mizan_shared::config::{Config, GraphConfig};
 use mizan_shared::domain::api_key::{ApiKey, Scope};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact_reference::ContactReference;
-use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId};
+use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId, WabaId};
 use mizan_shared::domain::settings_patch::SettingsPatch;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
+use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::store::{DataError, Store};
 use mizan_shared::workflows::intake;
+use mizan_shared::workflows::templates::{self, TemplatesError};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -39,7 +42,17 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), CliError>
         }
     }
     let services = backend::connect(config).await?;
-    let answer = execute(&services.store, command).await?;
+    let answer = match command {
+        AdminCommand::Templates(TemplatesCommand::Sync { tenant_id }) => {
+            let graph = GraphConfig::from_env()?;
+            let token = graph
+                .require_token("to read templates from the Graph API")
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let catalog = mizan_consent_api::graph_templates(&graph, token)?;
+            sync_templates(&services.store, catalog.as_ref(), &tenant_id).await?
+        }
+        command => execute(&services.store, command).await?,
+    };
     let text = serde_json::to_string_pretty(&answer)
         .map_err(|e| CliError::Failed(format!("the answer does not serialize: {e}")))?;
     println!("{text}");
@@ -79,6 +92,42 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
             contact,
             state,
         }) => contact_legal_hold(store, &tenant_id, &contact, state.is_on()).await,
+        AdminCommand::Waba(WabaCommand::Attach {
+            tenant_id,
+            business_account_id,
+        }) => attach_business_account(store, &tenant_id, &business_account_id).await,
+        AdminCommand::Templates(TemplatesCommand::Sync { .. }) => Err(CliError::Usage(
+            "templates sync reads the Graph API: run it from the command line".into(),
+        )),
+    }
+}
+
+async fn attach_business_account(
+    store: &Store,
+    tenant_id: &str,
+    account: &str,
+) -> Result<Value, CliError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    let account =
+        WabaId::parse(account).map_err(|e| CliError::Usage(format!("business account id: {e}")))?;
+    let tenant = store.attach_business_account(&tenant.id, &account).await?;
+    Ok(json!({ "tenant_id": tenant.id, "business_account": tenant.business_account }))
+}
+
+/// Reads the tenant's templates from Meta into its registry (audited with the operator as actor).
+pub async fn sync_templates(
+    store: &Store,
+    catalog: &dyn TemplateCatalog,
+    tenant_id: &str,
+) -> Result<Value, CliError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    match templates::sync(store, catalog, &tenant, &Actor::Admin).await {
+        Ok(report) => to_json(&report),
+        Err(TemplatesError::NoBusinessAccount) => Err(CliError::Usage(format!(
+            "tenant {tenant_id} names no WhatsApp Business Account: run `mizan-local waba attach {tenant_id} WABA_ID` first"
+        ))),
+        Err(TemplatesError::Data(e)) => Err(e.into()),
+        Err(e) => Err(CliError::Failed(e.to_string())),
     }
 }
 

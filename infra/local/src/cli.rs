@@ -98,6 +98,30 @@ pub enum AdminCommand {
     /// Put one contact under legal hold (dispute resolution) or lift it
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// Name the WhatsApp Business Account whose templates are a tenant's
+    #[command(subcommand)]
+    Waba(WabaCommand),
+    /// Read a tenant's message templates from the Graph API into its registry
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WabaCommand {
+    /// Attach Meta's WhatsApp Business Account id (the `entry.id` of template webhooks) to a
+    /// tenant; prints {"tenant_id","business_account"}
+    Attach {
+        tenant_id: String,
+        business_account_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Read every template of the tenant's business account from the Graph API
+    /// (MIZAN_WHATSAPP_ACCESS_TOKEN, MIZAN_GRAPH_BASE_URL, MIZAN_GRAPH_API_VERSION), store
+    /// them and remove those Meta no longer lists; prints {"saved","removed","skipped"}
+    Sync { tenant_id: String },
 }
 
 #[derive(Debug, Subcommand)]

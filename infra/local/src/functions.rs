@@ -12,10 +12,12 @@ use crate::feed::StreamConsumer;
 use crate::schedule::Schedule;
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
+use mizan_shared::adapters::local_templates::LocalTemplates;
 use mizan_shared::adapters::outbox::Outbox;
 use mizan_shared::backend::Services;
-use mizan_shared::config::{Config, ExportConfig, ReplyConfig};
+use mizan_shared::config::{Config, ExportConfig, GraphConfig, ReplyConfig};
 use mizan_shared::ports::messenger::Messenger;
+use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::startup::Wiring;
 use std::sync::Arc;
 
@@ -115,13 +117,39 @@ impl StreamConsumer for ExportWorker {
     }
 }
 
+// consent-api ---------------------------------------------------------------------------------
+
+/// consent-api managing templates through the Graph API when `MIZAN_WHATSAPP_ACCESS_TOKEN` is
+/// set, else through the local stand-in (what is submitted is approved at once).
+pub fn consent_api(
+    services: &Services,
+    config: &Config,
+) -> Result<mizan_consent_api::Deps, CliError> {
+    let graph = GraphConfig::from_env()?;
+    let deps = match graph.access_token {
+        Some(_) => mizan_consent_api::Deps::new(services, config, &graph)?,
+        None => mizan_consent_api::Deps::with_catalog(services, local_templates()),
+    };
+    tracing::info!(templates = deps.templates.name(), "consent-api hosted");
+    Ok(deps)
+}
+
+/// The runner's one stand-in for Meta's template review, shared by the API and the admin
+/// commands of one process.
+pub fn local_templates() -> Arc<dyn TemplateCatalog> {
+    static LOCAL: std::sync::OnceLock<Arc<LocalTemplates>> = std::sync::OnceLock::new();
+    LOCAL
+        .get_or_init(|| Arc::new(LocalTemplates::default()))
+        .clone()
+}
+
 // ai-reply ------------------------------------------------------------------------------------
 
 /// The outbox the runner's ai-reply sends to when no Graph API token is configured; its
 /// entries are served at `GET /local/outbox`.
 pub fn outbox() -> Result<Arc<Outbox>, CliError> {
     Ok(Arc::new(Outbox::new(
-        ReplyConfig::from_env()?.graph_api_version,
+        ReplyConfig::from_env()?.graph.version,
     )))
 }
 
@@ -133,7 +161,7 @@ pub fn ai_reply(
     outbox: &Arc<Outbox>,
 ) -> Result<Arc<dyn StreamConsumer>, CliError> {
     let reply = ReplyConfig::from_env()?;
-    let deps = match reply.graph_access_token {
+    let deps = match reply.graph.access_token {
         Some(_) => mizan_ai_reply::Deps::new(services, config, &reply)?,
         None => mizan_ai_reply::Deps::sending_through(
             services,

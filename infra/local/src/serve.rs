@@ -63,7 +63,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
         embedded: embedded.clone(),
         webhook: mizan_webhook_intake::Deps::new(&services, &config, &webhook)?,
         outbox,
-        consent: mizan_consent_api::Deps::new(&services, &config, &())?,
+        consent: functions::consent_api(&services, &config)?,
         export,
         read_timeout,
     });

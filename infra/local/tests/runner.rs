@@ -1314,3 +1314,101 @@ fn erasing_a_contact_takes_the_whole_account_export_that_held_them() {
     );
     assert!(server.terminate().success());
 }
+
+#[test]
+fn a_person_answers_a_contact_and_submits_a_template_through_the_runner() {
+    // Given a customer who wrote to the demo tenant
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let port = server.port();
+    let key = demo_json(dir.path())["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tenant = demo_json(dir.path())["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = admin(
+        dir.path(),
+        &["send", "Can I talk to a person?", "--from", "15550100043"],
+    );
+    assert!(sent.status.success());
+
+    // When a person answers through the API
+    let (status, accepted) = call(
+        port,
+        "POST",
+        "/v1/contacts/15550100043/messages",
+        Some(&key),
+        Some(r#"{"text": "Hello, this is Samir from Atlas Tea. How can I help?"}"#),
+    );
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["sender"], "agent");
+
+    // Then the runner's sender puts it in the outbox, not quoting anything
+    let mut answer = None;
+    for _ in 0..100 {
+        let (_, body) = get(port, "/local/outbox");
+        let entries: Vec<Value> = serde_json::from_str(&body).unwrap();
+        answer = entries.into_iter().find(|e| {
+            e["body"]["text"]["body"] == "Hello, this is Samir from Atlas Tea. How can I help?"
+        });
+        if answer.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let answer = answer.expect("the person's message reaches the outbox");
+    assert_eq!(answer["body"]["to"], "15550100043");
+    assert!(answer["body"].get("context").is_none());
+    let (_, conversation) = call(
+        port,
+        "GET",
+        "/v1/contacts/15550100043/messages",
+        Some(&key),
+        None,
+    );
+    let mine = conversation["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == accepted["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(mine["sender"], "agent");
+
+    // And with a business account attached, a template submitted locally is approved at once
+    let (status, refused) = call(port, "POST", "/v1/templates", Some(&key), Some(TEMPLATE));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("no_business_account"))
+    );
+    assert!(server.terminate().success());
+    let attached = json_of(&admin(
+        dir.path(),
+        &["waba", "attach", &tenant, "100000000000900"],
+    ));
+    assert_eq!(attached["business_account"], "100000000000900");
+    let server = Server::start(dir.path());
+    let (status, template) = call(
+        server.port(),
+        "POST",
+        "/v1/templates",
+        Some(&key),
+        Some(TEMPLATE),
+    );
+    assert_eq!(status, 201, "{template}");
+    assert_eq!(
+        (template["status"].as_str(), template["sendable"].as_bool()),
+        (Some("APPROVED"), Some(true))
+    );
+    // A sync needs the Graph API: without its token the command says so.
+    assert!(server.terminate().success());
+    let sync = admin(dir.path(), &["templates", "sync", &tenant]);
+    assert_eq!(sync.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&sync.stderr).contains("MIZAN_WHATSAPP_ACCESS_TOKEN"));
+}
+
+const TEMPLATE: &str = r#"{"name": "order_update", "language": "en_US", "category": "utility",
+    "components": [{"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}."}]}"#;

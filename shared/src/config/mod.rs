@@ -352,17 +352,84 @@ pub struct ModelConfig {
     pub max_attempts: u32,
 }
 
+/// The WhatsApp Cloud API (Graph API): where it is and the token for it. ai-reply sends with it;
+/// consent-api manages message templates with it.
+#[derive(Clone)]
+pub struct GraphConfig {
+    /// `MIZAN_WHATSAPP_ACCESS_TOKEN`: `None` only where a local stand-in serves (the runner).
+    pub access_token: Option<secrecy::SecretString>,
+    /// `MIZAN_GRAPH_BASE_URL`.
+    pub base_url: String,
+    /// `MIZAN_GRAPH_API_VERSION`.
+    pub version: String,
+    /// `MIZAN_GRAPH_TIMEOUT_SECONDS`.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for GraphConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphConfig")
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<secret>"),
+            )
+            .field("base_url", &self.base_url)
+            .field("version", &self.version)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl GraphConfig {
+    pub fn from_env() -> Result<GraphConfig, ConfigError> {
+        GraphConfig::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<GraphConfig, ConfigError> {
+        let env = Env(lookup);
+        let base_url = env
+            .optional("MIZAN_GRAPH_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned());
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                var: "MIZAN_GRAPH_BASE_URL",
+                reason: format!("expected an http(s) URL, got {base_url:?}"),
+            });
+        }
+        Ok(GraphConfig {
+            access_token: env
+                .optional("MIZAN_WHATSAPP_ACCESS_TOKEN")
+                .map(secrecy::SecretString::from),
+            base_url,
+            version: env
+                .optional("MIZAN_GRAPH_API_VERSION")
+                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
+            timeout: Duration::from_secs(env.number(
+                "MIZAN_GRAPH_TIMEOUT_SECONDS",
+                DEFAULT_GRAPH_TIMEOUT_SECONDS,
+                1,
+            )?),
+        })
+    }
+
+    /// The token, where the real Graph API is required (a Lambda function); `purpose` says
+    /// what it is needed for.
+    pub fn require_token(&self, purpose: &str) -> Result<secrecy::SecretString, ConfigError> {
+        self.access_token
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                var: "MIZAN_WHATSAPP_ACCESS_TOKEN",
+                context: format!(" {purpose}"),
+            })
+    }
+}
+
 #[derive(Clone)]
 pub struct ReplyConfig {
     pub model: Option<ModelConfig>,
-    /// `MIZAN_WHATSAPP_ACCESS_TOKEN`: `None` only where an outbox stands in (the local runner).
-    pub graph_access_token: Option<secrecy::SecretString>,
-    /// `MIZAN_GRAPH_BASE_URL`.
-    pub graph_base_url: String,
-    /// `MIZAN_GRAPH_API_VERSION`.
-    pub graph_api_version: String,
-    /// `MIZAN_GRAPH_TIMEOUT_SECONDS`.
-    pub graph_timeout: Duration,
+    pub graph: GraphConfig,
     /// `MIZAN_REPLY_HISTORY`: how many recent messages of the conversation the responder sees.
     pub history: usize,
 }
@@ -374,13 +441,7 @@ impl std::fmt::Debug for ReplyConfig {
                 "model",
                 &self.model.as_ref().map(|m| (&m.base_url, &m.model)),
             )
-            .field(
-                "graph_access_token",
-                &self.graph_access_token.as_ref().map(|_| "<secret>"),
-            )
-            .field("graph_base_url", &self.graph_base_url)
-            .field("graph_api_version", &self.graph_api_version)
-            .field("graph_timeout", &self.graph_timeout)
+            .field("graph", &self.graph)
             .field("history", &self.history)
             .finish()
     }
@@ -394,7 +455,7 @@ impl ReplyConfig {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<ReplyConfig, ConfigError> {
-        let env = Env(lookup);
+        let env = Env(&lookup);
         let model = match env.optional("MIZAN_AI_BASE_URL") {
             None => None,
             Some(base_url) => {
@@ -423,41 +484,17 @@ impl ReplyConfig {
                 })
             }
         };
-        let graph_base_url = env
-            .optional("MIZAN_GRAPH_BASE_URL")
-            .unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned());
-        if !(graph_base_url.starts_with("https://") || graph_base_url.starts_with("http://")) {
-            return Err(ConfigError::Invalid {
-                var: "MIZAN_GRAPH_BASE_URL",
-                reason: format!("expected an http(s) URL, got {graph_base_url:?}"),
-            });
-        }
         Ok(ReplyConfig {
             model,
-            graph_access_token: env
-                .optional("MIZAN_WHATSAPP_ACCESS_TOKEN")
-                .map(secrecy::SecretString::from),
-            graph_base_url,
-            graph_api_version: env
-                .optional("MIZAN_GRAPH_API_VERSION")
-                .unwrap_or_else(|| DEFAULT_GRAPH_API_VERSION.to_owned()),
-            graph_timeout: Duration::from_secs(env.number(
-                "MIZAN_GRAPH_TIMEOUT_SECONDS",
-                DEFAULT_GRAPH_TIMEOUT_SECONDS,
-                1,
-            )?),
+            graph: GraphConfig::from_lookup(&lookup)?,
             history: env.number("MIZAN_REPLY_HISTORY", DEFAULT_REPLY_HISTORY, 1)?,
         })
     }
 
     /// The Graph API token, where a real sender is required (the Lambda function).
     pub fn require_graph_token(&self) -> Result<secrecy::SecretString, ConfigError> {
-        self.graph_access_token
-            .clone()
-            .ok_or_else(|| ConfigError::Missing {
-                var: "MIZAN_WHATSAPP_ACCESS_TOKEN",
-                context: " by ai-reply to send WhatsApp messages".into(),
-            })
+        self.graph
+            .require_token("by ai-reply to send WhatsApp messages")
     }
 }
 
@@ -478,9 +515,9 @@ mod reply_config_tests {
     fn no_model_means_the_built_in_responder_and_defaults_apply() {
         let c = reply(&[]).unwrap();
         assert!(c.model.is_none());
-        assert!(c.graph_access_token.is_none());
-        assert_eq!(c.graph_base_url, DEFAULT_GRAPH_BASE_URL);
-        assert_eq!(c.graph_api_version, DEFAULT_GRAPH_API_VERSION);
+        assert!(c.graph.access_token.is_none());
+        assert_eq!(c.graph.base_url, DEFAULT_GRAPH_BASE_URL);
+        assert_eq!(c.graph.version, DEFAULT_GRAPH_API_VERSION);
         let err = c.require_graph_token().unwrap_err();
         assert!(err.to_string().contains("MIZAN_WHATSAPP_ACCESS_TOKEN"));
     }

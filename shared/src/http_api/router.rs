@@ -22,7 +22,8 @@ pub const fn route<Op>(operation: Op, method: &'static str, path: &'static str) 
 pub enum Resolved<'a, Op> {
     Found {
         operation: Op,
-        /// The raw (still percent-encoded) `{…}` segment of the path, if the route has one.
+        /// The raw (still percent-encoded) `{…}` segment of the path, if the route has one (with
+        /// several, the span from the first to the last).
         parameter: Option<&'a str>,
     },
     MethodNotAllowed(Vec<&'static str>),
@@ -33,20 +34,26 @@ fn is_parameter(segment: &str) -> bool {
     segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}')
 }
 
+/// Whether `path` fits `template`, and the span of its parameters: a route with several
+/// (`/v1/templates/{name}/{language}`) captures from the first to the last, `/` included.
 fn matches<'a>(template: &str, path: &'a str) -> Option<Option<&'a str>> {
     let mut template = template.split('/');
-    let mut path = path.split('/');
-    let mut parameter = None;
-    loop {
-        match (template.next(), path.next()) {
-            (None, None) => return Some(parameter),
-            (Some(t), Some(segment)) if is_parameter(t) && !segment.is_empty() => {
-                parameter = Some(segment)
-            }
-            (Some(t), Some(p)) if t == p => {}
-            _ => return None,
+    let mut offset = 0;
+    let mut span: Option<(usize, usize)> = None;
+    for segment in path.split('/') {
+        let t = template.next()?;
+        let end = offset + segment.len();
+        if is_parameter(t) && !segment.is_empty() {
+            span = Some((span.map_or(offset, |(start, _)| start), end));
+        } else if t != segment {
+            return None;
         }
+        offset = end + 1;
     }
+    if template.next().is_some() {
+        return None;
+    }
+    Some(span.map(|(start, end)| &path[start..end]))
 }
 
 /// The route `method` and `path` ask for; a known path with another method is told which

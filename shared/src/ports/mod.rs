@@ -7,3 +7,4 @@ pub mod messenger;
 pub mod record_item;
 pub mod records;
 pub mod responder;
+pub mod template_catalog;

@@ -9,3 +9,4 @@ pub mod intake;
 pub mod outbound_send;
 pub mod purge;
 pub mod reply;
+pub mod templates;

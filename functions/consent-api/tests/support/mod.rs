@@ -9,6 +9,7 @@ use mizan_shared::config::WebhookConfig;
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::contact::{Contact, ContactProfile};
 use mizan_shared::domain::identity_hash::IdentifierKind;
+use mizan_shared::domain::ids::WabaId;
 use mizan_shared::domain::signature::{sign, AppSecret, AppSecrets};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
@@ -22,6 +23,9 @@ use std::path::PathBuf;
 pub const APP_SECRET: &str = "mizan-events-app-secret";
 pub const PHONE: &str = "100000000000001";
 pub const OTHER_PHONE: &str = "100000000000002";
+/// Their WhatsApp Business Accounts (the owners of their templates).
+pub const BUSINESS_ACCOUNT: &str = "100000000000901";
+pub const OTHER_BUSINESS_ACCOUNT: &str = "100000000000902";
 /// The contact the sample events name.
 pub const WA_ID: &str = "15550100001";
 pub const USER_ID: &str = "US.10000000000000000001";
@@ -41,23 +45,36 @@ pub struct Harness {
     pub b: Party,
 }
 
-async fn party(store: &Store, name: &str, phone: &str) -> Party {
+async fn party(store: &Store, name: &str, phone: &str, account: &str) -> Party {
     let tenant = seed::tenant(store, name, None, Some(phone)).await;
+    let tenant = store
+        .attach_business_account(&tenant.id, &WabaId::new(account))
+        .await
+        .unwrap();
     let token = seed::api_key(store, &tenant.id).await;
     Party { tenant, token }
 }
 
 pub async fn harness() -> Harness {
     let system = TestSystem::start_in_real_time().await;
-    let a = party(system.store(), "Atlas Tea", PHONE).await;
-    let b = party(system.store(), "Baraka Bakery", OTHER_PHONE).await;
+    let a = party(system.store(), "Atlas Tea", PHONE, BUSINESS_ACCOUNT).await;
+    let b = party(
+        system.store(),
+        "Baraka Bakery",
+        OTHER_PHONE,
+        OTHER_BUSINESS_ACCOUNT,
+    )
+    .await;
     let webhook = WebhookConfig {
         app_secrets: AppSecrets::from(AppSecret::new(APP_SECRET)),
         verify_token: SecretString::from("mizan-events-verify-token"),
         max_body_bytes: 1024 * 1024,
     };
     Harness {
-        deps: Deps::new(&system.services, &system.config, &()).unwrap(),
+        deps: Deps::with_catalog(
+            &system.services,
+            std::sync::Arc::new(mizan_shared::adapters::local_templates::LocalTemplates::default()),
+        ),
         intake: mizan_webhook_intake::Deps::new(&system.services, &system.config, &webhook)
             .unwrap(),
         a,

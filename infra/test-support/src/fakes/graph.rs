@@ -1,13 +1,16 @@
 //! A fake WhatsApp Cloud API: `POST /{version}/{phone_number_id}/messages`, answering like Meta
-//! (message ids for sends, `{"success":true}` for read receipts, Graph error bodies).
+//! (message ids for sends, `{"success":true}` for read receipts, Graph error bodies); and a
+//! business account's message templates, `GET|POST|DELETE /{version}/{waba_id}/message_templates`
+//! (listings paged with `paging.cursors.after` and a `next` link while more follow; a new
+//! template `PENDING`; a duplicate name and language refused with code 100 as Meta does).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +35,8 @@ struct Inner {
     requests: Vec<Request>,
     script: VecDeque<Send>,
     sent: u32,
+    /// Templates by business account, in creation order.
+    templates: BTreeMap<String, Vec<Value>>,
 }
 
 #[derive(Clone, Default)]
@@ -70,7 +75,13 @@ impl FakeGraph {
     pub async fn start() -> FakeGraph {
         let mut fake = FakeGraph::default();
         let router = Router::new()
-            .route("/{version}/{phone}/messages", post(messages))
+            .route("/{version}/{id}/messages", post(messages))
+            .route(
+                "/{version}/{id}/message_templates",
+                get(list_templates)
+                    .post(create_template)
+                    .delete(delete_template),
+            )
             .with_state(fake.clone());
         let addr = super::serve(router).await;
         fake.base_url = format!("http://{addr}");
@@ -101,6 +112,28 @@ impl FakeGraph {
             .filter(|r| r.body["status"] == "read")
             .map(|r| r.body)
             .collect()
+    }
+
+    /// Puts templates into a business account, as Meta lists them.
+    pub fn seed_templates(&self, account: &str, templates: impl IntoIterator<Item = Value>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .templates
+            .entry(account.to_owned())
+            .or_default()
+            .extend(templates);
+    }
+
+    /// The account's templates as the fake holds them now.
+    pub fn templates(&self, account: &str) -> Vec<Value> {
+        self.inner
+            .lock()
+            .unwrap()
+            .templates
+            .get(account)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Text messages that got a message id (delivered to WhatsApp).
@@ -155,4 +188,119 @@ async fn messages(
             .into_response()
         }
     }
+}
+
+fn record(fake: &FakeGraph, path: String, headers: &HeaderMap, body: Value) {
+    fake.inner.lock().unwrap().requests.push(Request {
+        path,
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
+    });
+}
+
+fn template_error(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": {
+            "message": "Invalid parameter",
+            "type": "OAuthException",
+            "code": 100,
+            "error_user_msg": message,
+            "fbtrace_id": "AbCdEfGhIjKlMnOp"
+        }})),
+    )
+        .into_response()
+}
+
+async fn list_templates(
+    State(fake): State<FakeGraph>,
+    Path((version, account)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &fake,
+        format!("/{version}/{account}/message_templates"),
+        &headers,
+        Value::Null,
+    );
+    let all = fake.templates(&account);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(25);
+    let start: usize = query
+        .get("after")
+        .and_then(|c| c.strip_prefix("cursor-"))
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
+    let end = start + page.len();
+    let mut paging =
+        json!({"cursors": {"before": format!("cursor-{start}"), "after": format!("cursor-{end}")}});
+    if end < all.len() {
+        paging["next"] = json!(format!(
+            "https://graph.facebook.com/{version}/{account}/message_templates?limit={limit}&after=cursor-{end}"
+        ));
+    }
+    Json(json!({"data": page, "paging": paging})).into_response()
+}
+
+async fn create_template(
+    State(fake): State<FakeGraph>,
+    Path((version, account)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    record(
+        &fake,
+        format!("/{version}/{account}/message_templates"),
+        &headers,
+        body.clone(),
+    );
+    let mut inner = fake.inner.lock().unwrap();
+    let templates = inner.templates.entry(account).or_default();
+    let duplicate = templates
+        .iter()
+        .any(|t| t["name"] == body["name"] && t["language"] == body["language"]);
+    if duplicate {
+        return template_error("Content in this language already exists");
+    }
+    let id = format!("{}", 1_000_000_000_000_100u64 + templates.len() as u64);
+    let mut stored = body.clone();
+    stored["id"] = json!(id);
+    stored["status"] = json!("PENDING");
+    stored["quality_score"] = json!({"score": "UNKNOWN"});
+    templates.push(stored);
+    Json(json!({"id": id, "status": "PENDING", "category": body["category"]})).into_response()
+}
+
+async fn delete_template(
+    State(fake): State<FakeGraph>,
+    Path((version, account)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &fake,
+        format!("/{version}/{account}/message_templates"),
+        &headers,
+        json!(query),
+    );
+    let Some(name) = query.get("name") else {
+        return template_error("name is required");
+    };
+    let mut inner = fake.inner.lock().unwrap();
+    let templates = inner.templates.entry(account).or_default();
+    let before = templates.len();
+    templates.retain(|t| {
+        t["name"] != json!(name) || query.get("hsm_id").is_some_and(|id| t["id"] != json!(id))
+    });
+    if templates.len() == before {
+        return template_error("Message template not found");
+    }
+    Json(json!({"success": true})).into_response()
 }

@@ -5,9 +5,11 @@
 
 mod parameters;
 mod slots;
+mod submission;
 
 pub use parameters::{fill, FilledTemplate, ParameterError, MAX_BODY_PARAMETER_CHARS};
 pub use slots::{slots_of, ButtonSlot, HeaderSlot, MediaKind, Slots, SlotsError};
+pub use submission::{SubmissionError, SubmissionRequest, TemplateDefinition};
 
 use crate::domain::ids::{TenantId, WabaId};
 use crate::domain::time::Timestamp;
@@ -205,6 +207,55 @@ impl Template {
         self.status == APPROVED
     }
 
+    /// A template as the Graph API lists it (`GET /{waba-id}/message_templates`), read at
+    /// `read_at`; `Err` says which field is missing or unreadable.
+    pub fn from_graph(
+        tenant: TenantId,
+        value: &serde_json::Value,
+        read_at: Timestamp,
+    ) -> Result<Template, String> {
+        let text = |key: &str| value.get(key).and_then(serde_json::Value::as_str);
+        let name = TemplateName::parse(text("name").ok_or("no name")?)
+            .map_err(|e| format!("name: {e}"))?;
+        let language = LanguageCode::parse(text("language").ok_or("no language")?)
+            .map_err(|e| format!("language: {e}"))?;
+        let category = text("category")
+            .and_then(TemplateCategory::parse)
+            .ok_or("no known category")?;
+        let components = value
+            .get("components")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .ok_or("no components")?;
+        slots_of(&components).map_err(|e| e.to_string())?;
+        Ok(Template {
+            tenant,
+            name,
+            language,
+            meta_id: match value.get("id") {
+                Some(serde_json::Value::String(id)) => Some(id.clone()),
+                Some(serde_json::Value::Number(id)) => Some(id.to_string()),
+                _ => None,
+            },
+            category,
+            status: text("status").unwrap_or("PENDING").to_ascii_uppercase(),
+            quality: value
+                .pointer("/quality_score/score")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("UNKNOWN")
+                .to_owned(),
+            reason: text("rejected_reason")
+                .filter(|r| *r != "NONE")
+                .map(str::to_owned),
+            parameter_format: text("parameter_format")
+                .and_then(ParameterFormat::parse)
+                .unwrap_or_default(),
+            components: Some(components),
+            updated_at: read_at,
+            applied: AppliedAt::default(),
+        })
+    }
+
     /// A template a webhook named before the registry knew it: what the webhook says (applied),
     /// nothing more (no components until a sync).
     pub fn from_update(tenant: TenantId, update: &TemplateUpdate) -> Template {
@@ -375,6 +426,36 @@ mod tests {
             reason: Some("NONE".into()),
             category: Some(TemplateCategory::Utility),
         }
+    }
+
+    #[test]
+    fn a_template_reads_from_the_graph_api_listing() {
+        let listed = serde_json::json!({
+            "name": "order_update", "language": "en_US", "status": "APPROVED",
+            "category": "UTILITY", "id": "1000000000000001", "parameter_format": "POSITIONAL",
+            "quality_score": {"score": "GREEN", "date": 1767225600},
+            "components": [{"type": "BODY", "text": "Hi {{1}}"}]
+        });
+        let t =
+            Template::from_graph(TenantId::new("t"), &listed, Timestamp::from_millis(5)).unwrap();
+        assert!(t.is_approved());
+        assert_eq!(
+            (t.quality.as_str(), t.meta_id.as_deref()),
+            ("GREEN", Some("1000000000000001"))
+        );
+        assert_eq!(t.category, TemplateCategory::Utility);
+        let mut carousel = listed.clone();
+        carousel["components"] = serde_json::json!([{"type": "CAROUSEL", "cards": []}]);
+        assert!(
+            Template::from_graph(TenantId::new("t"), &carousel, Timestamp::from_millis(5)).is_err()
+        );
+        let mut nameless = listed;
+        nameless.as_object_mut().unwrap().remove("name");
+        assert_eq!(
+            Template::from_graph(TenantId::new("t"), &nameless, Timestamp::from_millis(5))
+                .unwrap_err(),
+            "no name"
+        );
     }
 
     #[test]
