@@ -108,6 +108,32 @@ async fn seed(h: &Harness) -> Seeded {
         "Hello!",
     );
     h.store.put_message(&outbound).await.unwrap();
+    // A person's answer, accepted and sent.
+    let answer = Message::from_agent(
+        tenant.id.clone(),
+        contact.clone(),
+        mizan_shared::domain::ids::ApiKeyId::new("key_0123456789ab"),
+        MessageKind::Text,
+        MessageContent::text("A person answers"),
+        None,
+        h.clock.now(),
+    );
+    let order = mizan_shared::store::OutboundOrder::for_message(&answer, None).unwrap();
+    let accepted = AuditEvent::new(
+        tenant.id.clone(),
+        Actor::System("test".into()),
+        "message.accepted",
+        Some(contact.clone()),
+        h.clock.now(),
+    );
+    h.store
+        .accept_outbound(&answer, &order, None, &accepted)
+        .await
+        .unwrap();
+    h.store
+        .record_outbound_sent(&answer, &Wamid::new("wamid.agent"))
+        .await
+        .unwrap();
     h.store
         .record_status(
             &tenant.id,
@@ -309,10 +335,26 @@ async fn a_contact_export_holds_every_kind_of_item_stored_for_the_contact(h: Har
                     .any(|r| r["answers_message"] == id));
             }
             layout::REPLY_STATE_KIND => assert!(c["opt_out_hint_sent_at"].is_string()),
+            // A person's send: its order and its wamid's route are the message's, exported as
+            // the message (with its sender and outcome).
+            layout::OUTBOUND_ORDER_KIND => {
+                let id = record.key.sk.strip_prefix("SEND#").unwrap();
+                assert!(
+                    message_ids.contains(id),
+                    "the order's message {id} exported"
+                );
+            }
+            layout::WAMID_ROUTE_KIND => {
+                let routed = record.doc["message"].as_str().unwrap();
+                assert!(
+                    message_ids.contains(routed),
+                    "the routed message {routed} exported"
+                );
+            }
             other => panic!("a kind of contact item the export does not cover: {other}"),
         }
     }
-    assert_eq!(kinds.len(), 6, "the seed covers every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 8, "the seed covers every kind: {kinds:?}");
     let consent_records = partition
         .items
         .iter()
@@ -329,8 +371,14 @@ async fn a_contact_export_holds_every_kind_of_item_stored_for_the_contact(h: Har
     assert_eq!(c["name"], "Amina <Benali>");
     // Content where still retained, null where retention removed it; statuses and errors kept.
     let messages = c["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 3);
+    assert_eq!(messages.len(), 4);
     let by_text = |t: &str| messages.iter().find(|m| m["text"] == t).cloned();
+    let person = by_text("A person answers").unwrap();
+    assert_eq!(
+        (person["sender"].as_str(), person["direction"].as_str()),
+        (Some("agent"), Some("outbound"))
+    );
+    assert_eq!(by_text("Hello!").unwrap()["sender"], "ai");
     assert!(by_text("Bonjour, مرحبا, a \"quote\", a comma").is_some());
     let out = by_text("Hello!").unwrap();
     assert_eq!(out["status"], "failed");
@@ -380,7 +428,9 @@ async fn the_csv_files_and_the_page_read_back(h: Harness) {
     let mut messages = csv::Reader::from_reader(files["messages.csv"].as_bytes());
     let headers = messages.headers().unwrap().clone();
     let rows: Vec<csv::StringRecord> = messages.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 4, "both contacts' messages");
+    assert_eq!(rows.len(), 5, "both contacts' messages");
+    let sender = headers.iter().position(|h| h == "sender").unwrap();
+    assert!(rows.iter().any(|r| &r[sender] == "agent"));
     let text = headers.iter().position(|h| h == "text").unwrap();
     assert!(rows
         .iter()

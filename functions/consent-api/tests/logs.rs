@@ -19,6 +19,67 @@ async fn logs_carry_no_phone_number_user_id_or_name_on_any_route() {
         .await;
     let c = format!("/v1/contacts/{wa_id}");
     let u = format!("/v1/contacts/{user_id}");
+    let sends: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        // A person answers, in text and with a template whose values are personal data.
+        (
+            "POST",
+            "/v1/templates".into(),
+            Some(
+                json!({"name": "greeting", "language": "en", "category": "utility",
+                        "components": [{"type": "BODY", "text": "Hello {{1}}"}]}),
+            ),
+        ),
+        (
+            "POST",
+            format!("{c}/messages"),
+            Some(json!({"text": "Yasmine, your parcel to 12 rue des Oudayas left"})),
+        ),
+        (
+            "POST",
+            format!("{c}/messages"),
+            Some(json!({"template": {"name": "greeting", "language": "en",
+                                     "parameters": {"body": {"1": "Yasmine Idrissi"}}}})),
+        ),
+        (
+            "POST",
+            format!("{c}/messages"),
+            Some(json!({"template": {"name": "greeting", "language": "en",
+                                     "parameters": {"body": {"1": "Yasmine\nIdrissi"}}}})),
+        ),
+    ];
+    for (method, path, body) in sends {
+        h.call(api_request(
+            method,
+            &path,
+            &[],
+            Some(&h.a.token),
+            body.map(|b| b.to_string()),
+        ))
+        .await;
+    }
+    // The sender sends what was accepted.
+    let outbox = mizan_shared::adapters::outbox::Outbox::new("v24.0");
+    let contact = h.find(&h.a, wa_id).await;
+    if let Some(contact) = contact {
+        let page = h
+            .store()
+            .conversation(&h.a.tenant.id, &contact.id, &Default::default(), 50, None)
+            .await
+            .unwrap();
+        for message in page.items.iter().filter(|m| m.agent.is_some()) {
+            if let Some(order) = h
+                .store()
+                .outbound_order(&h.a.tenant.id, &contact.id, &message.id)
+                .await
+                .unwrap()
+            {
+                mizan_shared::workflows::outbound_send::send_order(h.store(), &outbox, &order)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
     let calls: Vec<(&str, String, Option<serde_json::Value>)> = vec![
         ("GET", c.clone(), None),
         ("GET", u.clone(), None),
@@ -79,6 +140,7 @@ async fn logs_carry_no_phone_number_user_id_or_name_on_any_route() {
         "requests were logged: {written}"
     );
     assert!(written.contains("erasure completed"));
+    assert!(written.contains("a person's message was sent"), "{written}");
     logs.assert_free_of(&[
         "15550177788",
         "15550177799",

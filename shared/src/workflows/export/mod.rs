@@ -210,7 +210,11 @@ impl Writer<'_> {
         let replies = self.store.reply_claims(&self.tenant.id, id).await?;
         let hint = self.store.last_opt_out_hint(&self.tenant.id, id).await?;
         Ok(Some(ExportedContact::of(
-            &contact, &history, &replies, hint,
+            &contact,
+            &history,
+            &replies,
+            hint,
+            self.store.now(),
         )))
     }
 
@@ -306,7 +310,7 @@ impl Writer<'_> {
     async fn messages_csv(&self, zip: &mut ZipStream) -> Result<(), ExportError> {
         zip.start("messages.csv")?;
         zip.write(
-            b"contact,message_id,direction,type,sent_at,stored_at,status,status_at,late,text,content_removed\n",
+            b"contact,message_id,direction,sender,type,sent_at,stored_at,status,status_at,late,text,content_removed\n",
         )?;
         for id in self.contacts {
             self.message_pages(id, zip, |zip, messages, _| {
@@ -319,6 +323,7 @@ impl Writer<'_> {
                         m.contact.as_str(),
                         m.id.as_str(),
                         &plain(&m.direction),
+                        &plain(&m.sender),
                         &plain(&m.kind),
                         &m.sent_at,
                         &m.stored_at,

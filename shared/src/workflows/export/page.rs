@@ -78,9 +78,10 @@ pub fn contact(contact: &ExportedContact) -> String {
 }
 
 pub fn message(message: &ExportedMessage) -> String {
-    let from = match message.direction.as_str() {
-        Some("inbound") => "you",
-        _ => "the business",
+    let from = match message.sender.as_str() {
+        Some("customer") => "you",
+        Some("agent") => "a person at the business",
+        _ => "the business (automated)",
     };
     let text = match (&message.text, &message.content) {
         (Some(text), _) => text.clone(),

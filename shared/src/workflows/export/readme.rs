@@ -9,8 +9,10 @@ data.json     The same, complete and machine-readable (schema version 1, describ
               the JSON Schema published with Mizan as export-v1.json). Times are UTC
               (RFC 3339). A message's \"content\" is what WhatsApp delivered; it is null
               when the business's chat retention period has already removed it.
-messages.csv  One row per message: contact, message id, direction, type, times,
-              status, and the text a person reads (body, caption, reply title).
+messages.csv  One row per message: contact, message id, direction, who sent it
+              (customer: you; ai: the business's automated reply; agent: a person
+              at the business), type, times, status, and the text a person reads
+              (body, caption, reply title).
 consent.csv   One row per consent decision: when, for what purpose (marketing,
               automated_replies, all), the decision, how it was given (keyword,
               WhatsApp preference, API, admin), its evidence id and who recorded it.

@@ -66,7 +66,9 @@ pub struct ExportedContact {
     pub last_seen_at: String,
     pub restricted: bool,
     pub minor: bool,
+    /// Whether a person has the conversation now (a take-over ends by itself).
     pub taken_over: bool,
+    pub taken_over_until: Option<String>,
     pub legal_hold: bool,
     pub consent: ConsentState,
     pub consent_history: Vec<ExportedConsent>,
@@ -99,6 +101,7 @@ impl ExportedContact {
         history: &[ConsentEvent],
         replies: &[crate::store::ReplyClaim],
         hint: Option<Timestamp>,
+        now: Timestamp,
     ) -> Self {
         let profile = contact.profile.as_ref();
         let field = |get: fn(&crate::domain::contact::ContactProfile) -> Option<String>| {
@@ -114,7 +117,11 @@ impl ExportedContact {
             last_seen_at: time(contact.last_seen_at),
             restricted: contact.restricted,
             minor: contact.minor,
-            taken_over: contact.taken_over,
+            taken_over: contact.is_taken_over(now),
+            taken_over_until: contact
+                .taken_over_until
+                .filter(|_| contact.is_taken_over(now))
+                .map(time),
             legal_hold: contact.legal_hold,
             consent: contact.consent,
             consent_history: history.iter().map(ExportedConsent::of).collect(),
@@ -160,6 +167,12 @@ pub struct ExportedMessage {
     pub id: String,
     pub contact: String,
     pub direction: serde_json::Value,
+    /// `customer`, `ai` or `agent` (a person, through the API).
+    pub sender: serde_json::Value,
+    /// The template it was sent from (name and language).
+    pub template: Option<serde_json::Value>,
+    /// Why an accepted message was not sent after all.
+    pub not_sent: Option<String>,
     pub kind: serde_json::Value,
     pub sent_at: String,
     pub stored_at: String,
@@ -180,6 +193,12 @@ impl ExportedMessage {
             id: message.id.to_string(),
             contact: message.contact.to_string(),
             direction: serde_json::to_value(message.direction).unwrap_or_default(),
+            sender: serde_json::to_value(message.sender()).unwrap_or_default(),
+            template: message
+                .template
+                .as_ref()
+                .map(|t| serde_json::json!({ "name": t.name, "language": t.language })),
+            not_sent: message.not_sent.clone(),
             kind: serde_json::to_value(message.kind).unwrap_or_default(),
             sent_at: time(message.sent_at),
             stored_at: time(message.stored_at),
