@@ -361,6 +361,50 @@ async fn the_agent_send_event_sends_the_persons_answer_once_without_quoting() {
 }
 
 #[tokio::test]
+async fn a_persons_message_that_whatsapp_refuses_is_failed_and_131050_records_the_opt_out() {
+    let h = harness().await;
+    let id = seed_agent_send(&h).await;
+    let text = std::fs::read_to_string(events_dir().join("agent-send.json")).unwrap();
+    let event: Event =
+        serde_json::from_str(&text.replace(AGENT_MESSAGE_PLACEHOLDER, id.as_str())).unwrap();
+    // WhatsApp is down first: nothing went out, the record is retried, then it goes.
+    h.graph.script((0..3).map(|_| Send::Error {
+        status: 503,
+        code: 131000,
+    }));
+    let first = handle_batch(&h.deps, event.clone()).await;
+    assert_eq!(first.failures.len(), 1, "{first:?}");
+    assert_eq!(first.sends[0].2, None);
+    h.graph.script([Send::Error {
+        status: 400,
+        code: 131050,
+    }]);
+    let second = handle_batch(&h.deps, event.clone()).await;
+    assert!(second.failures.is_empty());
+    assert_eq!(second.sends[0].2, Some(SendOutcome::Failed(Some(131050))));
+    let contact = h.contact(AGENT_CONTACT).await;
+    assert_eq!(
+        contact.value.consent.marketing,
+        mizan_shared::domain::consent::Decision::Withdrawn,
+        "the person stopped marketing messages in WhatsApp"
+    );
+    let stored = h
+        .store()
+        .message_by_id(&h.tenant.id, &contact.value.id, &id, &h.tenant.retention())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, mizan_shared::domain::message::Status::Failed);
+    assert_eq!(stored.errors[0].code, 131050);
+    let third = handle_batch(&h.deps, event).await;
+    assert_eq!(
+        third.sends[0].2,
+        Some(SendOutcome::AlreadyHandled),
+        "never sent again"
+    );
+}
+
+#[tokio::test]
 async fn the_single_message_event_gets_the_faq_answer_quoting_it_after_a_read_receipt() {
     let h = harness().await;
     seed_scenario(&h, "single-message").await;

@@ -1,6 +1,9 @@
 //! The handler on the embedded store: an authenticated read of a contact (key lookup, alias,
-//! profile opened) and a consent decision (history, contact state and audit event in one
-//! transaction, acknowledged once durable: fsync). Run: `cargo bench -p mizan-consent-api --bench api`.
+//! profile opened), a consent decision (history, contact state and audit event in one
+//! transaction, acknowledged once durable: fsync), and a person's message accepted (the gate's
+//! reads, the message sealed, its order, the idempotency key and the audit event in one
+//! transaction; the Graph API call happens later, in the sender, and is not measured).
+//! Run: `cargo bench -p mizan-consent-api --bench api`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mizan_consent_api::{handle, Deps};
@@ -8,6 +11,8 @@ use mizan_shared::backend;
 use mizan_shared::config::Config;
 use mizan_shared::domain::audit::Actor;
 use mizan_shared::domain::contact::ContactProfile;
+use mizan_shared::domain::ids::{PhoneNumberId, Wamid};
+use mizan_shared::domain::message::{Message, MessageContent, MessageKind};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_test_support::bench::Percentiles;
 use secrecy::ExposeSecret;
@@ -55,17 +60,38 @@ fn api(c: &mut Criterion) {
         let services = backend::connect(&config).await.unwrap();
         let tenant = Tenant::new("Bench", services.store.now());
         services.store.create_tenant(&tenant).await.unwrap();
+        // A person's answers go out from the tenant's number.
+        services
+            .store
+            .attach_phone_number(&tenant.id, &PhoneNumberId::new("100000000000001"))
+            .await
+            .unwrap();
         for n in 0..CONTACTS {
             let profile = ContactProfile {
                 wa_id: Some(wa_id(n).into()),
                 name: Some("Amina".into()),
                 ..ContactProfile::default()
             };
-            services
+            let contact = services
                 .store
                 .upsert_contact(&tenant.id, &profile)
                 .await
-                .unwrap();
+                .unwrap()
+                .contact
+                .value
+                .id;
+            // The contact wrote: the customer service window is open for a person's answer.
+            let wamid = Wamid::new(format!("wamid.BENCH{n}"));
+            let message = Message::inbound(
+                tenant.id.clone(),
+                contact,
+                services.store.message_id(&tenant.id, &wamid),
+                wamid,
+                MessageKind::Text,
+                MessageContent::text("Is my order ready?"),
+                services.store.now(),
+            );
+            services.store.put_message(&message).await.unwrap();
         }
         let (_, token) = services
             .store
@@ -100,6 +126,18 @@ fn api(c: &mut Criterion) {
             Some(&body),
         )
     };
+    let answer = || {
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        let mut r = request(
+            "POST",
+            &format!("/v1/contacts/{}/messages", wa_id(n)),
+            &token,
+            Some(r#"{"text":"Yes, you can pick it up today."}"#),
+        );
+        r.headers_mut()
+            .insert("idempotency-key", format!("bench-{n}").parse().unwrap());
+        r
+    };
 
     let mut group = c.benchmark_group("consent_api");
     group.throughput(Throughput::Elements(1));
@@ -120,11 +158,22 @@ fn api(c: &mut Criterion) {
             )
         },
     );
+    group.bench_function(
+        "POST /v1/contacts/{contact}/messages (embedded, fsync)",
+        |b| {
+            b.iter_batched(
+                answer,
+                |r| assert_eq!(rt.block_on(handle(&deps, r)).unwrap().status(), 202),
+                criterion::BatchSize::SmallInput,
+            )
+        },
+    );
     group.finish();
 
     for (name, make) in [
         ("GET contact", &read as &dyn Fn() -> lambda_http::Request),
         ("POST consent", &decide),
+        ("POST message", &answer),
     ] {
         let samples = (0..1_000)
             .map(|_| {

@@ -2,6 +2,7 @@
 //! table's stream): claimed exactly once, asked of the outbound gate right before the Graph API
 //! call with the contact as it is then, and its outcome recorded on the message.
 
+use crate::domain::consent::ConsentEvent;
 use crate::domain::identity_hash::IdentifierKind;
 use crate::domain::message::{DeliveryError, Message, MessageKind};
 use crate::domain::outbound::{
@@ -76,6 +77,18 @@ pub async fn send_order(
                 store
                     .record_outbound_failed(&message, vec![error], None)
                     .await?;
+            }
+            // The person stopped marketing messages in WhatsApp (131050): their decision too.
+            if let Some(event) = e.code().and_then(|code| {
+                ConsentEvent::from_delivery_error(
+                    order.tenant.clone(),
+                    order.contact.clone(),
+                    &order.message,
+                    code,
+                    store.now(),
+                )
+            }) {
+                store.record_consent(&event, None).await?;
             }
             store
                 .finish_outbound(&order, OrderState::Failed { code: e.code() })
