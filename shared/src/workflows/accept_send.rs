@@ -7,14 +7,14 @@
 use crate::domain::audit::AuditEvent;
 use crate::domain::contact::Contact;
 use crate::domain::contact_change::ContactChange;
-use crate::domain::identity_hash::IdentifierKind;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::message::{Message, MessageContent, MessageKind};
-use crate::domain::outbound::{may_send, Outbound, Recipient, Refusal, CUSTOMER_SERVICE_WINDOW};
+use crate::domain::outbound::Refusal;
 use crate::domain::send_request::SendWhat;
-use crate::domain::template::{fill, ParameterError, TemplateCategory};
+use crate::domain::template::{fill, ParameterError};
 use crate::domain::tenant::Tenant;
 use crate::store::{Acceptance, DataError, IdempotencyClaim, OutboundOrder, Store, Versioned};
+use crate::workflows::persons_gate;
 use serde_json::json;
 
 /// Why a send was not accepted.
@@ -115,7 +115,10 @@ pub async fn accept_send(store: &Store, request: SendAsAgent<'_>) -> Result<Acce
             )
         }
     };
-    gate(store, tenant, &contact.value, category).await?;
+    // The gate as the contact is now (the sender asks it again right before the call).
+    persons_gate::ask(store, &tenant.id, &contact.value, category)
+        .await?
+        .map_err(AcceptError::Refused)?;
     let message = Message::from_agent(
         tenant.id.clone(),
         contact.value.id.clone(),
@@ -158,40 +161,6 @@ pub async fn accept_send(store: &Store, request: SendAsAgent<'_>) -> Result<Acce
         message,
         replayed: false,
     })
-}
-
-/// The gate as the contact is now (the sender asks it again right before the call).
-async fn gate(
-    store: &Store,
-    tenant: &Tenant,
-    contact: &Contact,
-    category: Option<TemplateCategory>,
-) -> Result<(), AcceptError> {
-    let what = match category {
-        None => Outbound::AgentText,
-        Some(category) => Outbound::Template(category),
-    };
-    let suppressed = match (
-        category,
-        contact.profile.as_ref().and_then(|p| p.wa_id.as_ref()),
-    ) {
-        (Some(_), Some(wa_id)) => {
-            store
-                .is_suppressed(&tenant.id, IdentifierKind::WaId, wa_id.expose())
-                .await?
-        }
-        _ => false,
-    };
-    let last_inbound_at = store
-        .last_inbound_within(&tenant.id, &contact.id, CUSTOMER_SERVICE_WINDOW)
-        .await?;
-    let recipient = Recipient {
-        contact: Some(contact),
-        last_inbound_at,
-        suppressed,
-        now: store.now(),
-    };
-    may_send(what, &recipient).map_err(AcceptError::Refused)
 }
 
 async fn replay(

@@ -7,6 +7,7 @@ pub mod erasure;
 pub mod export;
 pub mod intake;
 pub mod outbound_send;
+pub mod persons_gate;
 pub mod purge;
 pub mod reply;
 pub mod templates;

@@ -3,14 +3,12 @@
 //! call with the contact as it is then, and its outcome recorded on the message.
 
 use crate::domain::consent::ConsentEvent;
-use crate::domain::identity_hash::IdentifierKind;
 use crate::domain::message::{DeliveryError, Message, MessageKind};
-use crate::domain::outbound::{
-    may_send, Outbound, Recipient as Addressee, Refusal, CUSTOMER_SERVICE_WINDOW,
-};
+use crate::domain::outbound::Refusal;
 use crate::domain::personal::Personal;
 use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient, SendError};
 use crate::store::{DataError, OrderState, OutboundOrder, Store};
+use crate::workflows::persons_gate;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -133,28 +131,14 @@ async fn gate_and_send(
         // tenant has no number left: nothing can be sent.
         return refuse(store, order, None, Refusal::Gone).await;
     };
-    let suppressed = match (&order.template_category, &to) {
-        (Some(_), Recipient::WaId(wa_id)) => {
-            store
-                .is_suppressed(&order.tenant, IdentifierKind::WaId, wa_id.expose())
-                .await?
-        }
-        _ => false,
-    };
-    let last_inbound_at = store
-        .last_inbound_within(&order.tenant, &order.contact, CUSTOMER_SERVICE_WINDOW)
-        .await?;
-    let what = match order.template_category {
-        None => Outbound::AgentText,
-        Some(category) => Outbound::Template(category),
-    };
-    let addressee = Addressee {
-        contact: Some(&contact.value),
-        last_inbound_at,
-        suppressed,
-        now: store.now(),
-    };
-    if let Err(refusal) = may_send(what, &addressee) {
+    let allowed = persons_gate::ask(
+        store,
+        &order.tenant,
+        &contact.value,
+        order.template_category,
+    )
+    .await?;
+    if let Err(refusal) = allowed {
         return refuse(store, order, Some(&message), refusal).await;
     }
     let wamid = messenger.send(&OutboundSend { from, to, body }).await?;
