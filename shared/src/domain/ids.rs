@@ -91,6 +91,10 @@ public_id!(
     /// One audit event.
     AuditId
 );
+public_id!(
+    /// A template broadcast of a tenant.
+    CampaignId
+);
 
 /// WhatsApp's message id. Its base64 payload embeds the phone number, so it never prints.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -137,6 +141,12 @@ impl MessageId {
 impl ExportId {
     pub fn generate() -> Self {
         ExportId(random_id("exp"))
+    }
+}
+
+impl CampaignId {
+    pub fn generate() -> Self {
+        CampaignId(random_id("cmp"))
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod campaign;
 pub mod consent;
 pub mod contact;
 pub mod contact_change;
