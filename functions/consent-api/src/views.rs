@@ -77,6 +77,7 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "legal_hold_by_operator": settings.legal_hold_by_operator,
         "model_redaction": settings.model_redaction,
         "takeover_expires_hours": settings.takeover_expires_hours,
+        "messages_per_second": settings.messages_per_second,
     })
 }
 

@@ -308,6 +308,7 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         legal_hold_reason: set.legal_hold_reason,
         model_redaction: set.model_redaction.map(Switch::is_on),
         takeover_expires_hours: set.takeover_expires_hours,
+        messages_per_second: set.messages_per_second,
         // The platform operator: a hold set here is not lifted by a tenant's key.
         by_operator: true,
     };

@@ -219,6 +219,10 @@ pub struct SettingsSet {
     /// Hours a person's take-over of a conversation lasts unless handed back (1-168)
     #[arg(long, value_name = "N")]
     pub takeover_expires_hours: Option<u32>,
+    /// Messages a second campaigns send from one of the tenant's numbers (1-1000; WhatsApp's
+    /// default throughput is 80)
+    #[arg(long, value_name = "N")]
+    pub messages_per_second: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,6 @@
 //! Messages: direction, WhatsApp type, timestamps and a status that only moves forward.
 
-use crate::domain::ids::{ApiKeyId, ContactId, MessageId, TenantId, Wamid};
+use crate::domain::ids::{ApiKeyId, CampaignId, ContactId, MessageId, TenantId, Wamid};
 use crate::domain::personal::Personal;
 use crate::domain::template::TemplateRef;
 use crate::domain::time::Timestamp;
@@ -166,6 +166,9 @@ pub struct Message {
     /// message, or the automated reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<ApiKeyId>,
+    /// A campaign's send: which campaign, and the recipient's place in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<CampaignLink>,
     /// The template it was sent from (name and language; the values are in the content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateRef>,
@@ -178,6 +181,13 @@ pub struct Message {
     pub content: Option<MessageContent>,
 }
 
+/// A campaign message's campaign and recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CampaignLink {
+    pub id: CampaignId,
+    pub ordinal: u32,
+}
+
 /// Who a message is from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -185,6 +195,7 @@ pub enum Sender {
     Customer,
     Ai,
     Agent,
+    Campaign,
 }
 
 /// A delivery this long after its message was sent is a retry: stored, never answered automatically.
@@ -222,9 +233,35 @@ impl Message {
             late: false,
             billing: None,
             agent: None,
+            campaign: None,
             template: None,
             not_sent: None,
             content: Some(content),
+        }
+    }
+
+    /// A campaign's message to one recipient, stored before it is sent (Mizan's own id, as a
+    /// person's message).
+    pub fn from_campaign(
+        tenant: TenantId,
+        contact: ContactId,
+        campaign: CampaignLink,
+        content: MessageContent,
+        template: TemplateRef,
+        at: Timestamp,
+    ) -> Message {
+        Message {
+            agent: None,
+            campaign: Some(campaign),
+            ..Message::from_agent(
+                tenant,
+                contact,
+                ApiKeyId::new("campaign"),
+                MessageKind::Template,
+                content,
+                Some(template),
+                at,
+            )
         }
     }
 
@@ -254,6 +291,7 @@ impl Message {
             late: false,
             billing: None,
             agent: Some(agent),
+            campaign: None,
             template,
             not_sent: None,
             content: Some(content),
@@ -261,10 +299,11 @@ impl Message {
     }
 
     pub fn sender(&self) -> Sender {
-        match (self.direction, &self.agent) {
-            (Direction::Inbound, _) => Sender::Customer,
-            (Direction::Outbound, Some(_)) => Sender::Agent,
-            (Direction::Outbound, None) => Sender::Ai,
+        match (self.direction, &self.agent, &self.campaign) {
+            (Direction::Inbound, _, _) => Sender::Customer,
+            (Direction::Outbound, _, Some(_)) => Sender::Campaign,
+            (Direction::Outbound, Some(_), None) => Sender::Agent,
+            (Direction::Outbound, None, None) => Sender::Ai,
         }
     }
 

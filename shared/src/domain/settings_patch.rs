@@ -25,6 +25,8 @@ pub struct SettingsPatch {
     pub model_redaction: Option<bool>,
     #[serde(default)]
     pub takeover_expires_hours: Option<u32>,
+    #[serde(default)]
+    pub messages_per_second: Option<u32>,
     /// The platform operator changes the hold (an admin command, never the API): its hold
     /// cannot be lifted by a tenant.
     #[serde(skip)]
@@ -99,6 +101,9 @@ impl SettingsPatch {
         if let Some(hours) = self.takeover_expires_hours {
             next.takeover_expires_hours = hours;
         }
+        if let Some(rate) = self.messages_per_second {
+            next.messages_per_second = rate;
+        }
         next.validate()?;
         let mut changed = Vec::new();
         if next.chat_retention_days != current.chat_retention_days {
@@ -121,6 +126,9 @@ impl SettingsPatch {
         }
         if next.takeover_expires_hours != current.takeover_expires_hours {
             changed.push("takeover_expires_hours");
+        }
+        if next.messages_per_second != current.messages_per_second {
+            changed.push("messages_per_second");
         }
         Ok(PatchedSettings {
             settings: next,

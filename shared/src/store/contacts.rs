@@ -184,6 +184,18 @@ impl Store {
             .map(|a| a.contact))
     }
 
+    /// The tenant's contact an identifier's keyed hash names, profile opened.
+    pub async fn contact_by_alias(
+        &self,
+        tenant: &TenantId,
+        hash: &IdentityHash,
+    ) -> Result<Option<Versioned<Contact>>, DataError> {
+        match self.contact_id_by_alias(tenant, hash).await? {
+            Some(id) => self.contact(tenant, &id).await,
+            None => Ok(None),
+        }
+    }
+
     /// The tenant's contact with this business-scoped user id or wa_id.
     pub async fn find_contact(
         &self,

@@ -229,6 +229,8 @@ impl Store {
         let exports = self.exports_of_contact(tenant, contact).await?;
         doomed.extend(exports.iter().map(|j| layout::export(tenant, &j.id)));
         if let Some(doc) = &found {
+            // The person's places in campaigns, found through the identifiers they were named by.
+            doomed.extend(self.campaign_records_of(tenant, &doc.aliases).await?);
             doomed.extend(doc.aliases.iter().map(|h| layout::alias(tenant, h)));
         }
         doomed.push(layout::legal_hold(tenant, contact));

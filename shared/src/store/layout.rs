@@ -7,7 +7,7 @@
 use crate::domain::api_key::ApiKeyHash;
 use crate::domain::identity_hash::IdentityHash;
 use crate::domain::ids::{
-    ApiKeyId, AuditId, ContactId, ExportId, MessageId, PhoneNumberId, TenantId, WabaId,
+    ApiKeyId, AuditId, CampaignId, ContactId, ExportId, MessageId, PhoneNumberId, TenantId, WabaId,
 };
 use crate::domain::retention::{retention_shard, Category};
 use crate::domain::template::{LanguageCode, TemplateName};
@@ -264,6 +264,66 @@ pub fn aad(key: &Key) -> Vec<u8> {
 
 // ai-reply: the exactly-once claim of a reply to an inbound message, and the contact's reply
 // state (when the opt-out hint was last sent). In the contact's partition, so erasure takes them.
+
+pub const CAMPAIGN_KIND: &str = "campaign";
+pub const CAMPAIGN_AUDIENCE_KIND: &str = "campaign_audience";
+pub const CAMPAIGN_RECIPIENT_KIND: &str = "campaign_recipient";
+pub const CAMPAIGN_COUNTER_KIND: &str = "campaign_counts";
+pub const CAMPAIGN_MEMBER_KIND: &str = "campaign_member";
+pub const ACTIVE_CAMPAIGN_KIND: &str = "active_campaign";
+pub const CAMPAIGN_AUDIENCE_PREFIX: &str = "A#";
+pub const CAMPAIGN_RECIPIENT_PREFIX: &str = "R#";
+pub const CAMPAIGN_COUNTER_PREFIX: &str = "N#";
+pub const CAMPAIGN_MEMBER_PREFIX: &str = "CAMP#";
+/// The directory of campaigns not yet final: where the sender finds its work.
+pub const ACTIVE_CAMPAIGNS: &str = "CAMPAIGNS";
+
+pub fn campaign_partition(tenant: &TenantId, campaign: &CampaignId) -> String {
+    format!("T#{tenant}#CAMP#{campaign}")
+}
+
+pub fn campaign(tenant: &TenantId, campaign: &CampaignId) -> Key {
+    Key::new(campaign_partition(tenant, campaign), "CAMPAIGN")
+}
+
+pub fn campaign_audience(tenant: &TenantId, campaign: &CampaignId, chunk: usize) -> Key {
+    Key::new(
+        campaign_partition(tenant, campaign),
+        format!("{CAMPAIGN_AUDIENCE_PREFIX}{chunk:05}"),
+    )
+}
+
+pub fn campaign_recipient(tenant: &TenantId, campaign: &CampaignId, ordinal: u32) -> Key {
+    Key::new(
+        campaign_partition(tenant, campaign),
+        format!("{CAMPAIGN_RECIPIENT_PREFIX}{ordinal:07}"),
+    )
+}
+
+pub fn campaign_counter(tenant: &TenantId, campaign: &CampaignId, shard: u32) -> Key {
+    Key::new(
+        campaign_partition(tenant, campaign),
+        format!("{CAMPAIGN_COUNTER_PREFIX}{shard:02}"),
+    )
+}
+
+/// A person's place in a campaign, in the partition of the identifier the business named, so
+/// erasure finds it.
+pub fn campaign_member(
+    tenant: &TenantId,
+    alias_hash: &IdentityHash,
+    campaign: &CampaignId,
+    ordinal: u32,
+) -> Key {
+    Key::new(
+        alias(tenant, alias_hash).pk,
+        format!("{CAMPAIGN_MEMBER_PREFIX}{campaign}#{ordinal:07}"),
+    )
+}
+
+pub fn active_campaign(tenant: &TenantId, campaign: &CampaignId) -> Key {
+    Key::new(ACTIVE_CAMPAIGNS, format!("{tenant}#{campaign}"))
+}
 
 pub const OUTBOUND_ORDER_KIND: &str = "outbound_order";
 pub const WAMID_ROUTE_KIND: &str = "wamid_route";

@@ -61,8 +61,9 @@ impl Store {
         // A person's send is stored before WhatsApp names it: its id is Mizan's own, and
         // statuses find it through its wamid route once sent. Every other message is keyed by
         // its wamid, which makes a redelivery land on the same record.
-        let wamid = match (&message.wamid, &message.agent) {
-            (Some(wamid), None) => {
+        let sent_by_mizan_id = message.agent.is_some() || message.campaign.is_some();
+        let wamid = match (&message.wamid, sent_by_mizan_id) {
+            (Some(wamid), false) => {
                 if self.message_id(&message.tenant, wamid) != message.id {
                     return Err(DataError::Invalid(
                         "the message id is not its wamid's".into(),
@@ -70,8 +71,8 @@ impl Store {
                 }
                 Some(wamid.clone())
             }
-            (wamid, Some(_)) => wamid.clone(),
-            (None, None) => {
+            (wamid, true) => wamid.clone(),
+            (None, false) => {
                 return Err(DataError::Invalid(
                     "a message is stored with its wamid".into(),
                 ))
@@ -293,7 +294,13 @@ impl Store {
                 condition,
             };
             match self.records.write(write).await {
-                Ok(()) if advanced => return Ok(StatusOutcome::Advanced(message.status)),
+                Ok(()) if advanced => {
+                    if let Some(link) = &message.campaign {
+                        // The campaign's recipient and counters follow its message.
+                        self.campaign_message_status(&message, link).await?;
+                    }
+                    return Ok(StatusOutcome::Advanced(message.status));
+                }
                 Ok(()) => return Ok(StatusOutcome::Unchanged(message.status)),
                 // Someone stored a status meanwhile: read it and decide again.
                 Err(StoreError::ConditionFailed { .. }) => continue,

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+mod campaigns;
 mod consent;
 mod contact_changes;
 mod contacts;
@@ -19,6 +20,7 @@ mod retention_marks;
 mod templates;
 mod tenants;
 
+pub use campaigns::{CampaignCounts, RecipientRecord, AUDIENCE_CHUNK, COUNTER_SHARDS};
 pub use contact_changes::ChangeOutcome;
 pub use contacts::{ContactUpsert, SenderOutcome};
 pub use erasure::{ErasureReason, ErasureReport};

@@ -3,6 +3,8 @@
 //! Functions call these; these never call a function.
 
 pub mod accept_send;
+pub mod campaign_send;
+pub mod campaigns;
 pub mod erasure;
 pub mod export;
 pub mod intake;

@@ -75,6 +75,9 @@ pub struct Campaign {
     pub recipients: u32,
     /// Whether every recipient record exists (a segment is resolved when the campaign starts).
     pub prepared: bool,
+    /// Every recipient below this ordinal has had its turn (sent, skipped, failed or deferred).
+    #[serde(default)]
+    pub progress: u32,
     pub send_at: Timestamp,
     pub created_at: Timestamp,
     pub created_by: ApiKeyId,
@@ -328,6 +331,7 @@ mod tests {
             audience: Audience::Listed,
             recipients: 1,
             prepared: true,
+            progress: 0,
             send_at: Timestamp::from_millis(0),
             created_at: Timestamp::from_millis(0),
             created_by: ApiKeyId::new("key_1"),

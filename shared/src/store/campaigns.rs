@@ -1,0 +1,563 @@
+//! Campaigns in the store. One partition per campaign (`T#{tenant}#CAMP#{id}`) holds the
+//! campaign, its audience as it was listed (sealed chunks, under the campaign's own data key:
+//! the parameters are personal data), one record per recipient once prepared, and its counters
+//! (sharded, so a fast campaign does not fight over one item). A recipient moves only with a
+//! condition on its version, in one transaction with its counter changes: counts are exact under
+//! retries and redelivered status webhooks. A pointer in each recipient's alias partition lets
+//! an erasure find the recipient records of a person; the active-campaign directory lets the
+//! sender find what to send without a scan.
+
+use super::{audit_write, from_doc, layout, to_doc, DataError, Store, Versioned};
+use crate::domain::audit::AuditEvent;
+use crate::domain::campaign::{
+    count_changes, Campaign, ListedRecipient, Recipient, RecipientState,
+};
+use crate::domain::identity_hash::IdentityHash;
+use crate::domain::ids::{CampaignId, ContactId, TenantId};
+use crate::domain::message::{CampaignLink, Message, Status};
+use crate::domain::retention::Category;
+use crate::ports::records::{
+    Changes, Condition, Cursor, Key, Page, Query, Record, StoreError, Write, MAX_TRANSACTION_WRITES,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Recipients per sealed audience chunk.
+pub const AUDIENCE_CHUNK: usize = 1_000;
+/// Counter shards per campaign.
+pub const COUNTER_SHARDS: u32 = 16;
+
+/// One listed recipient as sealed in its chunk.
+#[derive(Serialize, Deserialize)]
+struct ListedEntry {
+    alias: IdentityHash,
+    parameters: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DirectoryDoc {
+    tenant: TenantId,
+    campaign: CampaignId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MemberDoc {
+    campaign: CampaignId,
+    ordinal: u32,
+}
+
+/// A recipient with what the sender needs to send to it.
+#[derive(Clone, Debug)]
+pub struct RecipientRecord {
+    pub recipient: Versioned<Recipient>,
+    /// Its parameters (personal data); `None` once the campaign's key is gone.
+    pub parameters: Option<serde_json::Value>,
+}
+
+/// The counts of a campaign: `eligible`, `skipped.{reason}`, `sent`, `delivered`, `read`,
+/// `failed.{code}`, `deferred`, `unknown`.
+pub type CampaignCounts = BTreeMap<String, i64>;
+
+fn key_holder(campaign: &CampaignId) -> ContactId {
+    // The campaign's own data key: sealed parameters die with it.
+    ContactId::new(format!("campaign.{campaign}"))
+}
+
+impl Store {
+    fn campaign_record(campaign: &Campaign, version: i64) -> Result<Record, DataError> {
+        let key = layout::campaign(&campaign.tenant, &campaign.id);
+        let mut record = Record::new(key.clone(), layout::CAMPAIGN_KIND, to_doc(campaign)?);
+        record.version = version;
+        record.retention = Some(layout::retention_entry(
+            &campaign.tenant,
+            Category::MessageMetadata,
+            &key,
+            campaign.created_at,
+        ));
+        Ok(record)
+    }
+
+    fn campaign_directory_write(campaign: &Campaign) -> Result<Write, DataError> {
+        let key = layout::active_campaign(&campaign.tenant, &campaign.id);
+        Ok(if campaign.state.is_final() {
+            Write::Delete {
+                key,
+                condition: Condition::Always,
+            }
+        } else {
+            Write::Put {
+                record: Record::new(
+                    key,
+                    layout::ACTIVE_CAMPAIGN_KIND,
+                    to_doc(&DirectoryDoc {
+                        tenant: campaign.tenant.clone(),
+                        campaign: campaign.id.clone(),
+                    })?,
+                ),
+                condition: Condition::Always,
+            }
+        })
+    }
+
+    /// Stores a new campaign with its listed audience (sealed, in chunks) and its audit event.
+    /// The chunks go first: a campaign is never seen without its audience.
+    pub async fn create_campaign(
+        &self,
+        campaign: &Campaign,
+        listed: &[ListedRecipient],
+        audit: &AuditEvent,
+    ) -> Result<(), DataError> {
+        let holder = key_holder(&campaign.id);
+        let mut chunks = Vec::new();
+        for (index, chunk) in listed.chunks(AUDIENCE_CHUNK).enumerate() {
+            let entries: Vec<ListedEntry> = chunk
+                .iter()
+                .map(|r| ListedEntry {
+                    alias: self.hasher.identifier(
+                        &campaign.tenant,
+                        r.reference.kind(),
+                        r.reference.value().expose(),
+                    ),
+                    parameters: r.parameters.expose().clone(),
+                })
+                .collect();
+            let key = layout::campaign_audience(&campaign.tenant, &campaign.id, index);
+            let mut record = Record::new(
+                key.clone(),
+                layout::CAMPAIGN_AUDIENCE_KIND,
+                serde_json::json!({ "recipients": entries.len() }),
+            );
+            record.sealed = Some(self.seal(&campaign.tenant, &holder, &key, &entries).await?);
+            record.retention = Some(layout::retention_entry(
+                &campaign.tenant,
+                Category::MessageMetadata,
+                &key,
+                campaign.created_at,
+            ));
+            chunks.push(Write::Put {
+                record,
+                condition: Condition::Always,
+            });
+        }
+        while !chunks.is_empty() {
+            let batch: Vec<Write> = chunks
+                .drain(..chunks.len().min(MAX_TRANSACTION_WRITES))
+                .collect();
+            self.records.transact(batch).await?;
+        }
+        let writes = vec![
+            Write::Put {
+                record: Self::campaign_record(campaign, 1)?,
+                condition: Condition::Absent,
+            },
+            Self::campaign_directory_write(campaign)?,
+            audit_write(audit)?,
+        ];
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { .. }) => {
+                Err(DataError::Conflict("a campaign with this id exists".into()))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn campaign(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+    ) -> Result<Option<Versioned<Campaign>>, DataError> {
+        match self
+            .records
+            .get(&layout::campaign(tenant, id), self.now())
+            .await?
+        {
+            Some(record) => Ok(Some(Versioned {
+                value: from_doc(&record, "campaign")?,
+                version: record.version,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// Saves a campaign if nobody changed it since it was read (`false` otherwise), with its
+    /// audit event; a final campaign leaves the active directory.
+    pub async fn save_campaign(
+        &self,
+        campaign: &Versioned<Campaign>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, DataError> {
+        let mut writes = vec![
+            Write::Put {
+                record: Self::campaign_record(&campaign.value, campaign.version + 1)?,
+                condition: Condition::VersionIs(campaign.version),
+            },
+            Self::campaign_directory_write(&campaign.value)?,
+        ];
+        if let Some(audit) = audit {
+            writes.push(audit_write(audit)?);
+        }
+        match self.records.transact(writes).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed { index: 0 }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every campaign not yet final, across tenants (or of one tenant), oldest id first.
+    pub async fn active_campaigns(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> Result<Vec<(TenantId, CampaignId)>, DataError> {
+        let prefix = tenant.map(|t| format!("{t}#")).unwrap_or_default();
+        let records = self
+            .query_all(Query::prefix(layout::ACTIVE_CAMPAIGNS, prefix), self.now())
+            .await?;
+        records
+            .iter()
+            .map(|r| {
+                let doc: DirectoryDoc = from_doc(r, "active campaign")?;
+                Ok((doc.tenant, doc.campaign))
+            })
+            .collect()
+    }
+
+    /// Turns the listed audience into one pending record per recipient (and a pointer in the
+    /// recipient's alias partition for erasure). Safe to repeat until the campaign is marked
+    /// prepared: nothing is sent before.
+    pub async fn prepare_listed_recipients(&self, campaign: &Campaign) -> Result<u32, DataError> {
+        let holder = key_holder(&campaign.id);
+        let chunks = self
+            .query_all(
+                Query::prefix(
+                    layout::campaign_partition(&campaign.tenant, &campaign.id),
+                    layout::CAMPAIGN_AUDIENCE_PREFIX,
+                ),
+                self.now(),
+            )
+            .await?;
+        let mut ordinal = 0u32;
+        for chunk in &chunks {
+            let entries: Vec<ListedEntry> = self
+                .open(&campaign.tenant, &holder, chunk, "campaign audience")
+                .await?
+                .ok_or_else(|| DataError::Invalid("the campaign's key is gone".into()))?;
+            let mut writes = Vec::with_capacity(entries.len() * 2);
+            for entry in entries {
+                let recipient = Recipient {
+                    tenant: campaign.tenant.clone(),
+                    campaign: campaign.id.clone(),
+                    ordinal,
+                    alias: entry.alias.clone(),
+                    contact: None,
+                    state: RecipientState::Pending,
+                    message: None,
+                    retry_at: None,
+                    attempts: 0,
+                    updated_at: self.now(),
+                };
+                let key = layout::campaign_recipient(&campaign.tenant, &campaign.id, ordinal);
+                let mut record = Record::new(
+                    key.clone(),
+                    layout::CAMPAIGN_RECIPIENT_KIND,
+                    to_doc(&recipient)?,
+                );
+                record.sealed = Some(
+                    self.seal(&campaign.tenant, &holder, &key, &entry.parameters)
+                        .await?,
+                );
+                record.retention = Some(layout::retention_entry(
+                    &campaign.tenant,
+                    Category::MessageMetadata,
+                    &key,
+                    campaign.created_at,
+                ));
+                writes.push(Write::Put {
+                    record,
+                    condition: Condition::Always,
+                });
+                let member_key =
+                    layout::campaign_member(&campaign.tenant, &entry.alias, &campaign.id, ordinal);
+                let mut member = Record::new(
+                    member_key.clone(),
+                    layout::CAMPAIGN_MEMBER_KIND,
+                    to_doc(&MemberDoc {
+                        campaign: campaign.id.clone(),
+                        ordinal,
+                    })?,
+                );
+                member.retention = Some(layout::retention_entry(
+                    &campaign.tenant,
+                    Category::MessageMetadata,
+                    &member_key,
+                    campaign.created_at,
+                ));
+                writes.push(Write::Put {
+                    record: member,
+                    condition: Condition::Always,
+                });
+                ordinal += 1;
+            }
+            while !writes.is_empty() {
+                let batch: Vec<Write> = writes
+                    .drain(..writes.len().min(MAX_TRANSACTION_WRITES))
+                    .collect();
+                self.records.transact(batch).await?;
+            }
+        }
+        Ok(ordinal)
+    }
+
+    fn recipient_of(record: &Record) -> Result<Versioned<Recipient>, DataError> {
+        Ok(Versioned {
+            value: from_doc(record, "campaign recipient")?,
+            version: record.version,
+        })
+    }
+
+    /// A page of recipients in order, with their parameters when `with_parameters`.
+    pub async fn campaign_recipients(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        limit: usize,
+        after: Option<Cursor>,
+        with_parameters: bool,
+    ) -> Result<Page<RecipientRecord>, DataError> {
+        let page = self
+            .records
+            .query(
+                &Query {
+                    limit,
+                    after,
+                    ..Query::prefix(
+                        layout::campaign_partition(tenant, id),
+                        layout::CAMPAIGN_RECIPIENT_PREFIX,
+                    )
+                },
+                self.now(),
+            )
+            .await?;
+        let holder = key_holder(id);
+        let mut items = Vec::with_capacity(page.items.len());
+        for record in &page.items {
+            let parameters = if with_parameters {
+                self.open(tenant, &holder, record, "campaign recipient")
+                    .await?
+            } else {
+                None
+            };
+            items.push(RecipientRecord {
+                recipient: Self::recipient_of(record)?,
+                parameters,
+            });
+        }
+        Ok(Page {
+            items,
+            next: page.next,
+        })
+    }
+
+    pub async fn campaign_recipient(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        ordinal: u32,
+    ) -> Result<Option<Versioned<Recipient>>, DataError> {
+        self.records
+            .get(&layout::campaign_recipient(tenant, id, ordinal), self.now())
+            .await?
+            .map(|r| Self::recipient_of(&r))
+            .transpose()
+    }
+
+    /// Moves a recipient from the state it was read in to `next`, with its counter changes, in
+    /// one transaction; `false` when someone moved it first (nothing changed, nothing counted).
+    pub async fn move_recipient(
+        &self,
+        recipient: &Versioned<Recipient>,
+        next: &Recipient,
+    ) -> Result<bool, DataError> {
+        let changes = count_changes(recipient.value.state, next.state);
+        let key = layout::campaign_recipient(&next.tenant, &next.campaign, next.ordinal);
+        let shard = next.ordinal % COUNTER_SHARDS;
+        for _ in 0..super::MAX_OPTIMISTIC_ATTEMPTS * 2 {
+            let mut writes = vec![Write::Update {
+                key: key.clone(),
+                changes: Changes {
+                    doc: Some(to_doc(next)?),
+                    version: Some(recipient.version + 1),
+                    ..Changes::default()
+                },
+                condition: Condition::VersionIs(recipient.version),
+            }];
+            if !changes.is_empty() {
+                writes.push(self.counter_write(next, shard, &changes).await?);
+            }
+            match self.records.transact(writes).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::ConditionFailed { index: 0 }) => return Ok(false),
+                // The shard moved meanwhile: read it again.
+                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DataError::Store(StoreError::Busy(
+            "the campaign's counters kept changing".into(),
+        )))
+    }
+
+    async fn counter_write(
+        &self,
+        recipient: &Recipient,
+        shard: u32,
+        changes: &CampaignCounts,
+    ) -> Result<Write, DataError> {
+        let key = layout::campaign_counter(&recipient.tenant, &recipient.campaign, shard);
+        let (mut counts, condition, version) = match self.records.get(&key, self.now()).await? {
+            Some(record) => (
+                from_doc::<CampaignCounts>(&record, "campaign counts")?,
+                Condition::VersionIs(record.version),
+                record.version + 1,
+            ),
+            None => (CampaignCounts::new(), Condition::Absent, 1),
+        };
+        for (label, delta) in changes {
+            *counts.entry(label.clone()).or_insert(0) += delta;
+        }
+        counts.retain(|_, n| *n != 0);
+        let mut record = Record::new(key.clone(), layout::CAMPAIGN_COUNTER_KIND, to_doc(&counts)?);
+        record.version = version;
+        record.retention = Some(layout::retention_entry(
+            &recipient.tenant,
+            Category::MessageMetadata,
+            &key,
+            self.now(),
+        ));
+        Ok(Write::Put { record, condition })
+    }
+
+    /// The campaign's counts, summed over its shards.
+    pub async fn campaign_counts(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+    ) -> Result<CampaignCounts, DataError> {
+        let shards = self
+            .query_all(
+                Query::prefix(
+                    layout::campaign_partition(tenant, id),
+                    layout::CAMPAIGN_COUNTER_PREFIX,
+                ),
+                self.now(),
+            )
+            .await?;
+        let mut total = CampaignCounts::new();
+        for shard in &shards {
+            for (label, n) in from_doc::<CampaignCounts>(shard, "campaign counts")? {
+                *total.entry(label).or_insert(0) += n;
+            }
+        }
+        total.retain(|_, n| *n != 0);
+        Ok(total)
+    }
+
+    /// The keys of an erased person's campaign records, found through its aliases' pointers.
+    pub(super) async fn campaign_records_of(
+        &self,
+        tenant: &TenantId,
+        aliases: &[IdentityHash],
+    ) -> Result<Vec<Key>, DataError> {
+        let mut keys = Vec::new();
+        for alias in aliases {
+            let members = self
+                .query_all(
+                    Query::prefix(
+                        layout::alias(tenant, alias).pk,
+                        layout::CAMPAIGN_MEMBER_PREFIX,
+                    ),
+                    crate::domain::time::Timestamp::EPOCH,
+                )
+                .await?;
+            for member in members {
+                let doc: MemberDoc = from_doc(&member, "campaign member")?;
+                keys.push(layout::campaign_recipient(
+                    tenant,
+                    &doc.campaign,
+                    doc.ordinal,
+                ));
+                keys.push(member.key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// A status of a campaign message moves its recipient (forward only) and the counters.
+    pub(super) async fn campaign_message_status(
+        &self,
+        message: &Message,
+        link: &CampaignLink,
+    ) -> Result<(), DataError> {
+        let status = match message.status {
+            Status::Sent => RecipientState::Sent,
+            Status::Delivered => RecipientState::Delivered,
+            Status::Read | Status::Played => RecipientState::Read,
+            Status::Failed => RecipientState::Failed {
+                code: message.errors.first().map(|e| e.code),
+            },
+            Status::Received | Status::Accepted => return Ok(()),
+        };
+        for _ in 0..super::MAX_OPTIMISTIC_ATTEMPTS {
+            let Some(current) = self
+                .campaign_recipient(&message.tenant, &link.id, link.ordinal)
+                .await?
+            else {
+                return Ok(()); // erased, or past retention
+            };
+            let state = current.value.state.after_status(status);
+            if state == current.value.state {
+                return Ok(());
+            }
+            let next = Recipient {
+                state,
+                updated_at: self.now(),
+                ..current.value.clone()
+            };
+            if self.move_recipient(&current, &next).await? {
+                return Ok(());
+            }
+        }
+        Err(DataError::Store(StoreError::Busy(
+            "the campaign recipient kept changing".into(),
+        )))
+    }
+
+    /// A recipient's parameters (personal data, sealed under the campaign's key).
+    pub async fn campaign_recipient_parameters(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        ordinal: u32,
+    ) -> Result<Option<serde_json::Value>, DataError> {
+        let Some(record) = self
+            .records
+            .get(&layout::campaign_recipient(tenant, id, ordinal), self.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.open(tenant, &key_holder(id), &record, "campaign recipient")
+            .await
+    }
+
+    /// Removes a campaign message whose send did not happen (it is made again on the next try).
+    pub async fn delete_unsent_message(&self, message: &Message) -> Result<(), DataError> {
+        self.records
+            .delete_many(vec![layout::message(
+                &message.tenant,
+                &message.contact,
+                &message.id,
+            )])
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,553 @@
+//! Sending campaigns: each active campaign in turn, its recipients in order, each claimed before
+//! the Graph API call (exactly once, whatever crashes or concurrent senders do), asked of the
+//! outbound gate with the contact as it is at that moment, paced per business number, and its
+//! outcome recorded with the campaign's counters. Meta's answers decide what happens next:
+//! throttling waits, 131049 defers a recipient 24 hours (once), 131050 records the opt-out,
+//! template errors pause the campaign, a timed-out send is `unknown`, never repeated.
+
+use crate::domain::campaign::{
+    Campaign, CampaignState, Recipient, RecipientState, Skip, DEFER_FOR,
+};
+use crate::domain::consent::ConsentEvent;
+use crate::domain::ids::{CampaignId, PhoneNumberId, TenantId};
+use crate::domain::message::{CampaignLink, DeliveryError, Message, MessageContent};
+use crate::domain::personal::Personal;
+use crate::domain::template::{fill, Template};
+use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient as To, SendError};
+use crate::store::{DataError, Store, Versioned};
+use crate::workflows::persons_gate;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Meta's template errors: the campaign stops until a person fixes the template and resumes.
+pub const TEMPLATE_ERRORS: &[i64] = &[132000, 132001, 132015, 132016];
+/// Final for this recipient, with Meta's reason (undeliverable; in a marketing experiment).
+pub const FINAL_ERRORS: &[i64] = &[131026, 130472];
+pub const PER_USER_MARKETING_LIMIT: i64 = 131049;
+/// How long a claimed recipient may stay `sending` before a completing campaign reports it
+/// `unknown` (its sender crashed mid-call: it may have gone out, it is never sent again).
+pub const STUCK_AFTER: Duration = Duration::from_secs(120);
+
+/// At most `per_second` sends from one business number in any one-second window.
+#[derive(Default)]
+pub struct Pacer {
+    windows: Mutex<HashMap<PhoneNumberId, (Instant, u32)>>,
+}
+
+impl Pacer {
+    /// Waits for a slot of `number`'s current second.
+    pub async fn admit(&self, number: &PhoneNumberId, per_second: u32) {
+        loop {
+            let wait = {
+                let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let (start, count) = windows.entry(number.clone()).or_insert((now, 0));
+                if now.duration_since(*start) >= Duration::from_secs(1) {
+                    *start = now;
+                    *count = 0;
+                }
+                if *count < per_second.max(1) {
+                    *count += 1;
+                    return;
+                }
+                Duration::from_secs(1).saturating_sub(now.duration_since(*start))
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// What one turn of the sender did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TurnReport {
+    pub campaigns: u32,
+    pub sent: u32,
+    pub skipped: u32,
+    pub failed: u32,
+    pub deferred: u32,
+    pub unknown: u32,
+    /// Given back after a retryable failure (throttling, 5xx): sent on a later turn.
+    pub released: u32,
+    pub paused: u32,
+    pub completed: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignSendError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+/// The sender's dependencies.
+pub struct CampaignSender<'a> {
+    pub store: &'a Store,
+    pub messenger: &'a dyn Messenger,
+    pub pacer: &'a Pacer,
+    /// The most recipients one campaign gets per turn (so one campaign does not starve others).
+    pub batch: u32,
+}
+
+impl CampaignSender<'_> {
+    /// One turn over every active campaign.
+    pub async fn turn(&self) -> Result<TurnReport, CampaignSendError> {
+        let mut report = TurnReport::default();
+        for (tenant, id) in self.store.active_campaigns(None).await? {
+            report.campaigns += 1;
+            self.run(&tenant, &id, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// Sends up to `batch` recipients of one campaign.
+    pub async fn run(
+        &self,
+        tenant_id: &TenantId,
+        id: &CampaignId,
+        report: &mut TurnReport,
+    ) -> Result<(), CampaignSendError> {
+        let store = self.store;
+        let Some(mut campaign) = store.campaign(tenant_id, id).await? else {
+            return Ok(());
+        };
+        let now = store.now();
+        if !campaign.value.is_sending(now) {
+            return Ok(());
+        }
+        let Some(tenant) = store.tenant(tenant_id).await? else {
+            return Ok(());
+        };
+        // The template as it is now: one Meta paused or disabled stops the campaign.
+        let template = store
+            .template(
+                tenant_id,
+                &campaign.value.template.name,
+                &campaign.value.template.language,
+            )
+            .await?;
+        let usable = template
+            .as_ref()
+            .filter(|t| t.is_approved() && t.components.is_some());
+        let Some(template) = usable else {
+            let status = template.map_or("deleted".to_owned(), |t| t.status.to_lowercase());
+            self.pause(&mut campaign, format!("the template is {status}"), report)
+                .await?;
+            return Ok(());
+        };
+        let Some(from) = tenant.phone_numbers.first().cloned() else {
+            self.pause(
+                &mut campaign,
+                "the tenant has no WhatsApp number".into(),
+                report,
+            )
+            .await?;
+            return Ok(());
+        };
+        if campaign.value.state == CampaignState::Scheduled || !campaign.value.prepared {
+            let recipients = if campaign.value.prepared {
+                campaign.value.recipients
+            } else {
+                store.prepare_listed_recipients(&campaign.value).await?
+            };
+            campaign.value.recipients = recipients;
+            campaign.value.prepared = true;
+            campaign.value.state = CampaignState::Running;
+            campaign.value.state_at = now;
+            if !self.save(&mut campaign).await? {
+                return Ok(()); // changed meanwhile (paused, cancelled): the next turn sees it
+            }
+        }
+        let rate = tenant.settings.messages_per_second;
+        let end = campaign
+            .value
+            .recipients
+            .min(campaign.value.progress.saturating_add(self.batch));
+        let mut progress = campaign.value.progress;
+        let mut stop = None;
+        while progress < end {
+            match self
+                .recipient_turn(&campaign.value, template, &from, rate, progress, report)
+                .await?
+            {
+                Turn::Done => progress += 1,
+                Turn::Stop(reason) => {
+                    stop = reason;
+                    break;
+                }
+            }
+        }
+        let progressed = progress != campaign.value.progress;
+        campaign.value.progress = progress;
+        if let Some(reason) = stop {
+            self.pause(&mut campaign, reason, report).await?;
+            return Ok(());
+        }
+        if progress >= campaign.value.recipients {
+            self.finish_or_retry_deferred(&mut campaign, template, &from, rate, report)
+                .await?;
+        } else if progressed {
+            self.save(&mut campaign).await?;
+        }
+        Ok(())
+    }
+
+    async fn save(&self, campaign: &mut Versioned<Campaign>) -> Result<bool, DataError> {
+        let saved = self.store.save_campaign(campaign, None).await?;
+        if saved {
+            campaign.version += 1;
+        }
+        Ok(saved)
+    }
+
+    async fn pause(
+        &self,
+        campaign: &mut Versioned<Campaign>,
+        reason: String,
+        report: &mut TurnReport,
+    ) -> Result<(), DataError> {
+        if campaign.value.pause_for(reason.clone(), self.store.now()) {
+            let audit = crate::domain::audit::AuditEvent::new(
+                campaign.value.tenant.clone(),
+                crate::domain::audit::Actor::System("campaign-sender".into()),
+                "campaign.paused",
+                None,
+                self.store.now(),
+            )
+            .with_detail(serde_json::json!({ "campaign": campaign.value.id, "reason": reason }));
+            if self.store.save_campaign(campaign, Some(&audit)).await? {
+                campaign.version += 1;
+                report.paused += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// After every recipient's first turn: the deferred ones whose day has passed get their one
+    /// more try; the campaign completes when none is left waiting.
+    async fn finish_or_retry_deferred(
+        &self,
+        campaign: &mut Versioned<Campaign>,
+        template: &Template,
+        from: &PhoneNumberId,
+        rate: u32,
+        report: &mut TurnReport,
+    ) -> Result<(), CampaignSendError> {
+        let store = self.store;
+        let (tenant, id) = (campaign.value.tenant.clone(), campaign.value.id.clone());
+        let mut waiting = false;
+        let mut after = None;
+        loop {
+            let page = store
+                .campaign_recipients(&tenant, &id, 500, after, false)
+                .await?;
+            for item in &page.items {
+                let r = &item.recipient;
+                match r.value.state {
+                    RecipientState::Deferred => {
+                        if r.value.retry_at.is_some_and(|at| at <= store.now()) {
+                            if let Turn::Stop(Some(reason)) = self
+                                .recipient_turn(
+                                    &campaign.value,
+                                    template,
+                                    from,
+                                    rate,
+                                    r.value.ordinal,
+                                    report,
+                                )
+                                .await?
+                            {
+                                self.pause(campaign, reason, report).await?;
+                                return Ok(());
+                            }
+                        }
+                        waiting |= store
+                            .campaign_recipient(&tenant, &id, r.value.ordinal)
+                            .await?
+                            .is_some_and(|now| now.value.state == RecipientState::Deferred);
+                    }
+                    RecipientState::Pending => waiting = true,
+                    RecipientState::Sending => {
+                        if store.now().since(r.value.updated_at) >= STUCK_AFTER {
+                            let next = Recipient {
+                                state: RecipientState::Unknown,
+                                updated_at: store.now(),
+                                ..r.value.clone()
+                            };
+                            if store.move_recipient(r, &next).await? {
+                                report.unknown += 1;
+                            }
+                        } else {
+                            waiting = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        if !waiting {
+            campaign.value.state = CampaignState::Completed;
+            campaign.value.state_at = store.now();
+            let audit = crate::domain::audit::AuditEvent::new(
+                tenant.clone(),
+                crate::domain::audit::Actor::System("campaign-sender".into()),
+                "campaign.completed",
+                None,
+                store.now(),
+            )
+            .with_detail(serde_json::json!({ "campaign": id }));
+            if store.save_campaign(campaign, Some(&audit)).await? {
+                campaign.version += 1;
+                report.completed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// One recipient's turn: claim, gate, send, record.
+    async fn recipient_turn(
+        &self,
+        campaign: &Campaign,
+        template: &Template,
+        from: &PhoneNumberId,
+        rate: u32,
+        ordinal: u32,
+        report: &mut TurnReport,
+    ) -> Result<Turn, CampaignSendError> {
+        let store = self.store;
+        let Some(current) = store
+            .campaign_recipient(&campaign.tenant, &campaign.id, ordinal)
+            .await?
+        else {
+            return Ok(Turn::Done); // erased
+        };
+        let due = match current.value.state {
+            RecipientState::Pending => true,
+            RecipientState::Deferred => current.value.retry_at.is_some_and(|at| at <= store.now()),
+            _ => false,
+        };
+        if !due {
+            return Ok(Turn::Done);
+        }
+        let claimed = Recipient {
+            state: RecipientState::Sending,
+            updated_at: store.now(),
+            ..current.value.clone()
+        };
+        if !store.move_recipient(&current, &claimed).await? {
+            return Ok(Turn::Done); // another sender has it
+        }
+        let claimed = Versioned {
+            value: claimed,
+            version: current.version + 1,
+        };
+        let finish = |state: RecipientState| Recipient {
+            state,
+            updated_at: store.now(),
+            ..claimed.value.clone()
+        };
+        // Who it is now, and whether anything may reach them now.
+        let contact = store
+            .contact_by_alias(&campaign.tenant, &claimed.value.alias)
+            .await?;
+        let Some(contact) = contact.filter(|c| c.value.profile.is_some()) else {
+            store
+                .move_recipient(
+                    &claimed,
+                    &finish(RecipientState::Skipped {
+                        reason: Skip::UnknownContact,
+                    }),
+                )
+                .await?;
+            report.skipped += 1;
+            return Ok(Turn::Done);
+        };
+        if let Err(refusal) = persons_gate::ask(
+            store,
+            &campaign.tenant,
+            &contact.value,
+            Some(campaign.category),
+        )
+        .await?
+        {
+            store
+                .move_recipient(
+                    &claimed,
+                    &finish(RecipientState::Skipped {
+                        reason: Skip::of(refusal),
+                    }),
+                )
+                .await?;
+            report.skipped += 1;
+            return Ok(Turn::Done);
+        }
+        let Some(to) = To::of(&contact.value) else {
+            store
+                .move_recipient(
+                    &claimed,
+                    &finish(RecipientState::Skipped {
+                        reason: Skip::Erased,
+                    }),
+                )
+                .await?;
+            report.skipped += 1;
+            return Ok(Turn::Done);
+        };
+        let parameters = store
+            .campaign_recipient_parameters(&campaign.tenant, &campaign.id, ordinal)
+            .await?
+            .unwrap_or(serde_json::Value::Null);
+        let filled = match fill(template, &parameters) {
+            Ok(filled) => filled,
+            Err(e) => {
+                // The template changed since the campaign was made: a person must look.
+                store
+                    .move_recipient(&claimed, &finish(RecipientState::Pending))
+                    .await?;
+                return Ok(Turn::Stop(Some(format!(
+                    "the recipients' parameters no longer fit the template ({e})"
+                ))));
+            }
+        };
+        let message = Message::from_campaign(
+            campaign.tenant.clone(),
+            contact.value.id.clone(),
+            CampaignLink {
+                id: campaign.id.clone(),
+                ordinal,
+            },
+            MessageContent::template(filled.graph.expose(), filled.text.expose()),
+            template.reference(),
+            store.now(),
+        );
+        store.put_message(&message).await?;
+        self.pacer.admit(from, rate).await;
+        let sent = self
+            .messenger
+            .send(&OutboundSend {
+                from: from.clone(),
+                to,
+                body: OutboundBody::Template(Personal::new(filled.graph.expose().clone())),
+            })
+            .await;
+        let with_message = |state| Recipient {
+            message: Some(message.id.clone()),
+            contact: Some(contact.value.id.clone()),
+            ..finish(state)
+        };
+        match sent {
+            Ok(wamid) => {
+                store.record_outbound_sent(&message, &wamid).await?;
+                store
+                    .move_recipient(&claimed, &with_message(RecipientState::Sent))
+                    .await?;
+                report.sent += 1;
+                Ok(Turn::Done)
+            }
+            Err(e) => {
+                self.failed(campaign, &claimed, &message, e, with_message, report)
+                    .await
+            }
+        }
+    }
+
+    async fn failed(
+        &self,
+        campaign: &Campaign,
+        claimed: &Versioned<Recipient>,
+        message: &Message,
+        error: SendError,
+        with_message: impl Fn(RecipientState) -> Recipient,
+        report: &mut TurnReport,
+    ) -> Result<Turn, CampaignSendError> {
+        let store = self.store;
+        let code = error.code();
+        let title = match &error {
+            SendError::Retryable { title, .. } | SendError::Permanent { title, .. } => {
+                title.clone()
+            }
+        };
+        if error.is_retryable() {
+            // Nothing went out: this recipient waits for a later turn, the campaign for Meta.
+            store
+                .move_recipient(
+                    claimed,
+                    &Recipient {
+                        message: None,
+                        ..with_message(RecipientState::Pending)
+                    },
+                )
+                .await?;
+            store.delete_unsent_message(message).await?;
+            report.released += 1;
+            return Ok(Turn::Stop(None));
+        }
+        match code {
+            Some(c) if TEMPLATE_ERRORS.contains(&c) => {
+                store
+                    .move_recipient(
+                        claimed,
+                        &Recipient {
+                            message: None,
+                            ..with_message(RecipientState::Pending)
+                        },
+                    )
+                    .await?;
+                store.delete_unsent_message(message).await?;
+                Ok(Turn::Stop(Some(format!(
+                    "Meta refused the template (code {c}): {title}"
+                ))))
+            }
+            Some(PER_USER_MARKETING_LIMIT) if claimed.value.attempts == 0 => {
+                let mut deferred = with_message(RecipientState::Deferred);
+                deferred.attempts = 1;
+                deferred.retry_at = Some(store.now().plus(DEFER_FOR));
+                store.move_recipient(claimed, &deferred).await?;
+                store.delete_unsent_message(message).await?;
+                report.deferred += 1;
+                Ok(Turn::Done)
+            }
+            None if title.starts_with("timed out") => {
+                // It may have gone out: never repeated; a status webhook settles it.
+                store
+                    .move_recipient(claimed, &with_message(RecipientState::Unknown))
+                    .await?;
+                report.unknown += 1;
+                Ok(Turn::Done)
+            }
+            code => {
+                if let Some(event) = code.and_then(|c| {
+                    ConsentEvent::from_delivery_error(
+                        campaign.tenant.clone(),
+                        message.contact.clone(),
+                        &message.id,
+                        c,
+                        store.now(),
+                    )
+                }) {
+                    store.record_consent(&event, None).await?;
+                }
+                let errors = vec![DeliveryError {
+                    code: code.unwrap_or_default(),
+                    title: title.clone(),
+                }];
+                store.record_outbound_failed(message, errors, None).await?;
+                store
+                    .move_recipient(claimed, &with_message(RecipientState::Failed { code }))
+                    .await?;
+                report.failed += 1;
+                Ok(Turn::Done)
+            }
+        }
+    }
+}
+
+enum Turn {
+    Done,
+    /// Stop this campaign's turn; `Some`: pause it for this reason.
+    Stop(Option<String>),
+}
