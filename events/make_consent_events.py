@@ -25,6 +25,10 @@ def route_of(path):
     if len(parts) == 5 and parts[2] == "templates":
         name, language = parts[3], parts[4]
         return "/v1/templates/{name}/{language}", {"name": name, "language": language}
+    if len(parts) >= 4 and parts[2] == "campaigns":
+        campaign = parts[3]
+        parts[3] = "{id}"
+        return "/".join(parts), {"id": campaign}
     if len(parts) == 4 and parts[2] == "api-keys":
         key_id = parts[3]
         parts[3] = "{id}"
@@ -75,6 +79,8 @@ def event(method, path, body=None, query=None, key=PLACEHOLDER_KEY, headers=None
 
 
 C = f"/v1/contacts/{WA_ID}"
+# A campaign id of the sample tenant (the tests swap in one they create).
+CAMPAIGN = "cmp_00000000000000000000000000000000"
 EVENTS = {
     # One per route.
     "get-contact": event("GET", C),
@@ -153,6 +159,18 @@ EVENTS = {
     ),
     "get-template": event("GET", "/v1/templates/order_update/en_US"),
     "delete-template": event("DELETE", "/v1/templates/order_update/en_US"),
+    "post-campaigns": event(
+        "POST",
+        "/v1/campaigns",
+        {"name": "Order updates", "template": {"name": "order_update", "language": "en_US"},
+         "parameters": {"body": {"2": "Monday"}},
+         "audience": {"contacts": [{"contact": "15550100001", "parameters": {"body": {"1": "Amina"}}}]}},
+    ),
+    "get-campaign": event("GET", f"/v1/campaigns/{CAMPAIGN}"),
+    "get-campaign-recipients": event("GET", f"/v1/campaigns/{CAMPAIGN}/recipients", query={"state": "sent"}),
+    "post-campaign-pause": event("POST", f"/v1/campaigns/{CAMPAIGN}/pause"),
+    "post-campaign-resume": event("POST", f"/v1/campaigns/{CAMPAIGN}/resume"),
+    "post-campaign-cancel": event("POST", f"/v1/campaigns/{CAMPAIGN}/cancel"),
     # Bad input and bad credentials.
     "get-contact-without-api-key": event("GET", C, key=None),
     "get-contact-revoked-api-key": event("GET", C, key="mzn_key_ffffffffffff_not-an-issued-key"),
@@ -189,6 +207,18 @@ EVENTS = {
          "components": [{"type": "BODY", "text": "Soldes !"}]},
     ),
     "get-template-bad-language": event("GET", "/v1/templates/order_update/english"),
+    "post-campaigns-no-template": event(
+        "POST",
+        "/v1/campaigns",
+        {"name": "Spring sale", "template": {"name": "spring_sale", "language": "en"},
+         "audience": {"contacts": [{"contact": "15550100001", "parameters": {"body": {"1": "Amina"}}}]}},
+    ),
+    "post-campaigns-bad-contact": event(
+        "POST",
+        "/v1/campaigns",
+        {"name": "Spring sale", "template": {"name": "spring_sale", "language": "en"},
+         "audience": {"contacts": [{"contact": "15550100001"}, {"contact": "not a phone!"}]}},
+    ),
 }
 
 

@@ -108,7 +108,10 @@ impl World {
             self.h.now(),
             purpose,
             action,
-            format!("test:{}", EVIDENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+            format!(
+                "test:{}",
+                EVIDENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
             &ApiKeyId::new(KEY),
         );
         self.h.store.record_consent(&event, None).await.unwrap();

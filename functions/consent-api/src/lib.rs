@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod audit_trail;
+mod campaigns;
 mod consent;
 mod contacts;
 mod conversation;
@@ -26,6 +27,7 @@ use mizan_shared::adapters::graph::GraphSettings;
 use mizan_shared::adapters::graph_templates::GraphTemplates;
 use mizan_shared::backend::Services;
 use mizan_shared::config::{Config, GraphConfig};
+use mizan_shared::domain::campaign::Control;
 use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::http_api::{auth, input, request_path};
 use mizan_shared::ports::archives::ArchiveStore;
@@ -175,6 +177,23 @@ async fn dispatch(
         Operation::ListTemplates => templates::list(deps, caller).await,
         Operation::SubmitTemplate => templates::submit(deps, caller, request).await,
         Operation::GetTemplate => templates::get(deps, caller, contact).await,
+        Operation::CreateCampaign => campaigns::create(deps, caller, request).await,
+        Operation::GetCampaign => campaigns::get(deps, caller, contact).await,
+        Operation::CampaignRecipients => {
+            campaigns::recipients(deps, caller, contact, request).await
+        }
+        Operation::PauseCampaign => {
+            input::empty_body(request)?;
+            campaigns::control(deps, caller, contact, Control::Pause).await
+        }
+        Operation::ResumeCampaign => {
+            input::empty_body(request)?;
+            campaigns::control(deps, caller, contact, Control::Resume).await
+        }
+        Operation::CancelCampaign => {
+            input::empty_body(request)?;
+            campaigns::control(deps, caller, contact, Control::Cancel).await
+        }
         Operation::DeleteTemplate => {
             input::empty_body(request)?;
             templates::delete(deps, caller, contact).await

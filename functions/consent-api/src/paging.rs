@@ -62,9 +62,19 @@ impl<'a> Pages<'a> {
     /// `limit` (1 to `max`, default [`DEFAULT_LIMIT`]) and `cursor` from the query string; any
     /// other parameter is refused, naming it.
     pub fn request(&self, request: &Request, max: usize) -> Result<PageRequest, ApiError> {
+        self.request_with(request, max, &[])
+    }
+
+    /// The same, where the list also takes the filters `also` names.
+    pub fn request_with(
+        &self,
+        request: &Request,
+        max: usize,
+        also: &[&str],
+    ) -> Result<PageRequest, ApiError> {
         let query = request.query_string_parameters();
         for (name, _) in query.iter() {
-            if name != "limit" && name != "cursor" {
+            if name != "limit" && name != "cursor" && !also.contains(&name) {
                 return Err(ApiError::invalid(
                     name,
                     format!("unknown query parameter {name:?}: use limit and cursor"),

@@ -29,6 +29,12 @@ pub enum Operation {
     SubmitTemplate,
     GetTemplate,
     DeleteTemplate,
+    CreateCampaign,
+    GetCampaign,
+    CampaignRecipients,
+    PauseCampaign,
+    ResumeCampaign,
+    CancelCampaign,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -99,6 +105,24 @@ pub const ROUTES: &[Route] = &[
         "DELETE",
         "/v1/templates/{name}/{language}",
     ),
+    route(Operation::CreateCampaign, "POST", "/v1/campaigns"),
+    route(Operation::GetCampaign, "GET", "/v1/campaigns/{id}"),
+    route(
+        Operation::CampaignRecipients,
+        "GET",
+        "/v1/campaigns/{id}/recipients",
+    ),
+    route(Operation::PauseCampaign, "POST", "/v1/campaigns/{id}/pause"),
+    route(
+        Operation::ResumeCampaign,
+        "POST",
+        "/v1/campaigns/{id}/resume",
+    ),
+    route(
+        Operation::CancelCampaign,
+        "POST",
+        "/v1/campaigns/{id}/cancel",
+    ),
 ];
 
 impl Operation {
@@ -127,6 +151,12 @@ impl Operation {
             Operation::SubmitTemplate => "template.submit",
             Operation::GetTemplate => "template.get",
             Operation::DeleteTemplate => "template.delete",
+            Operation::CreateCampaign => "campaign.create",
+            Operation::GetCampaign => "campaign.get",
+            Operation::CampaignRecipients => "campaign.recipients",
+            Operation::PauseCampaign => "campaign.pause",
+            Operation::ResumeCampaign => "campaign.resume",
+            Operation::CancelCampaign => "campaign.cancel",
         }
     }
 
@@ -139,14 +169,22 @@ impl Operation {
             | Operation::GetSettings
             | Operation::GetAudit
             | Operation::ListTemplates
-            | Operation::GetTemplate => Scope::Read,
+            | Operation::GetTemplate
+            | Operation::GetCampaign
+            | Operation::CampaignRecipients => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent
             | Operation::Restrict
             | Operation::LiftRestriction
             | Operation::Erase
             | Operation::FlagMinor => Scope::Rights,
-            Operation::TakeOver | Operation::HandBack | Operation::SendMessage => Scope::Messages,
+            Operation::TakeOver
+            | Operation::HandBack
+            | Operation::SendMessage
+            | Operation::CreateCampaign
+            | Operation::PauseCampaign
+            | Operation::ResumeCampaign
+            | Operation::CancelCampaign => Scope::Messages,
             Operation::UpdateSettings
             | Operation::ListApiKeys
             | Operation::IssueApiKey

@@ -17,8 +17,15 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "post-consent" | "post-consent-opt-out-all" | "post-api-keys" | "post-templates" => {
             (201, None)
         }
-        // A fresh tenant's registry is empty.
+        // A fresh tenant's registry is empty, and it has no campaign.
         "get-template" | "delete-template" => (404, None),
+        "post-campaigns" | "post-campaigns-no-template" => (404, Some("template")),
+        "post-campaigns-bad-contact" => (422, Some("audience.contacts[1].contact")),
+        "get-campaign"
+        | "get-campaign-recipients"
+        | "post-campaign-pause"
+        | "post-campaign-resume"
+        | "post-campaign-cancel" => (404, None),
         "post-templates-bad-category" => (400, Some("category")),
         "get-template-bad-language" => (400, Some("language")),
         "delete-api-key" => (404, None),
@@ -80,6 +87,11 @@ async fn every_route_has_a_sample_event() {
             "contact/minor" => "minor".to_owned(),
             "api-keys/{id}" => "api-key".to_owned(),
             "templates/{name}/{language}" => "template".to_owned(),
+            "campaigns/{id}" => "campaign".to_owned(),
+            "campaigns/{id}/recipients" => "campaign-recipients".to_owned(),
+            "campaigns/{id}/pause" => "campaign-pause".to_owned(),
+            "campaigns/{id}/resume" => "campaign-resume".to_owned(),
+            "campaigns/{id}/cancel" => "campaign-cancel".to_owned(),
             other => other.to_owned(),
         };
         let name = format!("{}-{stem}", route.method.to_lowercase());

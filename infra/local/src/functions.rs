@@ -6,6 +6,7 @@
 //! - ai-reply: a `feed::StreamConsumer` wrapping its stream handler.
 //! - data-export worker: a `feed::StreamConsumer` for export job records.
 //! - retention-purge: a `schedule::Schedule` (`schedule::DEFAULT_INTERVAL` unless it needs another).
+//! - the campaign sender: a `schedule::Schedule` every second.
 
 use crate::error::CliError;
 use crate::feed::StreamConsumer;
@@ -19,6 +20,7 @@ use mizan_shared::config::{Config, ExportConfig, GraphConfig, ReplyConfig};
 use mizan_shared::ports::messenger::Messenger;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::startup::Wiring;
+use mizan_shared::workflows::campaign_send::{CampaignSender, Pacer};
 use std::sync::Arc;
 
 /// Stream-triggered functions, in the order they get each batch.
@@ -37,21 +39,70 @@ pub fn stream_consumers(
 }
 
 /// Scheduled functions.
-pub fn schedules(services: &Services, config: &Config) -> Result<Vec<Schedule>, CliError> {
+pub fn schedules(
+    services: &Services,
+    config: &Config,
+    outbox: &Arc<Outbox>,
+) -> Result<Vec<Schedule>, CliError> {
     let purge = Arc::new(mizan_retention_purge::Deps::new(services, config, &())?);
-    Ok(vec![Schedule::new(
-        "retention-purge",
-        crate::schedule::DEFAULT_INTERVAL,
-        move || {
-            let deps = purge.clone();
-            async move {
-                mizan_retention_purge::handle(&deps, scheduled_event())
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
-        },
-    )])
+    let campaigns = Arc::new(CampaignJob {
+        store: services.store.clone(),
+        messenger: messenger(outbox)?,
+        pacer: Pacer::default(),
+    });
+    Ok(vec![
+        Schedule::new("campaign-sender", CAMPAIGN_INTERVAL, move || {
+            let job = campaigns.clone();
+            async move { job.turn().await }
+        }),
+        Schedule::new(
+            "retention-purge",
+            crate::schedule::DEFAULT_INTERVAL,
+            move || {
+                let deps = purge.clone();
+                async move {
+                    mizan_retention_purge::handle(&deps, scheduled_event())
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        ),
+    ])
+}
+
+/// How often the runner's campaign sender takes a turn.
+const CAMPAIGN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The campaign sender hosted in-process: each turn sends a batch of every active campaign.
+struct CampaignJob {
+    store: mizan_shared::store::Store,
+    messenger: Arc<dyn Messenger>,
+    pacer: Pacer,
+}
+
+impl CampaignJob {
+    async fn turn(&self) -> Result<(), String> {
+        CampaignSender {
+            store: &self.store,
+            messenger: self.messenger.as_ref(),
+            pacer: &self.pacer,
+            batch: 1_000,
+        }
+        .turn()
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// The Graph API sender when `MIZAN_WHATSAPP_ACCESS_TOKEN` is set, else the outbox.
+fn messenger(outbox: &Arc<Outbox>) -> Result<Arc<dyn Messenger>, CliError> {
+    let reply = ReplyConfig::from_env()?;
+    Ok(match reply.graph.access_token.clone() {
+        Some(token) => mizan_ai_reply::graph_messenger(&reply, token)?,
+        None => outbox.clone() as Arc<dyn Messenger>,
+    })
 }
 
 /// What EventBridge delivers on a schedule, with a deadline like the template's timeout.

@@ -54,7 +54,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     );
     let feed = background.spawn(feed.run(shutdown.clone()));
     let timers = background.spawn(schedule::run_all(
-        functions::schedules(&services, &config)?,
+        functions::schedules(&services, &config, &outbox)?,
         shutdown.clone(),
     ));
     let webhook = crate::config::webhook(&credentials)?;

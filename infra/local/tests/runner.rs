@@ -1403,6 +1403,43 @@ fn a_person_answers_a_contact_and_submits_a_template_through_the_runner() {
         (template["status"].as_str(), template["sendable"].as_bool()),
         (Some("APPROVED"), Some(true))
     );
+    // And a campaign of it reaches the contact through the runner's campaign sender
+    let body = r#"{"name": "Shipping", "template": {"name": "order_update", "language": "en_US"},
+        "parameters": {"body": {"2": "Monday"}},
+        "audience": {"contacts": [{"contact": "15550100043", "parameters": {"body": {"1": "Amina"}}}]}}"#;
+    let (status, campaign) = call(
+        server.port(),
+        "POST",
+        "/v1/campaigns",
+        Some(&key),
+        Some(body),
+    );
+    assert_eq!(status, 202, "{campaign}");
+    let id = campaign["id"].as_str().unwrap().to_owned();
+    let mut state = String::new();
+    for _ in 0..100 {
+        let (_, now) = call(
+            server.port(),
+            "GET",
+            &format!("/v1/campaigns/{id}"),
+            Some(&key),
+            None,
+        );
+        state = now["state"].as_str().unwrap_or_default().to_owned();
+        if state == "completed" {
+            assert_eq!(now["counts"]["sent"], 1, "{now}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(state, "completed");
+    let (_, body) = get(server.port(), "/local/outbox");
+    let entries: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let sent = entries
+        .iter()
+        .find(|e| e["body"]["type"] == "template")
+        .expect("the campaign's template is in the outbox");
+    assert_eq!(sent["body"]["template"]["name"], "order_update");
     // A sync needs the Graph API: without its token the command says so.
     assert!(server.terminate().success());
     let sync = admin(dir.path(), &["templates", "sync", &tenant]);

@@ -11,11 +11,19 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// A JSON object body, decoded into `T`.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    json_body_within(request, MAX_BODY_BYTES)
+}
+
+/// The same, for a route whose bodies may be larger (a campaign's audience).
+pub fn json_body_within<T: DeserializeOwned>(
+    request: &Request,
+    limit: usize,
+) -> Result<T, ApiError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "a JSON object body is required"));
     }
-    decode(bytes)
+    decode_within(bytes, limit)
 }
 
 /// A body that may be empty or `{}`: nothing else is accepted.
@@ -32,11 +40,15 @@ pub fn empty_body(request: &Request) -> Result<(), ApiError> {
 struct NoFields {}
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.len() > MAX_BODY_BYTES {
+    decode_within(bytes, MAX_BODY_BYTES)
+}
+
+fn decode_within<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, ApiError> {
+    if bytes.len() > limit {
         return Err(ApiError::new(
             413,
             "payload_too_large",
-            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+            format!("request bodies are limited to {limit} bytes"),
         )
         .with_field("body"));
     }
