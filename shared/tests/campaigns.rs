@@ -147,11 +147,20 @@ impl World {
     }
 
     async fn turn(&self) -> TurnReport {
+        self.turn_of_a_sender_started_at(mizan_shared::domain::time::Timestamp::EPOCH)
+            .await
+    }
+
+    async fn turn_of_a_sender_started_at(
+        &self,
+        started_at: mizan_shared::domain::time::Timestamp,
+    ) -> TurnReport {
         CampaignSender {
             store: &self.h.store,
             messenger: &self.messenger,
             pacer: &self.pacer,
             batch: 1_000,
+            started_at,
         }
         .turn()
         .await
@@ -527,7 +536,81 @@ async fn erasure_removes_a_persons_recipient_records(h: Harness) {
     let _ = Skip::Erased;
 }
 
+/// A sender crashed after claiming two recipients: one before its Graph API call (never sent),
+/// one after (it may have gone out). The next sender sends the first and reports the second
+/// `unknown`, never sending it again.
+async fn a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta(h: Harness) {
+    let w = world(h).await;
+    for n in 61..=63 {
+        w.opted_in(&format!("155502000{n}")).await;
+    }
+    let id = w
+        .campaign(&["15550200061", "15550200062", "15550200063"])
+        .await;
+    // Prepare it without sending: a sender whose messenger is never reached (paused at once).
+    let tenant = w.h.store.tenant(&w.tenant.id).await.unwrap().unwrap();
+    w.h.store
+        .campaign(&w.tenant.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let campaign =
+        w.h.store
+            .campaign(&w.tenant.id, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+    w.h.store
+        .prepare_listed_recipients(&campaign)
+        .await
+        .unwrap();
+    let mut prepared =
+        w.h.store
+            .campaign(&w.tenant.id, &id)
+            .await
+            .unwrap()
+            .unwrap();
+    prepared.value.prepared = true;
+    prepared.value.state = CampaignState::Running;
+    assert!(w.h.store.save_campaign(&prepared, None).await.unwrap());
+    for (ordinal, dispatched) in [(0u32, false), (1, true)] {
+        let r =
+            w.h.store
+                .campaign_recipient(&w.tenant.id, &id, ordinal)
+                .await
+                .unwrap()
+                .unwrap();
+        let claimed = mizan_shared::domain::campaign::Recipient {
+            state: RecipientState::Sending,
+            dispatched,
+            updated_at: w.h.now(),
+            ..r.value.clone()
+        };
+        assert!(w.h.store.move_recipient(&r, &claimed).await.unwrap());
+    }
+    let _ = tenant;
+    // The crashed sender's progress was never saved; a new one starts later.
+    w.h.clock.advance(Duration::from_millis(5));
+    let report = w.turn_of_a_sender_started_at(w.h.now()).await;
+    assert_eq!(
+        (report.sent, report.unknown, report.completed),
+        (2, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(w.sends_to("15550200061"), 1, "never reached Meta: sent now");
+    assert_eq!(
+        w.sends_to("15550200062"),
+        0,
+        "may have gone out: never sent again"
+    );
+    assert_eq!(w.recipient(&id, 1).await, RecipientState::Unknown);
+    let counts = w.counts(&id).await;
+    assert_eq!((count(&counts, "sent"), count(&counts, "unknown")), (2, 1));
+}
+
 on_both_backends!(
+    a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta,
     every_skip_reason_is_decided_at_sending_time_and_counted,
     an_opt_out_between_turns_stops_the_next_send_and_controls_steer_it,
     metas_error_classes_each_do_what_they_must,

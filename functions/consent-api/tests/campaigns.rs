@@ -80,6 +80,7 @@ async fn send_turn(h: &Harness, outbox: &Outbox) {
         messenger: outbox,
         pacer: &pacer,
         batch: 100,
+        started_at: mizan_shared::domain::time::Timestamp::EPOCH,
     }
     .turn()
     .await

@@ -49,6 +49,7 @@ pub fn schedules(
         store: services.store.clone(),
         messenger: messenger(outbox)?,
         pacer: Pacer::default(),
+        started_at: services.store.now(),
     });
     Ok(vec![
         Schedule::new("campaign-sender", CAMPAIGN_INTERVAL, move || {
@@ -79,6 +80,9 @@ struct CampaignJob {
     store: mizan_shared::store::Store,
     messenger: Arc<dyn Messenger>,
     pacer: Pacer,
+    /// The runner is the data directory's one writer: claims older than its start are a
+    /// crashed runner's.
+    started_at: mizan_shared::domain::time::Timestamp,
 }
 
 impl CampaignJob {
@@ -88,6 +92,7 @@ impl CampaignJob {
             messenger: self.messenger.as_ref(),
             pacer: &self.pacer,
             batch: 1_000,
+            started_at: self.started_at,
         }
         .turn()
         .await

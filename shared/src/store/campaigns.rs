@@ -13,7 +13,7 @@ use crate::domain::campaign::{
     count_changes, Campaign, ListedRecipient, Recipient, RecipientState,
 };
 use crate::domain::identity_hash::IdentityHash;
-use crate::domain::ids::{CampaignId, ContactId, TenantId};
+use crate::domain::ids::{CampaignId, ContactId, MessageId, TenantId};
 use crate::domain::message::{CampaignLink, Message, Status};
 use crate::domain::retention::Category;
 use crate::ports::records::{
@@ -253,6 +253,7 @@ impl Store {
                     message: None,
                     retry_at: None,
                     attempts: 0,
+                    dispatched: false,
                     updated_at: self.now(),
                 };
                 let key = layout::campaign_recipient(&campaign.tenant, &campaign.id, ordinal);
@@ -551,12 +552,18 @@ impl Store {
 
     /// Removes a campaign message whose send did not happen (it is made again on the next try).
     pub async fn delete_unsent_message(&self, message: &Message) -> Result<(), DataError> {
+        self.delete_message_record(&message.tenant, &message.contact, &message.id)
+            .await
+    }
+
+    pub async fn delete_message_record(
+        &self,
+        tenant: &TenantId,
+        contact: &ContactId,
+        id: &MessageId,
+    ) -> Result<(), DataError> {
         self.records
-            .delete_many(vec![layout::message(
-                &message.tenant,
-                &message.contact,
-                &message.id,
-            )])
+            .delete_many(vec![layout::message(tenant, contact, id)])
             .await?;
         Ok(())
     }

@@ -13,6 +13,7 @@ use crate::domain::ids::{CampaignId, PhoneNumberId, TenantId};
 use crate::domain::message::{CampaignLink, DeliveryError, Message, MessageContent};
 use crate::domain::personal::Personal;
 use crate::domain::template::{fill, Template};
+use crate::domain::time::Timestamp;
 use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient as To, SendError};
 use crate::store::{DataError, Store, Versioned};
 use crate::workflows::persons_gate;
@@ -87,6 +88,10 @@ pub struct CampaignSender<'a> {
     pub pacer: &'a Pacer,
     /// The most recipients one campaign gets per turn (so one campaign does not starve others).
     pub batch: u32,
+    /// When this sender started. Campaigns have one sender at a time (the runner's one process;
+    /// on AWS a function with a reserved concurrency of 1): a claim older than this is a crashed
+    /// sender's.
+    pub started_at: Timestamp,
 }
 
 impl CampaignSender<'_> {
@@ -266,9 +271,36 @@ impl CampaignSender<'_> {
                             .await?
                             .is_some_and(|now| now.value.state == RecipientState::Deferred);
                     }
-                    RecipientState::Pending => waiting = true,
+                    RecipientState::Pending => {
+                        // Given back after a retryable failure, or by a crashed sender.
+                        match self
+                            .recipient_turn(
+                                &campaign.value,
+                                template,
+                                from,
+                                rate,
+                                r.value.ordinal,
+                                report,
+                            )
+                            .await?
+                        {
+                            Turn::Done => {}
+                            Turn::Stop(Some(reason)) => {
+                                self.pause(campaign, reason, report).await?;
+                                return Ok(());
+                            }
+                            Turn::Stop(None) => return Ok(()),
+                        }
+                        waiting |= store
+                            .campaign_recipient(&tenant, &id, r.value.ordinal)
+                            .await?
+                            .is_some_and(|now| now.value.state == RecipientState::Pending);
+                    }
                     RecipientState::Sending => {
-                        if store.now().since(r.value.updated_at) >= STUCK_AFTER {
+                        let crashed = r.value.updated_at < self.started_at;
+                        let stuck = store.now().since(r.value.updated_at) >= STUCK_AFTER;
+                        if r.value.dispatched && (crashed || stuck) {
+                            // It may have gone out: never resent; a status webhook settles it.
                             let next = Recipient {
                                 state: RecipientState::Unknown,
                                 updated_at: store.now(),
@@ -277,6 +309,52 @@ impl CampaignSender<'_> {
                             if store.move_recipient(r, &next).await? {
                                 report.unknown += 1;
                             }
+                        } else if !r.value.dispatched && (crashed || stuck) {
+                            // Claimed, never sent: give it back, and its unsent message goes.
+                            let next = Recipient {
+                                state: RecipientState::Pending,
+                                message: None,
+                                updated_at: store.now(),
+                                ..r.value.clone()
+                            };
+                            if store.move_recipient(r, &next).await? {
+                                if let (Some(message), Some(contact)) =
+                                    (&r.value.message, &r.value.contact)
+                                {
+                                    store
+                                        .delete_message_record(&tenant, contact, message)
+                                        .await?;
+                                }
+                                report.released += 1;
+                                // Its turn now.
+                                let turn = self
+                                    .recipient_turn(
+                                        &campaign.value,
+                                        template,
+                                        from,
+                                        rate,
+                                        r.value.ordinal,
+                                        report,
+                                    )
+                                    .await?;
+                                match turn {
+                                    Turn::Done => {}
+                                    Turn::Stop(Some(reason)) => {
+                                        self.pause(campaign, reason, report).await?;
+                                        return Ok(());
+                                    }
+                                    Turn::Stop(None) => return Ok(()),
+                                }
+                            }
+                            waiting |= store
+                                .campaign_recipient(&tenant, &id, r.value.ordinal)
+                                .await?
+                                .is_some_and(|now| {
+                                    matches!(
+                                        now.value.state,
+                                        RecipientState::Pending | RecipientState::Sending
+                                    )
+                                });
                         } else {
                             waiting = true;
                         }
@@ -426,6 +504,27 @@ impl CampaignSender<'_> {
         );
         store.put_message(&message).await?;
         self.pacer.admit(from, rate).await;
+        // From here the message may reach Meta: a crash leaves it `unknown`, never resent.
+        let dispatched = Recipient {
+            dispatched: true,
+            message: Some(message.id.clone()),
+            contact: Some(contact.value.id.clone()),
+            updated_at: store.now(),
+            ..claimed.value.clone()
+        };
+        if !store.move_recipient(&claimed, &dispatched).await? {
+            store.delete_unsent_message(&message).await?;
+            return Ok(Turn::Done);
+        }
+        let claimed = Versioned {
+            value: dispatched,
+            version: claimed.version + 1,
+        };
+        let finish = |state: RecipientState| Recipient {
+            state,
+            updated_at: store.now(),
+            ..claimed.value.clone()
+        };
         let sent = self
             .messenger
             .send(&OutboundSend {

@@ -310,6 +310,10 @@ pub struct Recipient {
     pub retry_at: Option<Timestamp>,
     #[serde(default)]
     pub attempts: u8,
+    /// Set right before the Graph API call: a claim without it never reached Meta, so a sender
+    /// that finds it left by a crashed one may send it; a claim with it may have gone out.
+    #[serde(default)]
+    pub dispatched: bool,
     pub updated_at: Timestamp,
 }
 
