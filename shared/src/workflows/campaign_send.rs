@@ -102,6 +102,25 @@ impl CampaignSender<'_> {
             report.campaigns += 1;
             self.run(&tenant, &id, &mut report).await?;
         }
+        if report
+            != (TurnReport {
+                campaigns: report.campaigns,
+                ..TurnReport::default()
+            })
+        {
+            tracing::info!(
+                campaigns = report.campaigns,
+                sent = report.sent,
+                skipped = report.skipped,
+                failed = report.failed,
+                deferred = report.deferred,
+                unknown = report.unknown,
+                released = report.released,
+                paused = report.paused,
+                completed = report.completed,
+                "campaign sender turn"
+            );
+        }
         Ok(report)
     }
 
