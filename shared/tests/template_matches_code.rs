@@ -406,12 +406,29 @@ fn consent_api_routes_are_declared_on_the_consent_function_with_least_privilege(
     let policies =
         serde_yaml::to_string(&resource(&t, "ConsentApiFunction")["Properties"]["Policies"])
             .unwrap();
-    // It never creates data keys, so it cannot bring an erased contact's key back.
-    assert!(!policies.contains("kms:GenerateDataKey"), "{policies}");
     assert!(policies.contains("kms:Decrypt"));
     let statements = resource(&t, "ConsentApiFunction")["Properties"]["Policies"][0]["Statement"]
         .as_sequence()
         .unwrap();
+    // It makes data keys for campaigns only, so it cannot bring an erased contact's key back:
+    // each grant that makes one is bound to campaign key ids.
+    for statement in statements {
+        let text = serde_yaml::to_string(statement).unwrap();
+        if text.contains("kms:GenerateDataKey") {
+            assert_eq!(
+                statement["Condition"]["StringLike"]["kms:EncryptionContext:contact"], "campaign.*",
+                "{text}"
+            );
+        }
+        if statement["Sid"] == "CampaignDataKeys" {
+            assert_eq!(
+                statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"][0],
+                "*#campaign.*"
+            );
+            assert_eq!(yaml(&statement["Action"]), "- dynamodb:PutItem");
+        }
+    }
+    assert!(policies.contains("CampaignDataKeys"));
     let key_table = statements
         .iter()
         .find(|s| s["Sid"] == "DataKeysReadAndShred")
@@ -454,7 +471,7 @@ fn every_function_logs_to_its_own_log_group_kept_for_the_log_retention() {
     let all = functions(&t);
     assert_eq!(
         all.len(),
-        6,
+        7,
         "{:?}",
         all.iter().map(|(id, _)| id).collect::<Vec<_>>()
     );
@@ -475,7 +492,7 @@ fn every_function_logs_to_its_own_log_group_kept_for_the_log_retention() {
     }
     groups.sort();
     groups.dedup();
-    assert_eq!(groups.len(), 6, "one log group per function");
+    assert_eq!(groups.len(), 7, "one log group per function");
 }
 
 #[test]
@@ -528,7 +545,7 @@ fn functions_that_open_sealed_contact_data_may_read_and_unwrap_its_key() {
 }
 
 /// The secret variables each function's configuration reads (the code's `from_lookup`s).
-const SECRETS_READ: [(&str, &[&str]); 6] = [
+const SECRETS_READ: [(&str, &[&str]); 7] = [
     (
         "WebhookIntakeFunction",
         &[
@@ -546,6 +563,10 @@ const SECRETS_READ: [(&str, &[&str]); 6] = [
         ],
     ),
     ("RetentionPurgeFunction", &["MIZAN_HASH_KEY"]),
+    (
+        "CampaignSenderFunction",
+        &["MIZAN_HASH_KEY", "MIZAN_WHATSAPP_ACCESS_TOKEN"],
+    ),
     (
         "ConsentApiFunction",
         &["MIZAN_HASH_KEY", "MIZAN_WHATSAPP_ACCESS_TOKEN"],

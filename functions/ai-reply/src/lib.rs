@@ -7,6 +7,7 @@
 //! failures (`ReportBatchItemFailures`), so one contact's failure does not replay the others.
 
 mod batch;
+pub mod campaigns;
 
 pub use batch::{handle, handle_batch, BatchReport};
 pub use mizan_shared::workflows::reply::Outcome;

@@ -206,3 +206,134 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
 
     iam_policy::assert_contract("AiReplyFunction", &calls, INDIRECT);
 }
+
+/// The campaign sender on the AWS adapters, started from its secrets as its Lambda starts: a
+/// campaign to a consenting contact and to one who opted out of everything is prepared, sent
+/// (the gate asked, the parameters opened, the message sealed and recorded) and completed; every
+/// AWS call is allowed by `CampaignSenderFunction`'s policy and every grant is used.
+/// The campaign sender's grants used on failure paths only. Each says why.
+const CAMPAIGN_INDIRECT: &[&str] = &[
+    // Removing the message of a send that did not happen (throttled, or a crashed sender's claim
+    // that never reached Meta) before it is made again.
+    "dynamodb:BatchWriteItem",
+];
+
+#[tokio::test]
+async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
+    use mizan_shared::domain::campaign::CampaignRequest;
+    use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, Purpose};
+    use mizan_shared::domain::template::{LanguageCode, Template, TemplateCategory, TemplateName};
+    use mizan_shared::workflows::campaign_send::Pacer;
+
+    let deployment = Deployment::create().await;
+    let seed_role = deployment.role(None, HASH_KEY);
+    let tenant = seed::tenant(&seed_role.store, "Atlas Tea", None, Some(PHONE)).await;
+    let template = Template {
+        tenant: tenant.id.clone(),
+        name: TemplateName::parse("order_update").unwrap(),
+        language: LanguageCode::parse("en_US").unwrap(),
+        meta_id: None,
+        category: TemplateCategory::Utility,
+        status: "APPROVED".into(),
+        quality: "GREEN".into(),
+        reason: None,
+        parameter_format: Default::default(),
+        components: Some(vec![
+            serde_json::json!({"type": "BODY", "text": "Order {{1}} ships today."}),
+        ]),
+        updated_at: seed_role.store.now(),
+        applied: Default::default(),
+    };
+    let audit = AuditEvent::new(
+        tenant.id.clone(),
+        Actor::Admin,
+        "template.synced",
+        None,
+        seed_role.store.now(),
+    );
+    seed_role
+        .store
+        .save_template(&template, &audit)
+        .await
+        .unwrap();
+    seed::contact(&seed_role.store, &tenant.id, "212600000701").await;
+    let stopped = seed::contact(&seed_role.store, &tenant.id, "212600000702").await;
+    let stop = ConsentEvent::from_api(
+        tenant.id.clone(),
+        stopped,
+        seed_role.store.now(),
+        Purpose::All,
+        ConsentAction::OptOut,
+        "aws-test:1".into(),
+        &ApiKeyId::new("key_0123456789ab"),
+    );
+    seed_role.store.record_consent(&stop, None).await.unwrap();
+    let request: CampaignRequest = serde_json::from_value(serde_json::json!({
+        "name": "Shipping", "template": {"name": "order_update", "language": "en_US"},
+        "audience": {"contacts": [
+            {"contact": "212600000701", "parameters": {"body": {"1": "#4821"}}},
+            {"contact": "212600000702", "parameters": {"body": {"1": "#4822"}}}
+        ]}
+    }))
+    .unwrap();
+    mizan_shared::workflows::campaigns::create(
+        &seed_role.store,
+        &tenant,
+        &ApiKeyId::new("key_0123456789ab"),
+        request.check().unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let graph_secret = aws_emulators::create_secret(
+        "mizan-graph-campaigns",
+        &serde_json::json!({ "MIZAN_WHATSAPP_ACCESS_TOKEN": "EAAG-aws-test" }),
+    )
+    .await;
+    let calls = AwsCalls::default();
+    let (role, values) = deployment
+        .start_up(&calls, &[("GraphSecret", graph_secret)])
+        .await;
+    let env = |_: &str| None;
+    let reply = ReplyConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
+    let graph = FakeGraph::start().await;
+    let messenger = GraphMessenger::new(GraphSettings {
+        base_url: graph.base_url.clone(),
+        version: reply.graph.version.clone(),
+        access_token: reply.require_graph_token().unwrap(),
+        timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+    })
+    .unwrap();
+    let deps = Deps {
+        store: role.store,
+        responder: Arc::new(FaqResponder),
+        messenger: Arc::new(messenger),
+        history: reply.history,
+    };
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = u64::try_from(deps.store.now().as_millis()).unwrap() + 60_000;
+    let event = lambda_runtime::LambdaEvent::new(serde_json::json!({}), context);
+    let report =
+        mizan_ai_reply::campaigns::handle(&deps, &Pacer::default(), deps.store.now(), event)
+            .await
+            .unwrap();
+    assert_eq!(
+        (report.sent, report.skipped, report.completed),
+        (1, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        graph
+            .requests()
+            .iter()
+            .filter(|r| r.body["type"] == "template")
+            .count(),
+        1
+    );
+
+    iam_policy::assert_contract("CampaignSenderFunction", &calls, CAMPAIGN_INDIRECT);
+}
