@@ -18,7 +18,7 @@ use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient a
 use crate::store::{DataError, Store, Versioned};
 use crate::workflows::persons_gate;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -31,31 +31,39 @@ pub const PER_USER_MARKETING_LIMIT: i64 = 131049;
 /// `unknown` (its sender crashed mid-call: it may have gone out, it is never sent again).
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
 
-/// At most `per_second` sends from one business number in any one-second window.
+/// A second, and a margin for the jitter between a send's admission and its arrival at Meta.
+pub const PACING_WINDOW: Duration = Duration::from_millis(1_010);
+
+/// At most `per_second` sends from one business number in any one-second window (a sliding
+/// window: the times of the last `per_second` sends of each number, kept for [`PACING_WINDOW`]).
 #[derive(Default)]
 pub struct Pacer {
-    windows: Mutex<HashMap<PhoneNumberId, (Instant, u32)>>,
+    windows: Mutex<HashMap<PhoneNumberId, VecDeque<Instant>>>,
 }
 
 impl Pacer {
-    /// Waits for a slot of `number`'s current second.
+    /// Waits for a slot, then takes it.
     pub async fn admit(&self, number: &PhoneNumberId, per_second: u32) {
+        let limit = per_second.max(1) as usize;
         loop {
             let wait = {
                 let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+                let sends = windows.entry(number.clone()).or_default();
                 let now = Instant::now();
-                let (start, count) = windows.entry(number.clone()).or_insert((now, 0));
-                if now.duration_since(*start) >= Duration::from_secs(1) {
-                    *start = now;
-                    *count = 0;
+                while sends
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= PACING_WINDOW)
+                {
+                    sends.pop_front();
                 }
-                if *count < per_second.max(1) {
-                    *count += 1;
+                if sends.len() < limit {
+                    sends.push_back(now);
                     return;
                 }
-                Duration::from_secs(1).saturating_sub(now.duration_since(*start))
+                // The oldest of the last `limit` sends leaves the window first.
+                PACING_WINDOW.saturating_sub(now.duration_since(sends[0]))
             };
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep(wait.max(Duration::from_micros(100))).await;
         }
     }
 }
@@ -668,4 +676,37 @@ enum Turn {
     Done,
     /// Stop this campaign's turn; `Some`: pause it for this reason.
     Stop(Option<String>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_pacer_never_lets_more_than_the_limit_into_any_one_second_window() {
+        let pacer = Pacer::default();
+        let number = PhoneNumberId::new("100000000000001");
+        let mut at = Vec::new();
+        for _ in 0..25 {
+            pacer.admit(&number, 10).await;
+            at.push(Instant::now());
+        }
+        for (i, t) in at.iter().enumerate() {
+            let within = at[i..]
+                .iter()
+                .filter(|u| u.duration_since(*t) < Duration::from_secs(1))
+                .count();
+            assert!(within <= 10, "{within} sends within a second of send {i}");
+        }
+        assert!(
+            at[24].duration_since(at[0]) >= Duration::from_secs(2),
+            "25 sends at 10 a second take at least 2 seconds"
+        );
+        // Another number has its own window.
+        let started = Instant::now();
+        pacer
+            .admit(&PhoneNumberId::new("100000000000002"), 10)
+            .await;
+        assert!(started.elapsed() < Duration::from_millis(50));
+    }
 }
