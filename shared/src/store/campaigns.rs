@@ -378,6 +378,16 @@ impl Store {
         recipient: &Versioned<Recipient>,
         next: &Recipient,
     ) -> Result<bool, DataError> {
+        self.move_recipient_with(recipient, next, Vec::new()).await
+    }
+
+    /// The same, committing `also` in the transaction (after the recipient's write).
+    async fn move_recipient_with(
+        &self,
+        recipient: &Versioned<Recipient>,
+        next: &Recipient,
+        also: Vec<Write>,
+    ) -> Result<bool, DataError> {
         let changes = count_changes(recipient.value.state, next.state);
         let key = layout::campaign_recipient(&next.tenant, &next.campaign, next.ordinal);
         let shard = next.ordinal % COUNTER_SHARDS;
@@ -391,6 +401,8 @@ impl Store {
                 },
                 condition: Condition::VersionIs(recipient.version),
             }];
+            writes.extend(also.iter().cloned());
+            let counter_at = writes.len();
             if !changes.is_empty() {
                 writes.push(self.counter_write(next, shard, &changes).await?);
             }
@@ -398,13 +410,57 @@ impl Store {
                 Ok(()) => return Ok(true),
                 Err(StoreError::ConditionFailed { index: 0 }) => return Ok(false),
                 // The shard moved meanwhile: read it again.
-                Err(StoreError::ConditionFailed { .. }) => continue,
+                Err(StoreError::ConditionFailed { index }) if index == counter_at => continue,
+                Err(StoreError::ConditionFailed { index }) => {
+                    return Err(DataError::Conflict(format!(
+                        "write {index} of a campaign recipient's move did not hold"
+                    )))
+                }
                 Err(e) => return Err(e.into()),
             }
         }
         Err(DataError::Store(StoreError::Busy(
             "the campaign's counters kept changing".into(),
         )))
+    }
+
+    /// Stores a campaign message and marks its recipient dispatched, in one transaction: from
+    /// here the message may reach Meta. `false` when the recipient moved meanwhile.
+    pub async fn dispatch_campaign_message(
+        &self,
+        claimed: &Versioned<Recipient>,
+        dispatched: &Recipient,
+        message: &Message,
+    ) -> Result<bool, DataError> {
+        let put = Write::Put {
+            record: self.message_record(message).await?,
+            condition: Condition::Absent,
+        };
+        self.move_recipient_with(claimed, dispatched, vec![put])
+            .await
+    }
+
+    /// Records a campaign message sent: its wamid sealed and routed, its recipient `sent` with
+    /// the counters, in one transaction; then the statuses that came first.
+    pub async fn record_campaign_sent(
+        &self,
+        dispatched: &Versioned<Recipient>,
+        sent: &Recipient,
+        message: &Message,
+        wamid: &crate::domain::ids::Wamid,
+    ) -> Result<bool, DataError> {
+        let (writes, wamid_id) = self.outbound_sent_writes(message, wamid).await?;
+        let moved = self.move_recipient_with(dispatched, sent, writes).await?;
+        if moved {
+            self.apply_pending_statuses_to(
+                &message.tenant,
+                &message.contact,
+                &wamid_id,
+                &message.id,
+            )
+            .await?;
+        }
+        Ok(moved)
     }
 
     async fn counter_write(

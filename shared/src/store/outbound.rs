@@ -294,6 +294,23 @@ impl Store {
         message: &Message,
         wamid: &Wamid,
     ) -> Result<(), DataError> {
+        let (writes, wamid_id) = self.outbound_sent_writes(message, wamid).await?;
+        match self.records.transact(writes).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        self.apply_pending_statuses_to(&message.tenant, &message.contact, &wamid_id, &message.id)
+            .await
+    }
+
+    /// The writes that record a sent message's wamid (sealed with its content, and routed), and
+    /// the hash of the wamid its early statuses are kept under.
+    pub(super) async fn outbound_sent_writes(
+        &self,
+        message: &Message,
+        wamid: &Wamid,
+    ) -> Result<(Vec<Write>, MessageId), DataError> {
         let key = layout::message(&message.tenant, &message.contact, &message.id);
         let sealed = self
             .seal(
@@ -340,13 +357,7 @@ impl Store {
                 condition: Condition::Always,
             },
         ];
-        match self.records.transact(writes).await {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed { .. }) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        }
-        self.apply_pending_statuses_to(&message.tenant, &message.contact, &wamid_id, &message.id)
-            .await
+        Ok((writes, wamid_id))
     }
 
     /// Marks a person's send failed without a wamid: WhatsApp refused it, or the gate did

@@ -66,6 +66,15 @@ impl Pacer {
             tokio::time::sleep(wait.max(Duration::from_micros(100))).await;
         }
     }
+
+    /// Moves the newest slot of `number` to now, right before the call it was taken for: the
+    /// window counts when sends leave, whatever was written between admission and the call.
+    pub fn sending(&self, number: &PhoneNumberId) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(newest) = windows.get_mut(number).and_then(|sends| sends.back_mut()) {
+            *newest = Instant::now();
+        }
+    }
 }
 
 /// What one turn of the sender did.
@@ -341,6 +350,7 @@ impl CampaignSender<'_> {
                             let next = Recipient {
                                 state: RecipientState::Pending,
                                 message: None,
+                                dispatched: false,
                                 updated_at: store.now(),
                                 ..r.value.clone()
                             };
@@ -440,6 +450,7 @@ impl CampaignSender<'_> {
         }
         let claimed = Recipient {
             state: RecipientState::Sending,
+            dispatched: false,
             updated_at: store.now(),
             ..current.value.clone()
         };
@@ -529,7 +540,6 @@ impl CampaignSender<'_> {
             template.reference(),
             store.now(),
         );
-        store.put_message(&message).await?;
         self.pacer.admit(from, rate).await;
         // From here the message may reach Meta: a crash leaves it `unknown`, never resent.
         let dispatched = Recipient {
@@ -539,8 +549,10 @@ impl CampaignSender<'_> {
             updated_at: store.now(),
             ..claimed.value.clone()
         };
-        if !store.move_recipient(&claimed, &dispatched).await? {
-            store.delete_unsent_message(&message).await?;
+        if !store
+            .dispatch_campaign_message(&claimed, &dispatched, &message)
+            .await?
+        {
             return Ok(Turn::Done);
         }
         let claimed = Versioned {
@@ -552,6 +564,7 @@ impl CampaignSender<'_> {
             updated_at: store.now(),
             ..claimed.value.clone()
         };
+        self.pacer.sending(from);
         let sent = self
             .messenger
             .send(&OutboundSend {
@@ -567,9 +580,13 @@ impl CampaignSender<'_> {
         };
         match sent {
             Ok(wamid) => {
-                store.record_outbound_sent(&message, &wamid).await?;
                 store
-                    .move_recipient(&claimed, &with_message(RecipientState::Sent))
+                    .record_campaign_sent(
+                        &claimed,
+                        &with_message(RecipientState::Sent),
+                        &message,
+                        &wamid,
+                    )
                     .await?;
                 report.sent += 1;
                 Ok(Turn::Done)
@@ -604,6 +621,7 @@ impl CampaignSender<'_> {
                     claimed,
                     &Recipient {
                         message: None,
+                        dispatched: false,
                         ..with_message(RecipientState::Pending)
                     },
                 )
@@ -619,6 +637,7 @@ impl CampaignSender<'_> {
                         claimed,
                         &Recipient {
                             message: None,
+                            dispatched: false,
                             ..with_message(RecipientState::Pending)
                         },
                     )
@@ -631,6 +650,8 @@ impl CampaignSender<'_> {
             Some(PER_USER_MARKETING_LIMIT) if claimed.value.attempts == 0 => {
                 let mut deferred = with_message(RecipientState::Deferred);
                 deferred.attempts = 1;
+                deferred.dispatched = false;
+                deferred.message = None;
                 deferred.retry_at = Some(store.now().plus(DEFER_FOR));
                 store.move_recipient(claimed, &deferred).await?;
                 store.delete_unsent_message(message).await?;
