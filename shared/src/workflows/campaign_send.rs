@@ -16,11 +16,10 @@ use crate::domain::template::{fill, Template};
 use crate::domain::time::Timestamp;
 use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient as To, SendError};
 use crate::store::{DataError, Store, Versioned};
+pub use crate::workflows::pacing::{Pacer, PACING_WINDOW};
 use crate::workflows::persons_gate;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Meta's template errors: the campaign stops until a person fixes the template and resumes.
 pub const TEMPLATE_ERRORS: &[i64] = &[132000, 132001, 132015, 132016];
@@ -30,52 +29,6 @@ pub const PER_USER_MARKETING_LIMIT: i64 = 131049;
 /// How long a claimed recipient may stay `sending` before a completing campaign reports it
 /// `unknown` (its sender crashed mid-call: it may have gone out, it is never sent again).
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
-
-/// A second, and a margin for the jitter between a send's admission and its arrival at Meta.
-pub const PACING_WINDOW: Duration = Duration::from_millis(1_010);
-
-/// At most `per_second` sends from one business number in any one-second window (a sliding
-/// window: the times of the last `per_second` sends of each number, kept for [`PACING_WINDOW`]).
-#[derive(Default)]
-pub struct Pacer {
-    windows: Mutex<HashMap<PhoneNumberId, VecDeque<Instant>>>,
-}
-
-impl Pacer {
-    /// Waits for a slot, then takes it.
-    pub async fn admit(&self, number: &PhoneNumberId, per_second: u32) {
-        let limit = per_second.max(1) as usize;
-        loop {
-            let wait = {
-                let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-                let sends = windows.entry(number.clone()).or_default();
-                let now = Instant::now();
-                while sends
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= PACING_WINDOW)
-                {
-                    sends.pop_front();
-                }
-                if sends.len() < limit {
-                    sends.push_back(now);
-                    return;
-                }
-                // The oldest of the last `limit` sends leaves the window first.
-                PACING_WINDOW.saturating_sub(now.duration_since(sends[0]))
-            };
-            tokio::time::sleep(wait.max(Duration::from_micros(100))).await;
-        }
-    }
-
-    /// Moves the newest slot of `number` to now, right before the call it was taken for: the
-    /// window counts when sends leave, whatever was written between admission and the call.
-    pub fn sending(&self, number: &PhoneNumberId) {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(newest) = windows.get_mut(number).and_then(|sends| sends.back_mut()) {
-            *newest = Instant::now();
-        }
-    }
-}
 
 /// What one turn of the sender did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -697,37 +650,4 @@ enum Turn {
     Done,
     /// Stop this campaign's turn; `Some`: pause it for this reason.
     Stop(Option<String>),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_pacer_never_lets_more_than_the_limit_into_any_one_second_window() {
-        let pacer = Pacer::default();
-        let number = PhoneNumberId::new("100000000000001");
-        let mut at = Vec::new();
-        for _ in 0..25 {
-            pacer.admit(&number, 10).await;
-            at.push(Instant::now());
-        }
-        for (i, t) in at.iter().enumerate() {
-            let within = at[i..]
-                .iter()
-                .filter(|u| u.duration_since(*t) < Duration::from_secs(1))
-                .count();
-            assert!(within <= 10, "{within} sends within a second of send {i}");
-        }
-        assert!(
-            at[24].duration_since(at[0]) >= Duration::from_secs(2),
-            "25 sends at 10 a second take at least 2 seconds"
-        );
-        // Another number has its own window.
-        let started = Instant::now();
-        pacer
-            .admit(&PhoneNumberId::new("100000000000002"), 10)
-            .await;
-        assert!(started.elapsed() < Duration::from_millis(50));
-    }
 }

@@ -9,6 +9,7 @@ pub mod erasure;
 pub mod export;
 pub mod intake;
 pub mod outbound_send;
+pub mod pacing;
 pub mod persons_gate;
 pub mod purge;
 pub mod reply;

@@ -1,0 +1,192 @@
+//! A 100,000-recipient campaign (`MIZAN_BENCH_RECIPIENTS`) against a fake Graph API that holds
+//! Meta's limits (80 messages a second per business number, one message per recipient per 6 s)
+//! and answers 130429 / 131056 when they are exceeded, on the embedded backend with a simulated
+//! clock for pacing (the work itself takes real time; waiting takes none). 10% of recipients
+//! opted out of everything, 5% blocked. Prints sends over the limit in any one-second window,
+//! the sustained rate against the limit, duplicates, ineligible sends and peak RSS.
+//! Run: `cargo bench -p mizan-shared --bench campaign_pace`
+//! (`MIZAN_EMBEDDED_DURABILITY=normal` for speed; pacing does not depend on it).
+
+mod common;
+
+use async_trait::async_trait;
+use mizan_shared::backend;
+use mizan_shared::config::Config;
+use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, Wamid};
+use mizan_shared::ports::messenger::{Messenger, OutboundSend, Recipient, SendError, TextReply};
+use mizan_shared::workflows::campaign_send::{CampaignSender, Pacer};
+use mizan_shared::workflows::campaigns;
+use mizan_shared::workflows::pacing::PaceClock;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const LIMIT: usize = 80;
+const PAIR_GAP: Duration = Duration::from_secs(6);
+
+/// Time that moves only when someone waits.
+#[derive(Default)]
+struct Simulated {
+    now: Mutex<Duration>,
+}
+
+#[async_trait]
+impl PaceClock for Simulated {
+    fn now(&self) -> Duration {
+        *self.now.lock().unwrap()
+    }
+    async fn sleep(&self, duration: Duration) {
+        *self.now.lock().unwrap() += duration;
+    }
+}
+
+#[derive(Default)]
+struct Seen {
+    window: VecDeque<Duration>,
+    last_to: HashMap<String, Duration>,
+    accepted: HashMap<String, u32>,
+    accepted_at: Vec<Duration>,
+    over_limit: u32,
+    pair_refusals: u32,
+}
+
+/// Meta's limits, on the simulated clock.
+struct LimitedGraph {
+    clock: Arc<Simulated>,
+    seen: Mutex<Seen>,
+}
+
+#[async_trait]
+impl Messenger for LimitedGraph {
+    fn name(&self) -> &'static str {
+        "limited-fake-graph"
+    }
+    async fn mark_read(&self, _: &PhoneNumberId, _: &Wamid) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn send_text(&self, _: &TextReply) -> Result<Wamid, SendError> {
+        unreachable!("a campaign sends templates")
+    }
+    async fn send(&self, message: &OutboundSend) -> Result<Wamid, SendError> {
+        let now = self.clock.now();
+        let to = match &message.to {
+            Recipient::WaId(w) | Recipient::UserId(w) => w.expose().clone(),
+        };
+        let mut seen = self.seen.lock().unwrap();
+        while seen
+            .window
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= Duration::from_secs(1))
+        {
+            seen.window.pop_front();
+        }
+        if seen.window.len() >= LIMIT {
+            seen.over_limit += 1;
+            return Err(SendError::Retryable {
+                code: Some(130429),
+                http_status: Some(400),
+                title: "(#130429) Rate limit hit".into(),
+            });
+        }
+        if seen
+            .last_to
+            .get(&to)
+            .is_some_and(|t| now.saturating_sub(*t) < PAIR_GAP)
+        {
+            seen.pair_refusals += 1;
+            return Err(SendError::Retryable {
+                code: Some(131056),
+                http_status: Some(400),
+                title: "(#131056) pair rate limit hit".into(),
+            });
+        }
+        seen.window.push_back(now);
+        seen.last_to.insert(to.clone(), now);
+        *seen.accepted.entry(to).or_default() += 1;
+        seen.accepted_at.push(now);
+        let n = seen.accepted_at.len();
+        Ok(Wamid::new(format!("wamid.PACE{n}")))
+    }
+}
+
+fn main() {
+    let recipients: usize = std::env::var("MIZAN_BENCH_RECIPIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        embedded_durability: Config::from_env()
+            .map(|c| c.embedded_durability)
+            .unwrap_or_default(),
+        ..Config::embedded(dir.path().to_owned(), [9; 32])
+    };
+    let services = rt.block_on(backend::connect(&config)).unwrap();
+    let store = services.store.clone();
+    let (tenant, request) = rt.block_on(common::seed(&store, recipients, LIMIT as u32));
+    let campaign = rt
+        .block_on(campaigns::create(
+            &store,
+            &tenant,
+            &ApiKeyId::new("key_0123456789ab"),
+            request.check().unwrap(),
+        ))
+        .unwrap();
+
+    let clock = Arc::new(Simulated::default());
+    let graph = LimitedGraph {
+        clock: clock.clone(),
+        seen: Mutex::new(Seen::default()),
+    };
+    let pacer = Pacer::with_clock(clock.clone());
+    let sender = CampaignSender {
+        store: &store,
+        messenger: &graph,
+        pacer: &pacer,
+        batch: 1_000,
+        started_at: store.now(),
+    };
+    let real = Instant::now();
+    loop {
+        rt.block_on(sender.turn()).unwrap();
+        let state = rt
+            .block_on(store.campaign(&tenant.id, &campaign.id))
+            .unwrap()
+            .unwrap()
+            .value
+            .state;
+        if state.is_final() {
+            break;
+        }
+    }
+    let seen = graph.seen.lock().unwrap();
+    let sent = seen.accepted_at.len();
+    let span = seen
+        .accepted_at
+        .last()
+        .zip(seen.accepted_at.first())
+        .map_or(Duration::ZERO, |(l, f)| l.saturating_sub(*f));
+    let duplicates = seen.accepted.values().filter(|n| **n > 1).count();
+    let ineligible = (0..recipients)
+        .filter(|n| !common::eligible(*n) && seen.accepted.contains_key(&common::wa_id(*n)))
+        .count();
+    let eligible = (0..recipients).filter(|n| common::eligible(*n)).count();
+    let rate = sent as f64 / span.as_secs_f64().max(0.001);
+    println!(
+        "campaign of {recipients} recipients at {LIMIT}/s (simulated clock): {sent} of {eligible} eligible sent \
+         over {:.0} simulated s in {:.1} real s",
+        span.as_secs_f64(),
+        real.elapsed().as_secs_f64()
+    );
+    println!(
+        "sends over the limit in any one-second window: {} (refused 130429: {}, pair-rate refusals: {}); \
+         sustained {rate:.1} messages/s = {:.1}% of the limit; duplicates {duplicates}; ineligible sends {ineligible}; \
+         peak RSS {:.0} MB",
+        seen.over_limit,
+        seen.over_limit,
+        seen.pair_refusals,
+        100.0 * rate / LIMIT as f64,
+        common::peak_rss_mb()
+    );
+}
