@@ -567,45 +567,38 @@ impl CampaignSender<'_> {
                 title.clone()
             }
         };
+        // Nothing went out: the recipient waits as it was before its claim (its message goes).
+        let with_message = &with_message;
+        let give_back = |state: RecipientState| async move {
+            let waiting = Recipient {
+                message: None,
+                dispatched: false,
+                ..with_message(state)
+            };
+            store.move_recipient(claimed, &waiting).await?;
+            store.delete_unsent_message(message).await
+        };
         if error.is_retryable() {
-            // Nothing went out: this recipient waits for a later turn, the campaign for Meta.
-            store
-                .move_recipient(
-                    claimed,
-                    &Recipient {
-                        message: None,
-                        dispatched: false,
-                        ..with_message(RecipientState::Pending)
-                    },
-                )
-                .await?;
-            store.delete_unsent_message(message).await?;
+            // This recipient waits for a later turn, the campaign for Meta.
+            give_back(RecipientState::Pending).await?;
             report.released += 1;
             return Ok(Turn::Stop(None));
         }
         match code {
             Some(c) if TEMPLATE_ERRORS.contains(&c) => {
-                store
-                    .move_recipient(
-                        claimed,
-                        &Recipient {
-                            message: None,
-                            dispatched: false,
-                            ..with_message(RecipientState::Pending)
-                        },
-                    )
-                    .await?;
-                store.delete_unsent_message(message).await?;
+                give_back(RecipientState::Pending).await?;
                 Ok(Turn::Stop(Some(format!(
                     "Meta refused the template (code {c}): {title}"
                 ))))
             }
             Some(PER_USER_MARKETING_LIMIT) if claimed.value.attempts == 0 => {
-                let mut deferred = with_message(RecipientState::Deferred);
-                deferred.attempts = 1;
-                deferred.dispatched = false;
-                deferred.message = None;
-                deferred.retry_at = Some(store.now().plus(DEFER_FOR));
+                let deferred = Recipient {
+                    attempts: 1,
+                    retry_at: Some(store.now().plus(DEFER_FOR)),
+                    message: None,
+                    dispatched: false,
+                    ..with_message(RecipientState::Deferred)
+                };
                 store.move_recipient(claimed, &deferred).await?;
                 store.delete_unsent_message(message).await?;
                 report.deferred += 1;
