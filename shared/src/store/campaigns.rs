@@ -588,21 +588,31 @@ impl Store {
         )))
     }
 
-    /// A recipient's parameters (personal data, sealed under the campaign's key).
-    pub async fn campaign_recipient_parameters(
+    /// A recipient with its stored record (whose sealed parameters are opened only when needed).
+    pub async fn campaign_recipient_record(
         &self,
         tenant: &TenantId,
         id: &CampaignId,
         ordinal: u32,
-    ) -> Result<Option<serde_json::Value>, DataError> {
-        let Some(record) = self
+    ) -> Result<Option<(Versioned<Recipient>, Record)>, DataError> {
+        match self
             .records
             .get(&layout::campaign_recipient(tenant, id, ordinal), self.now())
             .await?
-        else {
-            return Ok(None);
-        };
-        self.open(tenant, &key_holder(id), &record, "campaign recipient")
+        {
+            Some(record) => Ok(Some((Self::recipient_of(&record)?, record))),
+            None => Ok(None),
+        }
+    }
+
+    /// A recipient's parameters (personal data, sealed under the campaign's key).
+    pub async fn recipient_parameters(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        record: &Record,
+    ) -> Result<Option<serde_json::Value>, DataError> {
+        self.open(tenant, &key_holder(id), record, "campaign recipient")
             .await
     }
 

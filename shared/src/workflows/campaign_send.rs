@@ -387,8 +387,8 @@ impl CampaignSender<'_> {
         report: &mut TurnReport,
     ) -> Result<Turn, CampaignSendError> {
         let store = self.store;
-        let Some(current) = store
-            .campaign_recipient(&campaign.tenant, &campaign.id, ordinal)
+        let Some((current, record)) = store
+            .campaign_recipient_record(&campaign.tenant, &campaign.id, ordinal)
             .await?
         else {
             return Ok(Turn::Done); // erased
@@ -467,7 +467,7 @@ impl CampaignSender<'_> {
             return Ok(Turn::Done);
         };
         let parameters = store
-            .campaign_recipient_parameters(&campaign.tenant, &campaign.id, ordinal)
+            .recipient_parameters(&campaign.tenant, &campaign.id, &record)
             .await?
             .unwrap_or(serde_json::Value::Null);
         let filled = match fill(template, &parameters) {

@@ -34,9 +34,15 @@ pub async fn ask(
         }
         _ => false,
     };
-    let last_inbound_at = store
-        .last_inbound_within(tenant, &contact.id, CUSTOMER_SERVICE_WINDOW)
-        .await?;
+    // Only free text needs the customer service window; a template goes outside it.
+    let last_inbound_at = match template {
+        None => {
+            store
+                .last_inbound_within(tenant, &contact.id, CUSTOMER_SERVICE_WINDOW)
+                .await?
+        }
+        Some(_) => None,
+    };
     let recipient = Recipient {
         contact: Some(contact),
         last_inbound_at,
