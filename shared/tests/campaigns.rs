@@ -609,7 +609,79 @@ async fn a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta(h
     assert_eq!((count(&counts, "sent"), count(&counts, "unknown")), (2, 1));
 }
 
+/// A send that times out may have gone out: `unknown`, never repeated. 130472 is final. A
+/// number on the suppression list (an erased contact that had opted out, now known again) is
+/// skipped as `suppressed`.
+async fn timeouts_are_unknown_130472_is_final_and_suppressed_numbers_are_skipped(h: Harness) {
+    let w = world(h).await;
+    w.opted_in("15550200071").await;
+    w.opted_in("15550200072").await;
+    // An opted-out contact, erased: its number is suppressed; then the person is known again.
+    let gone = w.opted_in("15550200073").await;
+    w.decide(&gone, Purpose::Marketing, ConsentAction::OptOut)
+        .await;
+    let versioned =
+        w.h.store
+            .contact(&w.tenant.id, &gone)
+            .await
+            .unwrap()
+            .unwrap();
+    let audit = AuditEvent::new(
+        w.tenant.id.clone(),
+        Actor::Admin,
+        "contact.erasure_requested",
+        Some(gone.clone()),
+        w.h.now(),
+    );
+    w.h.store
+        .request_erasure(&versioned, ErasureReason::Request, &audit)
+        .await
+        .unwrap();
+    w.h.store.erase_contact(&w.tenant.id, &gone).await.unwrap();
+    let again = w.contact("15550200073").await;
+    w.decide(&again, Purpose::Marketing, ConsentAction::OptIn)
+        .await;
+    let id = w
+        .campaign(&["15550200071", "15550200072", "15550200073"])
+        .await;
+    w.graph.script([
+        Send::Hang(Duration::from_secs(3)),
+        Send::Error {
+            status: 400,
+            code: 130472,
+        },
+    ]);
+    let report = w.turn().await;
+    assert_eq!(
+        (
+            report.unknown,
+            report.failed,
+            report.skipped,
+            report.completed
+        ),
+        (1, 1, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(w.recipient(&id, 0).await, RecipientState::Unknown);
+    assert_eq!(
+        w.recipient(&id, 1).await,
+        RecipientState::Failed { code: Some(130472) }
+    );
+    assert_eq!(
+        w.recipient(&id, 2).await,
+        RecipientState::Skipped {
+            reason: Skip::Suppressed
+        }
+    );
+    let counts = w.counts(&id).await;
+    assert_eq!(count(&counts, "skipped.suppressed"), 1, "{counts:?}");
+    // Another turn: the unknown one is not sent again.
+    w.turn().await;
+    assert_eq!(w.sends_to("15550200071"), 1);
+}
+
 on_both_backends!(
+    timeouts_are_unknown_130472_is_final_and_suppressed_numbers_are_skipped,
     a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta,
     every_skip_reason_is_decided_at_sending_time_and_counted,
     an_opt_out_between_turns_stops_the_next_send_and_controls_steer_it,
