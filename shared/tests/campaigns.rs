@@ -680,7 +680,46 @@ async fn timeouts_are_unknown_130472_is_final_and_suppressed_numbers_are_skipped
     assert_eq!(w.sends_to("15550200071"), 1);
 }
 
+/// Meta's status webhook pausing the template pauses its campaigns at once, through intake.
+async fn a_template_webhook_pausing_the_template_pauses_its_campaigns_at_once(h: Harness) {
+    let w = world(h).await;
+    w.h.store
+        .attach_business_account(
+            &w.tenant.id,
+            &mizan_shared::domain::ids::WabaId::new("100000000000909"),
+        )
+        .await
+        .unwrap();
+    w.opted_in("15550200081").await;
+    let id = w.campaign(&["15550200081"]).await;
+    let body = serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "100000000000909", "time": w.h.now().as_unix_seconds() + 1, "changes": [{
+            "field": "message_template_status_update",
+            "value": {"event": "PAUSED", "message_template_id": 1, "message_template_name": "spring_sale",
+                      "message_template_language": "en", "reason": "FIRST_PAUSE"}
+        }]}]
+    }))
+    .unwrap();
+    let delivery = mizan_shared::domain::whatsapp::parse_delivery(&body).unwrap();
+    let report = mizan_shared::workflows::intake::ingest(&w.h.store, &delivery)
+        .await
+        .unwrap();
+    assert_eq!(report.campaigns_paused, 1, "{report:?}");
+    let campaign =
+        w.h.store
+            .campaign(&w.tenant.id, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
+    assert_eq!(campaign.state, CampaignState::Paused);
+    assert!(campaign.reason.unwrap().contains("paused"));
+    assert_eq!(w.turn().await.sent, 0);
+}
+
 on_both_backends!(
+    a_template_webhook_pausing_the_template_pauses_its_campaigns_at_once,
     timeouts_are_unknown_130472_is_final_and_suppressed_numbers_are_skipped,
     a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta,
     every_skip_reason_is_decided_at_sending_time_and_counted,

@@ -146,3 +146,35 @@ pub async fn control(
     }
     Err(CampaignError::Conflict)
 }
+
+/// Pauses every active campaign of `tenant` that broadcasts `template` (Meta paused, disabled
+/// or rejected it), saying why; returns how many were paused.
+pub async fn pause_using(
+    store: &Store,
+    tenant: &crate::domain::ids::TenantId,
+    template: &crate::domain::template::TemplateRef,
+    reason: &str,
+) -> Result<u32, DataError> {
+    let mut paused = 0;
+    for (_, id) in store.active_campaigns(Some(tenant)).await? {
+        let Some(mut campaign) = store.campaign(tenant, &id).await? else {
+            continue;
+        };
+        if campaign.value.template != *template || !campaign.value.pause_for(reason, store.now()) {
+            continue;
+        }
+        let audit = AuditEvent::new(
+            tenant.clone(),
+            Actor::System("meta".into()),
+            "campaign.paused",
+            None,
+            store.now(),
+        )
+        .with_detail(json!({ "campaign": id, "reason": reason }));
+        // A campaign that changed meanwhile is seen paused by the sender's own check.
+        if store.save_campaign(&campaign, Some(&audit)).await? {
+            paused += 1;
+        }
+    }
+    Ok(paused)
+}

@@ -6,7 +6,7 @@ use crate::domain::contact::{Contact, ContactProfile};
 use crate::domain::ids::{PhoneNumberId, TenantId};
 use crate::domain::keywords;
 use crate::domain::message::{Message, MessageContent};
-use crate::domain::template::TemplateUpdate;
+use crate::domain::template::{TemplateRef, TemplateUpdate, APPROVED};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::domain::whatsapp::{
@@ -41,6 +41,8 @@ pub struct IntakeReport {
     pub templates_updated: u32,
     /// Template changes older than what the registry holds (or repeats).
     pub templates_stale: u32,
+    /// Campaigns paused because Meta stopped their template.
+    pub campaigns_paused: u32,
     /// Messages and preferences sent before their sender's contact was erased (Meta's
     /// redeliveries, replays): acknowledged, not stored.
     pub dropped_after_erasure: u32,
@@ -134,7 +136,21 @@ async fn ingest_template_update(
         return Ok(());
     };
     match store.apply_template_update(&tenant.id, update).await? {
-        TemplateUpdateOutcome::Applied(_) => report.templates_updated += 1,
+        TemplateUpdateOutcome::Applied(change) => {
+            report.templates_updated += 1;
+            // A template Meta stopped (paused, disabled, rejected) stops its campaigns now.
+            if let Some((_, status)) = change.status.filter(|(_, s)| s != APPROVED) {
+                let reference = TemplateRef {
+                    name: update.name.clone(),
+                    language: update.language.clone(),
+                };
+                let reason = format!("Meta set the template {}", status.to_lowercase());
+                report.campaigns_paused += crate::workflows::campaigns::pause_using(
+                    store, &tenant.id, &reference, &reason,
+                )
+                .await?;
+            }
+        }
         TemplateUpdateOutcome::Stale => report.templates_stale += 1,
     }
     Ok(())
@@ -194,6 +210,7 @@ fn merge(total: &mut IntakeReport, one: &IntakeReport) {
     total.dropped_after_erasure += one.dropped_after_erasure;
     total.templates_updated += one.templates_updated;
     total.templates_stale += one.templates_stale;
+    total.campaigns_paused += one.campaigns_paused;
 }
 
 /// The contact that sent `item` at `sent_at`, found or created; `None` when the item is not to
