@@ -109,31 +109,72 @@ impl Messenger for LimitedGraph {
     }
 }
 
+const CHILD: &str = "--campaign-child";
+
+fn config(dir: &std::path::Path) -> Config {
+    Config {
+        embedded_durability: Config::from_env()
+            .map(|c| c.embedded_durability)
+            .unwrap_or_default(),
+        ..Config::embedded(dir.to_owned(), [9; 32])
+    }
+}
+
 fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == CHILD) {
+        let recipients: usize = args[at + 4].parse().unwrap();
+        rt.block_on(send(
+            std::path::Path::new(&args[at + 1]),
+            &args[at + 2],
+            &args[at + 3],
+            recipients,
+        ));
+        return;
+    }
     let recipients: usize = std::env::var("MIZAN_BENCH_RECIPIENTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        embedded_durability: Config::from_env()
-            .map(|c| c.embedded_durability)
-            .unwrap_or_default(),
-        ..Config::embedded(dir.path().to_owned(), [9; 32])
-    };
-    let services = rt.block_on(backend::connect(&config)).unwrap();
-    let store = services.store.clone();
-    let (tenant, request) = rt.block_on(common::seed(&store, recipients, LIMIT as u32));
-    let campaign = rt
-        .block_on(campaigns::create(
+    let (tenant, campaign) = rt.block_on(async {
+        let services = backend::connect(&config(dir.path())).await.unwrap();
+        let store = services.store.clone();
+        let (tenant, request) = common::seed(&store, recipients, LIMIT as u32).await;
+        let campaign = campaigns::create(
             &store,
             &tenant,
             &ApiKeyId::new("key_0123456789ab"),
             request.check().unwrap(),
-        ))
+        )
+        .await
         .unwrap();
+        (tenant.id, campaign.id)
+    });
+    println!(
+        "seeding and the campaign's creation: peak RSS {:.0} MB (the API's side, this process)",
+        common::peak_rss_mb()
+    );
+    // The sender in a process of its own, as on AWS: its peak memory is the sending's.
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            CHILD,
+            &dir.path().display().to_string(),
+            tenant.as_str(),
+            campaign.as_str(),
+            &recipients.to_string(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
 
+async fn send(dir: &std::path::Path, tenant: &str, campaign: &str, recipients: usize) {
+    let services = backend::connect(&config(dir)).await.unwrap();
+    let store = services.store.clone();
+    let tenant = mizan_shared::domain::ids::TenantId::new(tenant);
+    let campaign = mizan_shared::domain::ids::CampaignId::new(campaign);
     let clock = Arc::new(Simulated::default());
     let graph = LimitedGraph {
         clock: clock.clone(),
@@ -149,9 +190,10 @@ fn main() {
     };
     let real = Instant::now();
     loop {
-        rt.block_on(sender.turn()).unwrap();
-        let state = rt
-            .block_on(store.campaign(&tenant.id, &campaign.id))
+        sender.turn().await.unwrap();
+        let state = store
+            .campaign(&tenant, &campaign)
+            .await
             .unwrap()
             .unwrap()
             .value
@@ -182,7 +224,7 @@ fn main() {
     println!(
         "sends over the limit in any one-second window: {} (refused 130429: {}, pair-rate refusals: {}); \
          sustained {rate:.1} messages/s = {:.1}% of the limit; duplicates {duplicates}; ineligible sends {ineligible}; \
-         peak RSS {:.0} MB",
+         the sender's peak RSS {:.0} MB",
         seen.over_limit,
         seen.over_limit,
         seen.pair_refusals,
