@@ -222,40 +222,21 @@ const CAMPAIGN_INDIRECT: &[&str] = &[
 async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
     use mizan_shared::domain::campaign::CampaignRequest;
     use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, Purpose};
-    use mizan_shared::domain::template::{LanguageCode, Template, TemplateCategory, TemplateName};
+    use mizan_shared::domain::template::TemplateCategory;
     use mizan_shared::workflows::campaign_send::Pacer;
 
     let deployment = Deployment::create().await;
     let seed_role = deployment.role(None, HASH_KEY);
     let tenant = seed::tenant(&seed_role.store, "Atlas Tea", None, Some(PHONE)).await;
-    let template = Template {
-        tenant: tenant.id.clone(),
-        name: TemplateName::parse("order_update").unwrap(),
-        language: LanguageCode::parse("en_US").unwrap(),
-        meta_id: None,
-        category: TemplateCategory::Utility,
-        status: "APPROVED".into(),
-        quality: "GREEN".into(),
-        reason: None,
-        parameter_format: Default::default(),
-        components: Some(vec![
-            serde_json::json!({"type": "BODY", "text": "Order {{1}} ships today."}),
-        ]),
-        updated_at: seed_role.store.now(),
-        applied: Default::default(),
-    };
-    let audit = AuditEvent::new(
-        tenant.id.clone(),
-        Actor::Admin,
-        "template.synced",
-        None,
-        seed_role.store.now(),
-    );
-    seed_role
-        .store
-        .save_template(&template, &audit)
-        .await
-        .unwrap();
+    seed::template(
+        &seed_role.store,
+        &tenant.id,
+        ("order_update", "en_US"),
+        TemplateCategory::Utility,
+        "APPROVED",
+        vec![serde_json::json!({"type": "BODY", "text": "Order {{1}} ships today."})],
+    )
+    .await;
     seed::contact(&seed_role.store, &tenant.id, "212600000701").await;
     let stopped = seed::contact(&seed_role.store, &tenant.id, "212600000702").await;
     let stop = ConsentEvent::from_api(

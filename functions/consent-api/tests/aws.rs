@@ -38,34 +38,15 @@ async fn the_api_calls_exactly_what_its_iam_policy_grants() {
         .unwrap();
     let token = seed::api_key(&seed_role.store, &tenant.id).await;
     // The template the sample campaign broadcasts, approved.
-    let template = mizan_shared::domain::template::Template {
-        tenant: tenant.id.clone(),
-        name: mizan_shared::domain::template::TemplateName::parse("order_update").unwrap(),
-        language: mizan_shared::domain::template::LanguageCode::parse("en_US").unwrap(),
-        meta_id: None,
-        category: mizan_shared::domain::template::TemplateCategory::Utility,
-        status: "APPROVED".into(),
-        quality: "GREEN".into(),
-        reason: None,
-        parameter_format: Default::default(),
-        components: Some(vec![serde_json::json!(
-            {"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}."}
-        )]),
-        updated_at: seed_role.store.now(),
-        applied: Default::default(),
-    };
-    let synced = mizan_shared::domain::audit::AuditEvent::new(
-        tenant.id.clone(),
-        mizan_shared::domain::audit::Actor::Admin,
-        "template.synced",
-        None,
-        seed_role.store.now(),
-    );
-    seed_role
-        .store
-        .save_template(&template, &synced)
-        .await
-        .unwrap();
+    seed::template(
+        &seed_role.store,
+        &tenant.id,
+        ("order_update", "en_US"),
+        mizan_shared::domain::template::TemplateCategory::Utility,
+        "APPROVED",
+        vec![serde_json::json!({"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}."})],
+    )
+    .await;
     let profile = ContactProfile {
         user_id: Some(USER_ID.into()),
         ..seed::profile(WA_ID)

@@ -7,10 +7,7 @@
 mod support;
 
 use mizan_shared::adapters::outbox::Outbox;
-use mizan_shared::domain::audit::{Actor, AuditEvent};
-use mizan_shared::domain::template::{
-    AppliedAt, LanguageCode, ParameterFormat, Template, TemplateCategory, TemplateName,
-};
+use mizan_shared::domain::template::TemplateCategory;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::workflows::campaign_send::{CampaignSender, Pacer};
 use serde_json::{json, Value};
@@ -22,28 +19,15 @@ async fn template(h: &Harness, tenant: &Tenant, name: &str, footer: Option<&str>
     if let Some(footer) = footer {
         components.push(json!({"type": "FOOTER", "text": footer}));
     }
-    let template = Template {
-        tenant: tenant.id.clone(),
-        name: TemplateName::parse(name).unwrap(),
-        language: LanguageCode::parse("en").unwrap(),
-        meta_id: None,
-        category: TemplateCategory::Marketing,
-        status: "APPROVED".into(),
-        quality: "GREEN".into(),
-        reason: None,
-        parameter_format: ParameterFormat::Positional,
-        components: Some(components),
-        updated_at: h.store().now(),
-        applied: AppliedAt::default(),
-    };
-    let audit = AuditEvent::new(
-        tenant.id.clone(),
-        Actor::Admin,
-        "template.synced",
-        None,
-        h.store().now(),
-    );
-    h.store().save_template(&template, &audit).await.unwrap();
+    mizan_test_support::seed::template(
+        h.store(),
+        &tenant.id,
+        (name, "en"),
+        TemplateCategory::Marketing,
+        "APPROVED",
+        components,
+    )
+    .await;
 }
 
 fn request(template: &str, contacts: &[(&str, Option<&str>)]) -> Value {

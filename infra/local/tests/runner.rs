@@ -1508,30 +1508,15 @@ fn a_campaign_survives_three_sigkills_and_sends_each_eligible_recipient_at_most_
                 store.record_consent(&stop, None).await.unwrap();
             }
         }
-        let template = mizan_shared::domain::template::Template {
-            tenant: tenant.clone(),
-            name: mizan_shared::domain::template::TemplateName::parse("order_update").unwrap(),
-            language: mizan_shared::domain::template::LanguageCode::parse("en_US").unwrap(),
-            meta_id: None,
-            category: mizan_shared::domain::template::TemplateCategory::Utility,
-            status: "APPROVED".into(),
-            quality: "GREEN".into(),
-            reason: None,
-            parameter_format: Default::default(),
-            components: Some(vec![
-                serde_json::json!({"type": "BODY", "text": "Order {{1}} ships today."}),
-            ]),
-            updated_at: store.now(),
-            applied: Default::default(),
-        };
-        let audit = mizan_shared::domain::audit::AuditEvent::new(
-            tenant.clone(),
-            mizan_shared::domain::audit::Actor::Admin,
-            "template.synced",
-            None,
-            store.now(),
-        );
-        store.save_template(&template, &audit).await.unwrap();
+        mizan_test_support::seed::template(
+            store,
+            &tenant,
+            ("order_update", "en_US"),
+            mizan_shared::domain::template::TemplateCategory::Utility,
+            "APPROVED",
+            vec![serde_json::json!({"type": "BODY", "text": "Order {{1}} ships today."})],
+        )
+        .await;
         let mut versioned = store.tenant_versioned(&tenant).await.unwrap().unwrap();
         versioned.value.settings.messages_per_second = 1_000;
         store.save_tenant(&versioned, None).await.unwrap();

@@ -1,14 +1,17 @@
 //! Data as the system itself writes it, for tests and benches to start from: tenants with a
 //! WhatsApp number and an API key, contacts as intake creates them, messages as intake and
-//! ai-reply store them.
+//! ai-reply store them, templates as a sync stores them.
 
-use mizan_shared::domain::audit::Actor;
+use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::ids::ExportId;
 use mizan_shared::domain::ids::{ContactId, PhoneNumberId, TenantId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind};
 use mizan_shared::domain::personal::Personal;
+use mizan_shared::domain::template::{
+    AppliedAt, LanguageCode, ParameterFormat, Template, TemplateCategory, TemplateName,
+};
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::ports::archives::ArchiveStore;
@@ -155,4 +158,41 @@ pub async fn ready_export(
         .expect("a pending job becomes ready");
     store.create_export(&job).await.expect("create the export");
     (job, object_key)
+}
+
+/// A template in the tenant's registry as a sync from the Graph API stores it: `status`
+/// (`APPROVED` to be sendable), GREEN quality, positional placeholders, these components.
+pub async fn template(
+    store: &Store,
+    tenant: &TenantId,
+    (name, language): (&str, &str),
+    category: TemplateCategory,
+    status: &str,
+    components: Vec<serde_json::Value>,
+) -> Template {
+    let template = Template {
+        tenant: tenant.clone(),
+        name: TemplateName::parse(name).expect("a template name"),
+        language: LanguageCode::parse(language).expect("a language code"),
+        meta_id: None,
+        category,
+        status: status.into(),
+        quality: "GREEN".into(),
+        reason: None,
+        parameter_format: ParameterFormat::Positional,
+        components: Some(components),
+        updated_at: store.now(),
+        applied: AppliedAt::default(),
+    };
+    let audit = AuditEvent::new(
+        tenant.clone(),
+        Actor::Admin,
+        "template.synced",
+        None,
+        store.now(),
+    );
+    store
+        .save_template(&template, &audit)
+        .await
+        .expect("save the template")
 }

@@ -1,12 +1,11 @@
 //! What the campaign benches share (each uses its part): a tenant with N contacts (10% opted out of everything, 5%
 //! blocked), an approved utility template, and a campaign request listing every contact.
 
-use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::campaign::CampaignRequest;
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, Purpose};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId};
-use mizan_shared::domain::template::{LanguageCode, Template, TemplateCategory, TemplateName};
+use mizan_shared::domain::template::TemplateCategory;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::store::Store;
 use std::time::Instant;
@@ -30,30 +29,15 @@ pub async fn seed(store: &Store, recipients: usize, per_second: u32) -> (Tenant,
         .attach_phone_number(&tenant.id, &PhoneNumberId::new("100000000000001"))
         .await
         .unwrap();
-    let template = Template {
-        tenant: tenant.id.clone(),
-        name: TemplateName::parse("order_update").unwrap(),
-        language: LanguageCode::parse("en").unwrap(),
-        meta_id: None,
-        category: TemplateCategory::Utility,
-        status: "APPROVED".into(),
-        quality: "GREEN".into(),
-        reason: None,
-        parameter_format: Default::default(),
-        components: Some(vec![
-            serde_json::json!({"type": "BODY", "text": "Order {{1}} ships today."}),
-        ]),
-        updated_at: store.now(),
-        applied: Default::default(),
-    };
-    let audit = AuditEvent::new(
-        tenant.id.clone(),
-        Actor::Admin,
-        "template.synced",
-        None,
-        store.now(),
-    );
-    store.save_template(&template, &audit).await.unwrap();
+    mizan_test_support::seed::template(
+        store,
+        &tenant.id,
+        ("order_update", "en"),
+        TemplateCategory::Utility,
+        "APPROVED",
+        vec![serde_json::json!({"type": "BODY", "text": "Order {{1}} ships today."})],
+    )
+    .await;
     for n in 0..recipients {
         let profile = ContactProfile {
             wa_id: Some(wa_id(n).as_str().into()),

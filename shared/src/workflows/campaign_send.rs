@@ -217,6 +217,30 @@ impl CampaignSender<'_> {
         Ok(())
     }
 
+    /// One recipient's turn after the first pass; `false` when the campaign's turn must end
+    /// (paused for a reason, or Meta throttling).
+    async fn later_turn(
+        &self,
+        campaign: &mut Versioned<Campaign>,
+        template: &Template,
+        from: &PhoneNumberId,
+        rate: u32,
+        ordinal: u32,
+        report: &mut TurnReport,
+    ) -> Result<bool, CampaignSendError> {
+        match self
+            .recipient_turn(&campaign.value, template, from, rate, ordinal, report)
+            .await?
+        {
+            Turn::Done => Ok(true),
+            Turn::Stop(Some(reason)) => {
+                self.pause(campaign, reason, report).await?;
+                Ok(false)
+            }
+            Turn::Stop(None) => Ok(false),
+        }
+    }
+
     /// After every recipient's first turn: the deferred ones whose day has passed get their one
     /// more try; the campaign completes when none is left waiting.
     async fn finish_or_retry_deferred(
@@ -239,21 +263,13 @@ impl CampaignSender<'_> {
                 let r = &item.recipient;
                 match r.value.state {
                     RecipientState::Deferred => {
-                        if r.value.retry_at.is_some_and(|at| at <= store.now()) {
-                            if let Turn::Stop(Some(reason)) = self
-                                .recipient_turn(
-                                    &campaign.value,
-                                    template,
-                                    from,
-                                    rate,
-                                    r.value.ordinal,
-                                    report,
-                                )
+                        let due = r.value.retry_at.is_some_and(|at| at <= store.now());
+                        if due
+                            && !self
+                                .later_turn(campaign, template, from, rate, r.value.ordinal, report)
                                 .await?
-                            {
-                                self.pause(campaign, reason, report).await?;
-                                return Ok(());
-                            }
+                        {
+                            return Ok(());
                         }
                         waiting |= store
                             .campaign_recipient(&tenant, &id, r.value.ordinal)
@@ -262,23 +278,11 @@ impl CampaignSender<'_> {
                     }
                     RecipientState::Pending => {
                         // Given back after a retryable failure, or by a crashed sender.
-                        match self
-                            .recipient_turn(
-                                &campaign.value,
-                                template,
-                                from,
-                                rate,
-                                r.value.ordinal,
-                                report,
-                            )
+                        if !self
+                            .later_turn(campaign, template, from, rate, r.value.ordinal, report)
                             .await?
                         {
-                            Turn::Done => {}
-                            Turn::Stop(Some(reason)) => {
-                                self.pause(campaign, reason, report).await?;
-                                return Ok(());
-                            }
-                            Turn::Stop(None) => return Ok(()),
+                            return Ok(());
                         }
                         waiting |= store
                             .campaign_recipient(&tenant, &id, r.value.ordinal)
@@ -317,23 +321,18 @@ impl CampaignSender<'_> {
                                 }
                                 report.released += 1;
                                 // Its turn now.
-                                let turn = self
-                                    .recipient_turn(
-                                        &campaign.value,
+                                if !self
+                                    .later_turn(
+                                        campaign,
                                         template,
                                         from,
                                         rate,
                                         r.value.ordinal,
                                         report,
                                     )
-                                    .await?;
-                                match turn {
-                                    Turn::Done => {}
-                                    Turn::Stop(Some(reason)) => {
-                                        self.pause(campaign, reason, report).await?;
-                                        return Ok(());
-                                    }
-                                    Turn::Stop(None) => return Ok(()),
+                                    .await?
+                                {
+                                    return Ok(());
                                 }
                             }
                             waiting |= store
