@@ -497,6 +497,19 @@ async fn erasure_removes_a_persons_recipient_records(h: Harness) {
     w.opted_in("15550200052").await;
     let id = w.campaign(&["15550200051", "15550200052"]).await;
     w.turn().await;
+    // Once every recipient has its record, the listed audience is not kept beside them.
+    let audience =
+        w.h.records
+            .query(
+                &mizan_shared::ports::records::Query::prefix(
+                    mizan_shared::store::layout::campaign_partition(&w.tenant.id, &id),
+                    mizan_shared::store::layout::CAMPAIGN_AUDIENCE_PREFIX,
+                ),
+                w.h.now(),
+            )
+            .await
+            .unwrap();
+    assert!(audience.items.is_empty());
     let versioned =
         w.h.store
             .contact(&w.tenant.id, &contact)
@@ -718,7 +731,27 @@ async fn a_template_webhook_pausing_the_template_pauses_its_campaigns_at_once(h:
     assert_eq!(w.turn().await.sent, 0);
 }
 
+/// A campaign purged while still listed as active (its retention ended) leaves the directory
+/// at the sender's next turn.
+async fn a_purged_campaign_leaves_the_active_directory(h: Harness) {
+    let w = world(h).await;
+    w.opted_in("15550200091").await;
+    let id = w.campaign(&["15550200091"]).await;
+    w.h.records
+        .delete_many(vec![mizan_shared::store::layout::campaign(
+            &w.tenant.id,
+            &id,
+        )])
+        .await
+        .unwrap();
+    assert_eq!(w.h.store.active_campaigns(None).await.unwrap().len(), 1);
+    let report = w.turn().await;
+    assert_eq!(report.sent, 0);
+    assert!(w.h.store.active_campaigns(None).await.unwrap().is_empty());
+}
+
 on_both_backends!(
+    a_purged_campaign_leaves_the_active_directory,
     a_template_webhook_pausing_the_template_pauses_its_campaigns_at_once,
     timeouts_are_unknown_130472_is_final_and_suppressed_numbers_are_skipped,
     a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta,

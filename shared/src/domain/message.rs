@@ -251,12 +251,10 @@ impl Message {
         at: Timestamp,
     ) -> Message {
         Message {
-            agent: None,
             campaign: Some(campaign),
-            ..Message::from_agent(
+            ..Message::accepted(
                 tenant,
                 contact,
-                ApiKeyId::new("campaign"),
                 MessageKind::Template,
                 content,
                 Some(template),
@@ -265,12 +263,27 @@ impl Message {
         }
     }
 
-    /// A person's message to the contact, accepted at `at` and stored before it is sent: it
-    /// has no wamid until WhatsApp gives it one, so its id is Mizan's own.
+    /// A person's message to the contact, accepted at `at` and stored before it is sent.
     pub fn from_agent(
         tenant: TenantId,
         contact: ContactId,
         agent: ApiKeyId,
+        kind: MessageKind,
+        content: MessageContent,
+        template: Option<TemplateRef>,
+        at: Timestamp,
+    ) -> Message {
+        Message {
+            agent: Some(agent),
+            ..Message::accepted(tenant, contact, kind, content, template, at)
+        }
+    }
+
+    /// An outbound message Mizan stores before sending it: it has no wamid until WhatsApp gives
+    /// it one, so its id is Mizan's own.
+    fn accepted(
+        tenant: TenantId,
+        contact: ContactId,
         kind: MessageKind,
         content: MessageContent,
         template: Option<TemplateRef>,
@@ -290,7 +303,7 @@ impl Message {
             errors: Vec::new(),
             late: false,
             billing: None,
-            agent: Some(agent),
+            agent: None,
             campaign: None,
             template,
             not_sent: None,

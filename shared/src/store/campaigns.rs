@@ -221,6 +221,38 @@ impl Store {
             .collect()
     }
 
+    /// Removes a prepared campaign's listed audience (its recipients have their own records).
+    pub async fn forget_campaign_audience(&self, campaign: &Campaign) -> Result<(), DataError> {
+        let chunks = self
+            .query_all(
+                Query::prefix(
+                    layout::campaign_partition(&campaign.tenant, &campaign.id),
+                    layout::CAMPAIGN_AUDIENCE_PREFIX,
+                ),
+                self.now(),
+            )
+            .await?;
+        self.records
+            .delete_many(chunks.into_iter().map(|r| r.key).collect())
+            .await?;
+        Ok(())
+    }
+
+    /// Takes a campaign that no longer exists off the active directory.
+    pub async fn forget_active_campaign(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+    ) -> Result<(), DataError> {
+        Ok(self
+            .records
+            .write(Write::Delete {
+                key: layout::active_campaign(tenant, id),
+                condition: Condition::Always,
+            })
+            .await?)
+    }
+
     /// Turns the listed audience into one pending record per recipient (and a pointer in the
     /// recipient's alias partition for erasure). Safe to repeat until the campaign is marked
     /// prepared: nothing is sent before.

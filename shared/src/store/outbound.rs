@@ -364,11 +364,13 @@ impl Store {
     /// (`not_sent` says why).
     pub async fn record_outbound_failed(
         &self,
-        message: &Message,
+        tenant: &TenantId,
+        contact: &ContactId,
+        id: &MessageId,
         errors: Vec<DeliveryError>,
         not_sent: Option<&str>,
     ) -> Result<(), DataError> {
-        let key = layout::message(&message.tenant, &message.contact, &message.id);
+        let key = layout::message(tenant, contact, id);
         let Some(record) = self.records.get(&key, self.now()).await? else {
             return Ok(());
         };

@@ -5,6 +5,7 @@
 //! throttling waits, 131049 defers a recipient 24 hours (once), 131050 records the opt-out,
 //! template errors pause the campaign, a timed-out send is `unknown`, never repeated.
 
+use crate::domain::campaign::carries_opt_out;
 use crate::domain::campaign::{
     Campaign, CampaignState, Recipient, RecipientState, Skip, DEFER_FOR,
 };
@@ -12,7 +13,7 @@ use crate::domain::consent::ConsentEvent;
 use crate::domain::ids::{CampaignId, PhoneNumberId, TenantId};
 use crate::domain::message::{CampaignLink, DeliveryError, Message, MessageContent};
 use crate::domain::personal::Personal;
-use crate::domain::template::{fill, Template};
+use crate::domain::template::{fill, Template, TemplateCategory};
 use crate::domain::time::Timestamp;
 use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient as To, SendError};
 use crate::store::{DataError, Store, Versioned};
@@ -23,8 +24,6 @@ use std::time::Duration;
 
 /// Meta's template errors: the campaign stops until a person fixes the template and resumes.
 pub const TEMPLATE_ERRORS: &[i64] = &[132000, 132001, 132015, 132016];
-/// Final for this recipient, with Meta's reason (undeliverable; in a marketing experiment).
-pub const FINAL_ERRORS: &[i64] = &[131026, 130472];
 pub const PER_USER_MARKETING_LIMIT: i64 = 131049;
 /// How long a claimed recipient may stay `sending` before a completing campaign reports it
 /// `unknown` (its sender crashed mid-call: it may have gone out, it is never sent again).
@@ -103,6 +102,8 @@ impl CampaignSender<'_> {
     ) -> Result<(), CampaignSendError> {
         let store = self.store;
         let Some(mut campaign) = store.campaign(tenant_id, id).await? else {
+            // Purged (its retention ended, or its account closed) while still listed.
+            store.forget_active_campaign(tenant_id, id).await?;
             return Ok(());
         };
         let now = store.now();
@@ -129,6 +130,12 @@ impl CampaignSender<'_> {
                 .await?;
             return Ok(());
         };
+        // Meta may recategorize a template: one that became marketing must carry an opt-out.
+        if template.category == TemplateCategory::Marketing && !carries_opt_out(template) {
+            let reason = "Meta made the template marketing and it carries no opt-out".to_owned();
+            self.pause(&mut campaign, reason, report).await?;
+            return Ok(());
+        }
         let Some(from) = tenant.phone_numbers.first().cloned() else {
             self.pause(
                 &mut campaign,
@@ -139,17 +146,21 @@ impl CampaignSender<'_> {
             return Ok(());
         };
         if campaign.value.state == CampaignState::Scheduled || !campaign.value.prepared {
-            let recipients = if campaign.value.prepared {
-                campaign.value.recipients
-            } else {
-                store.prepare_listed_recipients(&campaign.value).await?
-            };
-            campaign.value.recipients = recipients;
-            campaign.value.prepared = true;
+            let preparing = !campaign.value.prepared;
+            if preparing {
+                campaign.value.recipients =
+                    store.prepare_listed_recipients(&campaign.value).await?;
+                campaign.value.prepared = true;
+            }
             campaign.value.state = CampaignState::Running;
             campaign.value.state_at = now;
             if !self.save(&mut campaign).await? {
                 return Ok(()); // changed meanwhile (paused, cancelled): the next turn sees it
+            }
+            if preparing {
+                // Every recipient has its own record now (which erasure finds): the listed
+                // audience is not kept beside them.
+                store.forget_campaign_audience(&campaign.value).await?;
             }
         }
         let rate = tenant.settings.messages_per_second;
@@ -160,6 +171,14 @@ impl CampaignSender<'_> {
         let mut progress = campaign.value.progress;
         let mut stop = None;
         while progress < end {
+            // A pause or cancel takes effect before the next recipient.
+            let now_sending = store
+                .campaign(tenant_id, id)
+                .await?
+                .is_some_and(|c| c.value.is_sending(store.now()));
+            if !now_sending {
+                break;
+            }
             match self
                 .recipient_turn(&campaign.value, template, &from, rate, progress, report)
                 .await?
@@ -418,53 +437,6 @@ impl CampaignSender<'_> {
             updated_at: store.now(),
             ..claimed.value.clone()
         };
-        // Who it is now, and whether anything may reach them now.
-        let contact = store
-            .contact_by_alias(&campaign.tenant, &claimed.value.alias)
-            .await?;
-        let Some(contact) = contact.filter(|c| c.value.profile.is_some()) else {
-            store
-                .move_recipient(
-                    &claimed,
-                    &finish(RecipientState::Skipped {
-                        reason: Skip::UnknownContact,
-                    }),
-                )
-                .await?;
-            report.skipped += 1;
-            return Ok(Turn::Done);
-        };
-        if let Err(refusal) = persons_gate::ask(
-            store,
-            &campaign.tenant,
-            &contact.value,
-            Some(campaign.category),
-        )
-        .await?
-        {
-            store
-                .move_recipient(
-                    &claimed,
-                    &finish(RecipientState::Skipped {
-                        reason: Skip::of(refusal),
-                    }),
-                )
-                .await?;
-            report.skipped += 1;
-            return Ok(Turn::Done);
-        }
-        let Some(to) = To::of(&contact.value) else {
-            store
-                .move_recipient(
-                    &claimed,
-                    &finish(RecipientState::Skipped {
-                        reason: Skip::Erased,
-                    }),
-                )
-                .await?;
-            report.skipped += 1;
-            return Ok(Turn::Done);
-        };
         let parameters = store
             .recipient_parameters(&campaign.tenant, &campaign.id, &record)
             .await?
@@ -481,6 +453,35 @@ impl CampaignSender<'_> {
                 ))));
             }
         };
+        // Its slot first (the wait may be long), then who it is and whether anything may reach
+        // them, read now: the gate is asked right before the call (DESIGN §8).
+        self.pacer.admit(from, rate).await;
+        let contact = store
+            .contact_by_alias(&campaign.tenant, &claimed.value.alias)
+            .await?
+            .filter(|c| c.value.profile.is_some());
+        let refusal = match &contact {
+            None => Some(Skip::UnknownContact),
+            Some(contact) => persons_gate::ask(
+                store,
+                &campaign.tenant,
+                &contact.value,
+                Some(template.category),
+            )
+            .await?
+            .err()
+            .map(Skip::of),
+        };
+        let to = contact.as_ref().and_then(|c| To::of(&c.value));
+        let (Some(contact), Some(to), None) = (contact, to, refusal) else {
+            self.pacer.release(from);
+            let reason = refusal.unwrap_or(Skip::Erased);
+            store
+                .move_recipient(&claimed, &finish(RecipientState::Skipped { reason }))
+                .await?;
+            report.skipped += 1;
+            return Ok(Turn::Done);
+        };
         let message = Message::from_campaign(
             campaign.tenant.clone(),
             contact.value.id.clone(),
@@ -492,7 +493,6 @@ impl CampaignSender<'_> {
             template.reference(),
             store.now(),
         );
-        self.pacer.admit(from, rate).await;
         // From here the message may reach Meta: a crash leaves it `unknown`, never resent.
         let dispatched = Recipient {
             dispatched: true,
@@ -627,7 +627,15 @@ impl CampaignSender<'_> {
                     code: code.unwrap_or_default(),
                     title: title.clone(),
                 }];
-                store.record_outbound_failed(message, errors, None).await?;
+                store
+                    .record_outbound_failed(
+                        &message.tenant,
+                        &message.contact,
+                        &message.id,
+                        errors,
+                        None,
+                    )
+                    .await?;
                 store
                     .move_recipient(claimed, &with_message(RecipientState::Failed { code }))
                     .await?;

@@ -62,20 +62,23 @@ pub async fn send_order(
             Err(e)
         }
         Err(OutboundSendError::Send(e)) => {
-            let message = stored_message(store, &order).await?;
-            if let Some(message) = message {
-                let error = DeliveryError {
-                    code: e.code().unwrap_or_default(),
-                    title: match &e {
-                        SendError::Retryable { title, .. } | SendError::Permanent { title, .. } => {
-                            title.clone()
-                        }
-                    },
-                };
-                store
-                    .record_outbound_failed(&message, vec![error], None)
-                    .await?;
-            }
+            let error = DeliveryError {
+                code: e.code().unwrap_or_default(),
+                title: match &e {
+                    SendError::Retryable { title, .. } | SendError::Permanent { title, .. } => {
+                        title.clone()
+                    }
+                },
+            };
+            store
+                .record_outbound_failed(
+                    &order.tenant,
+                    &order.contact,
+                    &order.message,
+                    vec![error],
+                    None,
+                )
+                .await?;
             // The person stopped marketing messages in WhatsApp (131050): their decision too.
             if let Some(event) = e.code().and_then(|code| {
                 ConsentEvent::from_delivery_error(
@@ -97,20 +100,6 @@ pub async fn send_order(
     }
 }
 
-async fn stored_message(
-    store: &Store,
-    order: &OutboundOrder,
-) -> Result<Option<Message>, DataError> {
-    let policy = store
-        .tenant(&order.tenant)
-        .await?
-        .map(|t| t.retention())
-        .unwrap_or_default();
-    store
-        .message_by_id(&order.tenant, &order.contact, &order.message, &policy)
-        .await
-}
-
 async fn gate_and_send(
     store: &Store,
     messenger: &dyn Messenger,
@@ -118,7 +107,10 @@ async fn gate_and_send(
 ) -> Result<SendOutcome, OutboundSendError> {
     let tenant = store.tenant(&order.tenant).await?;
     let contact = store.contact(&order.tenant, &order.contact).await?;
-    let message = stored_message(store, order).await?;
+    let policy = tenant.as_ref().map(|t| t.retention()).unwrap_or_default();
+    let message = store
+        .message_by_id(&order.tenant, &order.contact, &order.message, &policy)
+        .await?;
     let body = message.as_ref().and_then(|m| body_of(m, order));
     let from = tenant
         .as_ref()
@@ -129,7 +121,7 @@ async fn gate_and_send(
     else {
         // The contact, its profile or the message's content is gone (erased, expired), or the
         // tenant has no number left: nothing can be sent.
-        return refuse(store, order, None, Refusal::Gone).await;
+        return refuse(store, order, Refusal::Gone).await;
     };
     let allowed = persons_gate::ask(
         store,
@@ -139,7 +131,7 @@ async fn gate_and_send(
     )
     .await?;
     if let Err(refusal) = allowed {
-        return refuse(store, order, Some(&message), refusal).await;
+        return refuse(store, order, refusal).await;
     }
     let wamid = messenger.send(&OutboundSend { from, to, body }).await?;
     // Sent: from here on nothing may release the order, whatever fails.
@@ -176,14 +168,18 @@ fn body_of(message: &Message, order: &OutboundOrder) -> Option<OutboundBody> {
 async fn refuse(
     store: &Store,
     order: &OutboundOrder,
-    message: Option<&Message>,
     refusal: Refusal,
 ) -> Result<SendOutcome, OutboundSendError> {
-    if let Some(message) = message {
-        store
-            .record_outbound_failed(message, Vec::new(), Some(refusal.as_str()))
-            .await?;
-    }
+    // Marks the message failed, saying why (nothing to mark when it is gone).
+    store
+        .record_outbound_failed(
+            &order.tenant,
+            &order.contact,
+            &order.message,
+            Vec::new(),
+            Some(refusal.as_str()),
+        )
+        .await?;
     store
         .finish_outbound(
             order,

@@ -89,6 +89,15 @@ impl Pacer {
         }
     }
 
+    /// Gives back the newest slot of `number`: nothing was sent with it (the recipient was
+    /// skipped).
+    pub fn release(&self, number: &PhoneNumberId) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sends) = windows.get_mut(number) {
+            sends.pop_back();
+        }
+    }
+
     /// Moves the newest slot of `number` to now, right before the call it was taken for: the
     /// window counts when sends leave, whatever was written between admission and the call.
     pub fn sending(&self, number: &PhoneNumberId) {
