@@ -129,21 +129,11 @@ impl World {
             .iter()
             .map(|w| json!({"contact": w, "parameters": {"body": {"1": format!("name-{w}")}}}))
             .collect();
-        let request: CampaignRequest = serde_json::from_value(json!({
+        self.create(json!({
             "name": "Spring", "template": {"name": "spring_sale", "language": "en"},
             "audience": {"contacts": contacts}
         }))
-        .unwrap();
-        let tenant = self.h.store.tenant(&self.tenant.id).await.unwrap().unwrap();
-        campaigns::create(
-            &self.h.store,
-            &tenant,
-            &ApiKeyId::new(KEY),
-            request.check().unwrap(),
-        )
         .await
-        .unwrap()
-        .id
     }
 
     async fn turn(&self) -> TurnReport {
@@ -195,6 +185,47 @@ impl World {
             .unwrap()
             .value
             .state
+    }
+
+    async fn erase(&self, contact: &ContactId) {
+        let versioned = self
+            .h
+            .store
+            .contact(&self.tenant.id, contact)
+            .await
+            .unwrap()
+            .unwrap();
+        let audit = AuditEvent::new(
+            self.tenant.id.clone(),
+            Actor::Admin,
+            "contact.erasure_requested",
+            Some(contact.clone()),
+            self.h.now(),
+        );
+        self.h
+            .store
+            .request_erasure(&versioned, ErasureReason::Request, &audit)
+            .await
+            .unwrap();
+        self.h
+            .store
+            .erase_contact(&self.tenant.id, contact)
+            .await
+            .unwrap();
+    }
+
+    async fn create(&self, request: serde_json::Value) -> CampaignId {
+        let request: CampaignRequest = serde_json::from_value(request).unwrap();
+        let tenant = self.h.store.tenant(&self.tenant.id).await.unwrap().unwrap();
+        campaigns::create(
+            &self.h.store,
+            &tenant,
+            &ApiKeyId::new(KEY),
+            request.check().unwrap(),
+        )
+        .await
+        .unwrap()
+        .id
     }
 
     fn sends_to(&self, wa_id: &str) -> usize {
@@ -510,27 +541,7 @@ async fn erasure_removes_a_persons_recipient_records(h: Harness) {
             .await
             .unwrap();
     assert!(audience.items.is_empty());
-    let versioned =
-        w.h.store
-            .contact(&w.tenant.id, &contact)
-            .await
-            .unwrap()
-            .unwrap();
-    let audit = AuditEvent::new(
-        w.tenant.id.clone(),
-        Actor::Admin,
-        "contact.erasure_requested",
-        Some(contact.clone()),
-        w.h.now(),
-    );
-    w.h.store
-        .request_erasure(&versioned, ErasureReason::Request, &audit)
-        .await
-        .unwrap();
-    w.h.store
-        .erase_contact(&w.tenant.id, &contact)
-        .await
-        .unwrap();
+    w.erase(&contact).await;
     assert!(w
         .h
         .store
@@ -546,7 +557,6 @@ async fn erasure_removes_a_persons_recipient_records(h: Harness) {
             .is_some(),
         "others stay"
     );
-    let _ = Skip::Erased;
 }
 
 /// A sender crashed after claiming two recipients: one before its Graph API call (never sent),
@@ -560,30 +570,18 @@ async fn a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta(h
     let id = w
         .campaign(&["15550200061", "15550200062", "15550200063"])
         .await;
-    // Prepare it without sending: a sender whose messenger is never reached (paused at once).
-    let tenant = w.h.store.tenant(&w.tenant.id).await.unwrap().unwrap();
-    w.h.store
-        .campaign(&w.tenant.id, &id)
-        .await
-        .unwrap()
-        .unwrap();
-    let campaign =
-        w.h.store
-            .campaign(&w.tenant.id, &id)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
-    w.h.store
-        .prepare_listed_recipients(&campaign)
-        .await
-        .unwrap();
+    // Prepare it without sending, as a sender that crashed after its claims would have.
     let mut prepared =
         w.h.store
             .campaign(&w.tenant.id, &id)
             .await
             .unwrap()
             .unwrap();
+    w.h.store
+        .prepare_recipients(&prepared.value, 0..1)
+        .await
+        .unwrap();
+    prepared.value.prepared_chunks = 1;
     prepared.value.prepared = true;
     prepared.value.state = CampaignState::Running;
     assert!(w.h.store.save_campaign(&prepared, None).await.unwrap());
@@ -602,7 +600,6 @@ async fn a_crashed_senders_claims_are_resent_only_when_they_never_reached_meta(h
         };
         assert!(w.h.store.move_recipient(&r, &claimed).await.unwrap());
     }
-    let _ = tenant;
     // The crashed sender's progress was never saved; a new one starts later.
     w.h.clock.advance(Duration::from_millis(5));
     let report = w.turn_of_a_sender_started_at(w.h.now()).await;
@@ -750,7 +747,127 @@ async fn a_purged_campaign_leaves_the_active_directory(h: Harness) {
     assert!(w.h.store.active_campaigns(None).await.unwrap().is_empty());
 }
 
+/// The `marketing_opted_in` segment is resolved when the campaign starts (not when it is
+/// made): whoever opted in meanwhile is in, whoever opted out or was erased meanwhile is not,
+/// and nobody without an opt-in is even a recipient. Its recipients get the defaults.
+async fn a_segment_is_resolved_to_the_marketing_opted_in_when_the_campaign_starts(h: Harness) {
+    let w = world(h).await;
+    w.opted_in("15550200091").await;
+    let leaves = w.opted_in("15550200092").await;
+    let erased = w.opted_in("15550200093").await;
+    w.contact("15550200094").await; // never opted in
+    let send_at = w.h.now().plus(Duration::from_secs(3_600));
+    let id = w
+        .create(json!({
+            "name": "Everyone", "template": {"name": "spring_sale", "language": "en"},
+            "parameters": {"body": {"1": "friend"}},
+            "audience": {"segment": "marketing_opted_in"},
+            "send_at": send_at.to_rfc3339(),
+        }))
+        .await;
+    w.decide(&leaves, Purpose::Marketing, ConsentAction::OptOut)
+        .await;
+    w.erase(&erased).await;
+    w.opted_in("15550200095").await; // after the campaign was made
+    assert_eq!(w.turn().await.prepared, 0, "not before send_at");
+    w.h.clock.advance(Duration::from_secs(3_600));
+    let report = w.turn().await;
+    assert_eq!((report.sent, report.skipped), (2, 0), "{report:?}");
+    for (wa_id, sends) in [
+        ("15550200091", 1),
+        ("15550200092", 0),
+        ("15550200093", 0),
+        ("15550200094", 0),
+        ("15550200095", 1),
+    ] {
+        assert_eq!(w.sends_to(wa_id), sends, "{wa_id}");
+    }
+    let sent = w.graph.requests();
+    let parameter = &sent.last().unwrap().body["template"]["components"][0]["parameters"][0];
+    assert_eq!(parameter["text"], "friend", "the defaults: {parameter}");
+    let campaign =
+        w.h.store
+            .campaign(&w.tenant.id, &id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(campaign.value.recipients, 2);
+    let counts = w.counts(&id).await;
+    assert_eq!(count(&counts, "sent"), 2);
+    assert_eq!(w.state(&id).await, CampaignState::Completed);
+}
+
+/// A person erased after being listed but before the campaign starts gets nothing, counts as
+/// `erased`, and their parameters go with their turn (a recipient's parameters are kept only
+/// until its message is made or it is skipped).
+async fn a_person_erased_before_the_start_is_skipped_as_erased_and_their_parameters_go(h: Harness) {
+    let w = world(h).await;
+    let erased = w.opted_in("15550200101").await;
+    w.opted_in("15550200102").await;
+    let id = w.campaign(&["15550200101", "15550200102"]).await;
+    w.erase(&erased).await;
+    let report = w.turn().await;
+    assert_eq!((report.sent, report.skipped), (1, 1), "{report:?}");
+    assert_eq!(w.sends_to("15550200101"), 0);
+    assert_eq!(
+        w.recipient(&id, 0).await,
+        RecipientState::Skipped {
+            reason: Skip::Erased
+        }
+    );
+    assert_eq!(count(&w.counts(&id).await, "skipped.erased"), 1);
+    for ordinal in [0, 1] {
+        let (_, record) =
+            w.h.store
+                .campaign_recipient_record(&w.tenant.id, &id, ordinal)
+                .await
+                .unwrap()
+                .unwrap();
+        assert!(
+            record.sealed.is_none(),
+            "recipient {ordinal}'s parameters kept"
+        );
+    }
+}
+
+/// A large audience is prepared a few chunks per turn (so each turn fits in one invocation of
+/// the sender on AWS), and sending starts only once every recipient has its record.
+async fn a_large_audience_is_prepared_over_several_turns_before_anything_is_sent(h: Harness) {
+    use mizan_shared::store::AUDIENCE_CHUNK;
+    use mizan_shared::workflows::campaign_send::PREPARE_CHUNKS_PER_TURN;
+    let w = world(h).await;
+    w.opted_in("15550200111").await;
+    let listed = AUDIENCE_CHUNK * PREPARE_CHUNKS_PER_TURN as usize + 1;
+    // One opted-in contact first, then numbers Mizan never heard from.
+    let numbers: Vec<String> = std::iter::once("15550200111".to_owned())
+        .chain((1..listed).map(|n| format!("1555030{n:04}")))
+        .collect();
+    let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let id = w.campaign(&refs).await;
+    let sender = |batch| CampaignSender {
+        store: &w.h.store,
+        messenger: &w.messenger,
+        pacer: &w.pacer,
+        batch,
+        started_at: mizan_shared::domain::time::Timestamp::EPOCH,
+    };
+    let first = sender(2).turn().await.unwrap();
+    assert_eq!(
+        (first.prepared as usize, first.sent, first.skipped),
+        (AUDIENCE_CHUNK * PREPARE_CHUNKS_PER_TURN as usize, 0, 0)
+    );
+    assert_eq!(w.state(&id).await, CampaignState::Scheduled);
+    let second = sender(2).turn().await.unwrap();
+    assert!(second.prepared > 0);
+    assert_eq!((second.sent, second.skipped), (1, 1), "{second:?}");
+    assert_eq!(w.state(&id).await, CampaignState::Running);
+    assert_eq!(w.sends_to("15550200111"), 1);
+}
+
 on_both_backends!(
+    a_segment_is_resolved_to_the_marketing_opted_in_when_the_campaign_starts,
+    a_person_erased_before_the_start_is_skipped_as_erased_and_their_parameters_go,
+    a_large_audience_is_prepared_over_several_turns_before_anything_is_sent,
     a_purged_campaign_leaves_the_active_directory,
     a_template_webhook_pausing_the_template_pauses_its_campaigns_at_once,
     timeouts_are_unknown_130472_is_final_and_suppressed_numbers_are_skipped,

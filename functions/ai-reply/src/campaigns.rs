@@ -35,7 +35,8 @@ pub async fn handle(
     let begun = Instant::now();
     loop {
         let turn = sender.turn().await?;
-        let worked = turn.sent + turn.skipped + turn.failed + turn.deferred + turn.unknown;
+        let worked =
+            turn.sent + turn.skipped + turn.failed + turn.deferred + turn.unknown + turn.prepared;
         add(&mut total, &turn);
         let left = deadline
             .duration_since(std::time::SystemTime::now())
@@ -56,4 +57,5 @@ fn add(total: &mut TurnReport, turn: &TurnReport) {
     total.released += turn.released;
     total.paused += turn.paused;
     total.completed += turn.completed;
+    total.prepared += turn.prepared;
 }

@@ -242,9 +242,6 @@ fn answer(e: CampaignError) -> ApiError {
         }
         CampaignError::NoOptOut => ApiError::new(422, "no_opt_out", message).with_field("template"),
         CampaignError::Recipients(offenders) => recipients_error(&offenders),
-        CampaignError::SegmentNotSupported => {
-            ApiError::new(422, "segment_not_supported", message).with_field("audience.segment")
-        }
         CampaignError::NotFound => not_found(),
         CampaignError::Control(_) => ApiError::new(409, "invalid_state", message),
         CampaignError::Conflict => ApiError::new(409, "conflict", message),

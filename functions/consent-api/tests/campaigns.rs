@@ -204,7 +204,19 @@ async fn a_campaign_is_refused_when_it_cannot_be_sent_as_asked() {
             ),
         )
         .await;
-    assert_eq!(segment.body["error"]["code"], "segment_not_supported");
+    assert_eq!(segment.status, 202, "{}", segment.body);
+    let unfit_segment = h
+        .as_a(
+            "POST",
+            "/v1/campaigns",
+            Some(
+                json!({"name": "All", "template": {"name": "spring_sale", "language": "en"},
+                        "audience": {"segment": "marketing_opted_in"}}),
+            ),
+        )
+        .await;
+    assert_eq!(unfit_segment.status, 422, "a segment's defaults must fit");
+    assert_eq!(unfit_segment.body["error"]["code"], "invalid_recipients");
     let other_tenants = h
         .as_b(
             "POST",

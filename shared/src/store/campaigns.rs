@@ -12,6 +12,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::campaign::{
     count_changes, Campaign, ListedRecipient, Recipient, RecipientState,
 };
+use crate::domain::consent::Decision;
 use crate::domain::identity_hash::IdentityHash;
 use crate::domain::ids::{CampaignId, ContactId, MessageId, TenantId};
 use crate::domain::message::{CampaignLink, Message, Status};
@@ -26,9 +27,11 @@ use std::collections::BTreeMap;
 pub const AUDIENCE_CHUNK: usize = 1_000;
 /// Counter shards per campaign.
 pub const COUNTER_SHARDS: u32 = 16;
+/// Contacts read at once while a segment is resolved.
+const SEGMENT_READS_IN_FLIGHT: usize = 16;
 
 /// One listed recipient as sealed in its chunk.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct ListedEntry {
     alias: IdentityHash,
     parameters: serde_json::Value,
@@ -107,27 +110,51 @@ impl Store {
         listed: &[ListedRecipient],
         audit: &AuditEvent,
     ) -> Result<(), DataError> {
+        let entries: Vec<ListedEntry> = listed
+            .iter()
+            .map(|r| ListedEntry {
+                alias: self.hasher.identifier(
+                    &campaign.tenant,
+                    r.reference.kind(),
+                    r.reference.value().expose(),
+                ),
+                parameters: r.parameters.expose().clone(),
+            })
+            .collect();
+        self.store_audience(campaign, &entries).await?;
+        let writes = vec![
+            Write::Put {
+                record: Self::campaign_record(campaign, 1)?,
+                condition: Condition::Absent,
+            },
+            Self::campaign_directory_write(campaign)?,
+            audit_write(audit)?,
+        ];
+        match self.records.transact(writes).await {
+            Err(StoreError::ConditionFailed { .. }) => {
+                Err(DataError::Conflict("a campaign with this id exists".into()))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Stores an audience in sealed chunks of [`AUDIENCE_CHUNK`] (chunk `i` holds ordinals
+    /// from `i * AUDIENCE_CHUNK`).
+    async fn store_audience(
+        &self,
+        campaign: &Campaign,
+        entries: &[ListedEntry],
+    ) -> Result<(), DataError> {
         let holder = key_holder(&campaign.id);
         let mut chunks = Vec::new();
-        for (index, chunk) in listed.chunks(AUDIENCE_CHUNK).enumerate() {
-            let entries: Vec<ListedEntry> = chunk
-                .iter()
-                .map(|r| ListedEntry {
-                    alias: self.hasher.identifier(
-                        &campaign.tenant,
-                        r.reference.kind(),
-                        r.reference.value().expose(),
-                    ),
-                    parameters: r.parameters.expose().clone(),
-                })
-                .collect();
+        for (index, chunk) in entries.chunks(AUDIENCE_CHUNK).enumerate() {
             let key = layout::campaign_audience(&campaign.tenant, &campaign.id, index);
             let mut record = Record::new(
                 key.clone(),
                 layout::CAMPAIGN_AUDIENCE_KIND,
-                serde_json::json!({ "recipients": entries.len() }),
+                serde_json::json!({ "recipients": chunk.len() }),
             );
-            record.sealed = Some(self.seal(&campaign.tenant, &holder, &key, &entries).await?);
+            record.sealed = Some(self.seal(&campaign.tenant, &holder, &key, &chunk).await?);
             record.retention = Some(layout::retention_entry(
                 &campaign.tenant,
                 Category::MessageMetadata,
@@ -145,20 +172,7 @@ impl Store {
                 .collect();
             self.records.transact(batch).await?;
         }
-        let writes = vec![
-            Write::Put {
-                record: Self::campaign_record(campaign, 1)?,
-                condition: Condition::Absent,
-            },
-            Self::campaign_directory_write(campaign)?,
-            audit_write(audit)?,
-        ];
-        match self.records.transact(writes).await {
-            Err(StoreError::ConditionFailed { .. }) => {
-                Err(DataError::Conflict("a campaign with this id exists".into()))
-            }
-            other => Ok(other?),
-        }
+        Ok(())
     }
 
     pub async fn campaign(
@@ -253,82 +267,64 @@ impl Store {
             .await?)
     }
 
-    /// Turns the listed audience into one pending record per recipient (and a pointer in the
-    /// recipient's alias partition for erasure). Safe to repeat until the campaign is marked
-    /// prepared: nothing is sent before.
-    pub async fn prepare_listed_recipients(&self, campaign: &Campaign) -> Result<u32, DataError> {
-        let holder = key_holder(&campaign.id);
-        let chunks = self
-            .query_all(
-                Query::prefix(
-                    layout::campaign_partition(&campaign.tenant, &campaign.id),
-                    layout::CAMPAIGN_AUDIENCE_PREFIX,
-                ),
-                self.now(),
-            )
+    /// Resolves the `marketing_opted_in` segment: every contact of the tenant (from the
+    /// retention index, no scan) with a marketing opt-in on record and no erasure under way,
+    /// stored as the campaign's audience (its chunks, as a listed audience's, without
+    /// parameters: a segment's recipients get the campaign's defaults). Safe to repeat until
+    /// the campaign is marked resolved. Returns how many it holds.
+    pub async fn resolve_marketing_segment(&self, campaign: &Campaign) -> Result<u32, DataError> {
+        use futures_util::{StreamExt, TryStreamExt};
+        let ids = self.contact_ids(&campaign.tenant).await?;
+        let members: Vec<IdentityHash> = futures_util::stream::iter(ids)
+            .map(|id| async move {
+                let state = self.contact_record(&campaign.tenant, &id).await?;
+                Ok::<_, DataError>(state.and_then(|(_, doc)| {
+                    let c = &doc.contact;
+                    let member = c.consent.marketing == Decision::Granted
+                        && c.erasure_requested_at.is_none();
+                    // The first identifier it was known by names it, as a listed one would.
+                    member.then(|| doc.aliases.first().cloned()).flatten()
+                }))
+            })
+            .buffered(SEGMENT_READS_IN_FLIGHT)
+            .try_filter_map(|alias| async move { Ok(alias) })
+            .try_collect()
             .await?;
-        let mut ordinal = 0u32;
-        for chunk in &chunks {
+        let entries: Vec<ListedEntry> = members
+            .into_iter()
+            .map(|alias| ListedEntry {
+                alias,
+                parameters: serde_json::Value::Null,
+            })
+            .collect();
+        self.store_audience(campaign, &entries).await?;
+        Ok(u32::try_from(entries.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Turns audience chunks `chunks` into one pending record per recipient (and a pointer in
+    /// the recipient's alias partition for erasure). Safe to repeat until the campaign is
+    /// marked prepared: nothing is sent before.
+    pub async fn prepare_recipients(
+        &self,
+        campaign: &Campaign,
+        chunks: std::ops::Range<u32>,
+    ) -> Result<(), DataError> {
+        let holder = key_holder(&campaign.id);
+        for index in chunks {
+            let key = layout::campaign_audience(&campaign.tenant, &campaign.id, index as usize);
+            let Some(chunk) = self.records.get(&key, self.now()).await? else {
+                return Err(DataError::Invalid(format!(
+                    "audience chunk {index} of the campaign is missing"
+                )));
+            };
             let entries: Vec<ListedEntry> = self
-                .open(&campaign.tenant, &holder, chunk, "campaign audience")
+                .open(&campaign.tenant, &holder, &chunk, "campaign audience")
                 .await?
                 .ok_or_else(|| DataError::Invalid("the campaign's key is gone".into()))?;
+            let first = index * AUDIENCE_CHUNK as u32;
             let mut writes = Vec::with_capacity(entries.len() * 2);
-            for entry in entries {
-                let recipient = Recipient {
-                    tenant: campaign.tenant.clone(),
-                    campaign: campaign.id.clone(),
-                    ordinal,
-                    alias: entry.alias.clone(),
-                    contact: None,
-                    state: RecipientState::Pending,
-                    message: None,
-                    retry_at: None,
-                    attempts: 0,
-                    dispatched: false,
-                    updated_at: self.now(),
-                };
-                let key = layout::campaign_recipient(&campaign.tenant, &campaign.id, ordinal);
-                let mut record = Record::new(
-                    key.clone(),
-                    layout::CAMPAIGN_RECIPIENT_KIND,
-                    to_doc(&recipient)?,
-                );
-                record.sealed = Some(
-                    self.seal(&campaign.tenant, &holder, &key, &entry.parameters)
-                        .await?,
-                );
-                record.retention = Some(layout::retention_entry(
-                    &campaign.tenant,
-                    Category::MessageMetadata,
-                    &key,
-                    campaign.created_at,
-                ));
-                writes.push(Write::Put {
-                    record,
-                    condition: Condition::Always,
-                });
-                let member_key =
-                    layout::campaign_member(&campaign.tenant, &entry.alias, &campaign.id, ordinal);
-                let mut member = Record::new(
-                    member_key.clone(),
-                    layout::CAMPAIGN_MEMBER_KIND,
-                    to_doc(&MemberDoc {
-                        campaign: campaign.id.clone(),
-                        ordinal,
-                    })?,
-                );
-                member.retention = Some(layout::retention_entry(
-                    &campaign.tenant,
-                    Category::MessageMetadata,
-                    &member_key,
-                    campaign.created_at,
-                ));
-                writes.push(Write::Put {
-                    record: member,
-                    condition: Condition::Always,
-                });
-                ordinal += 1;
+            for (ordinal, entry) in (first..).zip(entries) {
+                writes.extend(self.new_recipient_writes(campaign, ordinal, entry).await?);
             }
             while !writes.is_empty() {
                 let batch: Vec<Write> = writes
@@ -337,7 +333,88 @@ impl Store {
                 self.records.transact(batch).await?;
             }
         }
-        Ok(ordinal)
+        Ok(())
+    }
+
+    /// A pending recipient (its parameters sealed, when it has its own) and its pointer.
+    async fn new_recipient_writes(
+        &self,
+        campaign: &Campaign,
+        ordinal: u32,
+        entry: ListedEntry,
+    ) -> Result<[Write; 2], DataError> {
+        let recipient = Recipient {
+            tenant: campaign.tenant.clone(),
+            campaign: campaign.id.clone(),
+            ordinal,
+            alias: entry.alias.clone(),
+            contact: None,
+            state: RecipientState::Pending,
+            message: None,
+            retry_at: None,
+            attempts: 0,
+            dispatched: false,
+            updated_at: self.now(),
+        };
+        let key = layout::campaign_recipient(&campaign.tenant, &campaign.id, ordinal);
+        let mut record = Record::new(
+            key.clone(),
+            layout::CAMPAIGN_RECIPIENT_KIND,
+            to_doc(&recipient)?,
+        );
+        if !entry.parameters.is_null() {
+            let holder = key_holder(&campaign.id);
+            record.sealed = Some(
+                self.seal(&campaign.tenant, &holder, &key, &entry.parameters)
+                    .await?,
+            );
+        }
+        record.retention = Some(layout::retention_entry(
+            &campaign.tenant,
+            Category::MessageMetadata,
+            &key,
+            campaign.created_at,
+        ));
+        let member_key =
+            layout::campaign_member(&campaign.tenant, &entry.alias, &campaign.id, ordinal);
+        let mut member = Record::new(
+            member_key.clone(),
+            layout::CAMPAIGN_MEMBER_KIND,
+            to_doc(&MemberDoc {
+                campaign: campaign.id.clone(),
+                ordinal,
+            })?,
+        );
+        member.retention = Some(layout::retention_entry(
+            &campaign.tenant,
+            Category::MessageMetadata,
+            &member_key,
+            campaign.created_at,
+        ));
+        Ok([
+            Write::Put {
+                record,
+                condition: Condition::Always,
+            },
+            Write::Put {
+                record: member,
+                condition: Condition::Always,
+            },
+        ])
+    }
+
+    /// Whether the identifier with this keyed hash belonged to a contact erased lately (its
+    /// tombstone lasts 30 days).
+    pub async fn was_erased(
+        &self,
+        tenant: &TenantId,
+        alias: &IdentityHash,
+    ) -> Result<bool, DataError> {
+        Ok(self
+            .records
+            .get(&layout::erasure_tombstone(tenant, alias), self.now())
+            .await?
+            .is_some())
     }
 
     fn recipient_of(record: &Record) -> Result<Versioned<Recipient>, DataError> {
@@ -429,6 +506,8 @@ impl Store {
                 changes: Changes {
                     doc: Some(to_doc(next)?),
                     version: Some(recipient.version + 1),
+                    // Parameters are personal data: kept only while a send may need them.
+                    sealed: (!next.state.awaits_sending()).then_some(None),
                     ..Changes::default()
                 },
                 condition: Condition::VersionIs(recipient.version),

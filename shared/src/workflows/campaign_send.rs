@@ -16,7 +16,7 @@ use crate::domain::personal::Personal;
 use crate::domain::template::{fill, Template, TemplateCategory};
 use crate::domain::time::Timestamp;
 use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient as To, SendError};
-use crate::store::{DataError, Store, Versioned};
+use crate::store::{DataError, Store, Versioned, AUDIENCE_CHUNK};
 pub use crate::workflows::pacing::{Pacer, PACING_WINDOW};
 use crate::workflows::persons_gate;
 use serde::Serialize;
@@ -28,6 +28,9 @@ pub const PER_USER_MARKETING_LIMIT: i64 = 131049;
 /// How long a claimed recipient may stay `sending` before a completing campaign reports it
 /// `unknown` (its sender crashed mid-call: it may have gone out, it is never sent again).
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
+/// Audience chunks one turn turns into recipient records (a turn stays well within a Lambda
+/// invocation on DynamoDB).
+pub const PREPARE_CHUNKS_PER_TURN: u32 = 5;
 
 /// What one turn of the sender did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -42,6 +45,8 @@ pub struct TurnReport {
     pub released: u32,
     pub paused: u32,
     pub completed: u32,
+    /// Recipients whose records were made (at most a chunk's worth over the true number).
+    pub prepared: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +92,7 @@ impl CampaignSender<'_> {
                 released = report.released,
                 paused = report.paused,
                 completed = report.completed,
+                prepared = report.prepared,
                 "campaign sender turn"
             );
         }
@@ -145,22 +151,17 @@ impl CampaignSender<'_> {
             .await?;
             return Ok(());
         };
-        if campaign.value.state == CampaignState::Scheduled || !campaign.value.prepared {
-            let preparing = !campaign.value.prepared;
-            if preparing {
-                campaign.value.recipients =
-                    store.prepare_listed_recipients(&campaign.value).await?;
-                campaign.value.prepared = true;
+        if !campaign.value.prepared {
+            let ready = self.prepare(&mut campaign, report).await? && campaign.value.prepared;
+            if !ready {
+                return Ok(()); // more to prepare on the next turn, or changed meanwhile
             }
+        }
+        if campaign.value.state == CampaignState::Scheduled {
             campaign.value.state = CampaignState::Running;
             campaign.value.state_at = now;
             if !self.save(&mut campaign).await? {
                 return Ok(()); // changed meanwhile (paused, cancelled): the next turn sees it
-            }
-            if preparing {
-                // Every recipient has its own record now (which erasure finds): the listed
-                // audience is not kept beside them.
-                store.forget_campaign_audience(&campaign.value).await?;
             }
         }
         let rate = tenant.settings.messages_per_second;
@@ -203,6 +204,40 @@ impl CampaignSender<'_> {
             self.save(&mut campaign).await?;
         }
         Ok(())
+    }
+
+    /// One step of preparing a campaign that starts: a segment resolved into its audience, then
+    /// up to [`PREPARE_CHUNKS_PER_TURN`] chunks of the audience turned into recipient records.
+    /// `false` when the campaign changed meanwhile (the next turn sees it).
+    async fn prepare(
+        &self,
+        campaign: &mut Versioned<Campaign>,
+        report: &mut TurnReport,
+    ) -> Result<bool, DataError> {
+        let store = self.store;
+        if !campaign.value.audience_resolved() {
+            campaign.value.recipients = store.resolve_marketing_segment(&campaign.value).await?;
+            campaign.value.resolved = true;
+            if !self.save(campaign).await? {
+                return Ok(false);
+            }
+        }
+        let chunks = campaign.value.recipients.div_ceil(AUDIENCE_CHUNK as u32);
+        let from = campaign.value.prepared_chunks;
+        let to = chunks.min(from + PREPARE_CHUNKS_PER_TURN);
+        store.prepare_recipients(&campaign.value, from..to).await?;
+        campaign.value.prepared_chunks = to;
+        campaign.value.prepared = to == chunks;
+        report.prepared += (to - from) * AUDIENCE_CHUNK as u32;
+        if !self.save(campaign).await? {
+            return Ok(false);
+        }
+        if campaign.value.prepared {
+            // Every recipient has its own record now (which erasure finds): the audience is
+            // not kept beside them.
+            store.forget_campaign_audience(&campaign.value).await?;
+        }
+        Ok(true)
     }
 
     async fn save(&self, campaign: &mut Versioned<Campaign>) -> Result<bool, DataError> {
@@ -440,7 +475,8 @@ impl CampaignSender<'_> {
         let parameters = store
             .recipient_parameters(&campaign.tenant, &campaign.id, &record)
             .await?
-            .unwrap_or(serde_json::Value::Null);
+            // A segment's recipients have none of their own.
+            .unwrap_or_else(|| campaign.defaults.clone());
         let filled = match fill(template, &parameters) {
             Ok(filled) => filled,
             Err(e) => {
@@ -461,6 +497,12 @@ impl CampaignSender<'_> {
             .await?
             .filter(|c| c.value.profile.is_some());
         let refusal = match &contact {
+            None if store
+                .was_erased(&campaign.tenant, &claimed.value.alias)
+                .await? =>
+            {
+                Some(Skip::Erased)
+            }
             None => Some(Skip::UnknownContact),
             Some(contact) => persons_gate::ask(
                 store,

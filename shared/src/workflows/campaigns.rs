@@ -28,11 +28,6 @@ pub enum CampaignError {
     NoOptOut,
     #[error("{} recipient(s) do not fit the template", .0.len())]
     Recipients(Vec<Offender>),
-    #[error(
-        "segments are not available yet: Mizan keeps no listing of a tenant's contacts to resolve \
-         one from; list the contacts"
-    )]
-    SegmentNotSupported,
     #[error("no campaign of this tenant has this id")]
     NotFound,
     #[error(transparent)]
@@ -51,9 +46,6 @@ pub async fn create(
     by: &ApiKeyId,
     request: CheckedCampaign,
 ) -> Result<Campaign, CampaignError> {
-    if request.audience == Audience::MarketingOptedIn {
-        return Err(CampaignError::SegmentNotSupported);
-    }
     let template = store
         .template(
             &tenant.id,
@@ -85,6 +77,8 @@ pub async fn create(
         defaults: request.defaults.clone(),
         audience: request.audience,
         recipients: u32::try_from(request.listed.len()).unwrap_or(u32::MAX),
+        resolved: request.audience == Audience::Listed,
+        prepared_chunks: 0,
         prepared: false,
         progress: 0,
         send_at: request.send_at.unwrap_or(now),

@@ -73,7 +73,15 @@ pub struct Campaign {
     pub audience: Audience,
     /// Recipients known so far (listed ones at creation; a segment's once resolved).
     pub recipients: u32,
-    /// Whether every recipient record exists (a segment is resolved when the campaign starts).
+    /// Whether the audience is a list of recipients yet (a listed one from the start; a
+    /// segment once resolved, when the campaign starts).
+    #[serde(default)]
+    pub resolved: bool,
+    /// Audience chunks turned into recipient records so far (a few per turn, so a large
+    /// campaign's preparation fits in the sender's invocations).
+    #[serde(default)]
+    pub prepared_chunks: u32,
+    /// Whether every recipient record exists.
     pub prepared: bool,
     /// Every recipient below this ordinal has had its turn (sent, skipped, failed or deferred).
     #[serde(default)]
@@ -148,6 +156,12 @@ impl Campaign {
         self.reason = Some(reason.into());
         self.state_at = now;
         true
+    }
+
+    /// Whether the audience is a list yet (campaigns stored before segments existed were all
+    /// listed).
+    pub fn audience_resolved(&self) -> bool {
+        self.audience == Audience::Listed || self.resolved
     }
 
     /// Whether recipients may be sent to now.
@@ -254,6 +268,15 @@ impl RecipientState {
         }
     }
 
+    /// Whether the recipient's parameters may still be needed (its message is not made yet, or
+    /// made again on a later try): otherwise they are not kept.
+    pub fn awaits_sending(self) -> bool {
+        matches!(
+            self,
+            RecipientState::Pending | RecipientState::Sending | RecipientState::Deferred
+        )
+    }
+
     /// Position in the forward-only order of a sent message's statuses.
     fn delivery_rank(self) -> Option<u8> {
         match self {
@@ -334,6 +357,8 @@ mod tests {
             defaults: serde_json::Value::Null,
             audience: Audience::Listed,
             recipients: 1,
+            resolved: true,
+            prepared_chunks: 1,
             prepared: true,
             progress: 0,
             send_at: Timestamp::from_millis(0),
