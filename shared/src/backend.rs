@@ -2,15 +2,18 @@
 
 use crate::adapters::dynamodb::{DynamoKeyStore, DynamoStore};
 use crate::adapters::embedded::{EmbeddedKeyStore, EmbeddedStore};
+use crate::adapters::in_process_pace_ledger::InProcessPaceLedger;
 use crate::adapters::kms::KmsVault;
 use crate::adapters::local_archives::LocalArchives;
 use crate::adapters::local_vault::LocalVault;
 use crate::adapters::s3_archives::S3Archives;
+use crate::adapters::table_pace_ledger::TablePaceLedger;
 use crate::config::{parse_hash_key, Backend, Config, ExportConfig};
 use crate::crypto::envelope::Envelope;
 use crate::domain::identity_hash::IdentityHasher;
 use crate::ports::archives::ArchiveStore;
 use crate::ports::clock::{Clock, SystemClock};
+use crate::ports::pace_ledger::PaceLedger;
 use crate::store::Store;
 use rand::RngCore;
 use std::io::Write;
@@ -36,6 +39,9 @@ pub struct Services {
     pub store: Store,
     pub archives: Arc<dyn ArchiveStore>,
     pub embedded: Option<EmbeddedStore>,
+    /// Where a number's sends outside campaigns are noted for the campaign sender's pacing:
+    /// memory when every function shares one process (embedded), the data table on AWS.
+    pub pace_ledger: Arc<dyn PaceLedger>,
 }
 
 pub async fn connect(config: &Config) -> Result<Services, BackendError> {
@@ -78,6 +84,7 @@ pub async fn connect_with(
                 ),
                 archives: Arc::new(LocalArchives::new(data_dir)),
                 embedded: Some(records),
+                pace_ledger: Arc::new(InProcessPaceLedger::default()),
             })
         }
         Backend::Aws {
@@ -105,13 +112,15 @@ pub async fn connect_with(
                 path: "MIZAN_HASH_KEY".into(),
                 reason: "required with the aws backend".into(),
             })?;
+            let store = Store::new(
+                Arc::new(DynamoStore::new(dynamodb, data_table.clone())),
+                Arc::new(envelope),
+                Arc::new(IdentityHasher::new(hash_key)),
+                clock,
+            );
             Ok(Services {
-                store: Store::new(
-                    Arc::new(DynamoStore::new(dynamodb, data_table.clone())),
-                    Arc::new(envelope),
-                    Arc::new(IdentityHasher::new(hash_key)),
-                    clock,
-                ),
+                pace_ledger: Arc::new(TablePaceLedger::new(store.clone())),
+                store,
                 archives: Arc::new(S3Archives::new(
                     aws_sdk_s3::Client::new(sdk),
                     export_bucket.clone(),

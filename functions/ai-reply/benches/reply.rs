@@ -106,12 +106,13 @@ fn reply(c: &mut Criterion) {
             .unwrap();
         let embedded = services.embedded.clone().unwrap();
         Bench {
-            deps: Deps {
-                store: services.store,
-                responder: Arc::new(InstantModel),
-                messenger: Arc::new(Outbox::new("v24.0")),
-                history: 20,
-            },
+            deps: Deps::from_parts(
+                services.store,
+                Arc::new(InstantModel),
+                Arc::new(Outbox::new("v24.0")),
+                services.pace_ledger,
+                20,
+            ),
             embedded,
             position: std::sync::Mutex::new(0),
             counter: AtomicU64::new(0),

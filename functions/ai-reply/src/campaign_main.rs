@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
     let deps: Deps = mizan_shared::startup::from_env().await?;
     let started_at = deps.store.now();
-    let pacer = Pacer::default();
+    let pacer = Pacer::default().leaving_room_for(deps.pace_ledger.clone());
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         campaigns::handle(&deps, &pacer, started_at, event)
     }))

@@ -26,7 +26,7 @@ pub async fn handle(
     let deadline = event.context.deadline();
     let sender = CampaignSender {
         store: &deps.store,
-        messenger: deps.messenger.as_ref(),
+        messenger: deps.broadcast.as_ref(),
         pacer,
         batch: BATCH,
         started_at,

@@ -13,12 +13,14 @@ pub use batch::{handle, handle_batch, BatchReport};
 pub use mizan_shared::workflows::reply::Outcome;
 
 use mizan_shared::adapters::backoff::RetryPolicy;
+use mizan_shared::adapters::counted_messenger::CountedMessenger;
 use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
 use mizan_shared::backend::Services;
 use mizan_shared::config::{Config, ReplyConfig};
 use mizan_shared::ports::messenger::Messenger;
+use mizan_shared::ports::pace_ledger::PaceLedger;
 use mizan_shared::ports::responder::Responder;
 use mizan_shared::store::Store;
 use std::sync::Arc;
@@ -28,7 +30,12 @@ use std::sync::Arc;
 pub struct Deps {
     pub store: Store,
     pub responder: Arc<dyn Responder>,
+    /// Conversational sends (the AI's, people's, keyword confirmations), each noted in the
+    /// number's pace ledger so campaigns leave room for them.
     pub messenger: Arc<dyn Messenger>,
+    /// The campaign sender's: paced by its own pacer, which reads the ledger.
+    pub broadcast: Arc<dyn Messenger>,
+    pub pace_ledger: Arc<dyn PaceLedger>,
     /// How many recent messages of the conversation the responder sees.
     pub history: usize,
 }
@@ -81,12 +88,35 @@ impl Deps {
         reply: &ReplyConfig,
         messenger: Arc<dyn Messenger>,
     ) -> Result<Deps, StartupError> {
-        Ok(Deps {
-            store: services.store.clone(),
-            responder: responder(reply)?,
+        Ok(Deps::from_parts(
+            services.store.clone(),
+            responder(reply)?,
             messenger,
-            history: reply.history,
-        })
+            services.pace_ledger.clone(),
+            reply.history,
+        ))
+    }
+
+    /// The dependencies from their parts: conversational sends through `messenger` are noted
+    /// in `pace_ledger`; the campaign sender's go through it as they are.
+    pub fn from_parts(
+        store: Store,
+        responder: Arc<dyn Responder>,
+        messenger: Arc<dyn Messenger>,
+        pace_ledger: Arc<dyn PaceLedger>,
+        history: usize,
+    ) -> Deps {
+        Deps {
+            store,
+            responder,
+            messenger: Arc::new(CountedMessenger::new(
+                messenger.clone(),
+                pace_ledger.clone(),
+            )),
+            broadcast: messenger,
+            pace_ledger,
+            history,
+        }
     }
 }
 

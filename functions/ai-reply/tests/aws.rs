@@ -13,6 +13,7 @@ use mizan_ai_reply::{handle_batch, Deps, Outcome};
 use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
+use mizan_shared::adapters::table_pace_ledger::TablePaceLedger;
 use mizan_shared::config::{layered, ReplyConfig};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::ids::{ApiKeyId, Wamid};
@@ -131,12 +132,14 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
         },
     })
     .unwrap();
-    let deps = Deps {
-        store: role.store,
-        responder: Arc::new(FaqResponder),
-        messenger: Arc::new(messenger),
-        history: reply.history,
-    };
+    let ledger = Arc::new(TablePaceLedger::new(role.store.clone()));
+    let deps = Deps::from_parts(
+        role.store,
+        Arc::new(FaqResponder),
+        Arc::new(messenger),
+        ledger,
+        reply.history,
+    );
 
     let mut question = Event::default();
     question.records = vec![inserted(&seed_role.store, &messages[0], 1).await];
@@ -289,19 +292,22 @@ async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
         },
     })
     .unwrap();
-    let deps = Deps {
-        store: role.store,
-        responder: Arc::new(FaqResponder),
-        messenger: Arc::new(messenger),
-        history: reply.history,
-    };
+    let ledger = Arc::new(TablePaceLedger::new(role.store.clone()));
+    let deps = Deps::from_parts(
+        role.store,
+        Arc::new(FaqResponder),
+        Arc::new(messenger),
+        ledger,
+        reply.history,
+    );
     let mut context = lambda_runtime::Context::default();
     context.deadline = u64::try_from(deps.store.now().as_millis()).unwrap() + 60_000;
     let event = lambda_runtime::LambdaEvent::new(serde_json::json!({}), context);
-    let report =
-        mizan_ai_reply::campaigns::handle(&deps, &Pacer::default(), deps.store.now(), event)
-            .await
-            .unwrap();
+    // The pacer reads the number's other sends from the ledger in the table.
+    let pacer = Pacer::default().leaving_room_for(deps.pace_ledger.clone());
+    let report = mizan_ai_reply::campaigns::handle(&deps, &pacer, deps.store.now(), event)
+        .await
+        .unwrap();
     assert_eq!(
         (report.sent, report.skipped, report.completed),
         (1, 1, 1),

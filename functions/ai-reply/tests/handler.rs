@@ -7,6 +7,7 @@ use mizan_ai_reply::{handle, handle_batch, Deps, Outcome};
 use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
+use mizan_shared::adapters::in_process_pace_ledger::InProcessPaceLedger;
 use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, ConsentSource, Purpose};
@@ -107,12 +108,13 @@ async fn harness_with(model: Option<&FakeModel>, settings: TenantSettings) -> Ha
     system.skip_changes().await;
     Harness {
         system,
-        deps: Deps {
+        deps: Deps::from_parts(
             store,
             responder,
-            messenger: Arc::new(messenger),
-            history: 20,
-        },
+            Arc::new(messenger),
+            Arc::new(InProcessPaceLedger::default()),
+            20,
+        ),
         tenant,
         graph,
     }
@@ -358,6 +360,24 @@ async fn the_agent_send_event_sends_the_persons_answer_once_without_quoting() {
     let again = handle_batch(&h.deps, event).await;
     assert_eq!(again.sends[0].2, Some(SendOutcome::AlreadyHandled));
     assert_eq!(h.graph.text_attempts().len(), 1);
+    assert_eq!(
+        noted_sends(&h).await,
+        1,
+        "the send is noted for the campaign sender's pacing"
+    );
+}
+
+/// The sends of the harness's number the pace ledger noted in the last window.
+async fn noted_sends(h: &Harness) -> usize {
+    h.deps
+        .pace_ledger
+        .recent(
+            &PhoneNumberId::new(PHONE),
+            mizan_shared::workflows::pacing::PACING_WINDOW,
+        )
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]
@@ -458,6 +478,11 @@ async fn the_single_message_event_gets_the_faq_answer_quoting_it_after_a_read_re
             reply: stored.id,
             kind: ReplyKind::Answer
         }
+    );
+    assert_eq!(
+        noted_sends(&h).await,
+        1,
+        "the AI's reply is noted for the campaign sender's pacing; the read receipt is not"
     );
 }
 

@@ -90,8 +90,12 @@ async fn the_api_calls_exactly_what_its_iam_policy_grants() {
     let env = |var: &str| (var == "MIZAN_GRAPH_BASE_URL").then(|| fake_graph.base_url.clone());
     let config = Config::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
     let graph = GraphConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
+    let ledger = Arc::new(
+        mizan_shared::adapters::table_pace_ledger::TablePaceLedger::new(role.store.clone()),
+    );
     let services = Services {
         store: role.store,
+        pace_ledger: ledger,
         archives: Arc::new(role.archives),
         embedded: None,
     };

@@ -71,8 +71,12 @@ async fn started(deployment: &Deployment, calls: &AwsCalls, webhook_secret: &str
     let lookup = layered(&env, &values, true).unwrap();
     let config = Config::from_lookup(&lookup).unwrap();
     let webhook = WebhookConfig::from_lookup(&lookup).unwrap();
+    let ledger = Arc::new(
+        mizan_shared::adapters::table_pace_ledger::TablePaceLedger::new(role.store.clone()),
+    );
     let services = Services {
         store: role.store,
+        pace_ledger: ledger,
         archives: Arc::new(role.archives),
         embedded: None,
     };

@@ -48,7 +48,7 @@ pub fn schedules(
     let campaigns = Arc::new(CampaignJob {
         store: services.store.clone(),
         messenger: messenger(outbox)?,
-        pacer: Pacer::default(),
+        pacer: Pacer::default().leaving_room_for(services.pace_ledger.clone()),
         started_at: services.store.now(),
     });
     Ok(vec![

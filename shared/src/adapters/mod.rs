@@ -2,11 +2,13 @@
 
 pub mod aws_errors;
 pub mod backoff;
+pub mod counted_messenger;
 pub mod dynamodb;
 pub mod embedded;
 pub mod faq;
 pub mod graph;
 pub mod graph_templates;
+pub mod in_process_pace_ledger;
 pub mod kms;
 pub mod local_archives;
 pub mod local_templates;
@@ -15,3 +17,4 @@ pub mod openai;
 pub mod outbox;
 pub mod s3_archives;
 pub mod secrets_manager;
+pub mod table_pace_ledger;

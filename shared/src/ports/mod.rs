@@ -4,6 +4,7 @@ pub mod archives;
 pub mod clock;
 pub mod keys;
 pub mod messenger;
+pub mod pace_ledger;
 pub mod record_item;
 pub mod records;
 pub mod responder;
