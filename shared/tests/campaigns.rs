@@ -14,7 +14,7 @@ use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::campaign::{
-    CampaignRequest, CampaignState, Control, RecipientState, Skip,
+    Campaign, CampaignRequest, CampaignState, Control, RecipientState, Skip,
 };
 use mizan_shared::domain::consent::{ConsentAction, ConsentEvent, Purpose};
 use mizan_shared::domain::contact_change::ContactChange;
@@ -157,7 +157,7 @@ impl World {
         .unwrap()
     }
 
-    async fn state(&self, id: &CampaignId) -> CampaignState {
+    async fn stored(&self, id: &CampaignId) -> Campaign {
         self.h
             .store
             .campaign(&self.tenant.id, id)
@@ -165,7 +165,10 @@ impl World {
             .unwrap()
             .unwrap()
             .value
-            .state
+    }
+
+    async fn state(&self, id: &CampaignId) -> CampaignState {
+        self.stored(id).await.state
     }
 
     async fn counts(&self, id: &CampaignId) -> std::collections::BTreeMap<String, i64> {
@@ -425,13 +428,7 @@ async fn metas_error_classes_each_do_what_they_must(h: Harness) {
     }]);
     let second = w.turn().await;
     assert_eq!(second.paused, 1);
-    let campaign =
-        w.h.store
-            .campaign(&w.tenant.id, &id)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
+    let campaign = w.stored(&id).await;
     assert_eq!(campaign.state, CampaignState::Paused);
     assert!(campaign.reason.unwrap().contains("132015"));
     assert_eq!(w.recipient(&id, 3).await, RecipientState::Pending);
@@ -445,6 +442,11 @@ async fn metas_error_classes_each_do_what_they_must(h: Harness) {
         w.state(&id).await,
         CampaignState::Running,
         "the deferred one still waits"
+    );
+    let resting = w.stored(&id).await;
+    assert!(
+        resting.look_again_at.unwrap() > w.h.now().plus(Duration::from_secs(23 * 3600)),
+        "the campaign rests until the deferred recipient's day has passed"
     );
     // A day later the deferred recipient gets its one more try.
     w.h.clock.advance(Duration::from_secs(24 * 3600 + 1));
@@ -470,13 +472,7 @@ async fn a_template_meta_paused_pauses_the_campaign(h: Harness) {
     w.template(TemplateCategory::Marketing, "PAUSED").await;
     let report = w.turn().await;
     assert_eq!((report.sent, report.paused), (0, 1));
-    let campaign =
-        w.h.store
-            .campaign(&w.tenant.id, &id)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
+    let campaign = w.stored(&id).await;
     assert_eq!(campaign.state, CampaignState::Paused);
     assert!(campaign.reason.unwrap().contains("paused"));
 }
@@ -716,13 +712,7 @@ async fn a_template_webhook_pausing_the_template_pauses_its_campaigns_at_once(h:
         .await
         .unwrap();
     assert_eq!(report.campaigns_paused, 1, "{report:?}");
-    let campaign =
-        w.h.store
-            .campaign(&w.tenant.id, &id)
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
+    let campaign = w.stored(&id).await;
     assert_eq!(campaign.state, CampaignState::Paused);
     assert!(campaign.reason.unwrap().contains("paused"));
     assert_eq!(w.turn().await.sent, 0);
@@ -785,13 +775,7 @@ async fn a_segment_is_resolved_to_the_marketing_opted_in_when_the_campaign_start
     let sent = w.graph.requests();
     let parameter = &sent.last().unwrap().body["template"]["components"][0]["parameters"][0];
     assert_eq!(parameter["text"], "friend", "the defaults: {parameter}");
-    let campaign =
-        w.h.store
-            .campaign(&w.tenant.id, &id)
-            .await
-            .unwrap()
-            .unwrap();
-    assert_eq!(campaign.value.recipients, 2);
+    assert_eq!(w.stored(&id).await.recipients, 2);
     let counts = w.counts(&id).await;
     assert_eq!(count(&counts, "sent"), 2);
     assert_eq!(w.state(&id).await, CampaignState::Completed);
@@ -864,7 +848,44 @@ async fn a_large_audience_is_prepared_over_several_turns_before_anything_is_sent
     assert_eq!(w.sends_to("15550200111"), 1);
 }
 
+/// A campaign that cannot go on (its audience unreadable) fails, saying why, audited; the
+/// other campaigns are sent as if nothing happened.
+async fn a_campaign_that_cannot_go_on_fails_and_the_others_are_sent(h: Harness) {
+    let w = world(h).await;
+    w.opted_in("15550200121").await;
+    w.opted_in("15550200122").await;
+    let broken = w.campaign(&["15550200121"]).await;
+    let fine = w.campaign(&["15550200122"]).await;
+    w.h.records
+        .delete_many(vec![mizan_shared::store::layout::campaign_audience(
+            &w.tenant.id,
+            &broken,
+            0,
+        )])
+        .await
+        .unwrap();
+    let report = w.turn().await;
+    assert_eq!((report.failed_campaigns, report.sent), (1, 1), "{report:?}");
+    assert_eq!(w.state(&broken).await, CampaignState::Failed);
+    assert_eq!(w.state(&fine).await, CampaignState::Completed);
+    assert!(
+        w.stored(&broken)
+            .await
+            .reason
+            .unwrap()
+            .contains("audience chunk 0"),
+        "it says why"
+    );
+    assert_eq!(w.sends_to("15550200121"), 0);
+    assert_eq!(
+        w.turn().await.campaigns,
+        0,
+        "a failed campaign is not active"
+    );
+}
+
 on_both_backends!(
+    a_campaign_that_cannot_go_on_fails_and_the_others_are_sent,
     a_segment_is_resolved_to_the_marketing_opted_in_when_the_campaign_starts,
     a_person_erased_before_the_start_is_skipped_as_erased_and_their_parameters_go,
     a_large_audience_is_prepared_over_several_turns_before_anything_is_sent,

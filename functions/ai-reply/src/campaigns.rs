@@ -35,27 +35,12 @@ pub async fn handle(
     let begun = Instant::now();
     loop {
         let turn = sender.turn().await?;
-        let worked =
-            turn.sent + turn.skipped + turn.failed + turn.deferred + turn.unknown + turn.prepared;
-        add(&mut total, &turn);
+        total.absorb(&turn);
         let left = deadline
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default();
-        if worked == 0 || left < MARGIN || begun.elapsed() > Duration::from_secs(14 * 60) {
+        if !turn.worked() || left < MARGIN || begun.elapsed() > Duration::from_secs(14 * 60) {
             return Ok(total);
         }
     }
-}
-
-fn add(total: &mut TurnReport, turn: &TurnReport) {
-    total.campaigns = total.campaigns.max(turn.campaigns);
-    total.sent += turn.sent;
-    total.skipped += turn.skipped;
-    total.failed += turn.failed;
-    total.deferred += turn.deferred;
-    total.unknown += turn.unknown;
-    total.released += turn.released;
-    total.paused += turn.paused;
-    total.completed += turn.completed;
-    total.prepared += turn.prepared;
 }

@@ -121,25 +121,7 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
     let env = |_: &str| None;
     let reply = ReplyConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
     let graph = FakeGraph::start().await;
-    let messenger = GraphMessenger::new(GraphSettings {
-        base_url: graph.base_url.clone(),
-        version: reply.graph.version.clone(),
-        access_token: reply.require_graph_token().unwrap(),
-        timeout: Duration::from_secs(2),
-        retry: RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        },
-    })
-    .unwrap();
-    let ledger = Arc::new(TablePaceLedger::new(role.store.clone()));
-    let deps = Deps::from_parts(
-        role.store,
-        Arc::new(FaqResponder),
-        Arc::new(messenger),
-        ledger,
-        reply.history,
-    );
+    let deps = deps_of(role.store, &reply, &graph);
 
     let mut question = Event::default();
     question.records = vec![inserted(&seed_role.store, &messages[0], 1).await];
@@ -281,25 +263,7 @@ async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
     let env = |_: &str| None;
     let reply = ReplyConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
     let graph = FakeGraph::start().await;
-    let messenger = GraphMessenger::new(GraphSettings {
-        base_url: graph.base_url.clone(),
-        version: reply.graph.version.clone(),
-        access_token: reply.require_graph_token().unwrap(),
-        timeout: Duration::from_secs(2),
-        retry: RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        },
-    })
-    .unwrap();
-    let ledger = Arc::new(TablePaceLedger::new(role.store.clone()));
-    let deps = Deps::from_parts(
-        role.store,
-        Arc::new(FaqResponder),
-        Arc::new(messenger),
-        ledger,
-        reply.history,
-    );
+    let deps = deps_of(role.store, &reply, &graph);
     let mut context = lambda_runtime::Context::default();
     context.deadline = u64::try_from(deps.store.now().as_millis()).unwrap() + 60_000;
     let event = lambda_runtime::LambdaEvent::new(serde_json::json!({}), context);
@@ -323,4 +287,27 @@ async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
     );
 
     iam_policy::assert_contract("CampaignSenderFunction", &calls, CAMPAIGN_INDIRECT);
+}
+
+/// The function's dependencies as its start-up builds them, sending to `graph`.
+fn deps_of(store: mizan_shared::store::Store, reply: &ReplyConfig, graph: &FakeGraph) -> Deps {
+    let messenger = GraphMessenger::new(GraphSettings {
+        base_url: graph.base_url.clone(),
+        version: reply.graph.version.clone(),
+        access_token: reply.require_graph_token().unwrap(),
+        timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+    })
+    .unwrap();
+    let ledger = Arc::new(TablePaceLedger::new(store.clone()));
+    Deps::from_parts(
+        store,
+        Arc::new(FaqResponder),
+        Arc::new(messenger),
+        ledger,
+        reply.history,
+    )
 }

@@ -8,7 +8,7 @@ use crate::paging::Pages;
 use crate::{Deps, Reply};
 use lambda_http::{Request, RequestExt};
 use mizan_shared::domain::campaign::{
-    Campaign, CampaignRequest, Control, RecipientState, RequestError,
+    Campaign, CampaignRequest, Control, RecipientState, RequestError, Unbroadcastable,
 };
 use mizan_shared::domain::ids::CampaignId;
 use mizan_shared::domain::tenant::Tenant;
@@ -82,13 +82,12 @@ pub async fn recipients(
             &campaign.id,
             page_request.limit,
             page_request.after,
-            false,
         )
         .await?;
     let items: Vec<Value> = page
         .items
         .iter()
-        .map(|r| recipient_view(&r.recipient.value))
+        .map(|r| recipient_view(&r.value))
         .filter(|v| wanted.as_deref().is_none_or(|w| v["state"] == w))
         .collect();
     Ok(Reply::ok(json!({
@@ -234,13 +233,15 @@ fn answer(e: CampaignError) -> ApiError {
         CampaignError::TemplateNotFound => {
             ApiError::new(404, "template_not_found", message).with_field("template")
         }
-        CampaignError::TemplateNotApproved(_) => {
+        CampaignError::Unbroadcastable(Unbroadcastable::NotApproved(_)) => {
             ApiError::new(422, "template_not_approved", message).with_field("template")
         }
-        CampaignError::TemplateNotSynced => {
+        CampaignError::Unbroadcastable(Unbroadcastable::NotSynced) => {
             ApiError::new(422, "template_not_synced", message).with_field("template")
         }
-        CampaignError::NoOptOut => ApiError::new(422, "no_opt_out", message).with_field("template"),
+        CampaignError::Unbroadcastable(Unbroadcastable::NoOptOut) => {
+            ApiError::new(422, "no_opt_out", message).with_field("template")
+        }
         CampaignError::Recipients(offenders) => recipients_error(&offenders),
         CampaignError::NotFound => not_found(),
         CampaignError::Control(_) => ApiError::new(409, "invalid_state", message),

@@ -185,9 +185,7 @@ impl GraphMessenger {
                     error => Err(Failure::Final(error)),
                 },
                 Err(NoAnswer::TimedOut) if !resend_on_timeout => {
-                    Err(Failure::Final(SendError::Permanent {
-                        code: None,
-                        http_status: None,
+                    Err(Failure::Final(SendError::Unanswered {
                         title: "timed out: the message may have been sent, so it is not resent"
                             .into(),
                     }))

@@ -72,6 +72,10 @@ pub enum SendError {
         http_status: Option<u16>,
         title: String,
     },
+    /// No answer came in time: the message may have gone out, so it is never sent again (the
+    /// send API has no idempotency key); only a status webhook can tell.
+    #[error("whatsapp send unanswered: {title}")]
+    Unanswered { title: String },
 }
 
 impl SendError {
@@ -82,6 +86,16 @@ impl SendError {
     pub fn code(&self) -> Option<i64> {
         match self {
             SendError::Retryable { code, .. } | SendError::Permanent { code, .. } => *code,
+            SendError::Unanswered { .. } => None,
+        }
+    }
+
+    /// What Meta (or the connection) said, for the message's failure record.
+    pub fn title(&self) -> &str {
+        match self {
+            SendError::Retryable { title, .. }
+            | SendError::Permanent { title, .. }
+            | SendError::Unanswered { title } => title,
         }
     }
 }

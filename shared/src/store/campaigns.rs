@@ -14,7 +14,7 @@ use crate::domain::campaign::{
 };
 use crate::domain::consent::Decision;
 use crate::domain::identity_hash::IdentityHash;
-use crate::domain::ids::{CampaignId, ContactId, MessageId, TenantId};
+use crate::domain::ids::{CampaignId, ContactId, TenantId};
 use crate::domain::message::{CampaignLink, Message, Status};
 use crate::domain::retention::Category;
 use crate::ports::records::{
@@ -47,14 +47,6 @@ struct DirectoryDoc {
 struct MemberDoc {
     campaign: CampaignId,
     ordinal: u32,
-}
-
-/// A recipient with what the sender needs to send to it.
-#[derive(Clone, Debug)]
-pub struct RecipientRecord {
-    pub recipient: Versioned<Recipient>,
-    /// Its parameters (personal data); `None` once the campaign's key is gone.
-    pub parameters: Option<serde_json::Value>,
 }
 
 /// The counts of a campaign: `eligible`, `skipped.{reason}`, `sent`, `delivered`, `read`,
@@ -424,15 +416,14 @@ impl Store {
         })
     }
 
-    /// A page of recipients in order, with their parameters when `with_parameters`.
+    /// A page of recipients in order (their parameters left sealed).
     pub async fn campaign_recipients(
         &self,
         tenant: &TenantId,
         id: &CampaignId,
         limit: usize,
         after: Option<Cursor>,
-        with_parameters: bool,
-    ) -> Result<Page<RecipientRecord>, DataError> {
+    ) -> Result<Page<Versioned<Recipient>>, DataError> {
         let page = self
             .records
             .query(
@@ -447,22 +438,12 @@ impl Store {
                 self.now(),
             )
             .await?;
-        let holder = key_holder(id);
-        let mut items = Vec::with_capacity(page.items.len());
-        for record in &page.items {
-            let parameters = if with_parameters {
-                self.open(tenant, &holder, record, "campaign recipient")
-                    .await?
-            } else {
-                None
-            };
-            items.push(RecipientRecord {
-                recipient: Self::recipient_of(record)?,
-                parameters,
-            });
-        }
         Ok(Page {
-            items,
+            items: page
+                .items
+                .iter()
+                .map(Self::recipient_of)
+                .collect::<Result<_, _>>()?,
             next: page.next,
         })
     }
@@ -727,21 +708,32 @@ impl Store {
             .await
     }
 
-    /// Removes a campaign message whose send did not happen (it is made again on the next try).
-    pub async fn delete_unsent_message(&self, message: &Message) -> Result<(), DataError> {
-        self.delete_message_record(&message.tenant, &message.contact, &message.id)
-            .await
-    }
-
-    pub async fn delete_message_record(
+    /// Gives a claimed recipient back when nothing reached Meta: it waits as `waiting` says,
+    /// and the message made for it goes (it is made again on its next try). `false` when the
+    /// recipient moved meanwhile (nothing changed).
+    pub async fn give_back_recipient(
         &self,
-        tenant: &TenantId,
-        contact: &ContactId,
-        id: &MessageId,
-    ) -> Result<(), DataError> {
-        self.records
-            .delete_many(vec![layout::message(tenant, contact, id)])
-            .await?;
-        Ok(())
+        claimed: &Versioned<Recipient>,
+        waiting: Recipient,
+    ) -> Result<bool, DataError> {
+        let waiting = Recipient {
+            message: None,
+            dispatched: false,
+            updated_at: self.now(),
+            ..waiting
+        };
+        if !self.move_recipient(claimed, &waiting).await? {
+            return Ok(false);
+        }
+        if let (Some(message), Some(contact)) = (&claimed.value.message, &claimed.value.contact) {
+            self.records
+                .delete_many(vec![layout::message(
+                    &claimed.value.tenant,
+                    contact,
+                    message,
+                )])
+                .await?;
+        }
+        Ok(true)
     }
 }

@@ -20,7 +20,7 @@ mod retention_marks;
 mod templates;
 mod tenants;
 
-pub use campaigns::{CampaignCounts, RecipientRecord, AUDIENCE_CHUNK, COUNTER_SHARDS};
+pub use campaigns::{CampaignCounts, AUDIENCE_CHUNK, COUNTER_SHARDS};
 pub use contact_changes::ChangeOutcome;
 pub use contacts::{ContactUpsert, SenderOutcome};
 pub use erasure::{ErasureReason, ErasureReport};

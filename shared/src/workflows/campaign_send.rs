@@ -5,15 +5,15 @@
 //! throttling waits, 131049 defers a recipient 24 hours (once), 131050 records the opt-out,
 //! template errors pause the campaign, a timed-out send is `unknown`, never repeated.
 
-use crate::domain::campaign::carries_opt_out;
+use crate::domain::audit::{Actor, AuditEvent};
 use crate::domain::campaign::{
-    Campaign, CampaignState, Recipient, RecipientState, Skip, DEFER_FOR,
+    broadcastable, Campaign, CampaignState, Recipient, RecipientState, Skip, DEFER_FOR,
 };
 use crate::domain::consent::ConsentEvent;
 use crate::domain::ids::{CampaignId, PhoneNumberId, TenantId};
 use crate::domain::message::{CampaignLink, DeliveryError, Message, MessageContent};
 use crate::domain::personal::Personal;
-use crate::domain::template::{fill, Template, TemplateCategory};
+use crate::domain::template::{fill, Template};
 use crate::domain::time::Timestamp;
 use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient as To, SendError};
 use crate::store::{DataError, Store, Versioned, AUDIENCE_CHUNK};
@@ -47,6 +47,31 @@ pub struct TurnReport {
     pub completed: u32,
     /// Recipients whose records were made (at most a chunk's worth over the true number).
     pub prepared: u32,
+    /// Campaigns that could not go on (state `failed`).
+    pub failed_campaigns: u32,
+}
+
+impl TurnReport {
+    /// Whether the turn did anything to a recipient (a sender with nothing left to do stops
+    /// taking turns).
+    pub fn worked(&self) -> bool {
+        self.sent + self.skipped + self.failed + self.deferred + self.unknown + self.prepared > 0
+    }
+
+    /// Adds another turn's counts (`campaigns`: the most any turn saw).
+    pub fn absorb(&mut self, turn: &TurnReport) {
+        self.campaigns = self.campaigns.max(turn.campaigns);
+        self.sent += turn.sent;
+        self.skipped += turn.skipped;
+        self.failed += turn.failed;
+        self.deferred += turn.deferred;
+        self.unknown += turn.unknown;
+        self.released += turn.released;
+        self.paused += turn.paused;
+        self.completed += turn.completed;
+        self.prepared += turn.prepared;
+        self.failed_campaigns += turn.failed_campaigns;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,14 +99,17 @@ impl CampaignSender<'_> {
         let mut report = TurnReport::default();
         for (tenant, id) in self.store.active_campaigns(None).await? {
             report.campaigns += 1;
-            self.run(&tenant, &id, &mut report).await?;
+            match self.run(&tenant, &id, &mut report).await {
+                Ok(()) => {}
+                // Retrying cannot help (its audience unreadable, a record that does not
+                // decode): this campaign fails, saying why, and the others go on.
+                Err(CampaignSendError::Data(e)) if !e.is_retryable() => {
+                    self.fail(&tenant, &id, &e, &mut report).await?;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        if report
-            != (TurnReport {
-                campaigns: report.campaigns,
-                ..TurnReport::default()
-            })
-        {
+        if report.worked() || report.released + report.paused + report.completed > 0 {
             tracing::info!(
                 campaigns = report.campaigns,
                 sent = report.sent,
@@ -93,6 +121,7 @@ impl CampaignSender<'_> {
                 paused = report.paused,
                 completed = report.completed,
                 prepared = report.prepared,
+                failed_campaigns = report.failed_campaigns,
                 "campaign sender turn"
             );
         }
@@ -127,21 +156,18 @@ impl CampaignSender<'_> {
                 &campaign.value.template.language,
             )
             .await?;
-        let usable = template
-            .as_ref()
-            .filter(|t| t.is_approved() && t.components.is_some());
-        let Some(template) = usable else {
-            let status = template.map_or("deleted".to_owned(), |t| t.status.to_lowercase());
-            self.pause(&mut campaign, format!("the template is {status}"), report)
+        let Some(template) = template else {
+            self.pause(&mut campaign, "the template is deleted".into(), report)
                 .await?;
             return Ok(());
         };
-        // Meta may recategorize a template: one that became marketing must carry an opt-out.
-        if template.category == TemplateCategory::Marketing && !carries_opt_out(template) {
-            let reason = "Meta made the template marketing and it carries no opt-out".to_owned();
-            self.pause(&mut campaign, reason, report).await?;
+        // Meta may pause, disable or recategorize a template (a marketing one must carry an
+        // opt-out).
+        if let Err(e) = broadcastable(&template) {
+            self.pause(&mut campaign, e.to_string(), report).await?;
             return Ok(());
         }
+        let template = &template;
         let Some(from) = tenant.phone_numbers.first().cloned() else {
             self.pause(
                 &mut campaign,
@@ -198,6 +224,11 @@ impl CampaignSender<'_> {
             return Ok(());
         }
         if progress >= campaign.value.recipients {
+            // Once only deferred or claimed recipients are left, the campaign rests until the
+            // first of them may need the sender (no pass over every recipient each turn).
+            if campaign.value.look_again_at.is_some_and(|at| at > now) {
+                return Ok(());
+            }
             self.finish_or_retry_deferred(&mut campaign, template, &from, rate, report)
                 .await?;
         } else if progressed {
@@ -240,6 +271,37 @@ impl CampaignSender<'_> {
         Ok(true)
     }
 
+    /// Marks a campaign `failed` for an error retrying cannot mend, audited.
+    async fn fail(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        error: &DataError,
+        report: &mut TurnReport,
+    ) -> Result<(), DataError> {
+        tracing::error!(error = %error, "a campaign cannot go on and fails");
+        let Some(mut campaign) = self.store.campaign(tenant, id).await? else {
+            return Ok(());
+        };
+        let now = self.store.now();
+        let reason = format!("Mizan could not go on: {error}");
+        if !campaign.value.fail_for(reason.clone(), now) {
+            return Ok(());
+        }
+        let audit = AuditEvent::new(
+            tenant.clone(),
+            Actor::System("campaign-sender".into()),
+            "campaign.failed",
+            None,
+            now,
+        )
+        .with_detail(serde_json::json!({ "campaign": id, "reason": reason }));
+        if self.store.save_campaign(&campaign, Some(&audit)).await? {
+            report.failed_campaigns += 1;
+        }
+        Ok(())
+    }
+
     async fn save(&self, campaign: &mut Versioned<Campaign>) -> Result<bool, DataError> {
         let saved = self.store.save_campaign(campaign, None).await?;
         if saved {
@@ -255,9 +317,9 @@ impl CampaignSender<'_> {
         report: &mut TurnReport,
     ) -> Result<(), DataError> {
         if campaign.value.pause_for(reason.clone(), self.store.now()) {
-            let audit = crate::domain::audit::AuditEvent::new(
+            let audit = AuditEvent::new(
                 campaign.value.tenant.clone(),
-                crate::domain::audit::Actor::System("campaign-sender".into()),
+                Actor::System("campaign-sender".into()),
                 "campaign.paused",
                 None,
                 self.store.now(),
@@ -296,7 +358,9 @@ impl CampaignSender<'_> {
     }
 
     /// After every recipient's first turn: the deferred ones whose day has passed get their one
-    /// more try; the campaign completes when none is left waiting.
+    /// more try, those given back theirs, a crashed sender's claims are settled; the campaign
+    /// completes when none is left waiting, and otherwise is not looked at again before the
+    /// first of them may need the sender (a deferred day, a claim turning stuck).
     async fn finish_or_retry_deferred(
         &self,
         campaign: &mut Versioned<Campaign>,
@@ -307,102 +371,61 @@ impl CampaignSender<'_> {
     ) -> Result<(), CampaignSendError> {
         let store = self.store;
         let (tenant, id) = (campaign.value.tenant.clone(), campaign.value.id.clone());
-        let mut waiting = false;
+        let mut look_again: Option<Timestamp> = None;
         let mut after = None;
         loop {
-            let page = store
-                .campaign_recipients(&tenant, &id, 500, after, false)
-                .await?;
-            for item in &page.items {
-                let r = &item.recipient;
-                match r.value.state {
-                    RecipientState::Deferred => {
-                        let due = r.value.retry_at.is_some_and(|at| at <= store.now());
-                        if due
-                            && !self
-                                .later_turn(campaign, template, from, rate, r.value.ordinal, report)
-                                .await?
-                        {
-                            return Ok(());
-                        }
-                        waiting |= store
-                            .campaign_recipient(&tenant, &id, r.value.ordinal)
+            let page = store.campaign_recipients(&tenant, &id, 500, after).await?;
+            for r in &page.items {
+                let now = store.now();
+                let crashed_or_stuck = r.value.updated_at < self.started_at
+                    || now.since(r.value.updated_at) >= STUCK_AFTER;
+                let go_on = match r.value.state {
+                    RecipientState::Deferred if r.value.retry_at.is_some_and(|at| at <= now) => {
+                        self.later_turn(campaign, template, from, rate, r.value.ordinal, report)
                             .await?
-                            .is_some_and(|now| now.value.state == RecipientState::Deferred);
                     }
+                    // Given back after a retryable failure.
                     RecipientState::Pending => {
-                        // Given back after a retryable failure, or by a crashed sender.
-                        if !self
-                            .later_turn(campaign, template, from, rate, r.value.ordinal, report)
+                        self.later_turn(campaign, template, from, rate, r.value.ordinal, report)
                             .await?
-                        {
-                            return Ok(());
-                        }
-                        waiting |= store
-                            .campaign_recipient(&tenant, &id, r.value.ordinal)
-                            .await?
-                            .is_some_and(|now| now.value.state == RecipientState::Pending);
                     }
-                    RecipientState::Sending => {
-                        let crashed = r.value.updated_at < self.started_at;
-                        let stuck = store.now().since(r.value.updated_at) >= STUCK_AFTER;
-                        if r.value.dispatched && (crashed || stuck) {
-                            // It may have gone out: never resent; a status webhook settles it.
-                            let next = Recipient {
-                                state: RecipientState::Unknown,
-                                updated_at: store.now(),
-                                ..r.value.clone()
-                            };
-                            if store.move_recipient(r, &next).await? {
-                                report.unknown += 1;
-                            }
-                        } else if !r.value.dispatched && (crashed || stuck) {
-                            // Claimed, never sent: give it back, and its unsent message goes.
-                            let next = Recipient {
-                                state: RecipientState::Pending,
-                                message: None,
-                                dispatched: false,
-                                updated_at: store.now(),
-                                ..r.value.clone()
-                            };
-                            if store.move_recipient(r, &next).await? {
-                                if let (Some(message), Some(contact)) =
-                                    (&r.value.message, &r.value.contact)
-                                {
-                                    store
-                                        .delete_message_record(&tenant, contact, message)
-                                        .await?;
-                                }
-                                report.released += 1;
-                                // Its turn now.
-                                if !self
-                                    .later_turn(
-                                        campaign,
-                                        template,
-                                        from,
-                                        rate,
-                                        r.value.ordinal,
-                                        report,
-                                    )
-                                    .await?
-                                {
-                                    return Ok(());
-                                }
-                            }
-                            waiting |= store
-                                .campaign_recipient(&tenant, &id, r.value.ordinal)
+                    RecipientState::Sending if crashed_or_stuck && r.value.dispatched => {
+                        // It may have gone out: never resent; a status webhook settles it.
+                        let next = Recipient {
+                            state: RecipientState::Unknown,
+                            updated_at: now,
+                            ..r.value.clone()
+                        };
+                        if store.move_recipient(r, &next).await? {
+                            report.unknown += 1;
+                        }
+                        true
+                    }
+                    RecipientState::Sending if crashed_or_stuck => {
+                        // Claimed, never sent: given back, and its turn now.
+                        let pending = Recipient {
+                            state: RecipientState::Pending,
+                            ..r.value.clone()
+                        };
+                        if store.give_back_recipient(r, pending).await? {
+                            report.released += 1;
+                            self.later_turn(campaign, template, from, rate, r.value.ordinal, report)
                                 .await?
-                                .is_some_and(|now| {
-                                    matches!(
-                                        now.value.state,
-                                        RecipientState::Pending | RecipientState::Sending
-                                    )
-                                });
                         } else {
-                            waiting = true;
+                            true
                         }
                     }
-                    _ => {}
+                    RecipientState::Deferred | RecipientState::Sending => true,
+                    _ => continue, // settled: nothing more to do for it
+                };
+                if !go_on {
+                    return Ok(()); // paused, or Meta throttling: the next turn goes on
+                }
+                let left = store
+                    .campaign_recipient(&tenant, &id, r.value.ordinal)
+                    .await?;
+                if let Some(at) = left.and_then(|r| needs_sender_at(&r.value)) {
+                    look_again = Some(look_again.map_or(at, |t| t.min(at)));
                 }
             }
             match page.next {
@@ -410,19 +433,30 @@ impl CampaignSender<'_> {
                 None => break,
             }
         }
-        if !waiting {
-            campaign.value.state = CampaignState::Completed;
-            campaign.value.state_at = store.now();
-            let audit = crate::domain::audit::AuditEvent::new(
-                tenant.clone(),
-                crate::domain::audit::Actor::System("campaign-sender".into()),
-                "campaign.completed",
-                None,
-                store.now(),
-            )
-            .with_detail(serde_json::json!({ "campaign": id }));
-            if store.save_campaign(campaign, Some(&audit)).await? {
-                campaign.version += 1;
+        let now = store.now();
+        let audit = match look_again {
+            Some(at) => {
+                campaign.value.look_again_at = Some(at);
+                None
+            }
+            None => {
+                campaign.value.state = CampaignState::Completed;
+                campaign.value.state_at = now;
+                Some(
+                    AuditEvent::new(
+                        tenant.clone(),
+                        Actor::System("campaign-sender".into()),
+                        "campaign.completed",
+                        None,
+                        now,
+                    )
+                    .with_detail(serde_json::json!({ "campaign": id })),
+                )
+            }
+        };
+        if store.save_campaign(campaign, audit.as_ref()).await? {
+            campaign.version += 1;
+            if audit.is_some() {
                 report.completed += 1;
             }
         }
@@ -603,31 +637,21 @@ impl CampaignSender<'_> {
     ) -> Result<Turn, CampaignSendError> {
         let store = self.store;
         let code = error.code();
-        let title = match &error {
-            SendError::Retryable { title, .. } | SendError::Permanent { title, .. } => {
-                title.clone()
-            }
-        };
+        let title = error.title().to_owned();
         // Nothing went out: the recipient waits as it was before its claim (its message goes).
-        let with_message = &with_message;
-        let give_back = |state: RecipientState| async move {
-            let waiting = Recipient {
-                message: None,
-                dispatched: false,
-                ..with_message(state)
-            };
-            store.move_recipient(claimed, &waiting).await?;
-            store.delete_unsent_message(message).await
-        };
         if error.is_retryable() {
             // This recipient waits for a later turn, the campaign for Meta.
-            give_back(RecipientState::Pending).await?;
+            store
+                .give_back_recipient(claimed, with_message(RecipientState::Pending))
+                .await?;
             report.released += 1;
             return Ok(Turn::Stop(None));
         }
         match code {
             Some(c) if TEMPLATE_ERRORS.contains(&c) => {
-                give_back(RecipientState::Pending).await?;
+                store
+                    .give_back_recipient(claimed, with_message(RecipientState::Pending))
+                    .await?;
                 Ok(Turn::Stop(Some(format!(
                     "Meta refused the template (code {c}): {title}"
                 ))))
@@ -636,16 +660,13 @@ impl CampaignSender<'_> {
                 let deferred = Recipient {
                     attempts: 1,
                     retry_at: Some(store.now().plus(DEFER_FOR)),
-                    message: None,
-                    dispatched: false,
                     ..with_message(RecipientState::Deferred)
                 };
-                store.move_recipient(claimed, &deferred).await?;
-                store.delete_unsent_message(message).await?;
+                store.give_back_recipient(claimed, deferred).await?;
                 report.deferred += 1;
                 Ok(Turn::Done)
             }
-            None if title.starts_with("timed out") => {
+            None if matches!(error, SendError::Unanswered { .. }) => {
                 // It may have gone out: never repeated; a status webhook settles it.
                 store
                     .move_recipient(claimed, &with_message(RecipientState::Unknown))
@@ -685,6 +706,17 @@ impl CampaignSender<'_> {
                 Ok(Turn::Done)
             }
         }
+    }
+}
+
+/// When a recipient not yet settled may need the sender: at once when it waits its turn, at its
+/// retry time when deferred, when its claim would turn stuck when claimed.
+fn needs_sender_at(recipient: &Recipient) -> Option<Timestamp> {
+    match recipient.state {
+        RecipientState::Pending => Some(recipient.updated_at),
+        RecipientState::Deferred => Some(recipient.retry_at.unwrap_or(recipient.updated_at)),
+        RecipientState::Sending => Some(recipient.updated_at.plus(STUCK_AFTER)),
+        _ => None,
     }
 }
 

@@ -4,11 +4,10 @@
 
 use crate::domain::audit::{Actor, AuditEvent};
 use crate::domain::campaign::{
-    carries_opt_out, Audience, Campaign, CampaignState, CheckedCampaign, Control, ControlError,
-    Offender,
+    broadcastable, Audience, Campaign, CampaignState, CheckedCampaign, Control, ControlError,
+    Offender, Unbroadcastable,
 };
 use crate::domain::ids::{ApiKeyId, CampaignId};
-use crate::domain::template::TemplateCategory;
 use crate::domain::tenant::Tenant;
 use crate::store::{DataError, Store};
 use serde_json::json;
@@ -17,15 +16,8 @@ use serde_json::json;
 pub enum CampaignError {
     #[error("the tenant has no template with this name and language")]
     TemplateNotFound,
-    #[error("the template is {0}: only an APPROVED template can be broadcast")]
-    TemplateNotApproved(String),
-    #[error("the template is known only from a webhook: sync the templates first")]
-    TemplateNotSynced,
-    #[error(
-        "a marketing template must tell people how to stop: a footer naming an opt-out keyword \
-         (\"Reply STOP to opt out\") or a quick-reply button whose text is one"
-    )]
-    NoOptOut,
+    #[error(transparent)]
+    Unbroadcastable(#[from] Unbroadcastable),
     #[error("{} recipient(s) do not fit the template", .0.len())]
     Recipients(Vec<Offender>),
     #[error("no campaign of this tenant has this id")]
@@ -54,15 +46,7 @@ pub async fn create(
         )
         .await?
         .ok_or(CampaignError::TemplateNotFound)?;
-    if !template.is_approved() {
-        return Err(CampaignError::TemplateNotApproved(template.status.clone()));
-    }
-    if template.components.is_none() {
-        return Err(CampaignError::TemplateNotSynced);
-    }
-    if template.category == TemplateCategory::Marketing && !carries_opt_out(&template) {
-        return Err(CampaignError::NoOptOut);
-    }
+    broadcastable(&template)?;
     let offenders = request.offenders(&template);
     if !offenders.is_empty() {
         return Err(CampaignError::Recipients(offenders));
@@ -81,6 +65,7 @@ pub async fn create(
         prepared_chunks: 0,
         prepared: false,
         progress: 0,
+        look_again_at: None,
         send_at: request.send_at.unwrap_or(now),
         created_at: now,
         created_by: by.clone(),

@@ -64,11 +64,7 @@ pub async fn send_order(
         Err(OutboundSendError::Send(e)) => {
             let error = DeliveryError {
                 code: e.code().unwrap_or_default(),
-                title: match &e {
-                    SendError::Retryable { title, .. } | SendError::Permanent { title, .. } => {
-                        title.clone()
-                    }
-                },
+                title: e.title().to_owned(),
             };
             store
                 .record_outbound_failed(

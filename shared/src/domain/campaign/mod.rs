@@ -5,6 +5,38 @@ mod opt_out;
 mod request;
 
 pub use opt_out::carries_opt_out;
+
+use crate::domain::template::Template;
+
+/// Why a template cannot be broadcast (now).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Unbroadcastable {
+    #[error("the template is {0}: only an APPROVED template can be broadcast")]
+    NotApproved(String),
+    #[error("the template is known only from a webhook: sync the templates first")]
+    NotSynced,
+    #[error(
+        "a marketing template must tell people how to stop: a footer naming an opt-out keyword \
+         (\"Reply STOP to opt out\") or a quick-reply button whose text is one"
+    )]
+    NoOptOut,
+}
+
+/// Whether `template` may be broadcast: approved, its components known (to fill them), and
+/// telling people how to stop when it is marketing. Asked when a campaign is made and at every
+/// turn (Meta may pause or recategorize a template meanwhile).
+pub fn broadcastable(template: &Template) -> Result<(), Unbroadcastable> {
+    if !template.is_approved() {
+        return Err(Unbroadcastable::NotApproved(template.status.to_lowercase()));
+    }
+    if template.components.is_none() {
+        return Err(Unbroadcastable::NotSynced);
+    }
+    if template.category == TemplateCategory::Marketing && !carries_opt_out(template) {
+        return Err(Unbroadcastable::NoOptOut);
+    }
+    Ok(())
+}
 pub use request::{
     CampaignRequest, CheckedCampaign, ListedRecipient, Offender, RequestError, MAX_LISTED,
     MAX_OFFENDERS,
@@ -86,6 +118,10 @@ pub struct Campaign {
     /// Every recipient below this ordinal has had its turn (sent, skipped, failed or deferred).
     #[serde(default)]
     pub progress: u32,
+    /// After the first pass: when a recipient left waiting (deferred, claimed) may next need
+    /// the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look_again_at: Option<Timestamp>,
     pub send_at: Timestamp,
     pub created_at: Timestamp,
     pub created_by: ApiKeyId,
@@ -153,6 +189,17 @@ impl Campaign {
             return false;
         }
         self.state = CampaignState::Paused;
+        self.reason = Some(reason.into());
+        self.state_at = now;
+        true
+    }
+
+    /// Ends the campaign for an error no retry mends (what was sent stays sent and counted).
+    pub fn fail_for(&mut self, reason: impl Into<String>, now: Timestamp) -> bool {
+        if self.state.is_final() {
+            return false;
+        }
+        self.state = CampaignState::Failed;
         self.reason = Some(reason.into());
         self.state_at = now;
         true
@@ -361,6 +408,7 @@ mod tests {
             prepared_chunks: 1,
             prepared: true,
             progress: 0,
+            look_again_at: None,
             send_at: Timestamp::from_millis(0),
             created_at: Timestamp::from_millis(0),
             created_by: ApiKeyId::new("key_1"),
