@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use mizan_shared::adapters::outbox::Outbox;
 use mizan_shared::backend;
 use mizan_shared::config::Config;
+use mizan_shared::domain::campaign::CampaignRequest;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, Wamid};
 use mizan_shared::ports::messenger::{Messenger, OutboundSend, SendError, TextReply};
 use mizan_shared::workflows::campaign_send::{CampaignSender, Pacer};
@@ -57,7 +58,8 @@ fn main() {
     };
     let services = rt.block_on(backend::connect(&config)).unwrap();
     let store = services.store.clone();
-    let (tenant, request) = rt.block_on(common::seed(&store, recipients, 1_000));
+    let (tenant, body) = rt.block_on(common::seed(&store, recipients, 1_000));
+    let request: CampaignRequest = serde_json::from_value(body).unwrap();
     let creating = Instant::now();
     let campaign = rt
         .block_on(campaigns::create(

@@ -46,6 +46,13 @@ pub trait Wiring: Sized {
 /// concurrent read of each, once per instance), then the configuration from them and the
 /// environment (every variable checked before any connection is made), then the backend.
 pub async fn from_env<D: Wiring>() -> Result<D, StartupError> {
+    // Said in the structured log too (Lambda's init failure shows only the process's exit).
+    wire_from_env()
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "the function cannot start"))
+}
+
+async fn wire_from_env<D: Wiring>() -> Result<D, StartupError> {
     let env = |var: &str| std::env::var(var).ok();
     let ids = config::secret_ids(&env);
     // Loaded once: the secrets' client and the backend's share it.

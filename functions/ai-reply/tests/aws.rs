@@ -19,8 +19,6 @@ use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::ids::{ApiKeyId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::reply::ReplyKind;
-use mizan_shared::ports::record_item::record_to_item;
-use mizan_shared::ports::records::Key;
 use mizan_shared::store::OutboundOrder;
 use mizan_shared::store::{layout, StatusFields, Store};
 use mizan_shared::workflows::outbound_send::SendOutcome;
@@ -28,7 +26,7 @@ use mizan_test_support::aws_calls::AwsCalls;
 use mizan_test_support::aws_emulators::{self, Deployment};
 use mizan_test_support::fakes::graph::{FakeGraph, Send};
 use mizan_test_support::store::HASH_KEY;
-use mizan_test_support::{iam_policy, seed};
+use mizan_test_support::{events, iam_policy, seed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,22 +35,7 @@ const PHONE: &str = "100000000000001";
 /// The stream record DynamoDB Streams delivers for the insert of `message`.
 async fn inserted(store: &Store, message: &Message, sequence: u64) -> EventRecord {
     let key = layout::message(&message.tenant, &message.contact, &message.id);
-    inserted_at(store, key, sequence).await
-}
-
-async fn inserted_at(store: &Store, key: Key, sequence: u64) -> EventRecord {
-    let record = store
-        .records()
-        .get(&key, store.now())
-        .await
-        .unwrap()
-        .expect("the record is stored");
-    let mut event = EventRecord::default();
-    event.event_name = "INSERT".into();
-    event.event_id = sequence.to_string();
-    event.change.sequence_number = Some(format!("{sequence:021}"));
-    event.change.new_image = record_to_item(&record).unwrap().into();
-    event
+    events::stream_insert(store, key, sequence).await
 }
 
 /// Grants used by AWS on the function's behalf or on failure paths only. Each says why.
@@ -178,7 +161,7 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
         .unwrap();
     let mut send = Event::default();
     send.records = vec![
-        inserted_at(
+        events::stream_insert(
             &seed_role.store,
             layout::outbound_order(&tenant.id, &answer.contact, &answer.id),
             3,

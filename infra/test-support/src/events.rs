@@ -27,3 +27,26 @@ pub fn text(function: &str, name: &str) -> String {
     let path = dir(function).join(format!("{name}.json"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The stream record DynamoDB Streams delivers for the insert of the record at `key`, read
+/// from `store` as it is now (`sequence` orders it in its shard).
+pub async fn stream_insert(
+    store: &mizan_shared::store::Store,
+    key: mizan_shared::ports::records::Key,
+    sequence: u64,
+) -> aws_lambda_events::event::dynamodb::EventRecord {
+    let record = store
+        .records()
+        .get(&key, store.now())
+        .await
+        .expect("the store answers")
+        .expect("the record is stored");
+    let mut event = aws_lambda_events::event::dynamodb::EventRecord::default();
+    event.event_name = "INSERT".into();
+    event.event_id = sequence.to_string();
+    event.change.sequence_number = Some(format!("{sequence:021}"));
+    event.change.new_image = mizan_shared::ports::record_item::record_to_item(&record)
+        .expect("the record as an item")
+        .into();
+    event
+}

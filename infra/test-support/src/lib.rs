@@ -12,6 +12,8 @@
 //!   counts its reads and index queries (the purge's cost).
 //! - `aws_emulators`: clients of DynamoDB Local and moto, each with an optional call recorder.
 //! - `logs` (P10 log capture), `aws_calls` and `iam_policy` (the IAM contract test).
+//! - `runtime_api` and `lambda_binary`: a function's real binary started as Lambda starts it,
+//!   against a Runtime API of our own.
 
 pub mod aws_calls;
 pub mod aws_emulators;
@@ -20,7 +22,9 @@ pub mod counting;
 pub mod events;
 pub mod fakes;
 pub mod iam_policy;
+pub mod lambda_binary;
 pub mod logs;
+pub mod runtime_api;
 pub mod seed;
 pub mod store;
 pub mod system;

@@ -31,7 +31,7 @@ pub const COUNTER_SHARDS: u32 = 16;
 const SEGMENT_READS_IN_FLIGHT: usize = 16;
 
 /// One listed recipient as sealed in its chunk.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct ListedEntry {
     alias: IdentityHash,
     parameters: serde_json::Value,
@@ -102,18 +102,21 @@ impl Store {
         listed: &[ListedRecipient],
         audit: &AuditEvent,
     ) -> Result<(), DataError> {
-        let entries: Vec<ListedEntry> = listed
-            .iter()
-            .map(|r| ListedEntry {
-                alias: self.hasher.identifier(
-                    &campaign.tenant,
-                    r.reference.kind(),
-                    r.reference.value().expose(),
-                ),
-                parameters: r.parameters.expose().clone(),
-            })
-            .collect();
-        self.store_audience(campaign, &entries).await?;
+        // Chunk by chunk: a 100,000-recipient audience is never held twice.
+        let chunks = listed.chunks(AUDIENCE_CHUNK).map(|chunk| {
+            chunk
+                .iter()
+                .map(|r| ListedEntry {
+                    alias: self.hasher.identifier(
+                        &campaign.tenant,
+                        r.reference.kind(),
+                        r.reference.value().expose(),
+                    ),
+                    parameters: r.parameters.expose().clone(),
+                })
+                .collect()
+        });
+        self.store_audience(campaign, chunks).await?;
         let writes = vec![
             Write::Put {
                 record: Self::campaign_record(campaign, 1)?,
@@ -131,15 +134,15 @@ impl Store {
     }
 
     /// Stores an audience in sealed chunks of [`AUDIENCE_CHUNK`] (chunk `i` holds ordinals
-    /// from `i * AUDIENCE_CHUNK`).
+    /// from `i * AUDIENCE_CHUNK`), each made only when its turn comes.
     async fn store_audience(
         &self,
         campaign: &Campaign,
-        entries: &[ListedEntry],
+        entries: impl Iterator<Item = Vec<ListedEntry>>,
     ) -> Result<(), DataError> {
         let holder = key_holder(&campaign.id);
         let mut chunks = Vec::new();
-        for (index, chunk) in entries.chunks(AUDIENCE_CHUNK).enumerate() {
+        for (index, chunk) in entries.enumerate() {
             let key = layout::campaign_audience(&campaign.tenant, &campaign.id, index);
             let mut record = Record::new(
                 key.clone(),
@@ -282,15 +285,17 @@ impl Store {
             .try_filter_map(|alias| async move { Ok(alias) })
             .try_collect()
             .await?;
-        let entries: Vec<ListedEntry> = members
-            .into_iter()
-            .map(|alias| ListedEntry {
-                alias,
-                parameters: serde_json::Value::Null,
-            })
-            .collect();
-        self.store_audience(campaign, &entries).await?;
-        Ok(u32::try_from(entries.len()).unwrap_or(u32::MAX))
+        let chunks = members.chunks(AUDIENCE_CHUNK).map(|chunk| {
+            chunk
+                .iter()
+                .map(|alias| ListedEntry {
+                    alias: alias.clone(),
+                    parameters: serde_json::Value::Null,
+                })
+                .collect()
+        });
+        self.store_audience(campaign, chunks).await?;
+        Ok(u32::try_from(members.len()).unwrap_or(u32::MAX))
     }
 
     /// Turns audience chunks `chunks` into one pending record per recipient (and a pointer in
