@@ -11,7 +11,7 @@ use crate::adapters::table_pace_ledger::TablePaceLedger;
 use crate::config::{parse_hash_key, Backend, Config, ExportConfig};
 use crate::crypto::envelope::Envelope;
 use crate::domain::identity_hash::IdentityHasher;
-use crate::ports::archives::ArchiveStore;
+use crate::ports::archives::{ArchiveError, ArchiveLocation, ArchiveStore, ArchiveUpload};
 use crate::ports::clock::{Clock, SystemClock};
 use crate::ports::pace_ledger::PaceLedger;
 use crate::store::Store;
@@ -31,6 +31,11 @@ pub enum BackendError {
     Embedded(String),
     #[error("cannot read or create {path}: {reason}")]
     KeyFile { path: String, reason: String },
+    #[error(
+        "a Lambda function runs on the aws backend (MIZAN_BACKEND=aws); the embedded system \
+         runs in mizan-local, which hosts every function"
+    )]
+    NotAws,
 }
 
 /// The connected system: the typed store, where export archives live, and the embedded store
@@ -87,49 +92,122 @@ pub async fn connect_with(
                 pace_ledger: Arc::new(InProcessPaceLedger::default()),
             })
         }
-        Backend::Aws {
-            data_table,
-            key_table,
-            kms_key_id,
-            export_bucket,
-        } => {
-            let loaded;
-            let sdk = match sdk {
-                Some(sdk) => sdk,
-                None => {
-                    loaded = aws_config::load_from_env().await;
-                    &loaded
-                }
-            };
-            let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-            let kms = aws_sdk_kms::Client::new(sdk);
-            let envelope = Envelope::new(
-                Arc::new(KmsVault::new(kms, kms_key_id.clone())),
-                Arc::new(DynamoKeyStore::new(dynamodb.clone(), key_table.clone())),
-                config.key_cache(),
-            );
-            let hash_key = config.hash_key.ok_or_else(|| BackendError::KeyFile {
-                path: "MIZAN_HASH_KEY".into(),
-                reason: "required with the aws backend".into(),
-            })?;
-            let store = Store::new(
-                Arc::new(DynamoStore::new(dynamodb, data_table.clone())),
-                Arc::new(envelope),
-                Arc::new(IdentityHasher::new(hash_key)),
-                clock,
-            );
-            Ok(Services {
-                pace_ledger: Arc::new(TablePaceLedger::new(store.clone())),
-                store,
-                archives: Arc::new(S3Archives::new(
-                    aws_sdk_s3::Client::new(sdk),
-                    export_bucket.clone(),
-                    kms_key_id.clone(),
-                )),
-                embedded: None,
-            })
-        }
+        Backend::Aws { .. } => connect_aws(config, clock, sdk, s3_archives).await,
     }
+}
+
+/// How a function on AWS reaches export archives. Only the functions that touch archives
+/// (consent-api's erasure, data-export, the purge) name [`s3_archives`]; the others name
+/// [`no_archives`], so the S3 client is not even linked into their binaries.
+pub type AwsArchives = fn(&aws_config::SdkConfig, &Config) -> Arc<dyn ArchiveStore>;
+
+/// Archives in the export bucket, under SSE-KMS with the data key.
+pub fn s3_archives(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn ArchiveStore> {
+    let (bucket, kms_key_id) = match &config.backend {
+        Backend::Aws {
+            export_bucket,
+            kms_key_id,
+            ..
+        } => (export_bucket.clone(), kms_key_id.clone()),
+        Backend::Embedded { .. } => (String::new(), String::new()),
+    };
+    Arc::new(S3Archives::new(
+        aws_sdk_s3::Client::new(sdk),
+        bucket,
+        kms_key_id,
+    ))
+}
+
+/// For a function that never touches export archives.
+pub fn no_archives(_: &aws_config::SdkConfig, _: &Config) -> Arc<dyn ArchiveStore> {
+    Arc::new(NoArchives)
+}
+
+/// The archives of a function that has none: every call is refused, saying so.
+struct NoArchives;
+
+impl NoArchives {
+    fn refused() -> ArchiveError {
+        ArchiveError::Refused("this function does not reach export archives".into())
+    }
+}
+
+#[async_trait::async_trait]
+impl ArchiveStore for NoArchives {
+    async fn create(&self, _: &str) -> Result<Box<dyn ArchiveUpload>, ArchiveError> {
+        Err(Self::refused())
+    }
+
+    async fn location(
+        &self,
+        _: &str,
+        _: std::time::Duration,
+    ) -> Result<ArchiveLocation, ArchiveError> {
+        Err(Self::refused())
+    }
+
+    async fn read(&self, _: &str) -> Result<Vec<u8>, ArchiveError> {
+        Err(Self::refused())
+    }
+
+    async fn delete(&self, _: &str) -> Result<(), ArchiveError> {
+        Err(Self::refused())
+    }
+
+    async fn exists(&self, _: &str) -> Result<bool, ArchiveError> {
+        Err(Self::refused())
+    }
+}
+
+/// The AWS backend alone, as a Lambda function connects (none runs the embedded store: the
+/// local runner hosts them all). Nothing of the embedded backend is reached from here, so a
+/// function's binary does not carry it (SQLite and the local adapters).
+pub async fn connect_aws(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    sdk: Option<&aws_config::SdkConfig>,
+    archives: AwsArchives,
+) -> Result<Services, BackendError> {
+    let Backend::Aws {
+        data_table,
+        key_table,
+        kms_key_id,
+        ..
+    } = &config.backend
+    else {
+        return Err(BackendError::NotAws);
+    };
+    let loaded;
+    let sdk = match sdk {
+        Some(sdk) => sdk,
+        None => {
+            loaded = aws_config::load_from_env().await;
+            &loaded
+        }
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let envelope = Envelope::new(
+        Arc::new(KmsVault::new(kms, kms_key_id.clone())),
+        Arc::new(DynamoKeyStore::new(dynamodb.clone(), key_table.clone())),
+        config.key_cache(),
+    );
+    let hash_key = config.hash_key.ok_or_else(|| BackendError::KeyFile {
+        path: "MIZAN_HASH_KEY".into(),
+        reason: "required with the aws backend".into(),
+    })?;
+    let store = Store::new(
+        Arc::new(DynamoStore::new(dynamodb, data_table.clone())),
+        Arc::new(envelope),
+        Arc::new(IdentityHasher::new(hash_key)),
+        clock,
+    );
+    Ok(Services {
+        pace_ledger: Arc::new(TablePaceLedger::new(store.clone())),
+        store,
+        archives: archives(sdk, config),
+        embedded: None,
+    })
 }
 
 /// The key that signs export download links: `MIZAN_EXPORT_TOKEN_SECRET`, else (embedded

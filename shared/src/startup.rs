@@ -30,6 +30,10 @@ pub trait Wiring: Sized {
     /// The function's own configuration beside the core one (`()` when it needs none).
     type Settings;
 
+    /// How the function reaches export archives on AWS: none, unless it says otherwise (then
+    /// [`backend::s3_archives`]); a function without them does not link the S3 client.
+    const AWS_ARCHIVES: backend::AwsArchives = backend::no_archives;
+
     /// Reads the settings through `lookup` (the process environment in a Lambda).
     fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self::Settings, StartupError>;
 
@@ -68,6 +72,12 @@ async fn wire_from_env<D: Wiring>() -> Result<D, StartupError> {
     let lookup = config::layered(&env, &secrets, !ids.is_empty())?;
     let config = Config::from_lookup(&lookup)?;
     let settings = D::settings(&lookup)?;
-    let services = backend::connect_with(&config, Arc::new(SystemClock), sdk.as_ref()).await?;
+    let services = backend::connect_aws(
+        &config,
+        Arc::new(SystemClock),
+        sdk.as_ref(),
+        D::AWS_ARCHIVES,
+    )
+    .await?;
     D::new(&services, &config, &settings)
 }

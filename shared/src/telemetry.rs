@@ -3,10 +3,10 @@
 //! and the libraries that log whole payloads are capped at INFO whatever `RUST_LOG` says.
 
 use tracing::{Level, Metadata};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::filter::{filter_fn, FilterFn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
 
 /// Libraries whose DEBUG and TRACE events carry whole payloads: lambda_runtime logs every
 /// invocation's event (a webhook body with message text and phone numbers) at TRACE, and the
@@ -40,8 +40,23 @@ pub fn payload_cap() -> FilterFn<fn(&Metadata<'_>) -> bool> {
     filter_fn(may_log as fn(&Metadata<'_>) -> bool)
 }
 
+/// The level filter `RUST_LOG` names (`info`, `warn,mizan_shared=debug`, …; default `info`).
+/// `Targets` rather than `EnvFilter`: the same syntax without span filters, and no regex
+/// engine in every binary.
+pub fn level_filter(rust_log: Option<&str>) -> Targets {
+    let targets: Targets = rust_log
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_default();
+    // Without a default level (`mizan_shared=debug`, or a typo read as a target) everything
+    // else would be silent: it stays at INFO.
+    match targets.default_level() {
+        Some(_) => targets,
+        None => targets.with_default(Level::INFO),
+    }
+}
+
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = level_filter(std::env::var("RUST_LOG").ok().as_deref());
     // A second init (tests, the local runner hosting several handlers) keeps the first.
     let _ = tracing_subscriber::registry()
         .with(filter)
@@ -76,11 +91,28 @@ mod tests {
     }
 
     #[test]
+    fn rust_log_names_the_level_and_per_target_levels() {
+        use tracing::level_filters::LevelFilter;
+        assert_eq!(
+            super::level_filter(None).default_level(),
+            Some(LevelFilter::INFO)
+        );
+        assert_eq!(
+            super::level_filter(Some("mizan_shared=debug")).default_level(),
+            Some(LevelFilter::INFO),
+            "a RUST_LOG naming no default level leaves the rest at INFO"
+        );
+        let filter = super::level_filter(Some("warn,mizan_shared=debug"));
+        assert!(filter.would_enable("mizan_shared::store", &tracing::Level::DEBUG));
+        assert!(!filter.would_enable("hyper", &tracing::Level::INFO));
+    }
+
+    #[test]
     fn lambda_payloads_stay_out_of_the_logs_even_at_trace() {
         let buffer = Buffer::default();
         let writer = buffer.clone();
         let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new("trace"))
+            .with(super::level_filter(Some("trace")))
             .with(payload_cap())
             .with(
                 tracing_subscriber::fmt::layer()

@@ -78,6 +78,9 @@ pub fn graph_templates(
 }
 
 impl Wiring for Deps {
+    /// It deletes or builds export archives: the S3 client is linked.
+    const AWS_ARCHIVES: mizan_shared::backend::AwsArchives = mizan_shared::backend::s3_archives;
+
     type Settings = GraphConfig;
 
     fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<GraphConfig, StartupError> {

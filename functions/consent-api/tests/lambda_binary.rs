@@ -55,11 +55,10 @@ async fn the_binary_serves_the_business_api_from_its_template_environment() {
         .response();
     assert_eq!(unauthenticated["statusCode"], 401, "{unauthenticated}");
 
-    let failure = function
+    function
         .api
         .invoke(json!({"not": "an API Gateway event"}))
         .await
         .error();
-    assert!(failure["errorType"].is_string(), "{failure}");
     function.assert_logs_are_json_without(&[&key]);
 }

@@ -46,6 +46,9 @@ pub struct Deps {
 pub use mizan_shared::startup::{StartupError, Wiring};
 
 impl Wiring for Deps {
+    /// It deletes or builds export archives: the S3 client is linked.
+    const AWS_ARCHIVES: mizan_shared::backend::AwsArchives = mizan_shared::backend::s3_archives;
+
     type Settings = ExportConfig;
 
     fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ExportConfig, StartupError> {

@@ -22,6 +22,9 @@ pub struct Deps {
 }
 
 impl Wiring for Deps {
+    /// It deletes or builds export archives: the S3 client is linked.
+    const AWS_ARCHIVES: mizan_shared::backend::AwsArchives = mizan_shared::backend::s3_archives;
+
     type Settings = ();
 
     fn settings(_: &dyn Fn(&str) -> Option<String>) -> Result<(), StartupError> {

@@ -52,13 +52,11 @@ async fn the_binary_answers_api_gateway_events_and_reports_a_bad_event_as_a_lamb
     assert_eq!(forged["statusCode"], 401, "{forged}");
 
     // Not an API Gateway event: the runtime reports the handler's failure to Lambda.
-    let failure = function
+    function
         .api
         .invoke(json!({"not": "an API Gateway event"}))
         .await
         .error();
-    assert!(failure["errorType"].is_string(), "{failure}");
-    assert!(failure["errorMessage"].is_string(), "{failure}");
 
     function.assert_logs_are_json_without(&["15550100001"]);
 }

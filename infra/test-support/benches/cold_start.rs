@@ -138,6 +138,15 @@ async fn run() {
             event: batch,
         },
     ];
+    // What reading the secrets costs: the same function with its secrets in plain variables
+    // (how it ran before the hardening issue moved them to Secrets Manager).
+    cases.push(Case {
+        name: "webhook-intake, secrets as plain variables",
+        function: "WebhookIntakeFunction",
+        command: binary("webhook-intake"),
+        extra: plain_secrets(),
+        event: event("webhook-intake", "post-messages-text", ""),
+    });
     match std::env::var("MIZAN_COLD_START_PEERS") {
         Ok(peers) => cases.extend(peer_cases(Path::new(&peers), &deployment)),
         Err(_) => println!("(peers left out: MIZAN_COLD_START_PEERS is not set)"),
@@ -151,7 +160,10 @@ async fn run() {
     );
     for case in &cases {
         let mut environment = environment_of(case.function, &resources);
-        environment.extend(case.extra.iter().cloned());
+        for (name, value) in &case.extra {
+            environment.retain(|(n, _)| n != name);
+            environment.push((name.clone(), value.clone()));
+        }
         let mut init = Vec::with_capacity(runs);
         let mut first = Vec::with_capacity(runs);
         for _ in 0..runs {
@@ -180,6 +192,20 @@ fn environment_of(function: &str, resources: &Resources) -> Vec<(String, String)
         return Vec::new();
     }
     lambda_binary::template_environment(function, resources)
+}
+
+/// Every test secret's variables as plain variables, and no `MIZAN_SECRETS` to read.
+fn plain_secrets() -> Vec<(String, String)> {
+    let mut variables = vec![
+        ("MIZAN_SECRETS".to_owned(), String::new()),
+        ("MIZAN_HASH_KEY".to_owned(), hex::encode(HASH_KEY)),
+    ];
+    for (_, value) in lambda_binary::test_secrets() {
+        for (name, value) in value.as_object().unwrap() {
+            variables.push((name.clone(), value.as_str().unwrap().to_owned()));
+        }
+    }
+    variables
 }
 
 /// The peers: the same first invocation a small function of theirs would make (one DynamoDB

@@ -37,9 +37,17 @@ impl Outcome {
         }
     }
 
+    /// The error the function reported, checked to have Lambda's shape (`errorType`,
+    /// `errorMessage`).
     pub fn error(self) -> Value {
         match self {
-            Outcome::Error(error) => error,
+            Outcome::Error(error) => {
+                assert!(
+                    error["errorType"].is_string() && error["errorMessage"].is_string(),
+                    "not Lambda's error shape: {error}"
+                );
+                error
+            }
             Outcome::Response(value) => panic!("the function answered instead of failing: {value}"),
         }
     }
