@@ -92,7 +92,17 @@ pub async fn connect_with(
                 pace_ledger: Arc::new(InProcessPaceLedger::default()),
             })
         }
-        Backend::Aws { .. } => connect_aws(config, clock, sdk, s3_archives).await,
+        Backend::Aws { .. } => {
+            let loaded;
+            let sdk = match sdk {
+                Some(sdk) => sdk,
+                None => {
+                    loaded = aws_config::load_from_env().await;
+                    &loaded
+                }
+            };
+            connect_aws(config, clock, sdk, s3_archives).await
+        }
     }
 }
 
@@ -165,7 +175,7 @@ impl ArchiveStore for NoArchives {
 pub async fn connect_aws(
     config: &Config,
     clock: Arc<dyn Clock>,
-    sdk: Option<&aws_config::SdkConfig>,
+    sdk: &aws_config::SdkConfig,
     archives: AwsArchives,
 ) -> Result<Services, BackendError> {
     let Backend::Aws {
@@ -176,14 +186,6 @@ pub async fn connect_aws(
     } = &config.backend
     else {
         return Err(BackendError::NotAws);
-    };
-    let loaded;
-    let sdk = match sdk {
-        Some(sdk) => sdk,
-        None => {
-            loaded = aws_config::load_from_env().await;
-            &loaded
-        }
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let kms = aws_sdk_kms::Client::new(sdk);

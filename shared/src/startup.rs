@@ -7,7 +7,7 @@
 //! to the Lambda runtime (an init error), the runner reports it as a usage error naming what is
 //! wrong.
 
-use crate::adapters::secrets_manager;
+use crate::adapters::{lambda_sdk_config, secrets_manager};
 use crate::backend::{self, BackendError, Services};
 use crate::config::{self, Config, ConfigError, SecretValues, SecretsError};
 use crate::ports::clock::SystemClock;
@@ -59,25 +59,17 @@ pub async fn from_env<D: Wiring>() -> Result<D, StartupError> {
 async fn wire_from_env<D: Wiring>() -> Result<D, StartupError> {
     let env = |var: &str| std::env::var(var).ok();
     let ids = config::secret_ids(&env);
-    // Loaded once: the secrets' client and the backend's share it.
-    let sdk = if ids.is_empty() {
-        None
+    // Built once from Lambda's environment: the secrets' client and the backend's share it.
+    let sdk = lambda_sdk_config::from_lambda_environment();
+    let secrets = if ids.is_empty() {
+        SecretValues::default()
     } else {
-        Some(aws_config::load_from_env().await)
-    };
-    let secrets = match &sdk {
-        None => SecretValues::default(),
-        Some(sdk) => secrets_manager::read(&aws_sdk_secretsmanager::Client::new(sdk), &ids).await?,
+        secrets_manager::read(&aws_sdk_secretsmanager::Client::new(&sdk), &ids).await?
     };
     let lookup = config::layered(&env, &secrets, !ids.is_empty())?;
     let config = Config::from_lookup(&lookup)?;
     let settings = D::settings(&lookup)?;
-    let services = backend::connect_aws(
-        &config,
-        Arc::new(SystemClock),
-        sdk.as_ref(),
-        D::AWS_ARCHIVES,
-    )
-    .await?;
+    let services =
+        backend::connect_aws(&config, Arc::new(SystemClock), &sdk, D::AWS_ARCHIVES).await?;
     D::new(&services, &config, &settings)
 }

@@ -187,6 +187,17 @@ impl Intercept for AwsCalls {
                 } else if service.starts_with("TrentService") {
                     let key = body["KeyId"].as_str().unwrap_or_default().to_owned();
                     vec![(format!("kms:{operation}"), key)]
+                } else if service == "secretsmanager" && operation == "BatchGetSecretValue" {
+                    // IAM checks the batch action on `*` and reading each secret it names.
+                    let mut calls = vec![(
+                        "secretsmanager:BatchGetSecretValue".to_owned(),
+                        "*".to_owned(),
+                    )];
+                    for id in body["SecretIdList"].as_array().into_iter().flatten() {
+                        let secret = id.as_str().unwrap_or_default().to_owned();
+                        calls.push(("secretsmanager:GetSecretValue".to_owned(), secret));
+                    }
+                    calls
                 } else if service == "secretsmanager" {
                     let secret = body["SecretId"].as_str().unwrap_or_default().to_owned();
                     vec![(format!("secretsmanager:{operation}"), secret)]

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod graph_templates;
 pub mod in_process_pace_ledger;
 pub mod kms;
+pub mod lambda_sdk_config;
 pub mod local_archives;
 pub mod local_templates;
 pub mod local_vault;
