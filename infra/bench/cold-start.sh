@@ -48,5 +48,5 @@ fi
 step "cold starts (the bench profile: the harness optimised, the functions' release binaries)"
 MIZAN_SKIP_LINT=1 \
 MIZAN_COLD_START_PEERS="$PEERS" \
-MIZAN_COLD_START_BIN_DIR="$ROOT/target/release" \
+MIZAN_COLD_START_BIN_DIR="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release" \
   bash infra/test.sh -p mizan-test-support --profile bench --bench cold_start
