@@ -29,11 +29,15 @@ async fn a_function_starts_from_its_secrets_and_refuses_a_secret_in_its_environm
         )
         .await,
     ];
-    let dir = tempfile::tempdir().unwrap();
     // SAFETY: this binary runs this one test; nothing else reads the environment meanwhile.
     unsafe {
         std::env::set_var("MIZAN_SECRETS", arns.join(","));
-        std::env::set_var("MIZAN_DATA_DIR", dir.path());
+        // A function runs on the aws backend; starting makes no call to the tables or key.
+        std::env::set_var("MIZAN_BACKEND", "aws");
+        std::env::set_var("MIZAN_DATA_TABLE", "mizan-startup-data");
+        std::env::set_var("MIZAN_KEY_TABLE", "mizan-startup-keys");
+        std::env::set_var("MIZAN_KMS_KEY_ID", "alias/mizan-startup");
+        std::env::set_var("MIZAN_EXPORT_BUCKET", "mizan-startup-exports");
         std::env::set_var("AWS_ENDPOINT_URL", &moto);
         std::env::set_var("AWS_REGION", "us-east-1");
         std::env::set_var("AWS_ACCESS_KEY_ID", "test");
