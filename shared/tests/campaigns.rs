@@ -55,8 +55,7 @@ async fn world(h: Harness) -> World {
             max_attempts: 1,
             ..RetryPolicy::default()
         },
-    })
-    .unwrap();
+    });
     let w = World {
         h,
         tenant,

@@ -264,7 +264,6 @@ fn graph_catalog(fake: &FakeGraph) -> GraphTemplates {
             ..RetryPolicy::default()
         },
     })
-    .unwrap()
 }
 
 fn listed(i: usize) -> serde_json::Value {

@@ -67,17 +67,14 @@ pub fn responder(config: &ReplyConfig) -> Result<Arc<dyn Responder>, StartupErro
 pub fn graph_messenger(
     config: &ReplyConfig,
     access_token: secrecy::SecretString,
-) -> Result<Arc<dyn Messenger>, StartupError> {
-    Ok(Arc::new(
-        GraphMessenger::new(GraphSettings {
-            base_url: config.graph.base_url.clone(),
-            version: config.graph.version.clone(),
-            access_token,
-            timeout: config.graph.timeout,
-            retry: RetryPolicy::default(),
-        })
-        .map_err(|e| StartupError::Http(e.to_string()))?,
-    ))
+) -> Arc<dyn Messenger> {
+    Arc::new(GraphMessenger::new(GraphSettings {
+        base_url: config.graph.base_url.clone(),
+        version: config.graph.version.clone(),
+        access_token,
+        timeout: config.graph.timeout,
+        retry: RetryPolicy::default(),
+    }))
 }
 
 impl Deps {
@@ -134,6 +131,6 @@ impl Wiring for Deps {
         reply: &ReplyConfig,
     ) -> Result<Deps, StartupError> {
         let token = reply.require_graph_token()?;
-        Deps::sending_through(services, reply, graph_messenger(reply, token)?)
+        Deps::sending_through(services, reply, graph_messenger(reply, token))
     }
 }

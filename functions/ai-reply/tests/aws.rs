@@ -283,8 +283,7 @@ fn deps_of(store: mizan_shared::store::Store, reply: &ReplyConfig, graph: &FakeG
             max_attempts: 1,
             ..RetryPolicy::default()
         },
-    })
-    .unwrap();
+    });
     let ledger = Arc::new(TablePaceLedger::new(store.clone()));
     Deps::from_parts(
         store,

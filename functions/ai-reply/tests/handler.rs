@@ -90,8 +90,7 @@ async fn harness_with(model: Option<&FakeModel>, settings: TenantSettings) -> Ha
         access_token: "EAAG-test-token".into(),
         timeout: Duration::from_millis(500),
         retry: fast_retry(3),
-    })
-    .unwrap();
+    });
     let responder: Arc<dyn Responder> = match model {
         Some(model) => Arc::new(
             ChatCompletions::new(ChatSettings {

@@ -64,17 +64,14 @@ impl Deps {
 pub fn graph_templates(
     graph: &GraphConfig,
     access_token: secrecy::SecretString,
-) -> Result<Arc<dyn TemplateCatalog>, StartupError> {
-    Ok(Arc::new(
-        GraphTemplates::new(GraphSettings {
-            base_url: graph.base_url.clone(),
-            version: graph.version.clone(),
-            access_token,
-            timeout: graph.timeout,
-            retry: RetryPolicy::default(),
-        })
-        .map_err(|e| StartupError::Http(e.to_string()))?,
-    ))
+) -> Arc<dyn TemplateCatalog> {
+    Arc::new(GraphTemplates::new(GraphSettings {
+        base_url: graph.base_url.clone(),
+        version: graph.version.clone(),
+        access_token,
+        timeout: graph.timeout,
+        retry: RetryPolicy::default(),
+    }))
 }
 
 impl Wiring for Deps {
@@ -94,7 +91,7 @@ impl Wiring for Deps {
         graph: &GraphConfig,
     ) -> Result<Deps, StartupError> {
         let token = graph.require_token("by consent-api to manage message templates")?;
-        Ok(Deps::with_catalog(services, graph_templates(graph, token)?))
+        Ok(Deps::with_catalog(services, graph_templates(graph, token)))
     }
 }
 

@@ -26,7 +26,7 @@ async fn api() -> Api {
         _ => None,
     })
     .unwrap();
-    let catalog = graph_templates(&config, config.require_token("in tests").unwrap()).unwrap();
+    let catalog = graph_templates(&config, config.require_token("in tests").unwrap());
     let deps = Deps::with_catalog(&h.system.services, catalog);
     Api { h, deps, graph }
 }

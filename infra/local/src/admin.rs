@@ -48,7 +48,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), CliError>
             let token = graph
                 .require_token("to read templates from the Graph API")
                 .map_err(|e| CliError::Usage(e.to_string()))?;
-            let catalog = mizan_consent_api::graph_templates(&graph, token)?;
+            let catalog = mizan_consent_api::graph_templates(&graph, token);
             sync_templates(&services.store, catalog.as_ref(), &tenant_id).await?
         }
         command => execute(&services.store, command).await?,

@@ -105,7 +105,7 @@ impl CampaignJob {
 fn messenger(outbox: &Arc<Outbox>) -> Result<Arc<dyn Messenger>, CliError> {
     let reply = ReplyConfig::from_env()?;
     Ok(match reply.graph.access_token.clone() {
-        Some(token) => mizan_ai_reply::graph_messenger(&reply, token)?,
+        Some(token) => mizan_ai_reply::graph_messenger(&reply, token),
         None => outbox.clone() as Arc<dyn Messenger>,
     })
 }

@@ -6,6 +6,7 @@
 //! classified by `code` (Meta's advice), then by HTTP status.
 
 use super::backoff::{exchange, retrying, Failure, NoAnswer, RetryPolicy};
+use super::lazy_http::LazyHttp;
 use crate::domain::ids::{PhoneNumberId, Wamid};
 use crate::ports::messenger::{
     Messenger, OutboundBody, OutboundSend, Recipient, SendError, TextReply,
@@ -41,7 +42,7 @@ pub struct GraphSettings {
 }
 
 pub struct GraphMessenger {
-    http: reqwest::Client,
+    http: LazyHttp,
     settings: GraphSettings,
 }
 
@@ -145,12 +146,12 @@ pub fn classify(http_status: u16, body: &Value) -> SendError {
 }
 
 impl GraphMessenger {
-    pub fn new(settings: GraphSettings) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-            .build()?;
-        Ok(GraphMessenger { http, settings })
+    /// Its HTTP client is made on the first send.
+    pub fn new(settings: GraphSettings) -> Self {
+        GraphMessenger {
+            http: LazyHttp::new(settings.timeout),
+            settings,
+        }
     }
 
     fn url(&self, from: &PhoneNumberId) -> String {
@@ -169,9 +170,13 @@ impl GraphMessenger {
         body: &Value,
         resend_on_timeout: bool,
     ) -> Result<Value, SendError> {
+        let http = self.http.client().map_err(|e| SendError::Permanent {
+            code: None,
+            http_status: None,
+            title: format!("cannot make the HTTP client: {e}"),
+        })?;
         retrying(&self.settings.retry, "graph", || async {
-            let request = self
-                .http
+            let request = http
                 .post(self.url(from))
                 .bearer_auth(self.settings.access_token.expose_secret())
                 .json(body);

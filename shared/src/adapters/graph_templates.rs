@@ -6,6 +6,7 @@
 
 use super::backoff::{exchange, retrying, Failure, HttpAnswer, NoAnswer, RetryPolicy};
 use super::graph::GraphSettings;
+use super::lazy_http::LazyHttp;
 use crate::domain::ids::WabaId;
 use crate::domain::template::{TemplateCategory, TemplateName};
 use crate::ports::template_catalog::{
@@ -25,7 +26,7 @@ pub const PAGE_SIZE: usize = 100;
 pub const MAX_PAGES: usize = 100;
 
 pub struct GraphTemplates {
-    http: reqwest::Client,
+    http: LazyHttp,
     settings: GraphSettings,
 }
 
@@ -70,11 +71,12 @@ fn no_answer(e: NoAnswer) -> Failure<CatalogError> {
 }
 
 impl GraphTemplates {
-    pub fn new(settings: GraphSettings) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .build()?;
-        Ok(GraphTemplates { http, settings })
+    /// Its HTTP client is made on the first call (most API requests never make one).
+    pub fn new(settings: GraphSettings) -> Self {
+        GraphTemplates {
+            http: LazyHttp::new(settings.timeout),
+            settings,
+        }
     }
 
     fn url(&self, account: &WabaId) -> String {
@@ -96,11 +98,15 @@ impl GraphTemplates {
 
     async fn call(
         &self,
-        build: impl Fn() -> reqwest::RequestBuilder,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         policy: &RetryPolicy,
     ) -> Result<Value, CatalogError> {
+        let http = self
+            .http
+            .client()
+            .map_err(|e| CatalogError::Unavailable(format!("cannot make the HTTP client: {e}")))?;
         retrying(policy, "graph-templates", || async {
-            let request = build().bearer_auth(self.settings.access_token.expose_secret());
+            let request = build(http).bearer_auth(self.settings.access_token.expose_secret());
             match exchange(request).await {
                 Ok(answer) if answer.is_success() => Ok(answer.body),
                 Ok(answer) => Err(refused_or_retry(answer)),
@@ -123,7 +129,7 @@ impl TemplateCatalog for GraphTemplates {
         for _ in 0..MAX_PAGES {
             let page = self
                 .call(
-                    || {
+                    |http| {
                         let mut query = vec![
                             ("fields", LISTED_FIELDS.to_owned()),
                             ("limit", PAGE_SIZE.to_string()),
@@ -131,7 +137,7 @@ impl TemplateCatalog for GraphTemplates {
                         if let Some(cursor) = &after {
                             query.push(("after", cursor.clone()));
                         }
-                        self.http.get(self.url_with(account, &query))
+                        http.get(self.url_with(account, &query))
                     },
                     &self.settings.retry,
                 )
@@ -166,7 +172,7 @@ impl TemplateCatalog for GraphTemplates {
             ..self.settings.retry
         };
         let answer = self
-            .call(|| self.http.post(self.url(account)).json(&body), &once)
+            .call(|http| http.post(self.url(account)).json(&body), &once)
             .await?;
         let id = match &answer["id"] {
             Value::String(id) => id.clone(),
@@ -199,7 +205,7 @@ impl TemplateCatalog for GraphTemplates {
             query.push(("hsm_id", id.to_owned()));
         }
         self.call(
-            || self.http.delete(self.url_with(account, &query)),
+            |http| http.delete(self.url_with(account, &query)),
             &self.settings.retry,
         )
         .await

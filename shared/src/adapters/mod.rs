@@ -11,6 +11,7 @@ pub mod graph_templates;
 pub mod in_process_pace_ledger;
 pub mod kms;
 pub mod lambda_sdk_config;
+pub mod lazy_http;
 pub mod local_archives;
 pub mod local_templates;
 pub mod local_vault;
