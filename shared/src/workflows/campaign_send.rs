@@ -601,26 +601,17 @@ impl CampaignSender<'_> {
                 body: OutboundBody::Template(Personal::new(filled.graph.expose().clone())),
             })
             .await;
-        let with_message = |state| Recipient {
-            message: Some(message.id.clone()),
-            contact: Some(contact.value.id.clone()),
-            ..finish(state)
-        };
+        // `finish` keeps the message and contact the dispatched recipient carries.
         match sent {
             Ok(wamid) => {
                 store
-                    .record_campaign_sent(
-                        &claimed,
-                        &with_message(RecipientState::Sent),
-                        &message,
-                        &wamid,
-                    )
+                    .record_campaign_sent(&claimed, &finish(RecipientState::Sent), &message, &wamid)
                     .await?;
                 report.sent += 1;
                 Ok(Turn::Done)
             }
             Err(e) => {
-                self.failed(campaign, &claimed, &message, e, with_message, report)
+                self.failed(campaign, &claimed, &message, e, finish, report)
                     .await
             }
         }
@@ -632,7 +623,7 @@ impl CampaignSender<'_> {
         claimed: &Versioned<Recipient>,
         message: &Message,
         error: SendError,
-        with_message: impl Fn(RecipientState) -> Recipient,
+        finish: impl Fn(RecipientState) -> Recipient,
         report: &mut TurnReport,
     ) -> Result<Turn, CampaignSendError> {
         let store = self.store;
@@ -642,7 +633,7 @@ impl CampaignSender<'_> {
         if error.is_retryable() {
             // This recipient waits for a later turn, the campaign for Meta.
             store
-                .give_back_recipient(claimed, with_message(RecipientState::Pending))
+                .give_back_recipient(claimed, finish(RecipientState::Pending))
                 .await?;
             report.released += 1;
             return Ok(Turn::Stop(None));
@@ -650,7 +641,7 @@ impl CampaignSender<'_> {
         match code {
             Some(c) if TEMPLATE_ERRORS.contains(&c) => {
                 store
-                    .give_back_recipient(claimed, with_message(RecipientState::Pending))
+                    .give_back_recipient(claimed, finish(RecipientState::Pending))
                     .await?;
                 Ok(Turn::Stop(Some(format!(
                     "Meta refused the template (code {c}): {title}"
@@ -660,7 +651,7 @@ impl CampaignSender<'_> {
                 let deferred = Recipient {
                     attempts: 1,
                     retry_at: Some(store.now().plus(DEFER_FOR)),
-                    ..with_message(RecipientState::Deferred)
+                    ..finish(RecipientState::Deferred)
                 };
                 store.give_back_recipient(claimed, deferred).await?;
                 report.deferred += 1;
@@ -669,7 +660,7 @@ impl CampaignSender<'_> {
             None if matches!(error, SendError::Unanswered { .. }) => {
                 // It may have gone out: never repeated; a status webhook settles it.
                 store
-                    .move_recipient(claimed, &with_message(RecipientState::Unknown))
+                    .move_recipient(claimed, &finish(RecipientState::Unknown))
                     .await?;
                 report.unknown += 1;
                 Ok(Turn::Done)
@@ -700,7 +691,7 @@ impl CampaignSender<'_> {
                     )
                     .await?;
                 store
-                    .move_recipient(claimed, &with_message(RecipientState::Failed { code }))
+                    .move_recipient(claimed, &finish(RecipientState::Failed { code }))
                     .await?;
                 report.failed += 1;
                 Ok(Turn::Done)
