@@ -7,7 +7,8 @@
 //!
 //! Run: `bash infra/bench/cold-start.sh` (builds the release binaries and the peers, starts the
 //! emulators). Reads `MIZAN_COLD_START_BIN_DIR` (the binaries, default `target/release`) and
-//! `MIZAN_COLD_START_PEERS` (the peers' directory; without it the peers are left out, said so).
+//! `MIZAN_COLD_START_PEERS` (the peers' directory; without it the peers are left out, said so)
+//! and `MIZAN_COLD_START_ONLY` (measure only the cases whose name contains it).
 
 use mizan_shared::domain::message::Direction;
 use mizan_shared::domain::time::Timestamp;
@@ -152,6 +153,9 @@ async fn run() {
         Err(_) => println!("(peers left out: MIZAN_COLD_START_PEERS is not set)"),
     }
 
+    if let Ok(only) = std::env::var("MIZAN_COLD_START_ONLY") {
+        cases.retain(|case| case.name.contains(only.as_str()));
+    }
     println!(
         "{:<48} {:>22} {:>22}",
         format!("cold start, {runs} runs each"),

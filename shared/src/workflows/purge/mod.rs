@@ -286,7 +286,9 @@ impl Run<'_> {
         })
     }
 
-    /// Every due entry of one category, shard by shard, page by page.
+    /// Every due entry of one category, shard by shard, page by page. The first page of every
+    /// shard is read at once: most shards hold nothing due, and sixteen queries in a row were
+    /// most of a run's time (shards are disjoint, so the order they are acted on is free).
     async fn category(
         &mut self,
         scope: &TenantScope,
@@ -296,43 +298,39 @@ impl Run<'_> {
     ) -> CategoryCounts {
         let mut counts = CategoryCounts::default();
         let action = scope.policy.purge_action(category);
-        for shard in 0..RETENTION_SHARDS {
-            let mut after = None;
+        let page_size = self.options.page_size;
+        let store = self.store;
+        let first_pages =
+            futures_util::future::join_all((0..RETENTION_SHARDS).map(|shard| {
+                store.due_in_shard(&scope.id, category, shard, up_to, page_size, None)
+            }))
+            .await;
+        for (shard, first) in (0..RETENTION_SHARDS).zip(first_pages) {
+            let mut page = first;
             loop {
                 if self.out_of_time() {
                     return counts;
                 }
-                let page = match self
-                    .store
-                    .due_in_shard(
-                        &scope.id,
-                        category,
-                        shard,
-                        up_to,
-                        self.options.page_size,
-                        after,
-                    )
-                    .await
-                {
-                    Ok(page) => page,
+                let found = match page {
+                    Ok(found) => found,
                     Err(e) => {
                         self.failed(&mut counts, scope, category, &e);
                         break;
                     }
                 };
-                let found = page.items.len() as u64;
-                self.report.items_read += found;
-                counts.due += found;
+                let n = found.items.len() as u64;
+                self.report.items_read += n;
+                counts.due += n;
                 if tenant_held {
-                    counts.held += found;
+                    counts.held += n;
                 } else {
-                    self.act(scope, category, action, page.items, &mut counts)
+                    self.act(scope, category, action, found.items, &mut counts)
                         .await;
                 }
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
+                let Some(after) = found.next else { break };
+                page = store
+                    .due_in_shard(&scope.id, category, shard, up_to, page_size, Some(after))
+                    .await;
             }
         }
         counts
