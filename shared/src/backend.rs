@@ -130,6 +130,11 @@ pub fn s3_archives(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn Arch
 
 /// For a function that never touches export archives.
 pub fn no_archives(_: &aws_config::SdkConfig, _: &Config) -> Arc<dyn ArchiveStore> {
+    refusing_archives()
+}
+
+/// Archives that refuse every call, saying this function does not reach them.
+pub fn refusing_archives() -> Arc<dyn ArchiveStore> {
     Arc::new(NoArchives)
 }
 

@@ -6,7 +6,7 @@
 use crate::domain::export::ExportJob;
 use crate::domain::message::{Direction, Message};
 use crate::ports::record_item::{attr, get_s, item_to_record};
-use crate::store::{layout, OutboundOrder};
+use crate::store::{layout, ExportNotice, OutboundOrder};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::de::DeserializeOwned;
@@ -36,6 +36,11 @@ pub fn new_outbound_order(
 /// The export job a record inserted; `None` for any other change.
 pub fn new_export_job(record: &EventRecord) -> Result<Option<ExportJob>, UndecodableRecord> {
     inserted(record, layout::kind::EXPORT_JOB)
+}
+
+/// The notice of a finished chat export a record inserted; `None` for any other change.
+pub fn new_export_notice(record: &EventRecord) -> Result<Option<ExportNotice>, UndecodableRecord> {
+    inserted(record, layout::kind::EXPORT_NOTICE)
 }
 
 /// The document of a record of `kind` the change inserted.

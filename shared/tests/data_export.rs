@@ -221,6 +221,7 @@ fn job(h: &Harness, s: &Seeded, scope: ExportScope) -> ExportJob {
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     }
 }

@@ -65,6 +65,7 @@ fn outbound() -> impl Strategy<Value = Outbound> {
         Just(Outbound::KeywordConfirmation { opt_out: true }),
         Just(Outbound::KeywordConfirmation { opt_out: false }),
         Just(Outbound::AgentText),
+        Just(Outbound::RightsAnswer),
         Just(Outbound::Template(TemplateCategory::Marketing)),
         Just(Outbound::Template(TemplateCategory::Utility)),
         Just(Outbound::Template(TemplateCategory::Authentication)),
@@ -93,7 +94,13 @@ proptest! {
         if may_send(what, &to).is_ok() {
             let c = &contact;
             prop_assert!(!gone);
-            prop_assert!(!c.restricted && !c.minor && !c.known_minor);
+            prop_assert!(!c.minor && !c.known_minor && c.erasure_requested_at.is_none());
+            if what == Outbound::RightsAnswer {
+                // The person's own request: answered whatever else holds, in its window.
+                prop_assert!(window_open(last_inbound_at, now));
+                return Ok(());
+            }
+            prop_assert!(!c.restricted);
             prop_assert!(c.erasure_requested_at.is_none() && !c.consent.blocked);
             let all_withdrawn = c.consent.marketing == Decision::Withdrawn
                 && c.consent.automated_replies == Decision::Withdrawn;
@@ -108,6 +115,7 @@ proptest! {
                     prop_assert!(window_open(last_inbound_at, now));
                     prop_assert!(!all_withdrawn);
                 }
+                Outbound::RightsAnswer => unreachable!("checked above"),
                 Outbound::Template(TemplateCategory::Marketing) => {
                     prop_assert!(!suppressed);
                     prop_assert_eq!(c.consent.marketing, Decision::Granted);

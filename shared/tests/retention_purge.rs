@@ -112,6 +112,7 @@ impl World {
             requested_by: "key_1".into(),
             downloads: 0,
             last_audited_download_at: None,
+            chat_request: None,
             download_limit: None,
         };
         job.mark_ready(object_key.clone(), 3).unwrap();

@@ -774,6 +774,7 @@ async fn export_jobs_move_forward_only(h: Harness) {
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     };
     h.store.create_export(&job).await.unwrap();
@@ -1139,6 +1140,7 @@ async fn erasing_a_contact_leaves_only_a_suppression_hash(h: Harness) {
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     };
     h.store.create_export(&job).await.unwrap();
@@ -1374,6 +1376,7 @@ async fn an_erasure_request_shreds_at_once_and_completion_removes_archives(h: Ha
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     };
     job.mark_ready(object_key.clone(), 3).unwrap();

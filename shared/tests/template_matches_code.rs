@@ -342,7 +342,7 @@ fn ai_reply_gets_only_inserted_inbound_messages_with_partial_failures_and_a_fail
     );
 
     // The filter passes exactly the records the handler acts on: INSERTs of inbound messages
-    // (answered) and of a person's send orders (sent).
+    // (answered), of a person's send orders (sent) and of chat exports' notices (link sent).
     let filters = p["FilterCriteria"]["Filters"].as_sequence().unwrap();
     assert_eq!(filters.len(), 1);
     let pattern: serde_json::Value =
@@ -352,7 +352,8 @@ fn ai_reply_gets_only_inserted_inbound_messages_with_partial_failures_and_a_fail
         pattern["dynamodb"]["NewImage"]["kind"]["S"],
         serde_json::json!([
             mizan_shared::store::layout::kind::MESSAGE_IN,
-            mizan_shared::store::layout::OUTBOUND_ORDER_KIND
+            mizan_shared::store::layout::OUTBOUND_ORDER_KIND,
+            mizan_shared::store::layout::kind::EXPORT_NOTICE
         ])
     );
     assert_eq!(
@@ -579,6 +580,8 @@ const SECRETS_READ: [(&str, &[&str]); 7] = [
             "MIZAN_HASH_KEY",
             "MIZAN_WHATSAPP_ACCESS_TOKEN",
             "MIZAN_AI_API_KEY",
+            // Signs the download link of the data a person asks for in the chat.
+            "MIZAN_EXPORT_TOKEN_SECRET",
         ],
     ),
     ("RetentionPurgeFunction", &["MIZAN_HASH_KEY"]),

@@ -8,12 +8,13 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use futures_util::future::join_all;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::Message;
-use mizan_shared::store::OutboundOrder;
+use mizan_shared::store::{ExportNotice, OutboundOrder};
 use mizan_shared::stream_batch::{
-    new_inbound_message, new_outbound_order, retry_only, sequence_of,
+    new_export_notice, new_inbound_message, new_outbound_order, retry_only, sequence_of,
 };
 use mizan_shared::workflows::outbound_send::{send_order, SendOutcome};
 use mizan_shared::workflows::reply::{reply_to_burst, Outcome, Replier, ReplyError};
+use mizan_shared::workflows::rights_chat::{deliver_export_notice, NoticeOutcome, RightsDesk};
 use std::collections::BTreeMap;
 use tokio::sync::Semaphore;
 
@@ -28,6 +29,8 @@ pub struct BatchReport {
     pub sends: Vec<(TenantId, ContactId, Option<SendOutcome>)>,
     /// Sequence numbers of the records to retry.
     pub failures: Vec<String>,
+    /// Exports asked for in the chat, now built or failed: how telling the person ended.
+    pub notices: Vec<Option<NoticeOutcome>>,
     /// Records that are not new inbound messages (other kinds, updates, deletes).
     pub ignored: usize,
 }
@@ -46,7 +49,21 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     // Each contact's new messages (metadata only) and the sequence numbers of their records.
     let mut bursts: BTreeMap<(TenantId, ContactId), (Vec<Message>, Vec<String>)> = BTreeMap::new();
     let mut orders: Vec<(OutboundOrder, String)> = Vec::new();
+    let mut notices: Vec<(ExportNotice, String)> = Vec::new();
     for record in &event.records {
+        match new_export_notice(record) {
+            Ok(Some(notice)) => {
+                notices.push((notice, sequence_of(record)));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // The request stays in progress, visible to the business.
+                report.ignored += 1;
+                tracing::error!(error = %e, "stream record of an export notice does not decode");
+                continue;
+            }
+        }
         match new_outbound_order(record) {
             Ok(Some(order)) => {
                 orders.push((order, sequence_of(record)));
@@ -83,11 +100,18 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     // this task (they mostly wait on the store and the network; a task each would add a hop to
     // another thread and back per reply).
     let permits = Semaphore::new(CONCURRENT_REPLIES);
+    let rights = || RightsDesk {
+        store: &deps.store,
+        messenger: deps.messenger.as_ref(),
+        archives: deps.archives.as_ref(),
+        links: deps.links.as_deref(),
+    };
     let replier = Replier {
         store: &deps.store,
         responder: deps.responder.as_ref(),
         messenger: deps.messenger.as_ref(),
         history: deps.history,
+        rights: rights(),
     };
     let replies = bursts
         .into_iter()
@@ -139,8 +163,29 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
         };
         report.sends.push((order.tenant, order.contact, outcome));
     }
+    let desk = rights();
+    for (notice, sequence) in notices {
+        let outcome = match deliver_export_notice(&desk, &notice).await {
+            Ok(outcome) => Some(outcome),
+            Err(e) => {
+                tracing::warn!(
+                    tenant = %notice.tenant,
+                    contact = %deps.store.hasher().for_logs(notice.contact.as_str()),
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "an export link was not sent"
+                );
+                if e.is_retryable() {
+                    report.failures.push(sequence);
+                }
+                None
+            }
+        };
+        report.notices.push(outcome);
+    }
     tracing::info!(
         records = event.records.len(),
+        notices = report.notices.len(),
         sends = report.sends.len(),
         bursts = report.outcomes.len(),
         ignored = report.ignored,

@@ -18,11 +18,14 @@ use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::adapters::openai::{ChatCompletions, ChatSettings};
 use mizan_shared::backend::Services;
-use mizan_shared::config::{Config, ReplyConfig};
+use mizan_shared::config::{Config, ExportConfig, ReplyConfig};
+use mizan_shared::domain::download_token::TokenSigner;
+use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::messenger::Messenger;
 use mizan_shared::ports::pace_ledger::PaceLedger;
 use mizan_shared::ports::responder::Responder;
 use mizan_shared::store::Store;
+use mizan_shared::workflows::rights_chat::ExportLinks;
 use std::sync::Arc;
 
 /// What the handler needs, built once per Lambda instance (or once by the local runner).
@@ -38,6 +41,29 @@ pub struct Deps {
     pub pace_ledger: Arc<dyn PaceLedger>,
     /// How many recent messages of the conversation the responder sees.
     pub history: usize,
+    /// A person's erasure in the chat removes their export archives (on AWS this function does
+    /// not reach the bucket: the purge removes them, the content being unreadable at once).
+    pub archives: Arc<dyn ArchiveStore>,
+    /// Download links sent in the chat; `None` without a public address and signing key.
+    pub links: Option<Arc<ExportLinks>>,
+}
+
+/// ai-reply's settings: the reply's, and the export links' (`MIZAN_EXPORT_TOKEN_SECRET`,
+/// `MIZAN_PUBLIC_BASE_URL`) for the data a person asks for in the chat.
+pub struct Settings {
+    pub reply: ReplyConfig,
+    pub export: ExportConfig,
+}
+
+/// The links of exports asked for in the chat, when both their signing key and the API's
+/// public address are configured.
+pub fn export_links(config: &Config, export: &ExportConfig) -> Option<Arc<ExportLinks>> {
+    let key = mizan_shared::backend::export_token_key(config, export).ok()?;
+    let base_url = export.public_base_url.clone()?;
+    Some(Arc::new(ExportLinks {
+        signer: Arc::new(TokenSigner::new(key.to_vec())),
+        base_url,
+    }))
 }
 
 pub use mizan_shared::startup::{StartupError, Wiring};
@@ -91,7 +117,18 @@ impl Deps {
             messenger,
             services.pace_ledger.clone(),
             reply.history,
-        ))
+        )
+        .with_archives(services.archives.clone()))
+    }
+
+    /// The archives a chat erasure removes.
+    pub fn with_archives(self, archives: Arc<dyn ArchiveStore>) -> Deps {
+        Deps { archives, ..self }
+    }
+
+    /// The download links a chat export is sent with.
+    pub fn with_links(self, links: Option<Arc<ExportLinks>>) -> Deps {
+        Deps { links, ..self }
     }
 
     /// The dependencies from their parts: conversational sends through `messenger` are noted
@@ -113,24 +150,34 @@ impl Deps {
             broadcast: messenger,
             pace_ledger,
             history,
+            archives: mizan_shared::backend::refusing_archives(),
+            links: None,
         }
     }
 }
 
 impl Wiring for Deps {
-    type Settings = ReplyConfig;
+    type Settings = Settings;
 
-    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ReplyConfig, StartupError> {
-        Ok(ReplyConfig::from_lookup(lookup)?)
+    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Settings, StartupError> {
+        Ok(Settings {
+            reply: ReplyConfig::from_lookup(lookup)?,
+            export: ExportConfig::from_lookup(lookup)?,
+        })
     }
 
     /// Sending through the Graph API, whose token is required here.
     fn new(
         services: &Services,
-        _config: &Config,
-        reply: &ReplyConfig,
+        config: &Config,
+        settings: &Settings,
     ) -> Result<Deps, StartupError> {
+        let reply = &settings.reply;
         let token = reply.require_graph_token()?;
-        Deps::sending_through(services, reply, graph_messenger(reply, token))
+        let links = export_links(config, &settings.export);
+        Ok(
+            Deps::sending_through(services, reply, graph_messenger(reply, token))?
+                .with_links(links),
+        )
     }
 }

@@ -14,14 +14,16 @@ use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::faq::FaqResponder;
 use mizan_shared::adapters::graph::{GraphMessenger, GraphSettings};
 use mizan_shared::adapters::table_pace_ledger::TablePaceLedger;
-use mizan_shared::config::{layered, ReplyConfig};
+use mizan_shared::config::{layered, ExportConfig, ReplyConfig};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
+use mizan_shared::domain::download_token::TokenSigner;
 use mizan_shared::domain::ids::{ApiKeyId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::reply::ReplyKind;
 use mizan_shared::store::OutboundOrder;
 use mizan_shared::store::{layout, StatusFields, Store};
 use mizan_shared::workflows::outbound_send::SendOutcome;
+use mizan_shared::workflows::rights_chat::ExportLinks;
 use mizan_test_support::aws_calls::AwsCalls;
 use mizan_test_support::aws_emulators::{self, Deployment};
 use mizan_test_support::fakes::graph::{FakeGraph, Send};
@@ -54,6 +56,7 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
     for (wa_id, wamid, text) in [
         ("212600000601", "wamid.Q1", "What are your opening hours?"),
         ("212600000602", "wamid.H1", "Can I talk to a human please?"),
+        ("212600000603", "wamid.D1", "delete my data"),
     ] {
         let contact = seed::contact(&seed_role.store, &tenant.id, wa_id).await;
         let message = seed::text_message(
@@ -94,17 +97,34 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
         &serde_json::json!({ "MIZAN_AI_API_KEY": "sk-aws-test" }),
     )
     .await;
+    let export_secret = aws_emulators::create_secret(
+        "mizan-export",
+        &serde_json::json!({ "MIZAN_EXPORT_TOKEN_SECRET": "ab".repeat(32) }),
+    )
+    .await;
     let calls = AwsCalls::default();
     let (role, values) = deployment
         .start_up(
             &calls,
-            &[("GraphSecret", graph_secret), ("ReplySecret", reply_secret)],
+            &[
+                ("GraphSecret", graph_secret),
+                ("ReplySecret", reply_secret),
+                ("ExportSecret", export_secret),
+            ],
         )
         .await;
-    let env = |_: &str| None;
-    let reply = ReplyConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
+    let env = |var: &str| {
+        (var == "MIZAN_PUBLIC_BASE_URL").then(|| "https://api.atlas.example".to_owned())
+    };
+    let settings = layered(&env, &values, true).unwrap();
+    let reply = ReplyConfig::from_lookup(&settings).unwrap();
+    let export = ExportConfig::from_lookup(&settings).unwrap();
     let graph = FakeGraph::start().await;
-    let deps = deps_of(role.store, &reply, &graph);
+    let links = Arc::new(ExportLinks {
+        signer: Arc::new(TokenSigner::new(export.token_secret.unwrap().to_vec())),
+        base_url: export.public_base_url.clone().unwrap(),
+    });
+    let deps = deps_of(role.store, &reply, &graph).with_links(Some(links));
 
     let mut question = Event::default();
     question.records = vec![inserted(&seed_role.store, &messages[0], 1).await];
@@ -171,6 +191,46 @@ async fn ai_reply_calls_exactly_what_its_iam_policy_grants() {
     let sent = handle_batch(&deps, send).await;
     assert_eq!(sent.sends.len(), 1, "{sent:?}");
     assert_eq!(sent.sends[0].2, Some(SendOutcome::Sent), "{sent:?}");
+
+    // A person erases their data in the chat: the question with its code, then the code.
+    let erasing = &messages[2];
+    let mut question = Event::default();
+    question.records = vec![inserted(&seed_role.store, erasing, 4).await];
+    let asked = handle_batch(&deps, question).await;
+    assert!(
+        matches!(
+            asked.outcomes[0].2,
+            Outcome::Replied(ReplyKind::RightsAnswer)
+        ),
+        "{asked:?}"
+    );
+    let code = seed_role
+        .store
+        .pending_erasure(&tenant.id, &erasing.contact)
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .code;
+    let confirmation = seed::text_message(
+        &seed_role.store,
+        (&tenant.id, &erasing.contact),
+        "wamid.D2",
+        Direction::Inbound,
+        &format!("DELETE {code}"),
+        seed_role.store.now(),
+    )
+    .await;
+    let mut confirm = Event::default();
+    confirm.records = vec![inserted(&seed_role.store, &confirmation, 5).await];
+    let erased = handle_batch(&deps, confirm).await;
+    assert!(erased.failures.is_empty(), "{erased:?}");
+    assert!(seed_role
+        .store
+        .contact_state(&tenant.id, &erasing.contact)
+        .await
+        .unwrap()
+        .is_none());
 
     iam_policy::assert_contract("AiReplyFunction", &calls, INDIRECT);
 }

@@ -78,6 +78,8 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "model_redaction": settings.model_redaction,
         "takeover_expires_hours": settings.takeover_expires_hours,
         "messages_per_second": settings.messages_per_second,
+        "privacy_notice_url": settings.privacy_notice_url,
+        "rights_self_service": settings.rights_self_service,
     })
 }
 

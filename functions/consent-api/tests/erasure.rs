@@ -69,6 +69,7 @@ async fn ready_export(
         requested_by: "tests".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     };
     h.store().create_export(&job).await.unwrap();

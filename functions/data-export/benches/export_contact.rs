@@ -100,6 +100,7 @@ async fn seed(dir: &Path, count: usize) -> (TenantId, ExportId) {
         requested_by: "bench".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     };
     store.create_export(&job).await.unwrap();

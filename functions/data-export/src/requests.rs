@@ -67,6 +67,7 @@ pub async fn request(deps: &Deps, caller: &Caller, request: &Request) -> Result<
         requested_by: caller.key.to_string(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: deps.download_limit,
     };
     let subject = match &job.scope {

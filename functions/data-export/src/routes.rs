@@ -15,7 +15,7 @@ pub type Route = mizan_shared::http_api::Route<Operation>;
 pub type Resolved<'a> = mizan_shared::http_api::Resolved<'a, Operation>;
 
 /// The download route has no API key: its token is the credential.
-pub const DOWNLOAD_PATH: &str = "/exports/download";
+pub use mizan_shared::domain::download_token::DOWNLOAD_PATH;
 
 pub const ROUTES: &[Route] = &[
     route(Operation::RequestExport, "POST", "/v1/exports"),

@@ -1,9 +1,9 @@
 //! What the API answers with about an export, times in RFC 3339.
 
-use crate::{Deps, DOWNLOAD_PATH};
+use crate::Deps;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use mizan_shared::domain::download_token::DownloadGrant;
+use mizan_shared::domain::download_token;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use serde_json::{json, Value};
 
@@ -36,12 +36,7 @@ pub fn public_base(deps: &Deps, request: &Request) -> String {
 
 /// The download link of a job, signed for as long as the export lasts.
 pub fn download_url(deps: &Deps, job: &ExportJob, base: &str) -> String {
-    let token = deps.signer.sign(&DownloadGrant {
-        tenant: job.tenant.clone(),
-        export: job.id.clone(),
-        expires_at: job.expires_at,
-    });
-    format!("{base}{DOWNLOAD_PATH}?token={token}")
+    download_token::download_url(&deps.signer, base, &job.tenant, &job.id, job.expires_at)
 }
 
 /// The job as the API shows it; `base` given, a downloadable job carries its link.

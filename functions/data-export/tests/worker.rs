@@ -31,6 +31,7 @@ fn job(h: &Harness, id: &str, contact: &ContactId) -> ExportJob {
         requested_by: "key_0123456789ab".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     }
 }

@@ -309,13 +309,16 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         model_redaction: set.model_redaction.map(Switch::is_on),
         takeover_expires_hours: set.takeover_expires_hours,
         messages_per_second: set.messages_per_second,
+        privacy_notice_url: set.privacy_notice_url,
+        rights_self_service: set.rights_self_service.map(Switch::is_on),
         // The platform operator: a hold set here is not lifted by a tenant's key.
         by_operator: true,
     };
     if patch.is_empty() {
         return Err(CliError::Usage(
             "nothing to set: give --chat-retention-days, --automation, --ai-instructions, \
-             --legal-hold or --model-redaction"
+             --legal-hold, --model-redaction, --takeover-expires-hours, --messages-per-second, \
+             --privacy-notice-url or --rights-self-service"
                 .into(),
         ));
     }

@@ -223,6 +223,14 @@ pub struct SettingsSet {
     /// default throughput is 80)
     #[arg(long, value_name = "N")]
     pub messages_per_second: Option<u32>,
+    /// The business's privacy notice (https://…; "" removes it): the chat's privacy answer
+    /// links to it
+    #[arg(long, value_name = "URL")]
+    pub privacy_notice_url: Option<String>,
+    /// People get a copy of their data and erase it by writing in the chat (on by default);
+    /// off: their requests wait for the business
+    #[arg(long, value_enum)]
+    pub rights_self_service: Option<Switch>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

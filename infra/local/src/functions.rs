@@ -21,17 +21,17 @@ use mizan_shared::ports::messenger::Messenger;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::startup::Wiring;
 use mizan_shared::workflows::campaign_send::{CampaignSender, Pacer};
+use mizan_shared::workflows::rights_chat::ExportLinks;
 use std::sync::Arc;
 
 /// Stream-triggered functions, in the order they get each batch.
 pub fn stream_consumers(
     services: &Services,
-    config: &Config,
     outbox: &Arc<Outbox>,
     export: &mizan_data_export::Deps,
 ) -> Result<Vec<Arc<dyn StreamConsumer>>, CliError> {
     Ok(vec![
-        ai_reply(services, config, outbox)?,
+        ai_reply(services, outbox, export)?,
         Arc::new(ExportWorker {
             deps: export.clone(),
         }),
@@ -213,18 +213,19 @@ pub fn outbox() -> Result<Arc<Outbox>, CliError> {
 /// through the Graph API when `MIZAN_WHATSAPP_ACCESS_TOKEN` is set, else into the outbox.
 pub fn ai_reply(
     services: &Services,
-    config: &Config,
     outbox: &Arc<Outbox>,
+    export: &mizan_data_export::Deps,
 ) -> Result<Arc<dyn StreamConsumer>, CliError> {
     let reply = ReplyConfig::from_env()?;
-    let deps = match reply.graph.access_token {
-        Some(_) => mizan_ai_reply::Deps::new(services, config, &reply)?,
-        None => mizan_ai_reply::Deps::sending_through(
-            services,
-            &reply,
-            outbox.clone() as Arc<dyn Messenger>,
-        )?,
-    };
+    let sender = messenger(outbox)?;
+    // Links of exports asked for in the chat: data-export's signer, pointing at the runner.
+    let links = export.public_base_url.clone().map(|base_url| {
+        Arc::new(ExportLinks {
+            signer: export.signer.clone(),
+            base_url,
+        })
+    });
+    let deps = mizan_ai_reply::Deps::sending_through(services, &reply, sender)?.with_links(links);
     tracing::info!(
         responder = deps.responder.name(),
         messenger = deps.messenger.name(),

@@ -49,7 +49,7 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
     let export = functions::data_export(&config, &services, &base_url)?;
     let feed = Feed::new(
         embedded.clone(),
-        functions::stream_consumers(&services, &config, &outbox, &export)?,
+        functions::stream_consumers(&services, &outbox, &export)?,
         FeedSettings::default(),
     );
     let feed = background.spawn(feed.run(shutdown.clone()));

@@ -71,6 +71,8 @@ pub async fn resources(
         ("DataKey".to_owned(), deployment.key_arn.clone()),
         ("ExportBucket".to_owned(), deployment.bucket.clone()),
         ("CoreSecret".to_owned(), deployment.core_secret.clone()),
+        // The API's id, in the address download links sent in the chat point at.
+        ("HttpApi".to_owned(), "mizanlocal".to_owned()),
     ]);
     for (logical, value) in secrets {
         let arn = create_secret(&format!("mizan-{}", logical.to_lowercase()), value).await;
@@ -141,9 +143,46 @@ fn resolve(template: &Value, value: &Value, resources: &Resources) -> Option<Str
                     .collect();
                 Some(items?.join(separator))
             }
+            "If" => {
+                let parts = tagged.value.as_sequence()?;
+                let condition = parts.first()?.as_str()?;
+                let holds =
+                    condition_holds(template, &template["Conditions"][condition], resources)?;
+                resolve(template, parts.get(if holds { 1 } else { 2 })?, resources)
+            }
+            "Sub" => {
+                let mut text = tagged.value.as_str()?.to_owned();
+                while let Some(start) = text.find("${") {
+                    let end = start + text[start..].find('}')?;
+                    let name = &text[start + 2..end];
+                    let value = match name {
+                        "AWS::Region" => "us-east-1".to_owned(),
+                        "AWS::URLSuffix" => "amazonaws.com".to_owned(),
+                        name => resources.get(name).cloned()?,
+                    };
+                    text.replace_range(start..=end, &value);
+                }
+                Some(text)
+            }
             _ => None,
         },
         other => scalar(other),
+    }
+}
+
+/// A template condition (`!Equals`, `!Not`) with parameters at their defaults.
+fn condition_holds(template: &Value, condition: &Value, resources: &Resources) -> Option<bool> {
+    let Value::Tagged(tagged) = condition else {
+        return None;
+    };
+    let parts = tagged.value.as_sequence()?;
+    match tagged.tag.to_string().trim_start_matches('!') {
+        "Not" => Some(!condition_holds(template, parts.first()?, resources)?),
+        "Equals" => Some(
+            resolve(template, parts.first()?, resources)?
+                == resolve(template, parts.get(1)?, resources)?,
+        ),
+        _ => None,
     }
 }
 

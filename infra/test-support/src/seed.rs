@@ -152,6 +152,7 @@ pub async fn ready_export(
         requested_by: "key_1".into(),
         downloads: 0,
         last_audited_download_at: None,
+        chat_request: None,
         download_limit: None,
     };
     job.mark_ready(object_key.clone(), 3)

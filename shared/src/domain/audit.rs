@@ -14,6 +14,8 @@ pub enum Actor {
     Admin,
     /// A holder of an export download link.
     LinkHolder,
+    /// The person the data is about, exercising a right from their own WhatsApp account.
+    DataSubject,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,25 @@ use sha2::Sha256;
 
 const VERSION: &str = "v1";
 
+/// The path of the download route (data-export): the token is its only credential.
+pub const DOWNLOAD_PATH: &str = "/exports/download";
+
+/// The download link of `export` on the API at `base`, signed until `expires_at`.
+pub fn download_url(
+    signer: &TokenSigner,
+    base: &str,
+    tenant: &TenantId,
+    export: &ExportId,
+    expires_at: Timestamp,
+) -> String {
+    let token = signer.sign(&DownloadGrant {
+        tenant: tenant.clone(),
+        export: export.clone(),
+        expires_at,
+    });
+    format!("{base}{DOWNLOAD_PATH}?token={token}")
+}
+
 /// What a token grants: one export of one tenant, until `expires_at`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DownloadGrant {

@@ -1,6 +1,6 @@
 //! Export jobs: a contact's (or a tenant's) data packed into an archive for access and portability (P6).
 
-use crate::domain::ids::{ContactId, ExportId, TenantId};
+use crate::domain::ids::{ContactId, ExportId, RightsRequestId, TenantId};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +84,10 @@ pub struct ExportJob {
     /// flood the trail (the next audited download carries the count).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_audited_download_at: Option<Timestamp>,
+    /// The person asked for it in the chat (this rights request): once it is built, or cannot
+    /// be, ai-reply tells them there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_request: Option<RightsRequestId>,
 }
 
 /// Downloads of one export within this time of its last audited one are counted only.
@@ -199,6 +203,7 @@ mod tests {
             requested_by: "admin".into(),
             downloads: 0,
             last_audited_download_at: None,
+            chat_request: None,
             download_limit: Some(1),
         }
     }

@@ -95,6 +95,11 @@ public_id!(
     /// A template broadcast of a tenant.
     CampaignId
 );
+public_id!(
+    /// A data subject's request to exercise a right (`rr_` + the time it came, zero-padded
+    /// milliseconds, + random): ids sort by arrival, so listings need no other index.
+    RightsRequestId
+);
 
 /// WhatsApp's message id. Its base64 payload embeds the phone number, so it never prints.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -147,6 +152,18 @@ impl ExportId {
 impl CampaignId {
     pub fn generate() -> Self {
         CampaignId(random_id("cmp"))
+    }
+}
+
+impl RightsRequestId {
+    pub fn generate(received_at: crate::domain::time::Timestamp) -> Self {
+        let mut bytes = [0u8; 8];
+        rand::rng().fill_bytes(&mut bytes);
+        RightsRequestId(format!(
+            "rr_{:013}_{}",
+            received_at.as_millis().max(0),
+            hex::encode(bytes)
+        ))
     }
 }
 

@@ -198,7 +198,7 @@ fn is_edge_punctuation(c: char) -> bool {
 }
 
 /// The folded text without the separators people put inside keywords ("opt-out", "s'abonner").
-fn compact(folded: &str) -> String {
+pub(crate) fn compact(folded: &str) -> String {
     folded
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '\''))

@@ -28,6 +28,9 @@ pub enum Outbound {
     },
     /// A person's free text.
     AgentText,
+    /// The answer to a person exercising their rights in the chat (their data, its erasure):
+    /// theirs by right, so neither an opt-out, a block, a restriction nor a take-over stops it.
+    RightsAnswer,
     Template(TemplateCategory),
 }
 
@@ -91,6 +94,13 @@ pub fn may_send(what: Outbound, to: &Recipient<'_>) -> Result<(), Refusal> {
     if contact.erasure_requested_at.is_some() {
         return Err(Refusal::BeingErased);
     }
+    let window = || match to.last_inbound_at {
+        Some(at) if window_open(at, to.now) => Ok(()),
+        _ => Err(Refusal::WindowClosed),
+    };
+    if what == Outbound::RightsAnswer {
+        return window();
+    }
     if contact.restricted {
         return Err(Refusal::Restricted);
     }
@@ -100,11 +110,8 @@ pub fn may_send(what: Outbound, to: &Recipient<'_>) -> Result<(), Refusal> {
     let consent = &contact.consent;
     let opted_out_of_all = consent.marketing == Decision::Withdrawn
         && consent.automated_replies == Decision::Withdrawn;
-    let window = || match to.last_inbound_at {
-        Some(at) if window_open(at, to.now) => Ok(()),
-        _ => Err(Refusal::WindowClosed),
-    };
     match what {
+        Outbound::RightsAnswer => window(),
         Outbound::KeywordConfirmation { opt_out: true } => Ok(()),
         Outbound::KeywordConfirmation { opt_out: false } | Outbound::AutomatedReply => {
             window()?;
@@ -188,6 +195,37 @@ mod tests {
 
     const MARKETING: Outbound = Outbound::Template(TemplateCategory::Marketing);
     const UTILITY: Outbound = Outbound::Template(TemplateCategory::Utility);
+
+    #[test]
+    fn a_rights_answer_reaches_an_opted_out_blocked_restricted_or_taken_over_person_in_the_window()
+    {
+        let mut c = decide(contact(), Purpose::AutomatedReplies, ConsentAction::OptOut);
+        c = decide(c, Purpose::Marketing, ConsentAction::OptOut);
+        c.consent.blocked = true;
+        c.restricted = true;
+        c.taken_over = true;
+        assert_eq!(may_send(Outbound::RightsAnswer, &to(&c, 1)), Ok(()));
+        assert_eq!(
+            may_send(Outbound::RightsAnswer, &to(&c, 25)),
+            Err(Refusal::WindowClosed)
+        );
+        assert_eq!(
+            may_send(Outbound::AgentText, &to(&c, 1)),
+            Err(Refusal::Restricted)
+        );
+        let mut erasing = contact();
+        erasing.erasure_requested_at = Some(Timestamp::from_millis(NOW));
+        assert_eq!(
+            may_send(Outbound::RightsAnswer, &to(&erasing, 1)),
+            Err(Refusal::BeingErased)
+        );
+        let mut minor = contact();
+        minor.minor = true;
+        assert_eq!(
+            may_send(Outbound::RightsAnswer, &to(&minor, 1)),
+            Err(Refusal::Minor)
+        );
+    }
 
     #[test]
     fn free_text_needs_the_window_templates_do_not() {

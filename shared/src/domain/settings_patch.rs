@@ -27,6 +27,11 @@ pub struct SettingsPatch {
     pub takeover_expires_hours: Option<u32>,
     #[serde(default)]
     pub messages_per_second: Option<u32>,
+    /// An empty string removes the notice.
+    #[serde(default)]
+    pub privacy_notice_url: Option<String>,
+    #[serde(default)]
+    pub rights_self_service: Option<bool>,
     /// The platform operator changes the hold (an admin command, never the API): its hold
     /// cannot be lifted by a tenant.
     #[serde(skip)]
@@ -104,6 +109,13 @@ impl SettingsPatch {
         if let Some(rate) = self.messages_per_second {
             next.messages_per_second = rate;
         }
+        if let Some(url) = &self.privacy_notice_url {
+            let url = url.trim();
+            next.privacy_notice_url = (!url.is_empty()).then(|| url.to_owned());
+        }
+        if let Some(self_service) = self.rights_self_service {
+            next.rights_self_service = self_service;
+        }
         next.validate()?;
         let mut changed = Vec::new();
         if next.chat_retention_days != current.chat_retention_days {
@@ -130,6 +142,12 @@ impl SettingsPatch {
         if next.messages_per_second != current.messages_per_second {
             changed.push("messages_per_second");
         }
+        if next.privacy_notice_url != current.privacy_notice_url {
+            changed.push("privacy_notice_url");
+        }
+        if next.rights_self_service != current.rights_self_service {
+            changed.push("rights_self_service");
+        }
         Ok(PatchedSettings {
             settings: next,
             changed,
@@ -140,6 +158,46 @@ impl SettingsPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_privacy_notice_is_an_https_address_and_an_empty_one_removes_it() {
+        let set: SettingsPatch = serde_json::from_str(
+            r#"{"privacy_notice_url": " https://atlas.example/privacy ", "rights_self_service": false}"#,
+        )
+        .unwrap();
+        let patched = set.apply(&TenantSettings::default()).unwrap();
+        assert_eq!(
+            patched.settings.privacy_notice_url.as_deref(),
+            Some("https://atlas.example/privacy")
+        );
+        assert!(!patched.settings.rights_self_service);
+        assert_eq!(
+            patched.changed,
+            vec!["privacy_notice_url", "rights_self_service"]
+        );
+        for bad in [
+            "http://atlas.example",
+            "https://",
+            "atlas.example",
+            "https://a b",
+        ] {
+            let patch = SettingsPatch {
+                privacy_notice_url: Some(bad.into()),
+                ..SettingsPatch::default()
+            };
+            let err = patch.apply(&TenantSettings::default()).unwrap_err();
+            assert_eq!(err.field(), "privacy_notice_url", "{bad}");
+        }
+        let clear: SettingsPatch = serde_json::from_str(r#"{"privacy_notice_url": ""}"#).unwrap();
+        assert_eq!(
+            clear
+                .apply(&patched.settings)
+                .unwrap()
+                .settings
+                .privacy_notice_url,
+            None
+        );
+    }
 
     #[test]
     fn a_take_over_lasts_1_to_168_hours() {

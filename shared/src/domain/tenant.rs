@@ -54,7 +54,21 @@ pub struct TenantSettings {
     /// (WhatsApp's throughput: 80 by default, up to 1,000 for numbers Meta has upgraded).
     #[serde(default = "default_messages_per_second")]
     pub messages_per_second: u32,
+    /// Where the business's privacy notice is (`https://…`): the chat's privacy answer links to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_notice_url: Option<String>,
+    /// People exercise their rights in the chat themselves (a copy of their data, erasure). Off:
+    /// their requests are recorded for the business to handle (`pending_business`).
+    #[serde(default = "self_service_by_default")]
+    pub rights_self_service: bool,
 }
+
+fn self_service_by_default() -> bool {
+    true
+}
+
+/// The longest privacy notice URL.
+pub const MAX_NOTICE_URL_CHARS: usize = 500;
 
 pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 80;
 pub const MAX_MESSAGES_PER_SECOND: u32 = 1_000;
@@ -88,6 +102,8 @@ impl Default for TenantSettings {
             model_redaction: true,
             takeover_expires_hours: DEFAULT_TAKEOVER_EXPIRES_HOURS,
             messages_per_second: DEFAULT_MESSAGES_PER_SECOND,
+            privacy_notice_url: None,
+            rights_self_service: true,
         }
     }
 }
@@ -108,6 +124,8 @@ pub enum SettingsError {
     TakeoverExpiryOutOfRange { min: u32, max: u32, got: u32 },
     #[error("messages_per_second must be between 1 and {max}, got {got}")]
     RateOutOfRange { max: u32, got: u32 },
+    #[error("privacy_notice_url must be an https:// address of at most {MAX_NOTICE_URL_CHARS} characters without spaces")]
+    NoticeUrlInvalid,
 }
 
 impl SettingsError {
@@ -121,6 +139,7 @@ impl SettingsError {
             SettingsError::LegalHoldSetByOperator => "legal_hold",
             SettingsError::TakeoverExpiryOutOfRange { .. } => "takeover_expires_hours",
             SettingsError::RateOutOfRange { .. } => "messages_per_second",
+            SettingsError::NoticeUrlInvalid => "privacy_notice_url",
         }
     }
 }
@@ -135,6 +154,16 @@ impl TenantSettings {
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(url) = &self.privacy_notice_url {
+            let host = url.strip_prefix("https://").unwrap_or_default();
+            if host.is_empty()
+                || host.starts_with('/')
+                || url.chars().count() > MAX_NOTICE_URL_CHARS
+                || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(SettingsError::NoticeUrlInvalid);
+            }
+        }
         if !(1..=MAX_MESSAGES_PER_SECOND).contains(&self.messages_per_second) {
             return Err(SettingsError::RateOutOfRange {
                 max: MAX_MESSAGES_PER_SECOND,

@@ -228,6 +228,12 @@ impl Store {
             .collect();
         let exports = self.exports_of_contact(tenant, contact).await?;
         doomed.extend(exports.iter().map(|j| layout::export(tenant, &j.id)));
+        doomed.extend(
+            exports
+                .iter()
+                .filter(|j| j.chat_request.is_some())
+                .map(|j| layout::export_notice(tenant, &j.id)),
+        );
         if let Some(doc) = &found {
             // The person's places in campaigns, found through the identifiers they were named by.
             doomed.extend(self.campaign_records_of(tenant, &doc.aliases).await?);

@@ -37,15 +37,20 @@ impl Store {
         self.write_new_export(job, Some(audit)).await
     }
 
+    /// The write of a new job.
+    pub(super) fn export_put(job: &ExportJob) -> Result<Write, DataError> {
+        Ok(Write::Put {
+            record: Self::export_record(job, 1)?,
+            condition: Condition::Absent,
+        })
+    }
+
     async fn write_new_export(
         &self,
         job: &ExportJob,
         audit: Option<&AuditEvent>,
     ) -> Result<(), DataError> {
-        let mut writes = vec![Write::Put {
-            record: Self::export_record(job, 1)?,
-            condition: Condition::Absent,
-        }];
+        let mut writes = vec![Self::export_put(job)?];
         writes.extend(audit.map(audit_write).transpose()?);
         match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { index: 0 }) => {
@@ -79,6 +84,13 @@ impl Store {
         self.save_export_with(job, None).await
     }
 
+    /// Saves a job the worker just finished (built or failed); one asked for in the chat leaves
+    /// its notice in the same transaction, for ai-reply to tell the person.
+    pub async fn finish_export(&self, job: &Versioned<ExportJob>) -> Result<i64, DataError> {
+        let notice = Self::export_notice_write(&job.value)?;
+        self.save_export_writes(job, notice).await
+    }
+
     /// Saves a job with the audit event of what changed it (a download), in one transaction;
     /// fails with `Conflict` if the job changed since it was read.
     pub async fn save_export_audited(
@@ -94,12 +106,21 @@ impl Store {
         job: &Versioned<ExportJob>,
         audit: Option<&AuditEvent>,
     ) -> Result<i64, DataError> {
+        self.save_export_writes(job, audit.map(audit_write).transpose()?)
+            .await
+    }
+
+    async fn save_export_writes(
+        &self,
+        job: &Versioned<ExportJob>,
+        with: Option<Write>,
+    ) -> Result<i64, DataError> {
         let version = job.version + 1;
         let mut writes = vec![Write::Put {
             record: Self::export_record(&job.value, version)?,
             condition: Condition::VersionIs(job.version),
         }];
-        writes.extend(audit.map(audit_write).transpose()?);
+        writes.extend(with);
         match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { index: 0 }) => Err(DataError::Conflict(
                 "the export changed since it was read".into(),

@@ -7,7 +7,8 @@
 use crate::domain::api_key::ApiKeyHash;
 use crate::domain::identity_hash::IdentityHash;
 use crate::domain::ids::{
-    ApiKeyId, AuditId, CampaignId, ContactId, ExportId, MessageId, PhoneNumberId, TenantId, WabaId,
+    ApiKeyId, AuditId, CampaignId, ContactId, ExportId, MessageId, PhoneNumberId, RightsRequestId,
+    TenantId, WabaId,
 };
 use crate::domain::retention::{retention_shard, Category};
 use crate::domain::template::{LanguageCode, TemplateName};
@@ -38,6 +39,10 @@ pub mod kind {
     pub const RETENTION_SWEPT: &str = "retention_swept";
     pub const TEMPLATE: &str = "template";
     pub const BUSINESS_ACCOUNT: &str = "business_account";
+    pub const RIGHTS_REQUEST: &str = "rights_request";
+    pub const PENDING_ERASURE: &str = "pending_erasure";
+    pub const CHAT_EXPORT: &str = "chat_export";
+    pub const EXPORT_NOTICE: &str = "export_notice";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -196,6 +201,30 @@ pub fn exports_partition(tenant: &TenantId) -> String {
 
 pub fn export(tenant: &TenantId, id: &ExportId) -> Key {
     Key::new(exports_partition(tenant), id.as_str())
+}
+
+/// A tenant's rights requests, sorted by id (ids sort by arrival).
+pub fn rights_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#RIGHTS")
+}
+
+pub fn rights_request(tenant: &TenantId, id: &RightsRequestId) -> Key {
+    Key::new(rights_partition(tenant), id.as_str())
+}
+
+/// A deletion asked in the chat, waiting for its code: the contact's, erased with it.
+pub fn pending_erasure(tenant: &TenantId, contact: &ContactId) -> Key {
+    Key::new(contact_partition(tenant, contact), "RIGHTS#ERASURE")
+}
+
+/// The export the contact last asked for in the chat: the contact's, erased with it.
+pub fn chat_export(tenant: &TenantId, contact: &ContactId) -> Key {
+    Key::new(contact_partition(tenant, contact), "RIGHTS#EXPORT")
+}
+
+/// An export asked for in the chat is built (or failed): ai-reply sends the link from its stream.
+pub fn export_notice(tenant: &TenantId, export: &ExportId) -> Key {
+    Key::new(format!("T#{tenant}#EXPORT_NOTICES"), export.as_str())
 }
 
 pub fn audit_partition(tenant: &TenantId) -> String {

@@ -17,6 +17,7 @@ mod raw_payloads;
 mod replies;
 mod retention;
 mod retention_marks;
+mod rights;
 mod templates;
 mod tenants;
 
@@ -30,6 +31,7 @@ pub use raw_payloads::{RawPayloadInfo, UnroutedItem, PLATFORM_TENANT};
 pub use replies::{ClaimOutcome, ClaimState, ReplyClaim};
 pub use retention::ContactActivity;
 pub use retention_marks::RetainedCategories;
+pub use rights::{ChatExportOutcome, ExportNotice};
 pub use templates::TemplateUpdateOutcome;
 
 use crate::crypto::envelope::{CryptoError, Envelope};

@@ -13,4 +13,5 @@ pub mod pacing;
 pub mod persons_gate;
 pub mod purge;
 pub mod reply;
+pub mod rights_chat;
 pub mod templates;

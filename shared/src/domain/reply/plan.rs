@@ -73,6 +73,8 @@ pub enum ReplyKind {
     HandOff,
     /// An answer from the responder (or the hand-off message when it has none).
     Answer,
+    /// The answer to a person exercising their rights in the chat (`workflows::rights_chat`).
+    RightsAnswer,
 }
 
 impl ReplyKind {
@@ -83,6 +85,7 @@ impl ReplyKind {
             ReplyKind::Help => "help",
             ReplyKind::HandOff => "hand_off",
             ReplyKind::Answer => "answer",
+            ReplyKind::RightsAnswer => "rights_answer",
         }
     }
 
@@ -181,6 +184,7 @@ impl ReplyKind {
             ReplyKind::OptOutConfirmation => Outbound::KeywordConfirmation { opt_out: true },
             ReplyKind::OptInConfirmation => Outbound::KeywordConfirmation { opt_out: false },
             ReplyKind::Help | ReplyKind::HandOff | ReplyKind::Answer => Outbound::AutomatedReply,
+            ReplyKind::RightsAnswer => Outbound::RightsAnswer,
         }
     }
 }

@@ -21,7 +21,7 @@ pub fn fixed_text(kind: ReplyKind, language: Language, business: &str) -> Option
         (ReplyKind::Help, French) => format!("Vous écrivez à l'assistant automatique de {business}. Posez votre question ici, ou écrivez « humain » pour parler à une personne. Répondez ARRÊT pour ne plus recevoir de messages automatiques, DÉMARRER pour les reprendre."),
         (ReplyKind::Help, Arabic) => format!("هذا هو المساعد الآلي لـ {business}. اكتب سؤالك هنا، أو اكتب «موظف» للتحدث مع شخص. أرسل «إيقاف» لإيقاف الرسائل الآلية و«اشتراك» لاستئنافها."),
         (ReplyKind::HandOff, _) => return Some(hand_off_text(language).to_owned()),
-        (ReplyKind::Answer, _) => return None,
+        (ReplyKind::Answer | ReplyKind::RightsAnswer, _) => return None,
     };
     Some(text)
 }

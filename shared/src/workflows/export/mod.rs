@@ -100,7 +100,7 @@ pub async fn run_job(
                 archives.delete(&built.object_key).await?;
                 return Ok(JobOutcome::AlreadyDone);
             }
-            match store.save_export(&job).await {
+            match store.finish_export(&job).await {
                 Ok(_) => Ok(JobOutcome::Ready(built)),
                 Err(e) => {
                     // Another invocation finished first, or the save failed: either way this
@@ -117,7 +117,7 @@ pub async fn run_job(
         Err(e) => {
             let reason = e.to_string();
             if job.value.mark_failed(reason.clone()).is_ok() {
-                match store.save_export(&job).await {
+                match store.finish_export(&job).await {
                     Ok(_) | Err(DataError::Conflict(_)) => {}
                     Err(e) => return Err(e.into()),
                 }

@@ -10,15 +10,18 @@ use crate::domain::contact_change::ContactChange;
 use crate::domain::ids::{ContactId, PhoneNumberId, TenantId, Wamid};
 use crate::domain::keywords::Language;
 use crate::domain::message::{Direction, Message, MessageContent, MessageKind};
+use crate::domain::outbound::window_open;
 use crate::domain::outbound::Recipient as Addressee;
 use crate::domain::reply::{
     burst_candidate, compose, customer_text, fixed_text, hand_off_text, has_newer_inbound,
     needs_opt_out_hint, opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind, SkipReason,
 };
+use crate::domain::rights_keywords;
 use crate::domain::tenant::Tenant;
 use crate::ports::messenger::{Messenger, Recipient, SendError, TextReply};
 use crate::ports::responder::{Answer, Responder};
 use crate::store::{ClaimOutcome, ClaimState, DataError, ReplyClaim, Store, Versioned};
+use crate::workflows::rights_chat::{self, RequestMessage, RightsDesk, RightsOutcome};
 use prompt::prompt;
 
 /// How one contact's burst ended.
@@ -43,6 +46,8 @@ pub struct Replier<'a> {
     pub messenger: &'a dyn Messenger,
     /// How many recent messages of the conversation the responder sees.
     pub history: usize,
+    /// Rights requests in the chat.
+    pub rights: RightsDesk<'a>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +101,13 @@ pub async fn reply_to_burst(
         .conversation(tenant_id, contact_id, &policy, deps.history, None)
         .await?
         .items;
+    // Rights requests first: they are the person's, whatever automation, consent or a
+    // take-over say, and one in the middle of a burst is answered too.
+    if let Some(outcome) =
+        answer_rights_requests(deps, &tenant, &contact, &conversation, burst, candidate).await?
+    {
+        return Ok(outcome);
+    }
     let newer_inbound = has_newer_inbound(&conversation, candidate);
     // The stream image has no content: read it, decrypted, from the conversation.
     let stored = conversation.iter().find(|m| m.id == candidate.id);
@@ -169,6 +181,98 @@ pub async fn reply_to_burst(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Answers every rights request of the burst (each claimed once, like a reply); the outcome
+/// when the burst's newest message was one of them, `None` to answer that one as usual.
+async fn answer_rights_requests(
+    deps: &Replier<'_>,
+    tenant: &Tenant,
+    contact: &Versioned<Contact>,
+    conversation: &[Message],
+    burst: &[Message],
+    candidate: &Message,
+) -> Result<Option<Outcome>, ReplyError> {
+    let store = deps.store;
+    let now = store.now();
+    let mut last = None;
+    for message in burst {
+        let Some(stored) = conversation.iter().find(|m| m.id == message.id) else {
+            continue;
+        };
+        let text = stored
+            .content
+            .as_ref()
+            .and_then(|c| customer_text(c.0.expose()));
+        let Some(request) = text.as_deref().and_then(rights_keywords::classify) else {
+            continue;
+        };
+        let answerable = stored.direction == Direction::Inbound
+            && !stored.late
+            && window_open(stored.sent_at, now)
+            && !contact.value.is_erasure_due();
+        let (Some(quoting), Some(to), Some(from), true) = (
+            stored.wamid.clone(),
+            Recipient::of(&contact.value),
+            tenant.phone_numbers.first().cloned(),
+            answerable,
+        ) else {
+            continue;
+        };
+        let claim = match store
+            .claim_reply(&tenant.id, &contact.value.id, &stored.id)
+            .await?
+        {
+            ClaimOutcome::Claimed(claim) => claim,
+            ClaimOutcome::AlreadyClaimed(_) => {
+                if stored.id == candidate.id {
+                    last = Some(Outcome::Skipped(SkipReason::AlreadyClaimed));
+                }
+                continue;
+            }
+        };
+        let request_message = RequestMessage {
+            tenant,
+            contact,
+            claim: &claim,
+            from,
+            to,
+            quoting,
+            sent_at: stored.sent_at,
+        };
+        let answered = rights_chat::answer(&deps.rights, &request_message, &request).await;
+        let outcome = match answered {
+            Ok(RightsOutcome::Answered) => Outcome::Replied(ReplyKind::RightsAnswer),
+            Ok(RightsOutcome::NotAnswered(refusal)) => Outcome::Skipped(refusal.into()),
+            Err(e) if e.is_retryable() => {
+                store.release_reply(&claim).await?;
+                return Err(e);
+            }
+            Err(ReplyError::Send(e)) => {
+                tracing::warn!(
+                    tenant = %tenant.id,
+                    code = e.code(),
+                    error = %e,
+                    "whatsapp refused the rights answer; not retried"
+                );
+                store
+                    .finish_reply(&claim, ClaimState::Failed { code: e.code() })
+                    .await?;
+                Outcome::Refused(e.code())
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::info!(
+            tenant = %tenant.id,
+            contact = %store.hasher().for_logs(contact.value.id.as_str()),
+            rights_request = request.keyword.name(),
+            "rights request in the chat"
+        );
+        if stored.id == candidate.id {
+            last = Some(outcome);
+        }
+    }
+    Ok(last)
 }
 
 /// Who a reply is from and to, and the message it quotes.
