@@ -1,11 +1,12 @@
 //! A contact of the calling tenant: access, rectification, restriction of processing, and a
 //! human taking over the conversation.
 
-use crate::{views, Deps, Reply};
+use crate::{rights_requests, views, Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::contact::Contact;
 use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::domain::rectification::{CorrectionError, ProfileCorrection};
+use mizan_shared::domain::rights_request::{RightsKind, RightsState};
 use mizan_shared::domain::tenant::TenantSettings;
 use mizan_shared::http_api::input;
 use mizan_shared::http_api::ApiError;
@@ -51,7 +52,26 @@ pub async fn change(
         .change_contact(&caller.tenant, &contact.value.id, &change, &caller.actor())
         .await?;
     match outcome {
-        ChangeOutcome::Changed(now) | ChangeOutcome::Unchanged(now) => {
+        ChangeOutcome::Changed(now) => {
+            let right = match &change {
+                ContactChange::Rectify(_) => Some((RightsKind::Rectification, "corrected")),
+                ContactChange::Restrict => Some((RightsKind::Restriction, "restricted")),
+                _ => None,
+            };
+            if let Some((kind, outcome)) = right {
+                rights_requests::register(
+                    deps,
+                    caller,
+                    &now.value.id,
+                    kind,
+                    RightsState::Completed,
+                    outcome,
+                )
+                .await;
+            }
+            Ok(Reply::ok(views::contact(&now.value, deps.store.now())))
+        }
+        ChangeOutcome::Unchanged(now) => {
             Ok(Reply::ok(views::contact(&now.value, deps.store.now())))
         }
         // Erased (or its erasure began) since it was found.

@@ -4,9 +4,11 @@
 //! (P12). If the removal fails after the request committed, the retention purge finishes it.
 
 use crate::contacts::find;
+use crate::rights_requests;
 use crate::{Deps, Reply};
 use lambda_http::Request;
 use mizan_shared::domain::audit::{AuditEvent, Outcome};
+use mizan_shared::domain::rights_request::{RightsKind, RightsState};
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::http_api::input;
 use mizan_shared::http_api::ApiError;
@@ -69,6 +71,17 @@ pub async fn erase(
                     "reason": reason_name(reason), "refused_because": "legal_hold"
                 }));
             deps.store.append_audit(&refused).await?;
+            if reason == ErasureReason::Request {
+                rights_requests::register(
+                    deps,
+                    caller,
+                    &contact.value.id,
+                    RightsKind::Erasure,
+                    RightsState::Held,
+                    "legal_hold",
+                )
+                .await;
+            }
             return Err(ApiError::new(
                 409,
                 "legal_hold",
@@ -102,6 +115,18 @@ pub async fn erase(
             "completes_by": completes_by.map(Timestamp::to_rfc3339),
         })
     };
+    if reason == ErasureReason::Request {
+        // The content is unreadable from now on: the request is carried out.
+        rights_requests::register(
+            deps,
+            caller,
+            &contact,
+            RightsKind::Erasure,
+            RightsState::Completed,
+            "erased",
+        )
+        .await;
+    }
     let log_id = deps.store.hasher().for_logs(contact.as_str());
     let completion = tokio::time::timeout(
         COMPLETION_BUDGET,

@@ -12,6 +12,7 @@ mod contacts;
 mod conversation;
 mod erasure;
 mod paging;
+mod rights_requests;
 mod routes;
 mod send_message;
 mod settings;
@@ -172,6 +173,10 @@ async fn dispatch(
         Operation::GetSettings => settings::get(deps, caller).await,
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
+        Operation::ListRightsRequests => rights_requests::list(deps, caller, request).await,
+        Operation::CloseRightsRequest => {
+            rights_requests::close(deps, caller, contact, request).await
+        }
         Operation::ReadConversation => conversation::read(deps, caller, contact, request).await,
         Operation::SendMessage => send_message::send(deps, caller, contact, request).await,
         Operation::ListTemplates => templates::list(deps, caller).await,

@@ -35,6 +35,8 @@ pub enum Operation {
     PauseCampaign,
     ResumeCampaign,
     CancelCampaign,
+    ListRightsRequests,
+    CloseRightsRequest,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -123,6 +125,12 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/campaigns/{id}/cancel",
     ),
+    route(Operation::ListRightsRequests, "GET", "/v1/rights-requests"),
+    route(
+        Operation::CloseRightsRequest,
+        "POST",
+        "/v1/rights-requests/{id}/close",
+    ),
 ];
 
 impl Operation {
@@ -157,6 +165,8 @@ impl Operation {
             Operation::PauseCampaign => "campaign.pause",
             Operation::ResumeCampaign => "campaign.resume",
             Operation::CancelCampaign => "campaign.cancel",
+            Operation::ListRightsRequests => "rights_request.list",
+            Operation::CloseRightsRequest => "rights_request.close",
         }
     }
 
@@ -171,13 +181,15 @@ impl Operation {
             | Operation::ListTemplates
             | Operation::GetTemplate
             | Operation::GetCampaign
-            | Operation::CampaignRecipients => Scope::Read,
+            | Operation::CampaignRecipients
+            | Operation::ListRightsRequests => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent
             | Operation::Restrict
             | Operation::LiftRestriction
             | Operation::Erase
-            | Operation::FlagMinor => Scope::Rights,
+            | Operation::FlagMinor
+            | Operation::CloseRightsRequest => Scope::Rights,
             Operation::TakeOver
             | Operation::HandBack
             | Operation::SendMessage

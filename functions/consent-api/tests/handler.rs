@@ -45,6 +45,9 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "patch-settings-retention-out-of-range" => (400, Some("chat_retention_days")),
         "patch-settings-wrong-type" => (400, Some("automation_enabled")),
         "get-audit-bad-limit" => (400, Some("limit")),
+        "get-rights-requests-bad-state" => (400, Some("state")),
+        // A fresh tenant has no rights request.
+        "post-rights-request-close" => (404, None),
         _ => (200, None),
     }
 }
@@ -92,6 +95,7 @@ async fn every_route_has_a_sample_event() {
             "campaigns/{id}/pause" => "campaign-pause".to_owned(),
             "campaigns/{id}/resume" => "campaign-resume".to_owned(),
             "campaigns/{id}/cancel" => "campaign-cancel".to_owned(),
+            "rights-requests/{id}/close" => "rights-request-close".to_owned(),
             other => other.to_owned(),
         };
         let name = format!("{}-{stem}", route.method.to_lowercase());

@@ -6,6 +6,7 @@ use lambda_http::Request;
 use mizan_shared::domain::audit::AuditEvent;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState, Revocation};
 use mizan_shared::domain::ids::ExportId;
+use mizan_shared::domain::rights_request::{RightsKind, RightsRequest, RightsState};
 use mizan_shared::domain::time::days;
 use mizan_shared::http_api::{callers_contact, input, ApiError, Caller, Reply};
 use mizan_shared::store::Versioned;
@@ -86,6 +87,21 @@ pub async fn request(deps: &Deps, caller: &Caller, request: &Request) -> Result<
         "scope": views::scope_name(&job.scope),
     }));
     deps.store.request_export(&job, &audit).await?;
+    if let ExportScope::Contact { contact } = &job.scope {
+        // On the register of rights requests: a copy of a person's data (access, portability).
+        let mut register = RightsRequest::carried_out_by_api(
+            caller.tenant.clone(),
+            contact.clone(),
+            RightsKind::Access,
+            RightsState::Completed,
+            "export_requested",
+            now,
+        );
+        register.export = Some(job.id.clone());
+        if let Err(e) = deps.store.file_rights_request(&register).await {
+            tracing::warn!(tenant = %caller.tenant, error = %e, "an export request is not on the register");
+        }
+    }
     Ok(Reply::accepted(views::export(deps, &job, None)))
 }
 

@@ -157,6 +157,29 @@ impl RightsRequest {
         }
     }
 
+    /// A request the business carried out through the API at `at` (for its register): done,
+    /// or held when a legal hold refused it.
+    pub fn carried_out_by_api(
+        tenant: TenantId,
+        contact: ContactId,
+        kind: RightsKind,
+        state: RightsState,
+        outcome: &str,
+        at: Timestamp,
+    ) -> RightsRequest {
+        let mut request = RightsRequest::new(
+            tenant,
+            contact,
+            kind,
+            RightsChannel::Api,
+            Language::English,
+            at,
+            state,
+        );
+        request.finish(state, outcome, at);
+        request
+    }
+
     /// Ends the request with `outcome` at `at`.
     pub fn finish(&mut self, state: RightsState, outcome: &str, at: Timestamp) {
         self.state = state;

@@ -83,6 +83,15 @@ impl Store {
         Ok(self.records.transact(writes).await?)
     }
 
+    /// A request the business carried out through the API, on the register as it is done (its
+    /// action is audited on its own).
+    pub async fn file_rights_request(&self, request: &RightsRequest) -> Result<(), DataError> {
+        Ok(self
+            .records
+            .write(rights_write(request, 1, Condition::Absent)?)
+            .await?)
+    }
+
     pub async fn rights_request(
         &self,
         tenant: &TenantId,
