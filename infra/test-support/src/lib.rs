@@ -14,10 +14,12 @@
 //! - `logs` (P10 log capture), `aws_calls` and `iam_policy` (the IAM contract test).
 //! - `runtime_api` and `lambda_binary`: a function's real binary started as Lambda starts it,
 //!   against a Runtime API of our own.
+//! - `browser`: a real headless Chromium (WebDriver) for pages a person looks at.
 
 pub mod aws_calls;
 pub mod aws_emulators;
 pub mod bench;
+pub mod browser;
 pub mod counting;
 pub mod events;
 pub mod fakes;

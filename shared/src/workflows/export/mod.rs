@@ -14,9 +14,13 @@ mod zip_stream;
 use crate::domain::contact::Contact;
 use crate::domain::export::{ExportJob, ExportScope, ExportState};
 use crate::domain::ids::{ContactId, ExportId, TenantId};
+use crate::domain::keywords::Language;
+use crate::domain::message::Direction;
+use crate::domain::reply::{customer_text, guess_language};
 use crate::domain::tenant::Tenant;
 use crate::ports::archives::{ArchiveError, ArchiveStore};
 use crate::store::{DataError, Store};
+use page::Page;
 use rand::RngCore;
 use records::{
     ExportHeader, ExportedAudit, ExportedConsent, ExportedContact, ExportedMessage, TenantHeader,
@@ -375,23 +379,54 @@ impl Writer<'_> {
 
     async fn index_html(&self, zip: &mut ZipStream) -> Result<(), ExportError> {
         zip.start("index.html")?;
-        zip.write(page::start(&ExportHeader::of(self.job), &self.tenant.name).as_bytes())?;
+        let page = Page::new(
+            self.page_language().await?,
+            self.job.scope == ExportScope::Tenant,
+        );
+        zip.write(
+            page.start(&ExportHeader::of(self.job), &self.tenant.name)
+                .as_bytes(),
+        )?;
         for id in self.contacts {
             let Some(contact) = self.contact(id).await? else {
                 continue;
             };
-            zip.write(page::contact(&contact).as_bytes())?;
+            zip.write(page.contact(&contact).as_bytes())?;
             self.message_pages(id, zip, |zip, messages, _| {
-                for m in messages {
-                    zip.write(page::message(m).as_bytes())?;
-                }
-                Ok(())
+                zip.write(page.messages(messages).as_bytes())
+                    .map_err(ExportError::from)
             })
             .await?;
-            zip.write(page::end_contact().as_bytes())?;
+            zip.write(page.end_contact().as_bytes())?;
         }
-        zip.write(page::end().as_bytes())?;
+        zip.write(page.end().as_bytes())?;
         Ok(())
+    }
+
+    /// The person's language: the one they asked in (a request in the chat), else the one
+    /// their newest message is written in (as a reply's language is guessed); a whole-account
+    /// export is the business's, in English.
+    async fn page_language(&self) -> Result<Language, ExportError> {
+        if let Some(request) = &self.job.chat_request {
+            if let Some(asked) = self.store.rights_request(&self.tenant.id, request).await? {
+                return Ok(asked.value.language);
+            }
+        }
+        let ExportScope::Contact { contact } = &self.job.scope else {
+            return Ok(Language::English);
+        };
+        let policy = self.tenant.retention();
+        let newest = self
+            .store
+            .conversation(&self.tenant.id, contact, &policy, 20, None)
+            .await?;
+        Ok(newest
+            .items
+            .iter()
+            .filter(|m| m.direction == Direction::Inbound)
+            .find_map(|m| m.content.as_ref().and_then(|c| customer_text(c.0.expose())))
+            .map(|text| guess_language(&text))
+            .unwrap_or(Language::English))
     }
 }
 
