@@ -1614,3 +1614,128 @@ fn a_campaign_survives_three_sigkills_and_sends_each_eligible_recipient_at_most_
         "{counts}"
     );
 }
+
+/// The text of every message the runner sent, in order, from its outbox.
+fn outbox_texts(port: u16) -> Vec<String> {
+    let (status, body) = get(port, "/local/outbox");
+    assert_eq!(status, 200);
+    let entries: Vec<Value> = serde_json::from_str(&body).unwrap();
+    entries
+        .iter()
+        .filter_map(|e| e["body"]["text"]["body"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// What `send` printed as the reply.
+fn reply_of(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}");
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("reply <- "))
+        .unwrap_or_else(|| panic!("no reply: {stdout}"))
+        .to_owned()
+}
+
+#[test]
+fn a_person_gets_their_data_and_erases_it_by_writing_in_the_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let key = demo_json(dir.path())["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let from = "15550100077";
+
+    // "mes données": an answer at once, then the link once the worker has built the archive.
+    let asked = reply_of(&admin(dir.path(), &["send", "mes données", "--from", from]));
+    assert!(
+        asked.starts_with("Nous préparons une copie de vos données"),
+        "{asked}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let link = loop {
+        let found = outbox_texts(server.port()).into_iter().find_map(|text| {
+            text.split_whitespace()
+                .find(|w| w.contains("/exports/download?token="))
+                .map(str::to_owned)
+        });
+        if let Some(link) = found {
+            break link;
+        }
+        assert!(Instant::now() < deadline, "no link in the outbox");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(link.starts_with(&server.base_url), "{link}");
+    let (status, zip_bytes) = download(&link);
+    assert_eq!(status, 200);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).unwrap();
+    let mut page = String::new();
+    archive
+        .by_name("index.html")
+        .unwrap()
+        .read_to_string(&mut page)
+        .unwrap();
+    assert!(page.contains("lang=\"fr\""), "the page speaks French");
+    assert!(page.contains("mes données"));
+    assert_eq!(download(&link).0, 410, "the link works once");
+
+    // "supprimer mes données", then the code: the contact is gone from the API and exports.
+    let question = reply_of(&admin(
+        dir.path(),
+        &["send", "supprimer mes données", "--from", from],
+    ));
+    let code = question
+        .split("SUPPRIMER ")
+        .nth(1)
+        .map(|rest| rest.chars().take(4).collect::<String>())
+        .unwrap_or_else(|| panic!("no code: {question}"));
+    let contact = format!("/v1/contacts/{from}");
+    assert_eq!(
+        call(server.port(), "GET", &contact, Some(&key), None).0,
+        200
+    );
+    let last = reply_of(&admin(
+        dir.path(),
+        &["send", &format!("SUPPRIMER {code}"), "--from", from],
+    ));
+    assert!(last.starts_with("C'est confirmé"), "{last}");
+    let (status, gone) = call(server.port(), "GET", &contact, Some(&key), None);
+    assert_eq!(status, 404, "{gone}");
+    let body = format!(r#"{{"contact": "{from}"}}"#);
+    let (status, refused) = call(
+        server.port(),
+        "POST",
+        "/v1/exports",
+        Some(&key),
+        Some(&body),
+    );
+    assert_eq!(status, 404, "{refused}");
+    let (status, register) = call(
+        server.port(),
+        "GET",
+        "/v1/rights-requests",
+        Some(&key),
+        None,
+    );
+    assert_eq!(status, 200);
+    let states: Vec<(String, String)> = register["rights_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().into(),
+                r["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("erasure".to_owned(), "completed".to_owned()),
+            ("access".to_owned(), "completed".to_owned()),
+        ]
+    );
+    assert!(server.terminate().success());
+}
