@@ -97,6 +97,12 @@ impl Harness {
 
     /// The person writes; intake stores it and the stream hands it to ai-reply.
     async fn says(&self, wa_id: &str, text: &str) -> BatchReport {
+        self.writes(wa_id, text).await;
+        self.deliver().await
+    }
+
+    /// The person's message, signed by Meta and stored by intake (not yet delivered).
+    async fn writes(&self, wa_id: &str, text: &str) {
         let n = self
             .sequence
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -115,7 +121,6 @@ impl Harness {
         intake::ingest(self.store(), &parse_delivery(&body).unwrap())
             .await
             .unwrap();
-        self.deliver().await
     }
 
     /// Whatever the stream holds now, handled by ai-reply.
@@ -229,6 +234,7 @@ async fn privacy_answers_what_is_kept_and_for_how_long_in_the_persons_language()
 
 #[tokio::test]
 async fn my_data_builds_one_export_a_day_and_sends_its_single_use_link_in_the_chat() {
+    let logs = captured_logs();
     let h = harness(TenantSettings::default()).await;
     let wa_id = "212600000201";
     let asked = h.says(wa_id, "mes données").await;
@@ -263,6 +269,15 @@ async fn my_data_builds_one_export_a_day_and_sends_its_single_use_link_in_the_ch
     );
     let prefix = format!("{BASE}{DOWNLOAD_PATH}?token=");
     assert!(link_message.contains(&prefix), "{link_message}");
+    let token = link_message
+        .split(&prefix)
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    logs.assert_free_of(&[&token, wa_id, "mes données"]);
     let request = &h.requests().await[0];
     assert_eq!(request.state, RightsState::Completed);
     assert_eq!(request.outcome.as_deref(), Some("link_sent"));
@@ -602,22 +617,7 @@ async fn a_rights_request_in_the_middle_of_a_burst_is_answered_too() {
     let h = harness(TenantSettings::default()).await;
     let wa_id = "212600000801";
     for text in ["privacy", "thanks"] {
-        let n = h.sequence.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let body = serde_json::to_vec(&serde_json::json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550100000", "phone_number_id": PHONE},
-                "contacts": [{"profile": {"name": "Amina"}, "wa_id": wa_id}],
-                "messages": [{"from": wa_id, "id": format!("wamid.BURST{n}"),
-                              "timestamp": h.store().now().as_unix_seconds().to_string(),
-                              "type": "text", "text": {"body": text}}]
-            }}]}]
-        }))
-        .unwrap();
-        intake::ingest(h.store(), &parse_delivery(&body).unwrap())
-            .await
-            .unwrap();
+        h.writes(wa_id, text).await;
         h.later(Duration::from_secs(1));
     }
     let report = h.deliver().await;

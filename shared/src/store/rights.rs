@@ -70,6 +70,23 @@ fn conflict(what: &str) -> DataError {
 }
 
 impl Store {
+    /// The record at `key` as a `T` with its version, if any.
+    async fn versioned<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Key,
+        kind: &'static str,
+    ) -> Result<Option<Versioned<T>>, DataError> {
+        let record = self.records.get(key, self.now()).await?;
+        record
+            .map(|r| {
+                Ok(Versioned {
+                    value: from_doc(&r, kind)?,
+                    version: r.version,
+                })
+            })
+            .transpose()
+    }
+
     /// A new request with its audit event, in one transaction.
     pub async fn record_rights_request(
         &self,
@@ -97,18 +114,8 @@ impl Store {
         tenant: &TenantId,
         id: &RightsRequestId,
     ) -> Result<Option<Versioned<RightsRequest>>, DataError> {
-        let record = self
-            .records
-            .get(&layout::rights_request(tenant, id), self.now())
-            .await?;
-        record
-            .map(|r| {
-                Ok(Versioned {
-                    value: from_doc(&r, "rights request")?,
-                    version: r.version,
-                })
-            })
-            .transpose()
+        self.versioned(&layout::rights_request(tenant, id), "rights request")
+            .await
     }
 
     /// A page of the tenant's requests, newest first.
@@ -168,18 +175,8 @@ impl Store {
         tenant: &TenantId,
         contact: &ContactId,
     ) -> Result<Option<Versioned<PendingErasure>>, DataError> {
-        let record = self
-            .records
-            .get(&layout::pending_erasure(tenant, contact), self.now())
-            .await?;
-        record
-            .map(|r| {
-                Ok(Versioned {
-                    value: from_doc(&r, "pending erasure")?,
-                    version: r.version,
-                })
-            })
-            .transpose()
+        self.versioned(&layout::pending_erasure(tenant, contact), "pending erasure")
+            .await
     }
 
     /// A deletion question: the new request, its code (replacing a question asked before,
@@ -279,18 +276,8 @@ impl Store {
         tenant: &TenantId,
         contact: &ContactId,
     ) -> Result<Option<Versioned<ChatExport>>, DataError> {
-        let record = self
-            .records
-            .get(&layout::chat_export(tenant, contact), self.now())
-            .await?;
-        record
-            .map(|r| {
-                Ok(Versioned {
-                    value: from_doc(&r, "chat export")?,
-                    version: r.version,
-                })
-            })
-            .transpose()
+        self.versioned(&layout::chat_export(tenant, contact), "chat export")
+            .await
     }
 
     /// An export asked for in the chat: the job (the worker builds it from the stream), the
