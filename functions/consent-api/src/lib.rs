@@ -12,6 +12,7 @@ mod contacts;
 mod conversation;
 mod erasure;
 mod paging;
+mod record_of_processing;
 mod rights_requests;
 mod routes;
 mod send_message;
@@ -27,9 +28,10 @@ use mizan_shared::adapters::backoff::RetryPolicy;
 use mizan_shared::adapters::graph::GraphSettings;
 use mizan_shared::adapters::graph_templates::GraphTemplates;
 use mizan_shared::backend::Services;
-use mizan_shared::config::{Config, GraphConfig};
+use mizan_shared::config::{processing_deployment, Config, GraphConfig};
 use mizan_shared::domain::campaign::Control;
 use mizan_shared::domain::contact_change::ContactChange;
+use mizan_shared::domain::record_of_processing::{Deployment, Storage};
 use mizan_shared::http_api::{auth, input, request_path};
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
@@ -45,6 +47,15 @@ pub struct Deps {
     pub archives: Arc<dyn ArchiveStore>,
     /// Meta's side of the tenants' message templates.
     pub templates: Arc<dyn TemplateCatalog>,
+    /// Where data is stored and who reads it, for the record of processing.
+    pub deployment: Deployment,
+}
+
+/// consent-api's settings: the Graph API's, and what the record of processing names
+/// (`MIZAN_AI_BASE_URL`, `AWS_REGION`).
+pub struct Settings {
+    pub graph: GraphConfig,
+    pub lookup: std::collections::HashMap<&'static str, String>,
 }
 
 pub use mizan_shared::startup::{StartupError, Wiring};
@@ -57,7 +68,21 @@ impl Deps {
             store: services.store.clone(),
             archives: services.archives.clone(),
             templates,
+            deployment: Deployment {
+                storage: match services.embedded {
+                    Some(_) => Storage::Embedded,
+                    None => Storage::Aws {
+                        region: "(unknown)".into(),
+                    },
+                },
+                model_provider: None,
+            },
         }
+    }
+
+    /// What the record of processing names of this deployment.
+    pub fn with_deployment(self, deployment: Deployment) -> Deps {
+        Deps { deployment, ..self }
     }
 }
 
@@ -79,20 +104,29 @@ impl Wiring for Deps {
     /// It deletes or builds export archives: the S3 client is linked.
     const AWS_ARCHIVES: mizan_shared::backend::AwsArchives = mizan_shared::backend::s3_archives;
 
-    type Settings = GraphConfig;
+    type Settings = Settings;
 
-    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<GraphConfig, StartupError> {
-        Ok(GraphConfig::from_lookup(lookup)?)
+    fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Settings, StartupError> {
+        let lookup_of = |var: &'static str| lookup(var).map(|value| (var, value));
+        Ok(Settings {
+            graph: GraphConfig::from_lookup(lookup)?,
+            lookup: ["MIZAN_AI_BASE_URL", "AWS_REGION"]
+                .into_iter()
+                .filter_map(lookup_of)
+                .collect(),
+        })
     }
 
     /// Managing templates through the Graph API, whose token is required here.
     fn new(
         services: &Services,
-        _config: &Config,
-        graph: &GraphConfig,
+        config: &Config,
+        settings: &Settings,
     ) -> Result<Deps, StartupError> {
+        let graph = &settings.graph;
         let token = graph.require_token("by consent-api to manage message templates")?;
-        Ok(Deps::with_catalog(services, graph_templates(graph, token)))
+        let deployment = processing_deployment(config, &|var| settings.lookup.get(var).cloned());
+        Ok(Deps::with_catalog(services, graph_templates(graph, token)).with_deployment(deployment))
     }
 }
 
@@ -173,6 +207,7 @@ async fn dispatch(
         Operation::GetSettings => settings::get(deps, caller).await,
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
+        Operation::GetRecordOfProcessing => record_of_processing::get(deps, caller, request).await,
         Operation::ListRightsRequests => rights_requests::list(deps, caller, request).await,
         Operation::CloseRightsRequest => {
             rights_requests::close(deps, caller, contact, request).await

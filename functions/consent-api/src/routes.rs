@@ -37,6 +37,7 @@ pub enum Operation {
     CancelCampaign,
     ListRightsRequests,
     CloseRightsRequest,
+    GetRecordOfProcessing,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -127,6 +128,11 @@ pub const ROUTES: &[Route] = &[
     ),
     route(Operation::ListRightsRequests, "GET", "/v1/rights-requests"),
     route(
+        Operation::GetRecordOfProcessing,
+        "GET",
+        "/v1/record-of-processing",
+    ),
+    route(
         Operation::CloseRightsRequest,
         "POST",
         "/v1/rights-requests/{id}/close",
@@ -167,6 +173,7 @@ impl Operation {
             Operation::CancelCampaign => "campaign.cancel",
             Operation::ListRightsRequests => "rights_request.list",
             Operation::CloseRightsRequest => "rights_request.close",
+            Operation::GetRecordOfProcessing => "record_of_processing.get",
         }
     }
 
@@ -182,7 +189,8 @@ impl Operation {
             | Operation::GetTemplate
             | Operation::GetCampaign
             | Operation::CampaignRecipients
-            | Operation::ListRightsRequests => Scope::Read,
+            | Operation::ListRightsRequests
+            | Operation::GetRecordOfProcessing => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent
             | Operation::Restrict

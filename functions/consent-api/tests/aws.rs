@@ -10,7 +10,7 @@ mod support;
 
 use mizan_consent_api::{handle, Deps, Wiring};
 use mizan_shared::backend::Services;
-use mizan_shared::config::{layered, Config, GraphConfig};
+use mizan_shared::config::{layered, Config};
 use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::ids::WabaId;
 use mizan_shared::domain::message::Direction;
@@ -89,7 +89,7 @@ async fn the_api_calls_exactly_what_its_iam_policy_grants() {
     let fake_graph = FakeGraph::start().await;
     let env = |var: &str| (var == "MIZAN_GRAPH_BASE_URL").then(|| fake_graph.base_url.clone());
     let config = Config::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
-    let graph = GraphConfig::from_lookup(layered(&env, &values, true).unwrap()).unwrap();
+    let settings = <Deps as Wiring>::settings(&layered(&env, &values, true).unwrap()).unwrap();
     let ledger = Arc::new(
         mizan_shared::adapters::table_pace_ledger::TablePaceLedger::new(role.store.clone()),
     );
@@ -99,7 +99,7 @@ async fn the_api_calls_exactly_what_its_iam_policy_grants() {
         archives: Arc::new(role.archives),
         embedded: None,
     };
-    let deps = Deps::new(&services, &config, &graph).unwrap();
+    let deps = Deps::new(&services, &config, &settings).unwrap();
 
     let mut names = sample_names();
     // The erasure and the minor flag end the contact: they go last.

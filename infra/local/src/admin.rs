@@ -9,11 +9,12 @@ use crate::cli::{
 use crate::config;
 use crate::error::CliError;
 use mizan_shared::backend;
-use mizan_shared::config::{Config, GraphConfig};
+use mizan_shared::config::{processing_deployment, Config, GraphConfig};
 use mizan_shared::domain::api_key::{ApiKey, Scope};
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::contact_reference::ContactReference;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId, WabaId};
+use mizan_shared::domain::record_of_processing::record;
 use mizan_shared::domain::settings_patch::SettingsPatch;
 use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
@@ -50,6 +51,19 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), CliError>
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             let catalog = mizan_consent_api::graph_templates(&graph, token);
             sync_templates(&services.store, catalog.as_ref(), &tenant_id).await?
+        }
+        AdminCommand::Ropa { tenant_id, json } => {
+            let tenant = match tenant_id {
+                Some(id) => existing_tenant(&services.store, &id).await?,
+                None => only_tenant(&services.store).await?,
+            };
+            let deployment = processing_deployment(config, &|var| std::env::var(var).ok());
+            let document = record(&tenant, &deployment, services.store.now());
+            if !json {
+                print!("{}", document.to_markdown());
+                return Ok(());
+            }
+            to_json(&document)?
         }
         command => execute(&services.store, command).await?,
     };
@@ -99,6 +113,28 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
         AdminCommand::Templates(TemplatesCommand::Sync { .. }) => Err(CliError::Usage(
             "templates sync reads the Graph API: run it from the command line".into(),
         )),
+        AdminCommand::Ropa { .. } => Err(CliError::Usage(
+            "ropa prints a document: run it from the command line".into(),
+        )),
+    }
+}
+
+/// The one tenant of the data (the platform's own records aside).
+async fn only_tenant(store: &Store) -> Result<Tenant, CliError> {
+    let platform = mizan_shared::store::PLATFORM_TENANT;
+    let ids: Vec<_> = store
+        .tenant_ids()
+        .await?
+        .into_iter()
+        .filter(|id| id.as_str() != platform)
+        .collect();
+    match ids.as_slice() {
+        [one] => existing_tenant(store, one.as_str()).await,
+        [] => Err(CliError::Usage("there is no tenant yet".into())),
+        _ => Err(CliError::Usage(format!(
+            "{} tenants: name one (TENANT_ID)",
+            ids.len()
+        ))),
     }
 }
 

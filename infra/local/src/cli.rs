@@ -104,6 +104,15 @@ pub enum AdminCommand {
     /// Read a tenant's message templates from the Graph API into its registry
     #[command(subcommand)]
     Templates(TemplatesCommand),
+    /// Print a tenant's record of processing activities (GDPR Art. 30) as Markdown, generated
+    /// from the code, the tenant's settings and this configuration (TENANT_ID may be left out
+    /// when there is one tenant)
+    Ropa {
+        tenant_id: Option<String>,
+        /// JSON instead of Markdown
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,7 +16,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use mizan_shared::adapters::local_templates::LocalTemplates;
 use mizan_shared::adapters::outbox::Outbox;
 use mizan_shared::backend::Services;
-use mizan_shared::config::{Config, ExportConfig, GraphConfig, ReplyConfig};
+use mizan_shared::config::{processing_deployment, Config, ExportConfig, GraphConfig, ReplyConfig};
 use mizan_shared::ports::messenger::Messenger;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::startup::Wiring;
@@ -182,10 +182,16 @@ pub fn consent_api(
     config: &Config,
 ) -> Result<mizan_consent_api::Deps, CliError> {
     let graph = GraphConfig::from_env()?;
-    let deps = match graph.access_token {
-        Some(_) => mizan_consent_api::Deps::new(services, config, &graph)?,
+    let deps = match graph.access_token.clone() {
+        Some(token) => mizan_consent_api::Deps::with_catalog(
+            services,
+            mizan_consent_api::graph_templates(&graph, token),
+        ),
         None => mizan_consent_api::Deps::with_catalog(services, local_templates()),
     };
+    let deps = deps.with_deployment(processing_deployment(config, &|var| {
+        std::env::var(var).ok()
+    }));
     tracing::info!(templates = deps.templates.name(), "consent-api hosted");
     Ok(deps)
 }

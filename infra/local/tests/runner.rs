@@ -1739,3 +1739,21 @@ fn a_person_gets_their_data_and_erases_it_by_writing_in_the_chat() {
     );
     assert!(server.terminate().success());
 }
+
+#[test]
+fn ropa_prints_the_record_of_processing_of_the_only_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    assert!(server.terminate().success());
+    let printed = admin(dir.path(), &["ropa"]);
+    let text = String::from_utf8_lossy(&printed.stdout).into_owned();
+    assert!(printed.status.success(), "{text}");
+    assert!(
+        text.starts_with("# Record of processing activities (GDPR Art. 30)"),
+        "{text}"
+    );
+    assert!(text.contains("the operator's own server"), "{text}");
+    let as_json = json_of(&admin(dir.path(), &["ropa", "--json"]));
+    assert_eq!(as_json["processor"]["role"], "processor");
+    assert_eq!(as_json["categories"].as_array().unwrap().len(), 11);
+}

@@ -711,3 +711,62 @@ mod export_config_tests {
         }
     }
 }
+
+/// What the record of processing says of this deployment: where data is stored (the backend,
+/// `AWS_REGION`) and which model provider reads conversations (`MIZAN_AI_BASE_URL`'s host).
+pub fn processing_deployment(
+    config: &Config,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> crate::domain::record_of_processing::Deployment {
+    use crate::domain::record_of_processing::{Deployment, Storage};
+    let storage = match &config.backend {
+        Backend::Aws { .. } => Storage::Aws {
+            region: lookup("AWS_REGION")
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| "(AWS_REGION unset)".into()),
+        },
+        Backend::Embedded { .. } => Storage::Embedded,
+    };
+    let model_provider = lookup("MIZAN_AI_BASE_URL")
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            let rest = url
+                .split_once("://")
+                .map(|(_, rest)| rest.to_owned())
+                .unwrap_or(url);
+            rest.split(['/', '?', '#'])
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+    Deployment {
+        storage,
+        model_provider,
+    }
+}
+
+#[cfg(test)]
+mod processing_deployment_tests {
+    use super::*;
+    use crate::domain::record_of_processing::Storage;
+
+    #[test]
+    fn the_model_provider_is_named_by_its_host_and_storage_by_its_region() {
+        let config = Config::from_lookup(|var| match var {
+            "MIZAN_DATA_DIR" => Some("/tmp/x".into()),
+            _ => None,
+        })
+        .unwrap();
+        let facts = processing_deployment(&config, &|var| match var {
+            "MIZAN_AI_BASE_URL" => Some("https://api.openai.com/v1".into()),
+            _ => None,
+        });
+        assert_eq!(facts.model_provider.as_deref(), Some("api.openai.com"));
+        assert_eq!(facts.storage, Storage::Embedded);
+        assert_eq!(
+            processing_deployment(&config, &|_| None).model_provider,
+            None
+        );
+    }
+}

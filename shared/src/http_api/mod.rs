@@ -15,33 +15,57 @@ pub use router::{resolve, route, Resolved, Route};
 
 use lambda_http::{Body, Request, RequestExt, Response};
 
-/// A successful answer: a status and a JSON body.
+/// A successful answer: a status and a JSON body (or, for a document, text of a media type).
 #[derive(Debug)]
 pub struct Reply {
     status: u16,
     body: serde_json::Value,
+    /// A text document instead of JSON: its media type and text.
+    document: Option<(&'static str, String)>,
 }
 
 impl Reply {
     pub fn ok(body: serde_json::Value) -> Self {
-        Reply { status: 200, body }
+        Reply {
+            status: 200,
+            body,
+            document: None,
+        }
     }
 
     pub fn created(body: serde_json::Value) -> Self {
-        Reply { status: 201, body }
+        Reply {
+            status: 201,
+            ..Reply::ok(body)
+        }
     }
 
     pub fn accepted(body: serde_json::Value) -> Self {
-        Reply { status: 202, body }
+        Reply {
+            status: 202,
+            ..Reply::ok(body)
+        }
+    }
+
+    /// 200 with a text document (`text/markdown; charset=utf-8`, …).
+    pub fn document(media_type: &'static str, text: String) -> Self {
+        Reply {
+            document: Some((media_type, text)),
+            ..Reply::ok(serde_json::Value::Null)
+        }
     }
 
     pub fn into_response(self) -> Response<Body> {
+        let (media_type, text) = match self.document {
+            Some((media_type, text)) => (media_type, text),
+            None => ("application/json", self.body.to_string()),
+        };
         Response::builder()
             .status(self.status)
-            .header("content-type", "application/json")
+            .header("content-type", media_type)
             .header("cache-control", "no-store")
-            .body(Body::Text(self.body.to_string()))
-            .expect("a JSON response is valid")
+            .body(Body::Text(text))
+            .expect("a response is valid")
     }
 }
 
