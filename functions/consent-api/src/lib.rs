@@ -4,6 +4,7 @@
 //! Every request is scoped to the key's tenant; another tenant's contact is answered exactly like
 //! a missing one. Every change commits with its audit event. Routes: [`ROUTES`].
 
+mod account;
 mod api_keys;
 mod audit_trail;
 mod campaigns;
@@ -174,6 +175,8 @@ async fn dispatch(
     parameter: Option<&str>,
     request: &Request,
 ) -> Result<Reply, ApiError> {
+    // A closed account's keys only export its data (data-export's routes).
+    caller.require_open()?;
     caller.require(operation.scope())?;
     // Routes with `{contact}` (or `{id}`) always capture it; the empty default serves the others.
     let contact = parameter.unwrap_or_default();
@@ -208,6 +211,7 @@ async fn dispatch(
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
         Operation::GetRecordOfProcessing => record_of_processing::get(deps, caller, request).await,
+        Operation::CloseAccount => account::close(deps, caller, request).await,
         Operation::ListRightsRequests => rights_requests::list(deps, caller, request).await,
         Operation::CloseRightsRequest => {
             rights_requests::close(deps, caller, contact, request).await

@@ -38,6 +38,7 @@ pub enum Operation {
     ListRightsRequests,
     CloseRightsRequest,
     GetRecordOfProcessing,
+    CloseAccount,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -127,6 +128,7 @@ pub const ROUTES: &[Route] = &[
         "/v1/campaigns/{id}/cancel",
     ),
     route(Operation::ListRightsRequests, "GET", "/v1/rights-requests"),
+    route(Operation::CloseAccount, "POST", "/v1/account/close"),
     route(
         Operation::GetRecordOfProcessing,
         "GET",
@@ -174,6 +176,7 @@ impl Operation {
             Operation::ListRightsRequests => "rights_request.list",
             Operation::CloseRightsRequest => "rights_request.close",
             Operation::GetRecordOfProcessing => "record_of_processing.get",
+            Operation::CloseAccount => "account.close",
         }
     }
 
@@ -210,7 +213,8 @@ impl Operation {
             | Operation::IssueApiKey
             | Operation::RevokeApiKey
             | Operation::SubmitTemplate
-            | Operation::DeleteTemplate => Scope::Admin,
+            | Operation::DeleteTemplate
+            | Operation::CloseAccount => Scope::Admin,
         }
     }
 }

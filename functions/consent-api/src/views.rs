@@ -80,6 +80,7 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "messages_per_second": settings.messages_per_second,
         "privacy_notice_url": settings.privacy_notice_url,
         "rights_self_service": settings.rights_self_service,
+        "closed_export_days": settings.closed_export_days,
     })
 }
 

@@ -102,11 +102,18 @@ async fn the_api_calls_exactly_what_its_iam_policy_grants() {
     let deps = Deps::new(&services, &config, &settings).unwrap();
 
     let mut names = sample_names();
-    // The erasure and the minor flag end the contact: they go last.
-    names.retain(|n| n != "post-erasure" && n != "post-minor" && n != "delete-template");
+    // The erasure and the minor flag end the contact, closing the account ends everything:
+    // they go last.
+    names.retain(|n| {
+        n != "post-erasure"
+            && n != "post-minor"
+            && n != "delete-template"
+            && n != "post-account-close"
+    });
     // The template is submitted before it is deleted.
     names.push("delete-template".into());
     names.push("post-erasure".into());
+    names.push("post-account-close".into());
     assert!(names.len() >= 20, "the sample events are there");
     for name in &names {
         let answer = handle(&deps, event(name, &token)).await.unwrap();

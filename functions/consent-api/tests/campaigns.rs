@@ -283,3 +283,53 @@ async fn pause_resume_and_cancel_steer_a_campaign() {
         (409, Some("invalid_state"))
     );
 }
+
+#[tokio::test]
+async fn a_closed_accounts_campaign_is_paused_and_sends_nothing() {
+    use mizan_shared::domain::audit::Actor;
+    use mizan_shared::domain::ids::CampaignId;
+    use mizan_shared::workflows::account::{change_account, AccountChange};
+    let h = harness().await;
+    template(
+        &h,
+        &h.a.tenant,
+        "spring_sale",
+        Some("Reply STOP to opt out"),
+    )
+    .await;
+    opt_in(&h, "15550300012").await;
+    let created = h
+        .as_a(
+            "POST",
+            "/v1/campaigns",
+            Some(request("spring_sale", &[("15550300012", Some("Amina"))])),
+        )
+        .await;
+    assert_eq!(created.status, 202, "{:?}", created.body);
+    let id = CampaignId::new(created.body["id"].as_str().unwrap());
+    change_account(
+        h.store(),
+        &h.a.tenant.id,
+        AccountChange::Close,
+        Actor::Admin,
+    )
+    .await
+    .unwrap();
+    let outbox = Outbox::new("v24.0");
+    send_turn(&h, &outbox).await;
+    assert!(
+        outbox.entries().is_empty(),
+        "nothing is sent for a closed account"
+    );
+    let campaign = h
+        .store()
+        .campaign(&h.a.tenant.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(campaign.value.state.as_str(), "paused");
+    assert_eq!(
+        campaign.value.reason.as_deref(),
+        Some("the account is closed")
+    );
+}

@@ -96,6 +96,7 @@ async fn every_route_has_a_sample_event() {
             "campaigns/{id}/resume" => "campaign-resume".to_owned(),
             "campaigns/{id}/cancel" => "campaign-cancel".to_owned(),
             "rights-requests/{id}/close" => "rights-request-close".to_owned(),
+            "account/close" => "account-close".to_owned(),
             other => other.to_owned(),
         };
         let name = format!("{}-{stem}", route.method.to_lowercase());

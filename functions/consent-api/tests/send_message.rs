@@ -495,3 +495,26 @@ async fn a_contact_that_opts_out_after_acceptance_gets_nothing() {
     assert_eq!(mine["status"], "failed");
     assert_eq!(mine["not_sent"], "opted_out");
 }
+
+#[tokio::test]
+async fn a_message_accepted_before_the_account_closed_is_not_sent_after() {
+    use mizan_shared::domain::audit::Actor;
+    use mizan_shared::domain::outbound::Refusal;
+    use mizan_shared::workflows::account::{change_account, AccountChange};
+    let h = harness().await;
+    let contact = contact_who_wrote(&h).await;
+    let accepted = send(&h, json!({ "text": TEXT }), None).await;
+    assert_eq!(accepted.status, 202);
+    change_account(
+        h.store(),
+        &h.a.tenant.id,
+        AccountChange::Close,
+        Actor::Admin,
+    )
+    .await
+    .unwrap();
+    let outbox = Outbox::new("v24.0");
+    let outcome = run_sender(&h, &contact, &accepted, &outbox).await;
+    assert_eq!(outcome, SendOutcome::Refused(Refusal::AccountClosed));
+    assert!(outbox.entries().is_empty());
+}

@@ -478,3 +478,46 @@ async fn exports_need_a_key_with_the_rights_scope() {
     assert_eq!(refused.json()["error"]["code"], "missing_scope");
     assert_eq!(h.run_worker().await.built, 0, "no job was recorded");
 }
+
+#[tokio::test]
+async fn a_closed_accounts_keys_still_export_its_data_until_the_grace_ends() {
+    use mizan_shared::domain::audit::Actor;
+    use mizan_shared::domain::tenant::TenantStatus;
+    use mizan_shared::domain::time::days;
+    use mizan_shared::workflows::account::{change_account, AccountChange};
+    let h = harness().await;
+    h.contact_with_messages(&h.a, WA_ID, 2).await;
+    change_account(
+        h.store(),
+        &h.a.tenant.id,
+        AccountChange::Close,
+        Actor::Admin,
+    )
+    .await
+    .unwrap();
+    let id = ready_export(&h, "post-export-tenant").await;
+    let url = status(&h, &id).await["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let got = h
+        .call(h.event("get-download", None, "", &token_of(&url)))
+        .await;
+    assert_eq!(got.status, 200);
+    let data: serde_json::Value = serde_json::from_str(&unzip(&got.body)["data.json"]).unwrap();
+    assert_eq!(data["contacts"].as_array().unwrap().len(), 1);
+
+    // Past `closed_export_days`, the keys stop working.
+    let mut tenant = h
+        .store()
+        .tenant_versioned(&h.a.tenant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    tenant.value.status = TenantStatus::Closed {
+        at: h.store().now().minus(days(31)),
+    };
+    h.store().save_tenant(&tenant, None).await.unwrap();
+    let refused = h.call(h.event("post-export-tenant", None, "", "")).await;
+    assert_eq!(refused.status, 401);
+}

@@ -20,6 +20,9 @@ use mizan_shared::domain::tenant::Tenant;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::store::{DataError, Store};
+use mizan_shared::workflows::account::{
+    account_view, change_account, AccountChange, AccountChangeError,
+};
 use mizan_shared::workflows::intake;
 use mizan_shared::workflows::templates::{self, TemplatesError};
 use secrecy::ExposeSecret;
@@ -80,6 +83,12 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
             let tenant = existing_tenant(store, &tenant_id).await?;
             to_json(&tenant)
         }
+        AdminCommand::Tenant(TenantCommand::Close { tenant_id }) => {
+            change_account_of(store, &tenant_id, AccountChange::Close).await
+        }
+        AdminCommand::Tenant(TenantCommand::Reopen { tenant_id }) => {
+            change_account_of(store, &tenant_id, AccountChange::Reopen).await
+        }
         AdminCommand::Phone(PhoneCommand::Attach {
             tenant_id,
             phone_number_id,
@@ -116,6 +125,20 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
         AdminCommand::Ropa { .. } => Err(CliError::Usage(
             "ropa prints a document: run it from the command line".into(),
         )),
+    }
+}
+
+async fn change_account_of(
+    store: &Store,
+    tenant_id: &str,
+    change: AccountChange,
+) -> Result<Value, CliError> {
+    let tenant = existing_tenant(store, tenant_id).await?;
+    match change_account(store, &tenant.id, change, Actor::Admin).await {
+        Ok(tenant) => Ok(account_view(&tenant)),
+        Err(AccountChangeError::Refused(e)) => Err(CliError::Usage(e.to_string())),
+        Err(AccountChangeError::NotFound) => Err(CliError::Usage(format!("no tenant {tenant_id}"))),
+        Err(AccountChangeError::Data(e)) => Err(e.into()),
     }
 }
 
@@ -347,6 +370,7 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         messages_per_second: set.messages_per_second,
         privacy_notice_url: set.privacy_notice_url,
         rights_self_service: set.rights_self_service.map(Switch::is_on),
+        closed_export_days: set.closed_export_days,
         // The platform operator: a hold set here is not lifted by a tenant's key.
         by_operator: true,
     };

@@ -155,6 +155,11 @@ pub enum TenantCommand {
     },
     /// Print a tenant as JSON
     Show { tenant_id: String },
+    /// Close the account: nothing more is stored or sent for it, its keys only export its data
+    /// for closed_export_days, and the purge removes everything 2 years later; audited
+    Close { tenant_id: String },
+    /// Reopen a closed account (within the 2 years its data is kept); audited
+    Reopen { tenant_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +245,9 @@ pub struct SettingsSet {
     /// off: their requests wait for the business
     #[arg(long, value_enum)]
     pub rights_self_service: Option<Switch>,
+    /// Days after the account's closure its API keys may still export its data (1-365)
+    #[arg(long, value_name = "N")]
+    pub closed_export_days: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

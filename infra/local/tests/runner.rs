@@ -1757,3 +1757,42 @@ fn ropa_prints_the_record_of_processing_of_the_only_tenant() {
     assert_eq!(as_json["processor"]["role"], "processor");
     assert_eq!(as_json["categories"].as_array().unwrap().len(), 11);
 }
+
+#[test]
+fn the_operator_closes_and_reopens_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    assert!(server.terminate().success());
+    let tenant = demo_json(dir.path())["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let closed = json_of(&admin(dir.path(), &["tenant", "close", &tenant]));
+    assert_eq!(closed["status"], "closed");
+    assert!(closed["removed_after"].is_string());
+    let again = admin(dir.path(), &["tenant", "close", &tenant]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("closed already"));
+
+    // Closed, the demo key only exports: the API says so.
+    let server = Server::start(dir.path());
+    let key = demo_json(dir.path())["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, refused) = call(server.port(), "GET", "/v1/settings", Some(&key), None);
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (403, Some("account_closed"))
+    );
+    assert!(server.terminate().success());
+
+    let reopened = json_of(&admin(dir.path(), &["tenant", "reopen", &tenant]));
+    assert_eq!(reopened["status"], "active");
+    let server = Server::start(dir.path());
+    assert_eq!(
+        call(server.port(), "GET", "/v1/settings", Some(&key), None).0,
+        200
+    );
+    assert!(server.terminate().success());
+}

@@ -63,6 +63,8 @@ pub enum Refusal {
     Suppressed,
     WindowClosed,
     TakenOver,
+    /// The business closed its account: nothing more is sent for it.
+    AccountClosed,
 }
 
 impl Refusal {
@@ -78,6 +80,7 @@ impl Refusal {
             Refusal::Suppressed => "suppressed",
             Refusal::WindowClosed => "window_closed",
             Refusal::TakenOver => "taken_over",
+            Refusal::AccountClosed => "account_closed",
         }
     }
 }

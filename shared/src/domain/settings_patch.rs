@@ -32,6 +32,8 @@ pub struct SettingsPatch {
     pub privacy_notice_url: Option<String>,
     #[serde(default)]
     pub rights_self_service: Option<bool>,
+    #[serde(default)]
+    pub closed_export_days: Option<u32>,
     /// The platform operator changes the hold (an admin command, never the API): its hold
     /// cannot be lifted by a tenant.
     #[serde(skip)]
@@ -116,6 +118,9 @@ impl SettingsPatch {
         if let Some(self_service) = self.rights_self_service {
             next.rights_self_service = self_service;
         }
+        if let Some(days) = self.closed_export_days {
+            next.closed_export_days = days;
+        }
         next.validate()?;
         let mut changed = Vec::new();
         if next.chat_retention_days != current.chat_retention_days {
@@ -147,6 +152,9 @@ impl SettingsPatch {
         }
         if next.rights_self_service != current.rights_self_service {
             changed.push("rights_self_service");
+        }
+        if next.closed_export_days != current.closed_export_days {
+            changed.push("closed_export_days");
         }
         Ok(PatchedSettings {
             settings: next,

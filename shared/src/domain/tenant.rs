@@ -2,7 +2,8 @@
 
 use crate::domain::ids::{PhoneNumberId, TenantId, WabaId};
 use crate::domain::retention::{
-    RetentionPolicy, DEFAULT_CHAT_RETENTION_DAYS, MAX_CHAT_RETENTION_DAYS, MIN_CHAT_RETENTION_DAYS,
+    Category, RetentionPolicy, DEFAULT_CHAT_RETENTION_DAYS, MAX_CHAT_RETENTION_DAYS,
+    MIN_CHAT_RETENTION_DAYS,
 };
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,16 @@ pub struct TenantSettings {
     /// their requests are recorded for the business to handle (`pending_business`).
     #[serde(default = "self_service_by_default")]
     pub rights_self_service: bool,
+    /// Days after the account's closure during which its API keys may still export its data.
+    #[serde(default = "default_closed_export_days")]
+    pub closed_export_days: u32,
+}
+
+pub const DEFAULT_CLOSED_EXPORT_DAYS: u32 = 30;
+pub const MAX_CLOSED_EXPORT_DAYS: u32 = 365;
+
+fn default_closed_export_days() -> u32 {
+    DEFAULT_CLOSED_EXPORT_DAYS
 }
 
 fn self_service_by_default() -> bool {
@@ -104,6 +115,7 @@ impl Default for TenantSettings {
             messages_per_second: DEFAULT_MESSAGES_PER_SECOND,
             privacy_notice_url: None,
             rights_self_service: true,
+            closed_export_days: DEFAULT_CLOSED_EXPORT_DAYS,
         }
     }
 }
@@ -124,6 +136,8 @@ pub enum SettingsError {
     TakeoverExpiryOutOfRange { min: u32, max: u32, got: u32 },
     #[error("messages_per_second must be between 1 and {max}, got {got}")]
     RateOutOfRange { max: u32, got: u32 },
+    #[error("closed_export_days must be between 1 and {MAX_CLOSED_EXPORT_DAYS}, got {0}")]
+    ClosedExportDaysOutOfRange(u32),
     #[error("privacy_notice_url must be an https:// address of at most {MAX_NOTICE_URL_CHARS} characters without spaces")]
     NoticeUrlInvalid,
 }
@@ -140,6 +154,7 @@ impl SettingsError {
             SettingsError::TakeoverExpiryOutOfRange { .. } => "takeover_expires_hours",
             SettingsError::RateOutOfRange { .. } => "messages_per_second",
             SettingsError::NoticeUrlInvalid => "privacy_notice_url",
+            SettingsError::ClosedExportDaysOutOfRange(_) => "closed_export_days",
         }
     }
 }
@@ -154,6 +169,11 @@ impl TenantSettings {
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(1..=MAX_CLOSED_EXPORT_DAYS).contains(&self.closed_export_days) {
+            return Err(SettingsError::ClosedExportDaysOutOfRange(
+                self.closed_export_days,
+            ));
+        }
         if let Some(url) = &self.privacy_notice_url {
             let host = url.strip_prefix("https://").unwrap_or_default();
             if host.is_empty()
@@ -245,6 +265,76 @@ impl Tenant {
         self.status == TenantStatus::Active
     }
 
+    /// Closes the account at `at`: from then on nothing of it is stored or sent, and its keys
+    /// only export its data for `closed_export_days`; the purge removes it all 2 years later.
+    pub fn close(&mut self, at: Timestamp) -> Result<(), AccountError> {
+        if let TenantStatus::Closed { at } = self.status {
+            return Err(AccountError::AlreadyClosed { at });
+        }
+        self.status = TenantStatus::Closed { at };
+        Ok(())
+    }
+
+    /// Reopens a closed account, within the 2 years its data is kept.
+    pub fn reopen(&mut self, now: Timestamp) -> Result<(), AccountError> {
+        let TenantStatus::Closed { at } = self.status else {
+            return Err(AccountError::NotClosed);
+        };
+        let removed_at = at.plus(self.retention().period(Category::AccountData));
+        if now >= removed_at {
+            return Err(AccountError::DataRemoved { at: removed_at });
+        }
+        self.status = TenantStatus::Active;
+        Ok(())
+    }
+
+    /// What the account's API keys may do at `now`.
+    pub fn access(&self, now: Timestamp) -> AccountAccess {
+        match self.status {
+            TenantStatus::Active => AccountAccess::Open,
+            TenantStatus::Closed { at } => {
+                let until = at.plus(crate::domain::time::days(u64::from(
+                    self.settings.closed_export_days,
+                )));
+                if now < until {
+                    AccountAccess::ExportOnly {
+                        closed_at: at,
+                        until,
+                    }
+                } else {
+                    AccountAccess::Closed { closed_at: at }
+                }
+            }
+        }
+    }
+}
+
+/// What a tenant's API keys may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountAccess {
+    Open,
+    /// Closed: only exporting the account's data, until `until`.
+    ExportOnly {
+        closed_at: Timestamp,
+        until: Timestamp,
+    },
+    /// Closed, and the export grace is over: nothing.
+    Closed {
+        closed_at: Timestamp,
+    },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AccountError {
+    #[error("the account was closed already, at {}", at.to_rfc3339())]
+    AlreadyClosed { at: Timestamp },
+    #[error("the account is not closed")]
+    NotClosed,
+    #[error("the account's data was due for removal at {}: it cannot be reopened", at.to_rfc3339())]
+    DataRemoved { at: Timestamp },
+}
+
+impl Tenant {
     pub fn retention(&self) -> RetentionPolicy {
         self.settings.retention()
     }
@@ -253,6 +343,38 @@ impl Tenant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_account_exports_for_its_grace_then_nothing_and_reopens_within_two_years() {
+        let day = |n: u64| Timestamp::from_millis(0).plus(crate::domain::time::days(n));
+        let mut t = Tenant::new("Atlas Tea", day(0));
+        assert_eq!(t.access(day(1)), AccountAccess::Open);
+        t.close(day(10)).unwrap();
+        assert!(!t.is_active());
+        assert_eq!(
+            t.close(day(11)),
+            Err(AccountError::AlreadyClosed { at: day(10) })
+        );
+        assert_eq!(
+            t.access(day(39)),
+            AccountAccess::ExportOnly {
+                closed_at: day(10),
+                until: day(40)
+            }
+        );
+        assert_eq!(
+            t.access(day(40)),
+            AccountAccess::Closed { closed_at: day(10) }
+        );
+        let mut late = t.clone();
+        assert!(matches!(
+            late.reopen(day(10 + 730)),
+            Err(AccountError::DataRemoved { .. })
+        ));
+        t.reopen(day(700)).unwrap();
+        assert_eq!(t.access(day(700)), AccountAccess::Open);
+        assert_eq!(t.reopen(day(701)), Err(AccountError::NotClosed));
+    }
 
     #[test]
     fn retention_outside_bounds_is_rejected_with_its_field() {

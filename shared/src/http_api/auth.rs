@@ -5,6 +5,7 @@ use super::error::ApiError;
 use crate::domain::api_key::Scope;
 use crate::domain::audit::Actor;
 use crate::domain::ids::{ApiKeyId, TenantId};
+use crate::domain::tenant::AccountAccess;
 use crate::store::Store;
 use lambda_http::http::HeaderMap;
 use secrecy::SecretString;
@@ -20,11 +21,32 @@ pub struct Caller {
     pub tenant: TenantId,
     pub key: ApiKeyId,
     pub scopes: BTreeSet<Scope>,
+    /// Open, or closed with only the account's export left for a while.
+    pub access: AccountAccess,
 }
 
 impl Caller {
     pub fn actor(&self) -> Actor {
         Actor::ApiKey(self.key.clone())
+    }
+
+    /// 403 `account_closed` unless the account is open: a closed account's keys only export
+    /// its data (data-export's routes), until its grace ends.
+    pub fn require_open(&self) -> Result<(), ApiError> {
+        match self.access {
+            AccountAccess::Open => Ok(()),
+            AccountAccess::ExportOnly { closed_at, until } => Err(ApiError::new(
+                403,
+                "account_closed",
+                format!(
+                    "the account was closed at {}; until {} its keys only export its data \
+                     (POST /v1/exports with {{\"scope\": \"tenant\"}})",
+                    closed_at.to_rfc3339(),
+                    until.to_rfc3339()
+                ),
+            )),
+            AccountAccess::Closed { .. } => Err(closed()),
+        }
     }
 
     /// 403 naming the scope the key lacks.
@@ -64,18 +86,32 @@ fn bearer_token(headers: &HeaderMap) -> Result<SecretString, ApiError> {
     Ok(SecretString::from(token.to_owned()))
 }
 
+fn closed() -> ApiError {
+    ApiError::unauthorized("the account is closed: its API keys no longer work")
+}
+
+/// The caller of a key, with its account's state read as it is now (a closed account's keys
+/// export its data for a while, then stop).
 pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = bearer_token(headers)?;
-    match store.authenticate(&token).await? {
-        Some(key) => Ok(Caller {
-            tenant: key.tenant,
-            key: key.id,
-            scopes: key.scopes,
-        }),
-        None => Err(ApiError::unauthorized(
+    let Some(key) = store.authenticate(&token).await? else {
+        return Err(ApiError::unauthorized(
             "the API key is unknown, revoked or expired",
-        )),
+        ));
+    };
+    let access = match store.tenant(&key.tenant).await? {
+        Some(tenant) => tenant.access(store.now()),
+        None => return Err(closed()),
+    };
+    if let AccountAccess::Closed { .. } = access {
+        return Err(closed());
     }
+    Ok(Caller {
+        tenant: key.tenant,
+        key: key.id,
+        scopes: key.scopes,
+        access,
+    })
 }
 
 #[cfg(test)]

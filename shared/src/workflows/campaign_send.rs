@@ -148,6 +148,12 @@ impl CampaignSender<'_> {
         let Some(tenant) = store.tenant(tenant_id).await? else {
             return Ok(());
         };
+        if !tenant.is_active() {
+            // Paused, not cancelled: a reopened account resumes it if it wants.
+            self.pause(&mut campaign, "the account is closed".into(), report)
+                .await?;
+            return Ok(());
+        }
         // The template as it is now: one Meta paused or disabled stops the campaign.
         let template = store
             .template(

@@ -46,6 +46,8 @@ pub struct IntakeReport {
     /// Messages and preferences sent before their sender's contact was erased (Meta's
     /// redeliveries, replays): acknowledged, not stored.
     pub dropped_after_erasure: u32,
+    /// Items for a closed account: acknowledged and counted, nothing of them stored.
+    pub account_closed: u32,
 }
 
 /// Applies every item of `delivery`. Stops at the first storage failure so the caller can answer
@@ -64,6 +66,18 @@ pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, 
             }
             None => None,
         };
+        // A closed account stores nothing more: Meta's deliveries are acknowledged and counted.
+        if let (Some(closed), false) = (&tenant, item_is_error(item)) {
+            if !closed.is_active() {
+                report.account_closed += 1;
+                tracing::info!(
+                    tenant = %closed.id,
+                    metric = "delivery_item_for_closed_account",
+                    "delivery item for a closed account: acknowledged, not stored"
+                );
+                continue;
+            }
+        }
         match (item, tenant) {
             (DeliveryItem::Error(error), tenant) => {
                 report.errors_reported += 1;
@@ -114,6 +128,10 @@ pub async fn ingest(store: &Store, delivery: &Delivery) -> Result<IntakeReport, 
     Ok(report)
 }
 
+fn item_is_error(item: &DeliveryItem) -> bool {
+    matches!(item, DeliveryItem::Error(_))
+}
+
 /// A template webhook, applied to the registry of the tenant its business account belongs to;
 /// for an account no tenant names yet it is kept raw (nothing lost).
 async fn ingest_template_update(
@@ -121,7 +139,13 @@ async fn ingest_template_update(
     update: &TemplateUpdate,
     report: &mut IntakeReport,
 ) -> Result<(), DataError> {
-    let Some(tenant) = store.tenant_by_business_account(&update.account).await? else {
+    let found = store.tenant_by_business_account(&update.account).await?;
+    if let Some(closed) = found.as_ref().filter(|t| !t.is_active()) {
+        report.account_closed += 1;
+        tracing::info!(tenant = %closed.id, "template webhook for a closed account: not applied");
+        return Ok(());
+    }
+    let Some(tenant) = found else {
         let raw = serde_json::to_vec(update)
             .map_err(|e| DataError::Invalid(format!("template update does not serialize: {e}")))?;
         store

@@ -3,6 +3,7 @@
 //! Functions call these; these never call a function.
 
 pub mod accept_send;
+pub mod account;
 pub mod campaign_send;
 pub mod campaigns;
 pub mod erasure;

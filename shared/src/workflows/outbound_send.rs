@@ -102,6 +102,9 @@ async fn gate_and_send(
     order: &OutboundOrder,
 ) -> Result<SendOutcome, OutboundSendError> {
     let tenant = store.tenant(&order.tenant).await?;
+    if tenant.as_ref().is_some_and(|t| !t.is_active()) {
+        return refuse(store, order, Refusal::AccountClosed).await;
+    }
     let contact = store.contact(&order.tenant, &order.contact).await?;
     let policy = tenant.as_ref().map(|t| t.retention()).unwrap_or_default();
     let message = store

@@ -249,8 +249,9 @@ impl Skip {
         }
     }
 
-    /// The gate's refusal as a campaign reports it. A template needs no window and no one takes
-    /// a campaign over, so those two never come back for one.
+    /// The gate's refusal as a campaign reports it. A template needs no window, no one takes
+    /// a campaign over, and a closed account's campaigns are paused before anything is sent,
+    /// so those three never come back for one.
     pub fn of(refusal: Refusal) -> Skip {
         match refusal {
             Refusal::NoMarketingOptIn => Skip::NoMarketingOptIn,
@@ -260,7 +261,7 @@ impl Skip {
             Refusal::Minor => Skip::Minor,
             Refusal::Suppressed => Skip::Suppressed,
             Refusal::Gone | Refusal::BeingErased => Skip::Erased,
-            Refusal::WindowClosed | Refusal::TakenOver => Skip::OptedOut,
+            Refusal::WindowClosed | Refusal::TakenOver | Refusal::AccountClosed => Skip::OptedOut,
         }
     }
 }

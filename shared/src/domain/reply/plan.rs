@@ -201,6 +201,7 @@ impl From<Refusal> for SkipReason {
             }
             Refusal::WindowClosed => SkipReason::WindowClosed,
             Refusal::TakenOver => SkipReason::TakenOver,
+            Refusal::AccountClosed => SkipReason::TenantClosed,
         }
     }
 }
