@@ -563,6 +563,7 @@ async fn an_idle_contact_past_its_retention_is_never_read(h: Harness) {
         key: mizan_shared::domain::ids::ApiKeyId::new("key_0123456789ab"),
         scopes: Scope::all(),
         access: mizan_shared::domain::tenant::AccountAccess::Open,
+        country: None,
     };
     h.clock.advance(days(60));
     // The business wrote to one of them meanwhile.

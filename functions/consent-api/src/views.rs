@@ -81,6 +81,7 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "privacy_notice_url": settings.privacy_notice_url,
         "rights_self_service": settings.rights_self_service,
         "closed_export_days": settings.closed_export_days,
+        "default_country": settings.default_country,
     })
 }
 

@@ -197,11 +197,15 @@ async fn contact_legal_hold(
     on: bool,
 ) -> Result<Value, CliError> {
     let tenant = existing_tenant(store, tenant_id).await?;
-    let reference = ContactReference::parse(contact).map_err(|e| CliError::Usage(e.to_string()))?;
-    let found = store
-        .find_contact(&tenant.id, reference.kind(), reference.value().expose())
-        .await?
-        .ok_or_else(|| CliError::NotFound("no such contact of this tenant".into()))?;
+    let reference = ContactReference::parse_in(contact, tenant.settings.country())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let found = match reference {
+        ContactReference::Identifier { kind, value } => {
+            store.find_contact(&tenant.id, kind, value.expose()).await?
+        }
+        ContactReference::Id(id) => store.contact(&tenant.id, &id).await?,
+    }
+    .ok_or_else(|| CliError::NotFound("no such contact of this tenant".into()))?;
     let action = if on {
         "contact.legal_hold_set"
     } else {
@@ -371,6 +375,7 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         privacy_notice_url: set.privacy_notice_url,
         rights_self_service: set.rights_self_service.map(Switch::is_on),
         closed_export_days: set.closed_export_days,
+        default_country: set.default_country,
         // The platform operator: a hold set here is not lifted by a tenant's key.
         by_operator: true,
     };

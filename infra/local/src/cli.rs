@@ -248,6 +248,9 @@ pub struct SettingsSet {
     /// Days after the account's closure its API keys may still export its data (1-365)
     #[arg(long, value_name = "N")]
     pub closed_export_days: Option<u32>,
+    /// The country local phone numbers are read in (ISO code, e.g. MA; "" removes it)
+    #[arg(long, value_name = "CODE")]
+    pub default_country: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

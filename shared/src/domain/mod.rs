@@ -14,6 +14,7 @@ pub mod keywords;
 pub mod message;
 pub mod outbound;
 pub mod personal;
+pub mod phone_country;
 pub mod record_of_processing;
 pub mod redaction;
 pub mod reply;

@@ -34,6 +34,9 @@ pub struct SettingsPatch {
     pub rights_self_service: Option<bool>,
     #[serde(default)]
     pub closed_export_days: Option<u32>,
+    /// An empty string removes it.
+    #[serde(default)]
+    pub default_country: Option<String>,
     /// The platform operator changes the hold (an admin command, never the API): its hold
     /// cannot be lifted by a tenant.
     #[serde(skip)]
@@ -121,6 +124,10 @@ impl SettingsPatch {
         if let Some(days) = self.closed_export_days {
             next.closed_export_days = days;
         }
+        if let Some(country) = &self.default_country {
+            let country = country.trim().to_ascii_uppercase();
+            next.default_country = (!country.is_empty()).then_some(country);
+        }
         next.validate()?;
         let mut changed = Vec::new();
         if next.chat_retention_days != current.chat_retention_days {
@@ -155,6 +162,9 @@ impl SettingsPatch {
         }
         if next.closed_export_days != current.closed_export_days {
             changed.push("closed_export_days");
+        }
+        if next.default_country != current.default_country {
+            changed.push("default_country");
         }
         Ok(PatchedSettings {
             settings: next,

@@ -65,6 +65,10 @@ pub struct TenantSettings {
     /// Days after the account's closure during which its API keys may still export its data.
     #[serde(default = "default_closed_export_days")]
     pub closed_export_days: u32,
+    /// The country local phone numbers in the API are read in (ISO 3166-1 alpha-2, `MA`):
+    /// `0612345678` then names `212612345678`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
 }
 
 pub const DEFAULT_CLOSED_EXPORT_DAYS: u32 = 30;
@@ -116,6 +120,7 @@ impl Default for TenantSettings {
             privacy_notice_url: None,
             rights_self_service: true,
             closed_export_days: DEFAULT_CLOSED_EXPORT_DAYS,
+            default_country: None,
         }
     }
 }
@@ -136,6 +141,8 @@ pub enum SettingsError {
     TakeoverExpiryOutOfRange { min: u32, max: u32, got: u32 },
     #[error("messages_per_second must be between 1 and {max}, got {got}")]
     RateOutOfRange { max: u32, got: u32 },
+    #[error("default_country must be one of {known}, got {got:?}", known = crate::domain::phone_country::Country::known())]
+    UnknownCountry { got: String },
     #[error("closed_export_days must be between 1 and {MAX_CLOSED_EXPORT_DAYS}, got {0}")]
     ClosedExportDaysOutOfRange(u32),
     #[error("privacy_notice_url must be an https:// address of at most {MAX_NOTICE_URL_CHARS} characters without spaces")]
@@ -155,6 +162,7 @@ impl SettingsError {
             SettingsError::RateOutOfRange { .. } => "messages_per_second",
             SettingsError::NoticeUrlInvalid => "privacy_notice_url",
             SettingsError::ClosedExportDaysOutOfRange(_) => "closed_export_days",
+            SettingsError::UnknownCountry { .. } => "default_country",
         }
     }
 }
@@ -169,6 +177,13 @@ impl TenantSettings {
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if let Some(country) = &self.default_country {
+            if crate::domain::phone_country::Country::parse(country).is_none() {
+                return Err(SettingsError::UnknownCountry {
+                    got: country.clone(),
+                });
+            }
+        }
         if !(1..=MAX_CLOSED_EXPORT_DAYS).contains(&self.closed_export_days) {
             return Err(SettingsError::ClosedExportDaysOutOfRange(
                 self.closed_export_days,
@@ -231,6 +246,13 @@ impl TenantSettings {
 
     pub fn retention(&self) -> RetentionPolicy {
         RetentionPolicy::with_chat_days(self.chat_retention_days)
+    }
+
+    /// The country local phone numbers are read in, if one is set.
+    pub fn country(&self) -> Option<crate::domain::phone_country::Country> {
+        self.default_country
+            .as_deref()
+            .and_then(crate::domain::phone_country::Country::parse)
     }
 }
 

@@ -5,6 +5,7 @@ use super::error::ApiError;
 use crate::domain::api_key::Scope;
 use crate::domain::audit::Actor;
 use crate::domain::ids::{ApiKeyId, TenantId};
+use crate::domain::phone_country::Country;
 use crate::domain::tenant::AccountAccess;
 use crate::store::Store;
 use lambda_http::http::HeaderMap;
@@ -23,6 +24,9 @@ pub struct Caller {
     pub scopes: BTreeSet<Scope>,
     /// Open, or closed with only the account's export left for a while.
     pub access: AccountAccess,
+    /// The country local phone numbers in contact references are read in (the tenant's
+    /// `default_country`).
+    pub country: Option<Country>,
 }
 
 impl Caller {
@@ -99,8 +103,8 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, 
             "the API key is unknown, revoked or expired",
         ));
     };
-    let access = match store.tenant(&key.tenant).await? {
-        Some(tenant) => tenant.access(store.now()),
+    let (access, country) = match store.tenant(&key.tenant).await? {
+        Some(tenant) => (tenant.access(store.now()), tenant.settings.country()),
         None => return Err(closed()),
     };
     if let AccountAccess::Closed { .. } = access {
@@ -111,6 +115,7 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, 
         key: key.id,
         scopes: key.scopes,
         access,
+        country,
     })
 }
 

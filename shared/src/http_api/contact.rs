@@ -3,6 +3,7 @@
 
 use super::{input, ApiError, Caller};
 use crate::domain::contact::Contact;
+use crate::domain::contact_reference::ContactReference;
 use crate::domain::retention::{Category, RetentionPolicy};
 use crate::store::{Store, Versioned};
 
@@ -13,10 +14,14 @@ pub async fn callers_contact(
     caller: &Caller,
     raw: &str,
 ) -> Result<Versioned<Contact>, ApiError> {
-    let reference = input::contact_reference(raw)?;
-    let found = store
-        .find_contact(&caller.tenant, reference.kind(), reference.value().expose())
-        .await?;
+    let found = match input::contact_reference(raw, caller.country)? {
+        ContactReference::Identifier { kind, value } => {
+            store
+                .find_contact(&caller.tenant, kind, value.expose())
+                .await?
+        }
+        ContactReference::Id(id) => store.contact(&caller.tenant, &id).await?,
+    };
     let Some(contact) = found.filter(|contact| {
         contact.value.tenant == caller.tenant
             && !contact.value.is_erasure_due()

@@ -2,7 +2,8 @@
 //! 400s naming the field), the `{contact}` path segment, and query parameters.
 
 use super::error::ApiError;
-use crate::domain::contact_reference::ContactReference;
+use crate::domain::contact_reference::{ContactReference, InvalidContactReference};
+use crate::domain::phone_country::Country;
 use lambda_http::Request;
 use serde::de::DeserializeOwned;
 
@@ -113,18 +114,17 @@ fn without_position(message: &str) -> String {
     }
 }
 
-/// The `{contact}` segment: percent-decoded, then a phone number or a business-scoped user id.
-pub fn contact_reference(raw: &str) -> Result<ContactReference, ApiError> {
-    let refused = || {
-        ApiError::invalid(
-            "contact",
-            "contact must be a phone number (wa_id) or a business-scoped user id",
-        )
-    };
+/// The `{contact}` segment: percent-decoded, then a phone number (a local one read in
+/// `country`), a business-scoped user id or Mizan's contact id.
+pub fn contact_reference(
+    raw: &str,
+    country: Option<Country>,
+) -> Result<ContactReference, ApiError> {
+    let refused = |e: InvalidContactReference| ApiError::invalid("contact", e.to_string());
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
-        .map_err(|_| refused())?;
-    ContactReference::parse(&decoded).map_err(|e| ApiError::invalid("contact", e.to_string()))
+        .map_err(|_| refused(InvalidContactReference::Shape))?;
+    ContactReference::parse_in(&decoded, country).map_err(refused)
 }
 
 #[cfg(test)]
@@ -179,15 +179,20 @@ mod tests {
 
     #[test]
     fn percent_encoded_phone_numbers_are_decoded() {
-        let r = contact_reference("%2B212600000000").unwrap();
-        assert_eq!(r.value().expose(), "212600000000");
+        let r = contact_reference("%2B212600000000", None).unwrap();
+        assert_eq!(r.identifier().unwrap().1.expose(), "212600000000");
         assert_eq!(
-            contact_reference("%FF").unwrap_err().field.as_deref(),
+            contact_reference("%FF", None).unwrap_err().field.as_deref(),
             Some("contact")
         );
         assert_eq!(
-            contact_reference("a%23b").unwrap_err().field.as_deref(),
+            contact_reference("a%23b", None)
+                .unwrap_err()
+                .field
+                .as_deref(),
             Some("contact")
         );
+        let local = contact_reference("0612345678", Country::parse("MA")).unwrap();
+        assert_eq!(local.identifier().unwrap().1.expose(), "212612345678");
     }
 }

@@ -107,11 +107,9 @@ impl Store {
             chunk
                 .iter()
                 .map(|r| ListedEntry {
-                    alias: self.hasher.identifier(
-                        &campaign.tenant,
-                        r.reference.kind(),
-                        r.reference.value().expose(),
-                    ),
+                    alias: self
+                        .hasher
+                        .identifier(&campaign.tenant, r.kind, r.identifier.expose()),
                     parameters: r.parameters.expose().clone(),
                 })
                 .collect()

@@ -4,6 +4,7 @@
 
 use super::Audience;
 use crate::domain::contact_reference::ContactReference;
+use crate::domain::identity_hash::IdentifierKind;
 use crate::domain::personal::Personal;
 use crate::domain::template::{fill, LanguageCode, Template, TemplateName, TemplateRef};
 use crate::domain::time::Timestamp;
@@ -52,10 +53,12 @@ pub struct ListedField {
     pub parameters: Personal<Value>,
 }
 
-/// One listed recipient, checked: who, and its parameters merged over the defaults.
+/// One listed recipient, checked: who (a phone number or user id), and its parameters merged
+/// over the defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ListedRecipient {
-    pub reference: ContactReference,
+    pub kind: IdentifierKind,
+    pub identifier: Personal<String>,
     pub parameters: Personal<Value>,
 }
 
@@ -133,18 +136,28 @@ impl CampaignRequest {
                 let mut offenders = Vec::new();
                 let mut listed = Vec::with_capacity(contacts.len());
                 for (index, entry) in contacts.into_iter().enumerate() {
-                    match ContactReference::parse(entry.contact.expose()) {
-                        Ok(reference) => listed.push(ListedRecipient {
-                            reference,
+                    let parsed = ContactReference::parse(entry.contact.expose())
+                        .map_err(|e| e.to_string())
+                        .and_then(|reference| match reference {
+                            ContactReference::Identifier { kind, value } => Ok((kind, value)),
+                            // Audiences are stored as keyed hashes of identifiers.
+                            ContactReference::Id(_) => Err("a campaign names its recipients by \
+                                 phone number (international form) or user id"
+                                .to_owned()),
+                        });
+                    match parsed {
+                        Ok((kind, identifier)) => listed.push(ListedRecipient {
+                            kind,
+                            identifier,
                             parameters: Personal::new(merged(
                                 &self.parameters,
                                 entry.parameters.expose(),
                             )),
                         }),
-                        Err(e) => offenders.push(Offender {
+                        Err(reason) => offenders.push(Offender {
                             index,
                             field: "contact".into(),
-                            reason: e.to_string(),
+                            reason,
                         }),
                     }
                 }
