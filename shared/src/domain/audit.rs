@@ -72,3 +72,33 @@ impl AuditEvent {
         self
     }
 }
+
+/// Which audit events a reader wants: an action (exact, or a family when it ends with '.':
+/// `rights.`), a subject, a time range (inclusive).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub subject: Option<ContactId>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl AuditFilter {
+    pub fn is_empty(&self) -> bool {
+        *self == AuditFilter::default()
+    }
+
+    /// Whether `event` passes the action and subject filters (the time range is the query's).
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        let action = match &self.action {
+            None => true,
+            Some(family) if family.ends_with('.') => event.action.starts_with(family.as_str()),
+            Some(exact) => event.action == *exact,
+        };
+        action
+            && self
+                .subject
+                .as_ref()
+                .is_none_or(|s| event.subject.as_ref() == Some(s))
+    }
+}

@@ -132,6 +132,8 @@ pub enum Range {
     Prefix(String),
     /// Records with a time in `[from, to]`, in time order (the partition's time index).
     Time { from: Timestamp, to: Timestamp },
+    /// Sort keys in `[from, to]`, in sort-key order (partitions whose keys begin with a time).
+    Keys { from: String, to: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The audit trail: one partition per tenant, newest first, each event written with its change.
 
 use super::{from_doc, layout, to_doc, DataError, Store};
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::ids::TenantId;
 use crate::domain::retention::{Category, RetentionPolicy};
 use crate::ports::records::{Condition, Cursor, Page, Query, Range, Record, Write};
@@ -35,12 +35,60 @@ impl Store {
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<AuditEvent>, DataError> {
+        self.audit_events_matching(tenant, &AuditFilter::default(), limit, after)
+            .await
+    }
+
+    /// A page of the events `filter` wants, newest first. The time range is a range of sort
+    /// keys (they begin with the time); action and subject are checked on each event, reading
+    /// on (a few pages at most) until the page is full, so a page may hold fewer than `limit`
+    /// with a cursor to read on from.
+    pub async fn audit_events_matching(
+        &self,
+        tenant: &TenantId,
+        filter: &AuditFilter,
+        limit: usize,
+        mut after: Option<Cursor>,
+    ) -> Result<Page<AuditEvent>, DataError> {
+        const MAX_READS: usize = 10;
+        let range = match (filter.from, filter.to) {
+            (None, None) => Range::Prefix(String::new()),
+            (from, to) => Range::Keys {
+                from: format!("{:013}", from.map_or(0, |t| t.as_millis().max(0))),
+                // '~' sorts after every id character: the whole last millisecond is in.
+                to: format!(
+                    "{:013}#~",
+                    to.map_or(9_999_999_999_999, |t| t.as_millis().max(0))
+                ),
+            },
+        };
+        let mut items = Vec::new();
+        for _ in 0..MAX_READS {
+            let page = self
+                .audit_page(tenant, range.clone(), limit - items.len(), after)
+                .await?;
+            items.extend(page.items.into_iter().filter(|e| filter.matches(e)));
+            after = page.next;
+            if after.is_none() || items.len() >= limit {
+                break;
+            }
+        }
+        Ok(Page { items, next: after })
+    }
+
+    async fn audit_page(
+        &self,
+        tenant: &TenantId,
+        range: Range,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<Page<AuditEvent>, DataError> {
         let page = self
             .records
             .query(
                 &Query {
                     pk: layout::audit_partition(tenant),
-                    range: Range::Prefix(String::new()),
+                    range,
                     newest_first: true,
                     limit,
                     after,

@@ -415,6 +415,12 @@ impl RecordStore for DynamoStore {
                     values.insert(":prefix".into(), SdkValue::S(prefix.clone()));
                     "#pk = :pk AND begins_with(#sk, :prefix)"
                 }
+                Range::Keys { from, to } => {
+                    names.insert("#sk".into(), attr::SK.into());
+                    values.insert(":from".into(), SdkValue::S(from.clone()));
+                    values.insert(":to".into(), SdkValue::S(to.clone()));
+                    "#pk = :pk AND #sk BETWEEN :from AND :to"
+                }
                 Range::Time { from, to } => {
                     request = request.index_name(TIME_INDEX);
                     names.insert("#t".into(), attr::TIME.into());

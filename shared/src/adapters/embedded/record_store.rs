@@ -249,6 +249,28 @@ fn run_query(conn: &Connection, query: &Query, now: Timestamp) -> Result<Page<Re
                 .map_err(sqlite_error)?;
             rows
         }
+        Range::Keys { from, to } => {
+            let start = after.map(|p| p.sk).unwrap_or_default();
+            let from_cursor = if start.is_empty() {
+                "?4 = ''".to_owned()
+            } else {
+                format!("sk {cmp} ?4")
+            };
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records WHERE pk = ?1 AND sk >= ?2 AND sk <= ?6 \
+                 AND {live} AND {from_cursor} ORDER BY sk {order} LIMIT ?5"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
+            let rows = stmt
+                .query_map(
+                    params![query.pk, from, now_secs, start, limit, to],
+                    row_to_record,
+                )
+                .map_err(sqlite_error)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sqlite_error)?;
+            rows
+        }
         Range::Time { from, to } => {
             let (after_time, after_sk) = match after {
                 Some(Position {
