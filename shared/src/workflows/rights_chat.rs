@@ -164,7 +164,7 @@ async fn forward_to_business(
     language: Language,
 ) -> Result<Answer, DataError> {
     let now = desk.store.now();
-    let mut request = new_request(message, kind, language, RightsState::PendingBusiness);
+    let mut request = new_request(message, kind, language, RightsState::PendingBusiness, now);
     let why = if message.tenant.settings.rights_self_service {
         "links_not_configured"
     } else {
@@ -192,11 +192,14 @@ fn requested_action(kind: RightsKind) -> &'static str {
     }
 }
 
+/// A request of the message's person, received `now` (Mizan's time, to the millisecond: WhatsApp
+/// dates messages to the second, and the register orders requests by receipt).
 fn new_request(
     message: &RequestMessage<'_>,
     kind: RightsKind,
     language: Language,
     state: RightsState,
+    now: crate::domain::time::Timestamp,
 ) -> RightsRequest {
     RightsRequest::new(
         message.tenant.id.clone(),
@@ -204,7 +207,7 @@ fn new_request(
         kind,
         RightsChannel::Chat,
         language,
-        message.sent_at,
+        now,
         state,
     )
 }
@@ -244,6 +247,7 @@ async fn my_data(
         RightsKind::Access,
         language,
         RightsState::InProgress,
+        now,
     );
     let job = ExportJob {
         id: ExportId::generate(),
@@ -316,7 +320,13 @@ async fn delete_my_data(
     let store = desk.store;
     let now = store.now();
     if message.tenant.settings.legal_hold || message.contact.value.legal_hold {
-        let mut request = new_request(message, RightsKind::Erasure, language, RightsState::Held);
+        let mut request = new_request(
+            message,
+            RightsKind::Erasure,
+            language,
+            RightsState::Held,
+            now,
+        );
         request.outcome = Some("legal_hold".into());
         let event = audit(message, "rights.erasure_requested", now).with_detail(
             serde_json::json!({ "rights_request": request.id, "state": "held", "refused_because": "legal_hold" }),
@@ -330,6 +340,7 @@ async fn delete_my_data(
         RightsKind::Erasure,
         language,
         RightsState::AwaitingConfirmation,
+        now,
     );
     let code = new_code();
     let pending = PendingErasure::new(request.id.clone(), code.clone(), now);
