@@ -94,10 +94,10 @@ fn reply(c: &mut Criterion) {
         };
         let services = backend::connect(&config).await.unwrap();
         let mut tenant = Tenant::new("Bench Tea", services.store.now());
-        tenant.settings.faq = vec![FaqEntry {
-            question: "What are your opening hours?".into(),
-            answer: "9 to 19, Monday to Saturday.".into(),
-        }];
+        tenant.settings.faq = vec![FaqEntry::new(
+            "What are your opening hours?".into(),
+            "9 to 19, Monday to Saturday.".into(),
+        )];
         services.store.create_tenant(&tenant).await.unwrap();
         services
             .store

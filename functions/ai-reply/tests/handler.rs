@@ -54,14 +54,11 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
 fn demo_settings() -> TenantSettings {
     TenantSettings {
         faq: vec![
-            FaqEntry {
-                question: "What are your opening hours?".into(),
-                answer: HOURS_ANSWER.into(),
-            },
-            FaqEntry {
-                question: "Do you deliver?".into(),
-                answer: "We deliver in Casablanca and Rabat within 24 hours.".into(),
-            },
+            FaqEntry::new("What are your opening hours?".into(), HOURS_ANSWER.into()),
+            FaqEntry::new(
+                "Do you deliver?".into(),
+                "We deliver in Casablanca and Rabat within 24 hours.".into(),
+            ),
         ],
         ai_instructions: "Answer like a friendly tea merchant.".into(),
         ..TenantSettings::default()

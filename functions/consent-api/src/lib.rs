@@ -12,6 +12,7 @@ mod consent;
 mod contacts;
 mod conversation;
 mod erasure;
+mod faq;
 mod paging;
 mod record_of_processing;
 mod rights_requests;
@@ -212,6 +213,10 @@ async fn dispatch(
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
         Operation::GetRecordOfProcessing => record_of_processing::get(deps, caller, request).await,
         Operation::CloseAccount => account::close(deps, caller, request).await,
+        Operation::ListFaq => faq::list(deps, caller).await,
+        Operation::AddFaq => faq::add(deps, caller, request).await,
+        Operation::ReplaceFaq => faq::replace(deps, caller, contact, request).await,
+        Operation::DeleteFaq => faq::remove(deps, caller, contact, request).await,
         Operation::ListRightsRequests => rights_requests::list(deps, caller, request).await,
         Operation::CloseRightsRequest => {
             rights_requests::close(deps, caller, contact, request).await

@@ -39,6 +39,10 @@ pub enum Operation {
     CloseRightsRequest,
     GetRecordOfProcessing,
     CloseAccount,
+    ListFaq,
+    AddFaq,
+    ReplaceFaq,
+    DeleteFaq,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -129,6 +133,10 @@ pub const ROUTES: &[Route] = &[
     ),
     route(Operation::ListRightsRequests, "GET", "/v1/rights-requests"),
     route(Operation::CloseAccount, "POST", "/v1/account/close"),
+    route(Operation::ListFaq, "GET", "/v1/faq"),
+    route(Operation::AddFaq, "POST", "/v1/faq"),
+    route(Operation::ReplaceFaq, "PUT", "/v1/faq/{id}"),
+    route(Operation::DeleteFaq, "DELETE", "/v1/faq/{id}"),
     route(
         Operation::GetRecordOfProcessing,
         "GET",
@@ -177,6 +185,10 @@ impl Operation {
             Operation::CloseRightsRequest => "rights_request.close",
             Operation::GetRecordOfProcessing => "record_of_processing.get",
             Operation::CloseAccount => "account.close",
+            Operation::ListFaq => "faq.list",
+            Operation::AddFaq => "faq.add",
+            Operation::ReplaceFaq => "faq.replace",
+            Operation::DeleteFaq => "faq.delete",
         }
     }
 
@@ -193,7 +205,8 @@ impl Operation {
             | Operation::GetCampaign
             | Operation::CampaignRecipients
             | Operation::ListRightsRequests
-            | Operation::GetRecordOfProcessing => Scope::Read,
+            | Operation::GetRecordOfProcessing
+            | Operation::ListFaq => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent
             | Operation::Restrict
@@ -214,7 +227,10 @@ impl Operation {
             | Operation::RevokeApiKey
             | Operation::SubmitTemplate
             | Operation::DeleteTemplate
-            | Operation::CloseAccount => Scope::Admin,
+            | Operation::CloseAccount
+            | Operation::AddFaq
+            | Operation::ReplaceFaq
+            | Operation::DeleteFaq => Scope::Admin,
         }
     }
 }

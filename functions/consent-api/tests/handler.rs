@@ -46,6 +46,9 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "patch-settings-wrong-type" => (400, Some("automation_enabled")),
         "get-audit-bad-limit" => (400, Some("limit")),
         "get-rights-requests-bad-state" => (400, Some("state")),
+        "post-faq" => (201, None),
+        // The sample's entry id names no entry of a fresh tenant.
+        "put-faq-entry" | "delete-faq-entry" => (404, None),
         // A fresh tenant has no rights request.
         "post-rights-request-close" => (404, None),
         _ => (200, None),
@@ -97,6 +100,7 @@ async fn every_route_has_a_sample_event() {
             "campaigns/{id}/cancel" => "campaign-cancel".to_owned(),
             "rights-requests/{id}/close" => "rights-request-close".to_owned(),
             "account/close" => "account-close".to_owned(),
+            "faq/{id}" => "faq-entry".to_owned(),
             other => other.to_owned(),
         };
         let name = format!("{}-{stem}", route.method.to_lowercase());

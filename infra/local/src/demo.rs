@@ -128,10 +128,7 @@ pub fn demo_faq() -> Vec<FaqEntry> {
         ),
     ]
     .into_iter()
-    .map(|(question, answer)| FaqEntry {
-        question: question.into(),
-        answer: answer.into(),
-    })
+    .map(|(question, answer)| FaqEntry::new(question.into(), answer.into()))
     .collect()
 }
 

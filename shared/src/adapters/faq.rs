@@ -68,18 +68,18 @@ mod tests {
             business_name: "Atlas Tea".into(),
             instructions: String::new(),
             faq: vec![
-                FaqEntry {
-                    question: "What are your opening hours?".into(),
-                    answer: "We are open Monday to Saturday, 9:00 to 19:00.".into(),
-                },
-                FaqEntry {
-                    question: "Do you deliver?".into(),
-                    answer: "We deliver in Casablanca within 24 hours.".into(),
-                },
-                FaqEntry {
-                    question: "Quels sont vos horaires d'ouverture ?".into(),
-                    answer: "Nous sommes ouverts du lundi au samedi, de 9 h à 19 h.".into(),
-                },
+                FaqEntry::new(
+                    "What are your opening hours?".into(),
+                    "We are open Monday to Saturday, 9:00 to 19:00.".into(),
+                ),
+                FaqEntry::new(
+                    "Do you deliver?".into(),
+                    "We deliver in Casablanca within 24 hours.".into(),
+                ),
+                FaqEntry::new(
+                    "Quels sont vos horaires d'ouverture ?".into(),
+                    "Nous sommes ouverts du lundi au samedi, de 9 h à 19 h.".into(),
+                ),
             ],
             turns: vec![Turn {
                 speaker: Speaker::Customer,

@@ -159,10 +159,7 @@ mod tests {
         let prompt = Prompt {
             business_name: "Atlas Tea".into(),
             instructions: "Be warm.".into(),
-            faq: vec![FaqEntry {
-                question: "Hours?".into(),
-                answer: "9 to 7".into(),
-            }],
+            faq: vec![FaqEntry::new("Hours?".into(), "9 to 7".into())],
             turns: vec![
                 Turn {
                     speaker: Speaker::Customer,

@@ -51,6 +51,9 @@ pub const MAX_LEGAL_HOLD_REASON_CHARS: usize = 500;
 pub struct FaqInput {
     pub question: String,
     pub answer: String,
+    /// `en`, `fr` or `ar`.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// The settings after a patch, and which fields it changed (names only: values may be long text).
@@ -80,8 +83,8 @@ impl SettingsPatch {
             next.faq = faq
                 .iter()
                 .map(|e| FaqEntry {
-                    question: e.question.clone(),
-                    answer: e.answer.clone(),
+                    language: e.language.as_deref().map(|l| l.trim().to_ascii_lowercase()),
+                    ..FaqEntry::new(e.question.clone(), e.answer.clone())
                 })
                 .collect();
         }

@@ -20,8 +20,62 @@ pub enum TenantStatus {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaqEntry {
+    /// Given when the entry is added on its own (`POST /v1/faq`); entries of the whole-list
+    /// setting are named by their question (see [`FaqEntry::id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub question: String,
     pub answer: String,
+    /// The question's language (`en`, `fr`, `ar`); none: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// The language tags an FAQ entry may carry.
+pub const FAQ_LANGUAGES: [&str; 3] = ["en", "fr", "ar"];
+
+fn short_digest(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(&hash.finalize()[..8])
+}
+
+impl FaqEntry {
+    /// An entry of the whole-list setting (no id of its own).
+    pub fn new(question: String, answer: String) -> FaqEntry {
+        FaqEntry {
+            id: None,
+            question,
+            answer,
+            language: None,
+        }
+    }
+
+    /// A new id for an entry added on its own.
+    pub fn generate_id() -> String {
+        crate::domain::ids::random_id("faq")
+    }
+
+    /// Its id: the one it was given, else one derived from its question (stable until the
+    /// question changes, when the entry is saved with it).
+    pub fn id(&self) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| format!("faq_q{}", short_digest(&[&self.question])))
+    }
+
+    /// Its version for `If-Match`: a digest of what it says.
+    pub fn etag(&self) -> String {
+        let language = self.language.as_deref().unwrap_or_default();
+        format!(
+            "\"{}\"",
+            short_digest(&[&self.question, &self.answer, language])
+        )
+    }
 }
 
 /// What a business may configure.
@@ -143,6 +197,10 @@ pub enum SettingsError {
     RateOutOfRange { max: u32, got: u32 },
     #[error("default_country must be one of {known}, got {got:?}", known = crate::domain::phone_country::Country::known())]
     UnknownCountry { got: String },
+    #[error("an FAQ entry's language is en, fr or ar")]
+    UnknownFaqLanguage,
+    #[error("two FAQ entries ask the same question")]
+    DuplicateFaqQuestion,
     #[error("closed_export_days must be between 1 and {MAX_CLOSED_EXPORT_DAYS}, got {0}")]
     ClosedExportDaysOutOfRange(u32),
     #[error("privacy_notice_url must be an https:// address of at most {MAX_NOTICE_URL_CHARS} characters without spaces")]
@@ -162,6 +220,8 @@ impl SettingsError {
             SettingsError::RateOutOfRange { .. } => "messages_per_second",
             SettingsError::NoticeUrlInvalid => "privacy_notice_url",
             SettingsError::ClosedExportDaysOutOfRange(_) => "closed_export_days",
+            SettingsError::UnknownFaqLanguage => "language",
+            SettingsError::DuplicateFaqQuestion => "faq",
             SettingsError::UnknownCountry { .. } => "default_country",
         }
     }
@@ -240,6 +300,22 @@ impl TenantSettings {
             .position(|e| e.question.trim().is_empty() || e.answer.trim().is_empty())
         {
             return Err(SettingsError::EmptyFaqEntry { index });
+        }
+        if self.faq.iter().any(|e| {
+            e.language
+                .as_deref()
+                .is_some_and(|l| !FAQ_LANGUAGES.contains(&l))
+        }) {
+            return Err(SettingsError::UnknownFaqLanguage);
+        }
+        let mut questions: Vec<String> = self
+            .faq
+            .iter()
+            .map(|e| e.question.trim().to_lowercase())
+            .collect();
+        questions.sort();
+        if questions.windows(2).any(|w| w[0] == w[1]) {
+            return Err(SettingsError::DuplicateFaqQuestion);
         }
         Ok(())
     }
@@ -412,10 +488,7 @@ mod tests {
     #[test]
     fn empty_faq_entry_is_rejected() {
         let settings = TenantSettings {
-            faq: vec![FaqEntry {
-                question: " ".into(),
-                answer: "a".into(),
-            }],
+            faq: vec![FaqEntry::new(" ".into(), "a".into())],
             ..TenantSettings::default()
         };
         assert_eq!(
