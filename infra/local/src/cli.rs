@@ -79,6 +79,14 @@ pub struct SendCommand {
     /// The sender's profile name
     #[arg(long, default_value = "Amina")]
     pub name: String,
+    /// The business number it is sent to (metadata.phone_number_id): any tenant's, not only the
+    /// demo tenant's [default: the demo number]
+    #[arg(long, value_name = "ID")]
+    pub phone_number_id: Option<String>,
+    /// When the customer sent it (RFC 3339, e.g. 2026-12-01T09:30:00Z): a message dated in the
+    /// past, as Meta redelivers them [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

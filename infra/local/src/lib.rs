@@ -81,6 +81,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     text: args.text,
                     from: args.from,
                     name: args.name,
+                    phone_number_id: args.phone_number_id,
+                    at: args.at,
                 },
             )
         }

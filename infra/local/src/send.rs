@@ -3,7 +3,7 @@
 
 use crate::demo;
 use crate::error::CliError;
-use mizan_shared::domain::ids::random_id;
+use mizan_shared::domain::ids::{random_id, PhoneNumberId};
 use mizan_shared::domain::signature::{sign, AppSecret};
 use mizan_shared::domain::time::Timestamp;
 use std::io::{Read, Write};
@@ -15,6 +15,10 @@ pub struct SendArgs {
     pub text: String,
     pub from: String,
     pub name: String,
+    /// The business number it goes to; `None`: the demo tenant's.
+    pub phone_number_id: Option<String>,
+    /// When it was sent (RFC 3339); `None`: now.
+    pub at: Option<String>,
 }
 
 pub fn run(data_dir: &Path, args: &SendArgs) -> Result<(), CliError> {
@@ -25,17 +29,31 @@ pub fn run(data_dir: &Path, args: &SendArgs) -> Result<(), CliError> {
             file.display()
         ))
     })?;
-    let now = Timestamp::now();
+    let sent_at = match &args.at {
+        None => Timestamp::now(),
+        Some(text) => Timestamp::parse_rfc3339(text).map_err(|_| {
+            CliError::Usage(format!(
+                "--at {text:?} is not an RFC 3339 time (2026-12-01T09:30:00Z)"
+            ))
+        })?,
+    };
+    let phone_number_id = match &args.phone_number_id {
+        None => credentials.phone_number_id.as_str().to_owned(),
+        Some(id) => PhoneNumberId::parse(id)
+            .map_err(|e| CliError::Usage(format!("--phone-number-id: {e}")))?
+            .as_str()
+            .to_owned(),
+    };
     let wamid = random_id("wamid.local");
     let body = serde_json::json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "0", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550100000",
-                         "phone_number_id": credentials.phone_number_id.as_str()},
+                         "phone_number_id": phone_number_id},
             "contacts": [{"profile": {"name": args.name}, "wa_id": args.from}],
             "messages": [{"from": args.from, "id": wamid,
-                          "timestamp": now.as_unix_seconds().to_string(),
+                          "timestamp": sent_at.as_unix_seconds().to_string(),
                           "type": "text", "text": {"body": args.text}}]
         }}]}]
     });

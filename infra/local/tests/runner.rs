@@ -1796,3 +1796,66 @@ fn the_operator_closes_and_reopens_an_account() {
     );
     assert!(server.terminate().success());
 }
+
+#[test]
+fn send_reaches_any_tenants_number_and_dates_a_message_in_the_past() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    assert!(server.terminate().success());
+    let created = json_of(&admin(
+        dir.path(),
+        &["tenant", "create", "--name", "Baraka Bakery"],
+    ));
+    let tenant = created["tenant_id"].as_str().unwrap().to_owned();
+    json_of(&admin(
+        dir.path(),
+        &["phone", "attach", &tenant, "100000000000077"],
+    ));
+    let key = json_of(&admin(dir.path(), &["apikey", "issue", &tenant]))["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = Server::start(dir.path());
+
+    let bad = admin(dir.path(), &["send", "Hello", "--at", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = admin(dir.path(), &["send", "Hello", "--phone-number-id", "12 34"]);
+    assert_eq!(bad.status.code(), Some(2));
+
+    let sent = admin(
+        dir.path(),
+        &[
+            "send",
+            "Bonjour, vous avez du pain ?",
+            "--from",
+            "212600000077",
+            "--phone-number-id",
+            "100000000000077",
+            "--at",
+            "2026-12-01T09:30:00Z",
+        ],
+    );
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let (status, conversation) = call(
+        server.port(),
+        "GET",
+        "/v1/contacts/212600000077/messages",
+        Some(&key),
+        None,
+    );
+    assert_eq!(status, 200, "{conversation}");
+    let messages = conversation["messages"].as_array().unwrap();
+    let first = messages.last().unwrap();
+    assert!(
+        first["sent_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-01T09:30:00"),
+        "{first}"
+    );
+    assert!(server.terminate().success());
+}
