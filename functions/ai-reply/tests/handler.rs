@@ -1296,3 +1296,61 @@ async fn a_late_retry_by_meta_and_a_reaction_get_no_reply() {
     );
     assert!(h.graph.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_plain_greeting_gets_the_greeting_and_the_business_chooses_its_words() {
+    let mut settings = demo_settings();
+    settings
+        .greetings
+        .insert("fr".into(), "Bonjour et bienvenue chez Atlas Tea !".into());
+    settings.handoff_texts.insert(
+        "en".into(),
+        "Samir from our shop will answer you shortly.".into(),
+    );
+    let h = harness_with(None, settings).await;
+    let body = |i: usize| {
+        h.graph.text_attempts()[i]["text"]["body"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    h.customer_says("212600000061", "wamid.GREET1", "Bonjour")
+        .await;
+    let report = handle_batch(&h.deps, h.stream_event().await).await;
+    assert_eq!(
+        Harness::outcomes(&report),
+        vec![Outcome::Replied(ReplyKind::Greeting)]
+    );
+    assert!(
+        body(0).starts_with("Bonjour et bienvenue chez Atlas Tea !"),
+        "{}",
+        body(0)
+    );
+    assert!(
+        !h.contact("212600000061").await.value.taken_over,
+        "a greeting is no hand-off"
+    );
+
+    // A language the business set nothing for gets Mizan's greeting.
+    h.customer_says("212600000062", "wamid.GREET2", "Hello!")
+        .await;
+    handle_batch(&h.deps, h.stream_event().await).await;
+    assert!(
+        body(1).starts_with("Hello! This is the assistant of Atlas Tea."),
+        "{}",
+        body(1)
+    );
+
+    h.customer_says(
+        "212600000063",
+        "wamid.HUMAN2",
+        "Can I talk to a human please?",
+    )
+    .await;
+    handle_batch(&h.deps, h.stream_event().await).await;
+    assert!(
+        body(2).starts_with("Samir from our shop will answer you shortly."),
+        "{}",
+        body(2)
+    );
+}

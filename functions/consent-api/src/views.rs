@@ -82,6 +82,8 @@ pub fn settings(settings: &TenantSettings) -> Value {
         "rights_self_service": settings.rights_self_service,
         "closed_export_days": settings.closed_export_days,
         "default_country": settings.default_country,
+        "handoff_texts": settings.handoff_texts,
+        "greetings": settings.greetings,
     })
 }
 

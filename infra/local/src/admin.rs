@@ -376,6 +376,9 @@ async fn set_settings(store: &Store, set: SettingsSet) -> Result<Value, CliError
         rights_self_service: set.rights_self_service.map(Switch::is_on),
         closed_export_days: set.closed_export_days,
         default_country: set.default_country,
+        // Texts per language are set through the API (PATCH /v1/settings).
+        handoff_texts: None,
+        greetings: None,
         // The platform operator: a hold set here is not lifted by a tenant's key.
         by_operator: true,
     };

@@ -37,6 +37,12 @@ pub struct SettingsPatch {
     /// An empty string removes it.
     #[serde(default)]
     pub default_country: Option<String>,
+    /// Replaces the whole map (`{}` removes them all).
+    #[serde(default)]
+    pub handoff_texts: Option<std::collections::BTreeMap<String, String>>,
+    /// Replaces the whole map (`{}` removes them all).
+    #[serde(default)]
+    pub greetings: Option<std::collections::BTreeMap<String, String>>,
     /// The platform operator changes the hold (an admin command, never the API): its hold
     /// cannot be lifted by a tenant.
     #[serde(skip)]
@@ -127,6 +133,12 @@ impl SettingsPatch {
         if let Some(days) = self.closed_export_days {
             next.closed_export_days = days;
         }
+        if let Some(texts) = &self.handoff_texts {
+            next.handoff_texts = trimmed(texts);
+        }
+        if let Some(texts) = &self.greetings {
+            next.greetings = trimmed(texts);
+        }
         if let Some(country) = &self.default_country {
             let country = country.trim().to_ascii_uppercase();
             next.default_country = (!country.is_empty()).then_some(country);
@@ -169,11 +181,27 @@ impl SettingsPatch {
         if next.default_country != current.default_country {
             changed.push("default_country");
         }
+        if next.handoff_texts != current.handoff_texts {
+            changed.push("handoff_texts");
+        }
+        if next.greetings != current.greetings {
+            changed.push("greetings");
+        }
         Ok(PatchedSettings {
             settings: next,
             changed,
         })
     }
+}
+
+/// Language tags lower-cased, texts trimmed.
+fn trimmed(
+    texts: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    texts
+        .iter()
+        .map(|(language, text)| (language.trim().to_ascii_lowercase(), text.trim().to_owned()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -218,6 +246,27 @@ mod tests {
                 .privacy_notice_url,
             None
         );
+    }
+
+    #[test]
+    fn greetings_and_hand_off_texts_are_per_language_and_replace_the_map() {
+        let set: SettingsPatch = serde_json::from_str(
+            r#"{"greetings": {"FR": " Bonjour ! "}, "handoff_texts": {"ar": "سيرد عليك زميلنا قريباً."}}"#,
+        )
+        .unwrap();
+        let patched = set.apply(&TenantSettings::default()).unwrap();
+        assert_eq!(patched.settings.greetings["fr"], "Bonjour !");
+        assert_eq!(patched.changed, vec!["handoff_texts", "greetings"]);
+        for bad in [
+            r#"{"greetings": {"de": "Hallo"}}"#,
+            r#"{"greetings": {"en": "  "}}"#,
+        ] {
+            let patch: SettingsPatch = serde_json::from_str(bad).unwrap();
+            let err = patch.apply(&TenantSettings::default()).unwrap_err();
+            assert_eq!(err.field(), "greetings", "{bad}");
+        }
+        let clear: SettingsPatch = serde_json::from_str(r#"{"greetings": {}}"#).unwrap();
+        assert!(clear.apply(&patched.settings).unwrap().settings.greetings.is_empty());
     }
 
     #[test]

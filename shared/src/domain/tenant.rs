@@ -7,6 +7,7 @@ use crate::domain::retention::{
 };
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -123,6 +124,25 @@ pub struct TenantSettings {
     /// `0612345678` then names `212612345678`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_country: Option<String>,
+    /// The business's own hand-off message per language (`en`, `fr`, `ar`): what a customer
+    /// gets when a person must answer. Unset languages get Mizan's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub handoff_texts: BTreeMap<String, String>,
+    /// The business's own greeting per language: what a plain "Bonjour"/"Hello" gets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub greetings: BTreeMap<String, String>,
+}
+
+/// The longest hand-off text or greeting.
+pub const MAX_REPLY_TEXT_CHARS: usize = 1_000;
+
+/// A language's tag in the settings (`en`, `fr`, `ar`).
+pub fn language_tag(language: crate::domain::keywords::Language) -> &'static str {
+    match language {
+        crate::domain::keywords::Language::English => "en",
+        crate::domain::keywords::Language::French => "fr",
+        crate::domain::keywords::Language::Arabic => "ar",
+    }
 }
 
 pub const DEFAULT_CLOSED_EXPORT_DAYS: u32 = 30;
@@ -175,6 +195,8 @@ impl Default for TenantSettings {
             rights_self_service: true,
             closed_export_days: DEFAULT_CLOSED_EXPORT_DAYS,
             default_country: None,
+            handoff_texts: BTreeMap::new(),
+            greetings: BTreeMap::new(),
         }
     }
 }
@@ -197,6 +219,10 @@ pub enum SettingsError {
     RateOutOfRange { max: u32, got: u32 },
     #[error("default_country must be one of {known}, got {got:?}", known = crate::domain::phone_country::Country::known())]
     UnknownCountry { got: String },
+    #[error(
+        "{field} is keyed by en, fr or ar, each a text of 1 to {MAX_REPLY_TEXT_CHARS} characters"
+    )]
+    ReplyTexts { field: &'static str },
     #[error("an FAQ entry's language is en, fr or ar")]
     UnknownFaqLanguage,
     #[error("two FAQ entries ask the same question")]
@@ -221,6 +247,7 @@ impl SettingsError {
             SettingsError::NoticeUrlInvalid => "privacy_notice_url",
             SettingsError::ClosedExportDaysOutOfRange(_) => "closed_export_days",
             SettingsError::UnknownFaqLanguage => "language",
+            SettingsError::ReplyTexts { field } => field,
             SettingsError::DuplicateFaqQuestion => "faq",
             SettingsError::UnknownCountry { .. } => "default_country",
         }
@@ -237,6 +264,19 @@ impl TenantSettings {
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
+        for (field, texts) in [
+            ("handoff_texts", &self.handoff_texts),
+            ("greetings", &self.greetings),
+        ] {
+            let fits = texts.iter().all(|(language, text)| {
+                FAQ_LANGUAGES.contains(&language.as_str())
+                    && !text.trim().is_empty()
+                    && text.chars().count() <= MAX_REPLY_TEXT_CHARS
+            });
+            if !fits {
+                return Err(SettingsError::ReplyTexts { field });
+            }
+        }
         if let Some(country) = &self.default_country {
             if crate::domain::phone_country::Country::parse(country).is_none() {
                 return Err(SettingsError::UnknownCountry {
@@ -322,6 +362,20 @@ impl TenantSettings {
 
     pub fn retention(&self) -> RetentionPolicy {
         RetentionPolicy::with_chat_days(self.chat_retention_days)
+    }
+
+    /// The business's hand-off message in `language`, if it set one.
+    pub fn handoff_text(&self, language: crate::domain::keywords::Language) -> Option<&str> {
+        self.handoff_texts
+            .get(language_tag(language))
+            .map(String::as_str)
+    }
+
+    /// The business's greeting in `language`, if it set one.
+    pub fn greeting(&self, language: crate::domain::keywords::Language) -> Option<&str> {
+        self.greetings
+            .get(language_tag(language))
+            .map(String::as_str)
     }
 
     /// The country local phone numbers are read in, if one is set.

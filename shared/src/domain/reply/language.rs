@@ -129,3 +129,59 @@ pub fn asks_for_human(text: &str) -> bool {
     let text = words(text);
     PHRASES.iter().any(|phrase| text.contains(&words(phrase)))
 }
+
+/// Whether the whole message is a greeting and nothing more ("Bonjour", "Hello!", «مرحبا»): it
+/// gets the greeting, not a hand-off.
+pub fn is_greeting(text: &str) -> bool {
+    const GREETINGS: &[&str] = &[
+        "hello",
+        "hi",
+        "hey",
+        "good morning",
+        "good afternoon",
+        "good evening",
+        "bonjour",
+        "bonsoir",
+        "salut",
+        "coucou",
+        "salam",
+        "salam alaykoum",
+        "salam alikoum",
+        "salam alaikum",
+        "السلام عليكم",
+        "سلام",
+        "مرحبا",
+        "اهلا",
+        "اهلا وسهلا",
+        "صباح الخير",
+        "مساء الخير",
+    ];
+    let folded = keywords::fold(text);
+    !folded.is_empty()
+        && GREETINGS
+            .iter()
+            .any(|greeting| keywords::fold(greeting) == folded)
+}
+
+#[cfg(test)]
+mod greeting_tests {
+    use super::is_greeting;
+
+    #[test]
+    fn a_plain_greeting_is_one_and_a_question_is_not() {
+        for text in [
+            "Bonjour",
+            "Hello!",
+            " hi ",
+            "Salam",
+            "مرحبا",
+            "السلام عليكم",
+            "Bonsoir.",
+        ] {
+            assert!(is_greeting(text), "{text:?}");
+        }
+        for text in ["Bonjour, vous livrez ?", "hello can I order", "", "hours?"] {
+            assert!(!is_greeting(text), "{text:?}");
+        }
+    }
+}

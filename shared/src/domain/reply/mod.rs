@@ -17,7 +17,7 @@ mod wording;
 
 pub use crate::domain::outbound::{window_open, CUSTOMER_SERVICE_WINDOW};
 pub use conversation::{burst_candidate, customer_order, customer_text, has_newer_inbound, newest};
-pub use language::{asks_for_human, guess_language};
+pub use language::{asks_for_human, guess_language, is_greeting};
 pub use plan::{
     answerable, needs_opt_out_hint, plan, still_allowed, Plan, ReplyFacts, ReplyKind, SkipReason,
     OPT_OUT_HINT_EVERY,

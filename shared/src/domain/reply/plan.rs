@@ -6,7 +6,7 @@
 //! its confirmation although the decision it carries is already recorded (intake commits the
 //! keyword and the decision together), and nothing else is sent to an opted-out contact (P5).
 
-use super::language::{asks_for_human, guess_language};
+use super::language::{asks_for_human, guess_language, is_greeting};
 use crate::domain::consent::Purpose;
 use crate::domain::contact::Contact;
 use crate::domain::keywords::{self, Keyword, Language};
@@ -71,6 +71,8 @@ pub enum ReplyKind {
     Help,
     /// The customer asked for a person: the hand-off message, and the conversation is taken over.
     HandOff,
+    /// A plain "Bonjour"/"Hello": the greeting, the tenant's own when it set one.
+    Greeting,
     /// An answer from the responder (or the hand-off message when it has none).
     Answer,
     /// The answer to a person exercising their rights in the chat (`workflows::rights_chat`).
@@ -84,6 +86,7 @@ impl ReplyKind {
             ReplyKind::OptInConfirmation => "opt_in_confirmation",
             ReplyKind::Help => "help",
             ReplyKind::HandOff => "hand_off",
+            ReplyKind::Greeting => "greeting",
             ReplyKind::Answer => "answer",
             ReplyKind::RightsAnswer => "rights_answer",
         }
@@ -172,6 +175,7 @@ pub fn plan(facts: &ReplyFacts<'_>) -> Plan {
         Some(Keyword::OptIn) => ReplyKind::OptInConfirmation,
         Some(Keyword::Help) => ReplyKind::Help,
         None if facts.text.is_some_and(asks_for_human) => ReplyKind::HandOff,
+        None if facts.text.is_some_and(is_greeting) => ReplyKind::Greeting,
         None => ReplyKind::Answer,
     };
     Plan::Reply { kind, language }
@@ -183,7 +187,9 @@ impl ReplyKind {
         match self {
             ReplyKind::OptOutConfirmation => Outbound::KeywordConfirmation { opt_out: true },
             ReplyKind::OptInConfirmation => Outbound::KeywordConfirmation { opt_out: false },
-            ReplyKind::Help | ReplyKind::HandOff | ReplyKind::Answer => Outbound::AutomatedReply,
+            ReplyKind::Help | ReplyKind::HandOff | ReplyKind::Greeting | ReplyKind::Answer => {
+                Outbound::AutomatedReply
+            }
             ReplyKind::RightsAnswer => Outbound::RightsAnswer,
         }
     }

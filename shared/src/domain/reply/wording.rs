@@ -21,6 +21,9 @@ pub fn fixed_text(kind: ReplyKind, language: Language, business: &str) -> Option
         (ReplyKind::Help, French) => format!("Vous écrivez à l'assistant automatique de {business}. Posez votre question ici, ou écrivez « humain » pour parler à une personne. Répondez ARRÊT pour ne plus recevoir de messages automatiques, DÉMARRER pour les reprendre."),
         (ReplyKind::Help, Arabic) => format!("هذا هو المساعد الآلي لـ {business}. اكتب سؤالك هنا، أو اكتب «موظف» للتحدث مع شخص. أرسل «إيقاف» لإيقاف الرسائل الآلية و«اشتراك» لاستئنافها."),
         (ReplyKind::HandOff, _) => return Some(hand_off_text(language).to_owned()),
+        (ReplyKind::Greeting, English) => format!("Hello! This is the assistant of {business}. How can I help you?"),
+        (ReplyKind::Greeting, French) => format!("Bonjour ! Vous écrivez à l'assistant de {business}. Comment puis-je vous aider ?"),
+        (ReplyKind::Greeting, Arabic) => format!("مرحباً! هذا مساعد {business}. كيف يمكنني مساعدتك؟"),
         (ReplyKind::Answer | ReplyKind::RightsAnswer, _) => return None,
     };
     Some(text)

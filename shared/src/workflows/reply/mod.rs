@@ -300,13 +300,25 @@ async fn answer_and_send(
         // Read receipts are a courtesy: the reply goes out regardless.
         tracing::info!(tenant = %tenant.id, code = e.code(), "mark as read failed");
     }
-    let reply = match fixed_text(kind, language, &tenant.name) {
+    let settings = &tenant.settings;
+    let hand_off = || {
+        settings
+            .handoff_text(language)
+            .unwrap_or_else(|| hand_off_text(language))
+            .to_owned()
+    };
+    let own = match kind {
+        ReplyKind::HandOff => Some(hand_off()),
+        ReplyKind::Greeting => settings.greeting(language).map(str::to_owned),
+        _ => None,
+    };
+    let reply = match own.or_else(|| fixed_text(kind, language, &tenant.name)) {
         Some(text) => text,
         None => {
             let prompt = prompt(tenant, conversation, language);
             match deps.responder.respond(&prompt).await {
                 Ok(Answer::Text(text)) if !text.expose().trim().is_empty() => text.into_inner(),
-                Ok(_) => hand_off_text(language).to_owned(),
+                Ok(_) => hand_off(),
                 Err(e) => {
                     tracing::warn!(
                         tenant = %tenant.id,
@@ -315,7 +327,7 @@ async fn answer_and_send(
                         error = %e,
                         "responder failed; sending the hand-off message"
                     );
-                    hand_off_text(language).to_owned()
+                    hand_off()
                 }
             }
         }
