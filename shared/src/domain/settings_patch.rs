@@ -266,7 +266,12 @@ mod tests {
             assert_eq!(err.field(), "greetings", "{bad}");
         }
         let clear: SettingsPatch = serde_json::from_str(r#"{"greetings": {}}"#).unwrap();
-        assert!(clear.apply(&patched.settings).unwrap().settings.greetings.is_empty());
+        assert!(clear
+            .apply(&patched.settings)
+            .unwrap()
+            .settings
+            .greetings
+            .is_empty());
     }
 
     #[test]

@@ -52,6 +52,15 @@ fn rights_write(
     Ok(Write::Put { record, condition })
 }
 
+/// The write that saves a request read at `request.version`, refused if it changed since.
+fn rights_save(request: &Versioned<RightsRequest>) -> Result<Write, DataError> {
+    rights_write(
+        &request.value,
+        request.version + 1,
+        Condition::VersionIs(request.version),
+    )
+}
+
 fn contact_side_record<T: Serialize>(
     key: Key,
     kind: &str,
@@ -155,14 +164,7 @@ impl Store {
         request: &Versioned<RightsRequest>,
         audit: &AuditEvent,
     ) -> Result<(), DataError> {
-        let writes = vec![
-            rights_write(
-                &request.value,
-                request.version + 1,
-                Condition::VersionIs(request.version),
-            )?,
-            audit_write(audit)?,
-        ];
+        let writes = vec![rights_save(request)?, audit_write(audit)?];
         match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { index: 0 }) => Err(conflict("the rights request")),
             other => Ok(other?),
@@ -206,11 +208,7 @@ impl Store {
             audit_write(audit)?,
         ];
         if let Some((_, lapsed)) = replaced {
-            writes.push(rights_write(
-                &lapsed.value,
-                lapsed.version + 1,
-                Condition::VersionIs(lapsed.version),
-            )?);
+            writes.push(rights_save(lapsed)?);
         }
         match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { .. }) => Err(conflict("the deletion question")),
@@ -257,11 +255,7 @@ impl Store {
                 key,
                 condition: Condition::VersionIs(pending.version),
             },
-            rights_write(
-                &request.value,
-                request.version + 1,
-                Condition::VersionIs(request.version),
-            )?,
+            rights_save(request)?,
             audit_write(audit)?,
         ];
         match self.records.transact(writes).await {
