@@ -652,3 +652,16 @@ async fn rights_requests_belong_to_their_tenant() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn a_closed_account_answers_nothing_more() {
+    use mizan_shared::workflows::account::{change_account, AccountChange};
+    let h = harness(TenantSettings::default()).await;
+    // Stored before the closure, handled after it.
+    h.writes("212600000991", "privacy").await;
+    change_account(h.store(), &h.tenant.id, AccountChange::Close, Actor::Admin)
+        .await
+        .unwrap();
+    h.deliver().await;
+    assert_eq!(h.sent_count(), 0);
+}

@@ -207,7 +207,10 @@ async fn answer_rights_requests(
         let Some(request) = text.as_deref().and_then(rights_keywords::classify) else {
             continue;
         };
-        let answerable = stored.direction == Direction::Inbound
+        // A closed account sends nothing more, rights answers included (its data is the
+        // business's to hand over, through its export).
+        let answerable = tenant.is_active()
+            && stored.direction == Direction::Inbound
             && !stored.late
             && window_open(stored.sent_at, now)
             && !contact.value.is_erasure_due();
