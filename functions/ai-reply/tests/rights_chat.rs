@@ -664,4 +664,26 @@ async fn a_closed_account_answers_nothing_more() {
         .unwrap();
     h.deliver().await;
     assert_eq!(h.sent_count(), 0);
+
+    // Nor does an export asked for before the closure send its link after it.
+    let asked = harness(TenantSettings::default()).await;
+    asked.says("212600000992", "my data").await;
+    let sent = asked.sent_count();
+    change_account(
+        asked.store(),
+        &asked.tenant.id,
+        AccountChange::Close,
+        Actor::Admin,
+    )
+    .await
+    .unwrap();
+    asked.worker_builds().await;
+    let noticed = asked.deliver().await;
+    assert_eq!(
+        noticed.notices,
+        vec![Some(NoticeOutcome::LeftToBusiness(
+            mizan_shared::domain::outbound::Refusal::AccountClosed
+        ))]
+    );
+    assert_eq!(asked.sent_count(), sent);
 }

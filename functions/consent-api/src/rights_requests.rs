@@ -13,8 +13,6 @@ use mizan_shared::store::DataError;
 use serde_json::{json, Value};
 
 pub const MAX_LIMIT: usize = 100;
-/// Pages read at most to fill one filtered page.
-const MAX_READS: usize = 10;
 
 pub fn view(request: &RightsRequest, now: mizan_shared::domain::time::Timestamp) -> Value {
     json!({
@@ -74,30 +72,19 @@ pub async fn list(deps: &Deps, caller: &Caller, request: &Request) -> Result<Rep
             )
         })?),
     };
-    // Filtered, a read may keep fewer than asked: the next reads ask only for what is missing,
-    // so the page never overshoots and its cursor resumes exactly after it.
-    let mut found = Vec::new();
-    let mut after = page_request.after;
-    for _ in 0..MAX_READS {
-        let missing = page_request.limit - found.len();
-        let page = deps
-            .store
-            .rights_requests(&caller.tenant, missing, after)
-            .await?;
-        found.extend(
-            page.items
-                .into_iter()
-                .filter(|r| state.is_none_or(|s| r.state == s)),
-        );
-        after = page.next;
-        if after.is_none() || found.len() >= page_request.limit {
-            break;
-        }
-    }
+    let page = deps
+        .store
+        .rights_requests_in(
+            &caller.tenant,
+            state,
+            page_request.limit,
+            page_request.after,
+        )
+        .await?;
     let now = deps.store.now();
     Ok(Reply::ok(json!({
-        "rights_requests": found.iter().map(|r| view(r, now)).collect::<Vec<_>>(),
-        "next_cursor": after.as_ref().map(|c| pages.sign(c)),
+        "rights_requests": page.items.iter().map(|r| view(r, now)).collect::<Vec<_>>(),
+        "next_cursor": page.next.as_ref().map(|c| pages.sign(c)),
     })))
 }
 

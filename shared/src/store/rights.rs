@@ -9,7 +9,7 @@ use crate::domain::export::ExportJob;
 use crate::domain::ids::{ContactId, ExportId, RightsRequestId, TenantId};
 use crate::domain::retention::{Category, RetentionPolicy};
 use crate::domain::rights_request::{
-    ChatExport, PendingErasure, RightsRequest, CHAT_EXPORT_EVERY, CONFIRMATION_WINDOW,
+    ChatExport, PendingErasure, RightsRequest, RightsState, CHAT_EXPORT_EVERY, CONFIRMATION_WINDOW,
 };
 use crate::domain::time::days;
 use crate::ports::records::{
@@ -155,6 +155,35 @@ impl Store {
                 .collect::<Result<_, _>>()?,
             next: page.next,
         })
+    }
+
+    /// A page of the tenant's requests in `state` (all with `None`), newest first. Filtered, a
+    /// read may keep fewer than asked: the next reads ask only for what is missing (a few at
+    /// most), so the page never overshoots and its cursor resumes exactly after it.
+    pub async fn rights_requests_in(
+        &self,
+        tenant: &TenantId,
+        state: Option<RightsState>,
+        limit: usize,
+        mut after: Option<Cursor>,
+    ) -> Result<Page<RightsRequest>, DataError> {
+        const MAX_READS: usize = 10;
+        let mut items = Vec::new();
+        for _ in 0..MAX_READS {
+            let page = self
+                .rights_requests(tenant, limit - items.len(), after)
+                .await?;
+            items.extend(
+                page.items
+                    .into_iter()
+                    .filter(|r| state.is_none_or(|s| r.state == s)),
+            );
+            after = page.next;
+            if after.is_none() || items.len() >= limit {
+                break;
+            }
+        }
+        Ok(Page { items, next: after })
     }
 
     /// Saves a request read at `request.version`, with the audit event of the change; fails

@@ -26,9 +26,7 @@ use crate::domain::rights_wording::{rights_text, PrivacyFacts, RightsAnswer};
 use crate::domain::tenant::Tenant;
 use crate::ports::archives::ArchiveStore;
 use crate::ports::messenger::{Messenger, OutboundBody, OutboundSend, Recipient, TextReply};
-use crate::store::{
-    ChatExportOutcome, DataError, ErasureReason, ExportNotice, ReplyClaim, Store, Versioned,
-};
+use crate::store::{DataError, ErasureReason, ExportNotice, ReplyClaim, Store, Versioned};
 use crate::workflows::erasure::complete_erasure;
 use crate::workflows::reply::ReplyError;
 use std::sync::Arc;
@@ -275,12 +273,10 @@ async fn my_data(
         "export": job.id,
         "channel": "chat",
     }));
-    match store
+    // Made now or by a duplicate of this message a moment ago: either way it is being prepared.
+    store
         .request_chat_export(&job, &request, &marker, previous.map(|p| p.version), &event)
-        .await?
-    {
-        ChatExportOutcome::Requested | ChatExportOutcome::AlreadyRequested => {}
-    }
+        .await?;
     Ok(Answer::plain(rights_text(
         &RightsAnswer::ExportBeingPrepared,
         language,
@@ -637,8 +633,13 @@ pub async fn deliver_export_notice(
     };
     let tenant = store.tenant(&notice.tenant).await?;
     let contact = store.contact(&notice.tenant, &notice.contact).await?;
-    let last_inbound = last_inbound_at(store, &notice.tenant, &notice.contact).await?;
+    let last_inbound = match (&tenant, &contact) {
+        (Some(t), Some(_)) => last_inbound_at(store, t, &notice.contact).await?,
+        _ => None,
+    };
     let refused = match (&tenant, &contact, last_inbound) {
+        // A closed account sends nothing more.
+        (Some(t), _, _) if !t.is_active() => Some(Refusal::AccountClosed),
         (Some(_), Some(_), Some(wrote_at)) => {
             gate(store, &notice.tenant, &notice.contact, wrote_at)
                 .await?
@@ -721,14 +722,11 @@ async fn save_request(
 /// When the contact last wrote, from the newest messages of the conversation.
 async fn last_inbound_at(
     store: &Store,
-    tenant: &TenantId,
+    tenant: &Tenant,
     contact: &crate::domain::ids::ContactId,
 ) -> Result<Option<crate::domain::time::Timestamp>, DataError> {
-    let Some(t) = store.tenant(tenant).await? else {
-        return Ok(None);
-    };
     let page = store
-        .conversation(tenant, contact, &t.retention(), 20, None)
+        .conversation(&tenant.id, contact, &tenant.retention(), 20, None)
         .await?;
     Ok(page
         .items
