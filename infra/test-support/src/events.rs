@@ -41,12 +41,31 @@ pub async fn stream_insert(
         .await
         .expect("the store answers")
         .expect("the record is stored");
+    stream_record(None, Some(&record), sequence)
+}
+
+/// The stream record (NEW_AND_OLD_IMAGES) of a change from `old` to `new`: an insert, a
+/// modification or a removal.
+pub fn stream_record(
+    old: Option<&mizan_shared::ports::records::Record>,
+    new: Option<&mizan_shared::ports::records::Record>,
+    sequence: u64,
+) -> aws_lambda_events::event::dynamodb::EventRecord {
+    use mizan_shared::ports::record_item::record_to_item;
     let mut event = aws_lambda_events::event::dynamodb::EventRecord::default();
-    event.event_name = "INSERT".into();
+    event.event_name = match (old, new) {
+        (None, Some(_)) => "INSERT",
+        (Some(_), Some(_)) => "MODIFY",
+        _ => "REMOVE",
+    }
+    .into();
     event.event_id = sequence.to_string();
     event.change.sequence_number = Some(format!("{sequence:021}"));
-    event.change.new_image = mizan_shared::ports::record_item::record_to_item(&record)
-        .expect("the record as an item")
-        .into();
+    if let Some(new) = new {
+        event.change.new_image = record_to_item(new).expect("the record as an item").into();
+    }
+    if let Some(old) = old {
+        event.change.old_image = record_to_item(old).expect("the record as an item").into();
+    }
     event
 }

@@ -7,7 +7,8 @@
 //!   DynamoDB Streams events (the function suites build their `Deps` over it).
 //! - `seed`: tenants, API keys, contacts and messages as the system writes them; `events`:
 //!   the sample events the handler suites are driven by.
-//! - `fakes`: Meta's Graph API and an OpenAI-compatible server as local HTTP servers.
+//! - `fakes`: Meta's Graph API and an OpenAI-compatible server as local HTTP servers;
+//!   `receiver`: a business's webhook endpoint that records and verifies deliveries.
 //! - `bench`: the percentiles the latency benches print; `counting`: a record store that
 //!   counts its reads and index queries (the purge's cost).
 //! - `aws_emulators`: clients of DynamoDB Local and moto, each with an optional call recorder.
@@ -26,6 +27,7 @@ pub mod fakes;
 pub mod iam_policy;
 pub mod lambda_binary;
 pub mod logs;
+pub mod receiver;
 pub mod runtime_api;
 pub mod seed;
 pub mod store;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub struct LazyHttp {
     timeout: Duration,
+    follow_redirects: bool,
     client: OnceLock<reqwest::Client>,
 }
 
@@ -16,8 +17,16 @@ impl LazyHttp {
     pub fn new(timeout: Duration) -> Self {
         LazyHttp {
             timeout,
+            follow_redirects: true,
             client: OnceLock::new(),
         }
+    }
+
+    /// A client that answers a redirect as it is, never following it (a URL checked before
+    /// the call cannot lead elsewhere).
+    pub fn without_redirects(mut self) -> Self {
+        self.follow_redirects = false;
+        self
     }
 
     /// The client, made now if this is its first use (a failure is not kept: the next call
@@ -29,6 +38,11 @@ impl LazyHttp {
         let built = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(5)))
+            .redirect(if self.follow_redirects {
+                reqwest::redirect::Policy::default()
+            } else {
+                reqwest::redirect::Policy::none()
+            })
             .build()?;
         Ok(self.client.get_or_init(|| built))
     }

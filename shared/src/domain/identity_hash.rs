@@ -2,7 +2,7 @@
 
 use crate::domain::ids::{ContactId, MessageId, TenantId, Wamid};
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretBox};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fmt;
@@ -117,6 +117,24 @@ impl IdentityHasher {
         mac.update(b"\0");
         mac.update(value);
         hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The signing secret of a tenant's webhook endpoint: derived from Mizan's key and the
+    /// endpoint's stored salt, so no secret is stored; a new salt rolls it.
+    pub fn webhook_secret(&self, tenant: &TenantId, endpoint: &str, salt: &str) -> SecretString {
+        use base64::Engine;
+        let mut mac = self.mac();
+        mac.update(b"mizan/webhook-secret/v1\0");
+        mac.update(tenant.as_str().as_bytes());
+        mac.update(b"\0");
+        mac.update(endpoint.as_bytes());
+        mac.update(b"\0");
+        mac.update(salt.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        SecretString::from(format!(
+            "whsec_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        ))
     }
 
     /// A short keyed hash for logs, of any value that must be correlatable but not readable.

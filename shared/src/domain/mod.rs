@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod business_event;
 pub mod campaign;
 pub mod consent;
 pub mod contact;
@@ -26,6 +27,8 @@ pub mod signature;
 pub mod template;
 pub mod tenant;
 pub mod time;
+pub mod webhook;
+pub mod webhook_signature;
 pub mod whatsapp;
 
 // Business API requests (consent-api).

@@ -9,3 +9,4 @@ pub mod record_item;
 pub mod records;
 pub mod responder;
 pub mod template_catalog;
+pub mod webhook_delivery;

@@ -3,7 +3,9 @@
 //! suppression needs it.
 
 use super::contacts::{contact_update, ContactDoc, SuppressionDoc, TombstoneDoc};
-use super::{audit_write, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS};
+use super::{
+    audit_write, from_doc, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS,
+};
 use crate::domain::audit::AuditEvent;
 use crate::domain::contact::Contact;
 use crate::domain::export::ExportJob;
@@ -219,12 +221,21 @@ impl Store {
         let mut query = Query::prefix(layout::contact_partition(tenant, contact), "");
         query.limit = 500;
         // Expired records too: erasure may not leave anything behind for TTL to find.
-        let mut doomed: Vec<Key> = self
-            .query_all(query, Timestamp::EPOCH)
-            .await?
+        let partition = self.query_all(query, Timestamp::EPOCH).await?;
+        // Deliveries to the business's webhooks that name the contact go with it.
+        let deliveries = partition
+            .iter()
+            .filter(|r| r.kind == layout::kind::WEBHOOK_DELIVERY_REF)
+            .map(|r| {
+                from_doc::<super::webhooks::DeliveryRef>(r, "webhook delivery ref")
+                    .map(|d| layout::webhook_delivery(tenant, &d.endpoint, &d.delivery))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut doomed: Vec<Key> = partition
             .into_iter()
             .map(|r| r.key)
             .filter(|k| *k != profile_key)
+            .chain(deliveries)
             .collect();
         let exports = self.exports_of_contact(tenant, contact).await?;
         doomed.extend(exports.iter().map(|j| layout::export(tenant, &j.id)));

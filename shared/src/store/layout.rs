@@ -13,6 +13,7 @@ use crate::domain::ids::{
 use crate::domain::retention::{retention_shard, Category};
 use crate::domain::template::{LanguageCode, TemplateName};
 use crate::domain::time::Timestamp;
+use crate::domain::webhook::EndpointId;
 use crate::ports::records::{Key, RetentionEntry};
 
 pub mod kind {
@@ -43,6 +44,9 @@ pub mod kind {
     pub const PENDING_ERASURE: &str = "pending_erasure";
     pub const CHAT_EXPORT: &str = "chat_export";
     pub const EXPORT_NOTICE: &str = "export_notice";
+    pub const WEBHOOK_ENDPOINT: &str = "webhook_endpoint";
+    pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
+    pub const WEBHOOK_DELIVERY_REF: &str = "webhook_delivery_ref";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -225,6 +229,38 @@ pub fn chat_export(tenant: &TenantId, contact: &ContactId) -> Key {
 /// An export asked for in the chat is built (or failed): ai-reply sends the link from its stream.
 pub fn export_notice(tenant: &TenantId, export: &ExportId) -> Key {
     Key::new(format!("T#{tenant}#EXPORT_NOTICES"), export.as_str())
+}
+
+/// A tenant's webhook endpoints.
+pub fn webhook_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#WEBHOOKS")
+}
+
+pub fn webhook_endpoint(tenant: &TenantId, endpoint: &EndpointId) -> Key {
+    Key::new(webhook_partition(tenant), endpoint.as_str())
+}
+
+/// One endpoint's delivery log, sorted by id (ids sort by the event's time).
+pub fn webhook_deliveries_partition(tenant: &TenantId, endpoint: &EndpointId) -> String {
+    format!("T#{tenant}#WHD#{endpoint}")
+}
+
+pub fn webhook_delivery(tenant: &TenantId, endpoint: &EndpointId, delivery: &str) -> Key {
+    Key::new(webhook_deliveries_partition(tenant, endpoint), delivery)
+}
+
+/// Where a delivery about a contact is noted in the contact's partition, so its erasure finds
+/// (and removes) the deliveries that name it.
+pub fn webhook_delivery_ref(
+    tenant: &TenantId,
+    contact: &ContactId,
+    endpoint: &EndpointId,
+    delivery: &str,
+) -> Key {
+    Key::new(
+        contact_partition(tenant, contact),
+        format!("WHD#{endpoint}#{delivery}"),
+    )
 }
 
 pub fn audit_partition(tenant: &TenantId) -> String {
@@ -420,6 +456,7 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
         | kind::TEMPLATE
         | kind::LEGAL_HOLD
         | kind::SUPPRESSION
+        | kind::WEBHOOK_ENDPOINT
         | CAMPAIGN_KIND => Under(AccountData),
         kind::CONTACT | kind::ALIAS | kind::CONSENT | kind::PENDING_ERASURE | kind::CHAT_EXPORT => {
             Under(Contact)
@@ -432,7 +469,9 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
         | REPLY_STATE_KIND
         | CAMPAIGN_AUDIENCE_KIND
         | CAMPAIGN_RECIPIENT_KIND
-        | CAMPAIGN_MEMBER_KIND => Under(MessageMetadata),
+        | CAMPAIGN_MEMBER_KIND
+        | kind::WEBHOOK_DELIVERY
+        | kind::WEBHOOK_DELIVERY_REF => Under(MessageMetadata),
         kind::RAW_PAYLOAD | kind::RAW_DAY_KEY => Under(Quarantine),
         kind::EXPORT_JOB | kind::EXPORT_NOTICE => Under(ExportArchive),
         kind::AUDIT | kind::RIGHTS_REQUEST => Under(Audit),

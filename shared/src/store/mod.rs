@@ -20,6 +20,7 @@ mod retention_marks;
 mod rights;
 mod templates;
 mod tenants;
+mod webhooks;
 
 pub use campaigns::{CampaignCounts, AUDIENCE_CHUNK, COUNTER_SHARDS};
 pub use contact_changes::ChangeOutcome;
@@ -33,6 +34,7 @@ pub use retention::ContactActivity;
 pub use retention_marks::RetainedCategories;
 pub use rights::{ChatExportOutcome, ExportNotice};
 pub use templates::TemplateUpdateOutcome;
+pub use webhooks::DeliveryRef;
 
 use crate::crypto::envelope::{CryptoError, Envelope};
 use crate::domain::identity_hash::IdentityHasher;

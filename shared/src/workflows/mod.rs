@@ -16,3 +16,4 @@ pub mod purge;
 pub mod reply;
 pub mod rights_chat;
 pub mod templates;
+pub mod webhooks;

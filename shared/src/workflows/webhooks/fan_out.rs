@@ -1,0 +1,173 @@
+//! From the data table's changes to queued deliveries: each event goes to every enabled endpoint
+//! of its tenant that wants it, as a delivery recorded in the log (idempotently: the same change
+//! read twice records nothing new) and handed to the queue in the stream's order.
+
+use super::events::events_of;
+use crate::domain::business_event::BusinessEvent;
+use crate::domain::ids::TenantId;
+use crate::domain::webhook::{Delivery, DeliveryState, WebhookEndpoint};
+use crate::ports::record_item::{attr, get_s, item_to_record};
+use crate::ports::webhook_delivery::{DeliveryQueue, QueueError, QueuedDelivery};
+use crate::store::{layout, DataError, Store};
+use aws_lambda_events::event::dynamodb::EventRecord;
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FanOutError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl FanOutError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            FanOutError::Data(e) => e.is_retryable(),
+            FanOutError::Queue(_) => true,
+        }
+    }
+}
+
+/// What one stream record came to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FanOut {
+    pub events: usize,
+    pub queued: usize,
+    /// Replays the business asked for, queued again.
+    pub replays: usize,
+}
+
+/// The queue group of a delivery: order is kept per endpoint and contact.
+pub fn group_of(delivery: &Delivery) -> String {
+    match &delivery.event.contact {
+        Some(contact) => format!("{}:{contact}", delivery.endpoint),
+        None => format!("{}:account", delivery.endpoint),
+    }
+}
+
+pub fn queued(delivery: &Delivery) -> QueuedDelivery {
+    QueuedDelivery {
+        tenant: delivery.event.tenant.clone(),
+        endpoint: delivery.endpoint.clone(),
+        delivery: delivery.id(),
+        group: group_of(delivery),
+        replay: delivery.replays,
+    }
+}
+
+/// Makes the deliveries of one stream record's events and queues them.
+pub struct Router<'a> {
+    pub store: &'a Store,
+    pub queue: &'a dyn DeliveryQueue,
+    /// Endpoints read in this batch, per tenant.
+    endpoints: HashMap<TenantId, Vec<WebhookEndpoint>>,
+}
+
+impl<'a> Router<'a> {
+    pub fn new(store: &'a Store, queue: &'a dyn DeliveryQueue) -> Self {
+        Router {
+            store,
+            queue,
+            endpoints: HashMap::new(),
+        }
+    }
+
+    /// The deliveries of `record`'s events, recorded and queued. A record that does not decode
+    /// makes nothing (retrying cannot help; it is logged).
+    pub async fn route(&mut self, record: &EventRecord) -> Result<FanOut, FanOutError> {
+        if let Some(replayed) = replayed_delivery(record) {
+            self.queue.enqueue(&[queued(&replayed)]).await?;
+            return Ok(FanOut {
+                replays: 1,
+                ..FanOut::default()
+            });
+        }
+        let events = match events_of(record) {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!(error = %e, "a stream record does not decode into events");
+                return Ok(FanOut::default());
+            }
+        };
+        let mut outcome = FanOut {
+            events: events.len(),
+            ..FanOut::default()
+        };
+        let mut batch = Vec::new();
+        for event in events {
+            for delivery in self.deliveries_of(event).await? {
+                batch.push(queued(&delivery));
+            }
+        }
+        if !batch.is_empty() {
+            self.queue.enqueue(&batch).await?;
+        }
+        outcome.queued = batch.len();
+        Ok(outcome)
+    }
+
+    /// The deliveries of `event` that still need queueing: new ones, and ones a failed earlier
+    /// read of the same change recorded but may not have queued (never attempted yet).
+    async fn deliveries_of(&mut self, event: BusinessEvent) -> Result<Vec<Delivery>, DataError> {
+        let now = self.store.now();
+        let wanting: Vec<_> = self
+            .endpoints_of(&event.tenant)
+            .await?
+            .iter()
+            .filter(|e| e.wants(&event))
+            .map(|e| e.id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for endpoint in wanting {
+            let delivery = Delivery::new(endpoint.clone(), event.clone(), now);
+            if self.store.create_webhook_delivery(&delivery).await? {
+                out.push(delivery);
+                continue;
+            }
+            let existing = self
+                .store
+                .webhook_delivery(&event.tenant, &endpoint, &delivery.id())
+                .await?;
+            if let Some(existing) = existing {
+                let unattempted =
+                    existing.value.state == DeliveryState::Pending && existing.value.attempts == 0;
+                if unattempted {
+                    out.push(existing.value);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn endpoints_of(&mut self, tenant: &TenantId) -> Result<&[WebhookEndpoint], DataError> {
+        if !self.endpoints.contains_key(tenant) {
+            let endpoints = self
+                .store
+                .webhook_endpoints(tenant)
+                .await?
+                .into_iter()
+                .map(|e| e.value)
+                .collect();
+            self.endpoints.insert(tenant.clone(), endpoints);
+        }
+        Ok(&self.endpoints[tenant])
+    }
+}
+
+/// A delivery the business replayed: its record modified with one more replay, pending again.
+fn replayed_delivery(record: &EventRecord) -> Option<Delivery> {
+    if record.event_name != "MODIFY"
+        || get_s(&record.change.new_image, attr::KIND).ok() != Some(layout::kind::WEBHOOK_DELIVERY)
+    {
+        return None;
+    }
+    let decode = |image| {
+        item_to_record(image)
+            .ok()
+            .and_then(|r| serde_json::from_value::<Delivery>(r.doc).ok())
+    };
+    let new = decode(&record.change.new_image)?;
+    let old = decode(&record.change.old_image)?;
+    (new.replays > old.replays && new.state == DeliveryState::Pending).then_some(new)
+}
