@@ -29,6 +29,13 @@ def route_of(path):
         campaign = parts[3]
         parts[3] = "{id}"
         return "/".join(parts), {"id": campaign}
+    if len(parts) >= 4 and parts[2] == "webhooks":
+        params = {"id": parts[3]}
+        parts[3] = "{id}"
+        if len(parts) >= 6 and parts[4] == "deliveries":
+            params["delivery"] = parts[5]
+            parts[5] = "{delivery}"
+        return "/".join(parts), params
     if len(parts) == 4 and parts[2] == "api-keys":
         key_id = parts[3]
         parts[3] = "{id}"
@@ -81,6 +88,10 @@ def event(method, path, body=None, query=None, key=PLACEHOLDER_KEY, headers=None
 C = f"/v1/contacts/{WA_ID}"
 # A campaign id of the sample tenant (the tests swap in one they create).
 CAMPAIGN = "cmp_00000000000000000000000000000000"
+# An endpoint and a delivery no fresh tenant has (the handler tests expect 404s).
+WEBHOOK = "whk_ffffffffffffffffffffffffffffffff"
+DELIVERY = "dlv_1767225600000_ffffffffffffffffffffffffffffffff"
+
 EVENTS = {
     # One per route.
     "get-contact": event("GET", C),
@@ -171,7 +182,27 @@ EVENTS = {
     "post-campaign-pause": event("POST", f"/v1/campaigns/{CAMPAIGN}/pause"),
     "post-campaign-resume": event("POST", f"/v1/campaigns/{CAMPAIGN}/resume"),
     "post-campaign-cancel": event("POST", f"/v1/campaigns/{CAMPAIGN}/cancel"),
+    "get-webhooks": event("GET", "/v1/webhooks"),
+    "post-webhooks": event(
+        "POST",
+        "/v1/webhooks",
+        {"url": "https://helpdesk.example.com/mizan/hooks",
+         "events": ["handoff.requested", "message.received", "consent.changed"],
+         "description": "Helpdesk"},
+    ),
+    "delete-webhook": event("DELETE", f"/v1/webhooks/{WEBHOOK}"),
+    "post-webhook-enable": event("POST", f"/v1/webhooks/{WEBHOOK}/enable"),
+    "get-webhook-deliveries": event("GET", f"/v1/webhooks/{WEBHOOK}/deliveries", query={"limit": "20"}),
+    "post-webhook-delivery-replay": event(
+        "POST", f"/v1/webhooks/{WEBHOOK}/deliveries/{DELIVERY}/replay"
+    ),
     # Bad input and bad credentials.
+    "post-webhooks-http-url": event(
+        "POST", "/v1/webhooks", {"url": "http://helpdesk.example.com/hooks", "events": ["export.ready"]}
+    ),
+    "post-webhooks-unknown-event": event(
+        "POST", "/v1/webhooks", {"url": "https://helpdesk.example.com/hooks", "events": ["message.sent"]}
+    ),
     "get-contact-without-api-key": event("GET", C, key=None),
     "get-contact-revoked-api-key": event("GET", C, key="mzn_key_ffffffffffff_not-an-issued-key"),
     "get-contact-invalid-reference": event("GET", "/v1/contacts/not%23a%20contact"),

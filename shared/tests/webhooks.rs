@@ -3,7 +3,6 @@
 //! receiver can check, retries and the day after which an endpoint is disabled (and the others
 //! told), replays, and the erasure of a contact taking the deliveries that name it.
 
-use async_trait::async_trait;
 use mizan_shared::adapters::webhook_http::HttpWebhookPoster;
 use mizan_shared::domain::audit::{Actor, AuditFilter};
 use mizan_shared::domain::business_event::EventType;
@@ -15,36 +14,17 @@ use mizan_shared::domain::webhook::{
 use mizan_shared::domain::webhook_signature::{
     DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER,
 };
-use mizan_shared::ports::webhook_delivery::{DeliveryQueue, QueueError, QueuedDelivery};
+use mizan_shared::ports::webhook_delivery::QueuedDelivery;
 use mizan_shared::store::{layout, ErasureReason};
 use mizan_shared::workflows::webhooks::{
     Endpoints, NewEndpoint, Router, Sender, Turn, WebhookError,
 };
 use mizan_test_support::events::{stream_insert, stream_record};
-use mizan_test_support::receiver::{Answer, WebhookReceiver};
+use mizan_test_support::receiver::{Answer, RecordingQueue, WebhookReceiver};
 use mizan_test_support::store::Harness;
 use mizan_test_support::{on_both_backends, seed};
 use secrecy::SecretString;
-use std::sync::Mutex;
 use std::time::Duration;
-
-/// What the router queued, in order (the queue's own behaviour is tested with its adapter).
-#[derive(Default)]
-struct RecordingQueue(Mutex<Vec<QueuedDelivery>>);
-
-impl RecordingQueue {
-    fn take(&self) -> Vec<QueuedDelivery> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-#[async_trait]
-impl DeliveryQueue for RecordingQueue {
-    async fn enqueue(&self, deliveries: &[QueuedDelivery]) -> Result<(), QueueError> {
-        self.0.lock().unwrap().extend_from_slice(deliveries);
-        Ok(())
-    }
-}
 
 const RUNNER: UrlPolicy = UrlPolicy {
     allow_loopback: true,

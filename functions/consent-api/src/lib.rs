@@ -21,6 +21,7 @@ mod send_message;
 mod settings;
 mod templates;
 mod views;
+mod webhooks;
 
 pub use mizan_shared::http_api::{ApiError, Caller, Reply};
 pub use routes::{resolve, Operation, Resolved, Route, ROUTES};
@@ -34,6 +35,7 @@ use mizan_shared::config::{processing_deployment, Config, GraphConfig};
 use mizan_shared::domain::campaign::Control;
 use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::domain::record_of_processing::{Deployment, Storage};
+use mizan_shared::domain::webhook::UrlPolicy;
 use mizan_shared::http_api::{auth, input, request_path};
 use mizan_shared::ports::archives::ArchiveStore;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
@@ -51,6 +53,8 @@ pub struct Deps {
     pub templates: Arc<dyn TemplateCatalog>,
     /// Where data is stored and who reads it, for the record of processing.
     pub deployment: Deployment,
+    /// Which webhook URLs a business may register (the runner also takes loopback ones).
+    pub webhook_urls: UrlPolicy,
 }
 
 /// consent-api's settings: the Graph API's, and what the record of processing names
@@ -79,6 +83,15 @@ impl Deps {
                 },
                 model_provider: None,
             },
+            webhook_urls: UrlPolicy::default(),
+        }
+    }
+
+    /// Takes webhook URLs by `policy`.
+    pub fn with_webhook_urls(self, webhook_urls: UrlPolicy) -> Deps {
+        Deps {
+            webhook_urls,
+            ..self
         }
     }
 
@@ -250,5 +263,13 @@ async fn dispatch(
         Operation::ListApiKeys => api_keys::list(deps, caller).await,
         Operation::IssueApiKey => api_keys::issue(deps, caller, request).await,
         Operation::RevokeApiKey => api_keys::revoke(deps, caller, contact, request).await,
+        Operation::ListWebhooks => webhooks::list(deps, caller).await,
+        Operation::AddWebhook => webhooks::add(deps, caller, request).await,
+        Operation::RemoveWebhook => webhooks::remove(deps, caller, contact, request).await,
+        Operation::EnableWebhook => webhooks::enable(deps, caller, contact, request).await,
+        Operation::ListWebhookDeliveries => {
+            webhooks::deliveries(deps, caller, contact, request).await
+        }
+        Operation::ReplayWebhookDelivery => webhooks::replay(deps, caller, contact, request).await,
     }
 }

@@ -43,6 +43,12 @@ pub enum Operation {
     AddFaq,
     ReplaceFaq,
     DeleteFaq,
+    ListWebhooks,
+    AddWebhook,
+    RemoveWebhook,
+    EnableWebhook,
+    ListWebhookDeliveries,
+    ReplayWebhookDelivery,
 }
 
 pub type Route = mizan_shared::http_api::Route<Operation>;
@@ -147,6 +153,20 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/rights-requests/{id}/close",
     ),
+    route(Operation::ListWebhooks, "GET", "/v1/webhooks"),
+    route(Operation::AddWebhook, "POST", "/v1/webhooks"),
+    route(Operation::RemoveWebhook, "DELETE", "/v1/webhooks/{id}"),
+    route(Operation::EnableWebhook, "POST", "/v1/webhooks/{id}/enable"),
+    route(
+        Operation::ListWebhookDeliveries,
+        "GET",
+        "/v1/webhooks/{id}/deliveries",
+    ),
+    route(
+        Operation::ReplayWebhookDelivery,
+        "POST",
+        "/v1/webhooks/{id}/deliveries/{delivery}/replay",
+    ),
 ];
 
 impl Operation {
@@ -189,6 +209,12 @@ impl Operation {
             Operation::AddFaq => "faq.add",
             Operation::ReplaceFaq => "faq.replace",
             Operation::DeleteFaq => "faq.delete",
+            Operation::ListWebhooks => "webhook.list",
+            Operation::AddWebhook => "webhook.add",
+            Operation::RemoveWebhook => "webhook.remove",
+            Operation::EnableWebhook => "webhook.enable",
+            Operation::ListWebhookDeliveries => "webhook.deliveries",
+            Operation::ReplayWebhookDelivery => "webhook.replay",
         }
     }
 
@@ -230,7 +256,13 @@ impl Operation {
             | Operation::CloseAccount
             | Operation::AddFaq
             | Operation::ReplaceFaq
-            | Operation::DeleteFaq => Scope::Admin,
+            | Operation::DeleteFaq
+            | Operation::ListWebhooks
+            | Operation::AddWebhook
+            | Operation::RemoveWebhook
+            | Operation::EnableWebhook
+            | Operation::ListWebhookDeliveries
+            | Operation::ReplayWebhookDelivery => Scope::Admin,
         }
     }
 }
@@ -252,6 +284,7 @@ mod tests {
                 .path
                 .replace(CONTACT_PARAMETER, "%2B212600000000")
                 .replace("{id}", "key_0123456789ab")
+                .replace("{delivery}", "dlv_1")
                 .replace("{name}/{language}", "order_update/en_US");
             let Resolved::Found {
                 operation,

@@ -46,7 +46,14 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "patch-settings-wrong-type" => (400, Some("automation_enabled")),
         "get-audit-bad-limit" => (400, Some("limit")),
         "get-rights-requests-bad-state" => (400, Some("state")),
-        "post-faq" => (201, None),
+        "post-faq" | "post-webhooks" => (201, None),
+        "post-webhooks-http-url" => (400, Some("url")),
+        "post-webhooks-unknown-event" => (400, Some("events")),
+        // A fresh tenant has no webhook endpoint.
+        "delete-webhook"
+        | "post-webhook-enable"
+        | "get-webhook-deliveries"
+        | "post-webhook-delivery-replay" => (404, None),
         // The sample's entry id names no entry of a fresh tenant.
         "put-faq-entry" | "delete-faq-entry" => (404, None),
         // A fresh tenant has no rights request.
@@ -101,6 +108,10 @@ async fn every_route_has_a_sample_event() {
             "rights-requests/{id}/close" => "rights-request-close".to_owned(),
             "account/close" => "account-close".to_owned(),
             "faq/{id}" => "faq-entry".to_owned(),
+            "webhooks/{id}" => "webhook".to_owned(),
+            "webhooks/{id}/enable" => "webhook-enable".to_owned(),
+            "webhooks/{id}/deliveries" => "webhook-deliveries".to_owned(),
+            "webhooks/{id}/deliveries/{delivery}/replay" => "webhook-delivery-replay".to_owned(),
             other => other.to_owned(),
         };
         let name = format!("{}-{stem}", route.method.to_lowercase());

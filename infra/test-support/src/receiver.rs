@@ -150,3 +150,26 @@ async fn deliver(
         }
     }
 }
+
+/// A delivery queue that keeps what the router queued, in order, for the test to hand to the
+/// sender (the queue adapters are tested on their own).
+#[derive(Default)]
+pub struct RecordingQueue(Mutex<Vec<mizan_shared::ports::webhook_delivery::QueuedDelivery>>);
+
+impl RecordingQueue {
+    /// What was queued since the last call.
+    pub fn take(&self) -> Vec<mizan_shared::ports::webhook_delivery::QueuedDelivery> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[async_trait::async_trait]
+impl mizan_shared::ports::webhook_delivery::DeliveryQueue for RecordingQueue {
+    async fn enqueue(
+        &self,
+        deliveries: &[mizan_shared::ports::webhook_delivery::QueuedDelivery],
+    ) -> Result<(), mizan_shared::ports::webhook_delivery::QueueError> {
+        self.0.lock().unwrap().extend_from_slice(deliveries);
+        Ok(())
+    }
+}
