@@ -21,6 +21,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
+/// What AWS clients are made from (re-exported so functions need not depend on aws-config).
+pub use aws_config::SdkConfig;
+
 pub const MASTER_KEY_FILE: &str = "master.key";
 pub const HASH_KEY_FILE: &str = "hash.key";
 pub const EXPORT_TOKEN_KEY_FILE: &str = "export-token.key";
@@ -47,6 +50,9 @@ pub struct Services {
     /// Where a number's sends outside campaigns are noted for the campaign sender's pacing:
     /// memory when every function shares one process (embedded), the data table on AWS.
     pub pace_ledger: Arc<dyn PaceLedger>,
+    /// The AWS SDK configuration the clients were made from (the aws backend only), for the
+    /// clients a function adds of its own (SQS).
+    pub aws: Option<aws_config::SdkConfig>,
 }
 
 pub async fn connect(config: &Config) -> Result<Services, BackendError> {
@@ -90,6 +96,7 @@ pub async fn connect_with(
                 archives: Arc::new(LocalArchives::new(data_dir)),
                 embedded: Some(records),
                 pace_ledger: Arc::new(InProcessPaceLedger::default()),
+                aws: None,
             })
         }
         Backend::Aws { .. } => {
@@ -214,6 +221,7 @@ pub async fn connect_aws(
         store,
         archives: archives(sdk, config),
         embedded: None,
+        aws: Some(sdk.clone()),
     })
 }
 

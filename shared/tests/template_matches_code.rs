@@ -363,6 +363,78 @@ fn ai_reply_gets_only_inserted_inbound_messages_with_partial_failures_and_a_fail
     );
 }
 
+/// DynamoDB Streams serves at most two readers a shard (DESIGN §9): ai-reply, and the change
+/// router for every other consumer. The router's filter passes exactly what makes events, new
+/// export jobs (handed on to the worker's queue) and replayed deliveries.
+#[test]
+fn the_stream_has_two_readers_and_the_router_passes_what_makes_events() {
+    use mizan_shared::store::layout::kind;
+    use mizan_shared::workflows::webhooks::events::{INSERTS, MODIFICATIONS};
+    let t = template();
+    let readers: Vec<String> = functions(&t)
+        .into_iter()
+        .filter(|(_, f)| {
+            f["Properties"]["Events"]
+                .as_mapping()
+                .is_some_and(|events| events.values().any(|e| e["Type"] == "DynamoDB"))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(readers, ["AiReplyFunction", "ChangeRouterFunction"]);
+
+    let router = resource(&t, "ChangeRouterFunction");
+    assert_eq!(
+        router["Metadata"]["BuildProperties"]["Binary"],
+        "change-router"
+    );
+    let p = &router["Properties"]["Events"]["Changes"]["Properties"];
+    assert_eq!(p["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert_eq!(p["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    let filters = p["FilterCriteria"]["Filters"].as_sequence().unwrap();
+    let pattern = |i: usize| -> serde_json::Value {
+        serde_json::from_str(filters[i]["Pattern"].as_str().unwrap()).unwrap()
+    };
+    let mut inserted: Vec<&str> = INSERTS.to_vec();
+    inserted.push(kind::EXPORT_JOB);
+    assert_eq!(
+        pattern(0),
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": inserted}}}})
+    );
+    assert_eq!(
+        pattern(1),
+        serde_json::json!({"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"kind": {"S": MODIFICATIONS}}}})
+    );
+    assert_eq!(filters.len(), 2);
+
+    // The worker reads the queue the router hands export jobs to; the sender the FIFO queue
+    // the router queues deliveries on.
+    let worker = &resource(&t, "DataExportWorkerFunction")["Properties"]["Events"]["NewExportJobs"];
+    assert_eq!(worker["Type"], "SQS");
+    assert_eq!(
+        yaml(&worker["Properties"]["Queue"]),
+        "!GetAtt ExportJobQueue.Arn"
+    );
+    let sender = &resource(&t, "WebhookSenderFunction")["Properties"];
+    assert_eq!(
+        yaml(&sender["Events"]["Deliveries"]["Properties"]["Queue"]),
+        "!GetAtt WebhookDeliveryQueue.Arn"
+    );
+    assert_eq!(
+        resource(&t, "WebhookDeliveryQueue")["Properties"]["FifoQueue"],
+        true
+    );
+    let env = &router["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        yaml(&env["MIZAN_WEBHOOK_QUEUE_URL"]),
+        "!Ref WebhookDeliveryQueue"
+    );
+    assert_eq!(yaml(&env["MIZAN_EXPORT_QUEUE_URL"]), "!Ref ExportJobQueue");
+    assert_eq!(
+        yaml(&sender["Environment"]["Variables"]["MIZAN_WEBHOOK_QUEUE_URL"]),
+        "!Ref WebhookDeliveryQueue"
+    );
+}
+
 #[test]
 fn retention_purge_runs_hourly_alone_with_an_error_alarm() {
     let t = template();
@@ -491,7 +563,7 @@ fn every_function_logs_to_its_own_log_group_kept_for_the_log_retention() {
     let all = functions(&t);
     assert_eq!(
         all.len(),
-        7,
+        9,
         "{:?}",
         all.iter().map(|(id, _)| id).collect::<Vec<_>>()
     );
@@ -512,15 +584,20 @@ fn every_function_logs_to_its_own_log_group_kept_for_the_log_retention() {
     }
     groups.sort();
     groups.dedup();
-    assert_eq!(groups.len(), 7, "one log group per function");
+    assert_eq!(groups.len(), 9, "one log group per function");
 }
 
 #[test]
-fn both_failure_queues_alarm_as_soon_as_a_message_waits() {
+fn every_failure_queue_alarms_as_soon_as_a_message_waits() {
     let t = template();
     for (alarm, queue) in [
         ("AiReplyFailuresAlarm", "AiReplyFailureQueue"),
         ("DataExportFailuresAlarm", "DataExportFailureQueue"),
+        ("ChangeRouterFailuresAlarm", "ChangeRouterFailureQueue"),
+        (
+            "WebhookDeliveriesDeadAlarm",
+            "WebhookDeliveryDeadLetterQueue",
+        ),
     ] {
         let p = &resource(&t, alarm)["Properties"];
         assert_eq!(p["Namespace"], "AWS/SQS", "{alarm}");
@@ -565,7 +642,7 @@ fn functions_that_open_sealed_contact_data_may_read_and_unwrap_its_key() {
 }
 
 /// The secret variables each function's configuration reads (the code's `from_lookup`s).
-const SECRETS_READ: [(&str, &[&str]); 7] = [
+const SECRETS_READ: [(&str, &[&str]); 9] = [
     (
         "WebhookIntakeFunction",
         &[
@@ -601,6 +678,9 @@ const SECRETS_READ: [(&str, &[&str]); 7] = [
         "DataExportWorkerFunction",
         &["MIZAN_HASH_KEY", "MIZAN_EXPORT_TOKEN_SECRET"],
     ),
+    ("ChangeRouterFunction", &["MIZAN_HASH_KEY"]),
+    // The hash key derives each endpoint's signing secret.
+    ("WebhookSenderFunction", &["MIZAN_HASH_KEY"]),
 ];
 
 /// The variables a Secrets Manager secret of the template holds, each from a NoEcho parameter.

@@ -98,6 +98,7 @@ async fn the_api_calls_exactly_what_its_iam_policy_grants() {
         pace_ledger: ledger,
         archives: Arc::new(role.archives),
         embedded: None,
+        aws: None,
     };
     let deps = Deps::new(&services, &config, &settings).unwrap();
 

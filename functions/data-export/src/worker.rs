@@ -1,11 +1,12 @@
-//! The worker: builds the archive of every new export job the data table's stream delivers
-//! (`template.yaml` filters the stream to export-job inserts). A job that failed retryably is
-//! reported as a batch item failure, so Lambda retries only it.
+//! The worker: builds the archive of every new export job. On AWS the change router hands each
+//! new job's stream record on to the worker's SQS queue (DynamoDB Streams serves two readers a
+//! shard, DESIGN §9); in the runner the worker reads the change feed itself. Either way a job
+//! that failed retryably is reported as a batch item failure, so only it is retried.
 
 use crate::Deps;
-use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::streams::DynamoDbEventResponse;
-use mizan_shared::stream_batch::{new_export_job, retry_only, sequence_of};
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use mizan_shared::stream_batch::{new_export_job, sequence_of};
 use mizan_shared::workflows::export::{run_job, JobOutcome};
 
 /// What one batch did.
@@ -18,65 +19,77 @@ pub struct BatchReport {
     pub skipped: usize,
     /// Records that are not new export jobs.
     pub ignored: usize,
-    /// Sequence numbers of the records to retry.
+    /// The records to retry: stream sequence numbers, or queue message ids.
     pub retry: Vec<String>,
 }
 
-pub async fn handle(
-    deps: &Deps,
-    event: Event,
-) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
-    let report = handle_batch(deps, event).await;
-    Ok(retry_only(report.retry))
+/// What became of one record.
+enum Handled {
+    Built,
+    Failed,
+    Skipped,
+    Ignored,
+    Retry,
 }
 
+/// The export jobs the router queued: each message's body is the job's stream record.
+pub async fn handle(
+    deps: &Deps,
+    event: SqsEvent,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let mut report = BatchReport::default();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let record = message
+            .body
+            .as_deref()
+            .and_then(|body| serde_json::from_str::<EventRecord>(body).ok());
+        let Some(record) = record else {
+            // Retrying cannot make it readable.
+            tracing::error!(message = %id, "a queued export job is not a stream record");
+            report.ignored += 1;
+            continue;
+        };
+        tally(&mut report, handle_record(deps, &record).await, id);
+    }
+    log(&report, event.records.len());
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = report
+        .retry
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    Ok(response)
+}
+
+/// The change feed's records (the runner): those to retry named by sequence number.
 pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     let mut report = BatchReport::default();
     for record in &event.records {
-        let job = match new_export_job(record) {
-            Ok(Some(job)) => job,
-            Ok(None) => {
-                report.ignored += 1;
-                continue;
-            }
-            Err(e) => {
-                // Retrying cannot make it readable; the job stays pending and says so when read.
-                report.ignored += 1;
-                tracing::error!(error = %e, "export job record does not decode");
-                continue;
-            }
-        };
-        let started = std::time::Instant::now();
-        match run_job(&deps.store, deps.archives.as_ref(), &job.tenant, &job.id).await {
-            Ok(JobOutcome::Ready(built)) => {
-                report.built += 1;
-                tracing::info!(
-                    tenant = %job.tenant,
-                    export = %job.id,
-                    size_bytes = built.size_bytes,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "export built"
-                );
-            }
-            Ok(JobOutcome::Failed(reason)) => {
-                report.failed += 1;
-                tracing::warn!(tenant = %job.tenant, export = %job.id, reason, "export cannot be built");
-            }
-            Ok(JobOutcome::AlreadyDone | JobOutcome::Missing) => report.skipped += 1,
-            Err(e) => {
-                tracing::warn!(
-                    tenant = %job.tenant,
-                    export = %job.id,
-                    retryable = e.is_retryable(),
-                    error = %e,
-                    "export failed; its record is reported for retry"
-                );
-                report.retry.push(sequence_of(record));
-            }
-        }
+        let handled = handle_record(deps, record).await;
+        tally(&mut report, handled, sequence_of(record));
     }
+    log(&report, event.records.len());
+    report
+}
+
+fn tally(report: &mut BatchReport, handled: Handled, id: String) {
+    match handled {
+        Handled::Built => report.built += 1,
+        Handled::Failed => report.failed += 1,
+        Handled::Skipped => report.skipped += 1,
+        Handled::Ignored => report.ignored += 1,
+        Handled::Retry => report.retry.push(id),
+    }
+}
+
+fn log(report: &BatchReport, records: usize) {
     tracing::info!(
-        records = event.records.len(),
+        records,
         built = report.built,
         failed = report.failed,
         skipped = report.skipped,
@@ -84,5 +97,44 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
         retry = report.retry.len(),
         "data-export batch handled"
     );
-    report
+}
+
+async fn handle_record(deps: &Deps, record: &EventRecord) -> Handled {
+    let job = match new_export_job(record) {
+        Ok(Some(job)) => job,
+        Ok(None) => return Handled::Ignored,
+        Err(e) => {
+            // Retrying cannot make it readable; the job stays pending and says so when read.
+            tracing::error!(error = %e, "export job record does not decode");
+            return Handled::Ignored;
+        }
+    };
+    let started = std::time::Instant::now();
+    match run_job(&deps.store, deps.archives.as_ref(), &job.tenant, &job.id).await {
+        Ok(JobOutcome::Ready(built)) => {
+            tracing::info!(
+                tenant = %job.tenant,
+                export = %job.id,
+                size_bytes = built.size_bytes,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "export built"
+            );
+            Handled::Built
+        }
+        Ok(JobOutcome::Failed(reason)) => {
+            tracing::warn!(tenant = %job.tenant, export = %job.id, reason, "export cannot be built");
+            Handled::Failed
+        }
+        Ok(JobOutcome::AlreadyDone | JobOutcome::Missing) => Handled::Skipped,
+        Err(e) => {
+            tracing::warn!(
+                tenant = %job.tenant,
+                export = %job.id,
+                retryable = e.is_retryable(),
+                error = %e,
+                "export failed; its record is reported for retry"
+            );
+            Handled::Retry
+        }
+    }
 }

@@ -398,8 +398,6 @@ const WORKER_INDIRECT: &[&str] = &[
     "s3:AbortMultipartUpload",
     // Only when another invocation finished the job first (the duplicate archive goes).
     "s3:DeleteObject",
-    // Lambda's on-failure destination sends with the function's role.
-    "sqs:SendMessage",
 ];
 
 /// The IAM contract of data-export's two functions: every AWS call each makes while it serves

@@ -69,23 +69,18 @@ fn template_deploys_the_api_on_exactly_its_routes_and_the_worker_on_new_export_j
         worker["Metadata"]["BuildProperties"]["Binary"],
         "data-export-worker"
     );
+    // It reads the queue the change router hands new export jobs to (the stream's second
+    // reader, DESIGN §9); its retries end in the failure queue.
     let events = worker["Properties"]["Events"].as_mapping().unwrap();
     assert_eq!(events.len(), 1);
-    let stream = events.values().next().unwrap();
-    assert_eq!(stream["Type"], "DynamoDB");
-    let pattern = stream["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"]
-        .as_str()
-        .unwrap();
-    let pattern: serde_json::Value = serde_json::from_str(pattern).unwrap();
-    assert_eq!(
-        pattern,
-        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": [
-            mizan_shared::store::layout::kind::EXPORT_JOB
-        ]}}}})
-    );
-    let responses = &stream["Properties"]["FunctionResponseTypes"];
+    let queued = events.values().next().unwrap();
+    assert_eq!(queued["Type"], "SQS");
+    assert_eq!(queued["Properties"]["BatchSize"], 1);
+    let responses = &queued["Properties"]["FunctionResponseTypes"];
     assert_eq!(responses[0], "ReportBatchItemFailures");
-    assert!(!stream["Properties"]["DestinationConfig"]["OnFailure"].is_null());
+    let queue = &t["Resources"]["ExportJobQueue"]["Properties"];
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"], 4);
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 900);
 
     // Only the worker writes archives; only the API presigns reads; neither touches data keys
     // beyond reading them.

@@ -6,7 +6,6 @@
 
 mod support;
 
-use aws_lambda_events::event::dynamodb::Event;
 use mizan_shared::domain::ids::ExportId;
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::store::layout;
@@ -57,12 +56,16 @@ async fn an_export_asked_of_the_api_binary_is_built_by_the_worker_binary() {
         .response();
     assert_eq!(asked["statusCode"], 202, "{asked}");
     let id = ExportId::new(body_of(&asked)["id"].as_str().unwrap());
-    let mut batch = Event::default();
-    batch.records =
-        vec![events::stream_insert(&seeding.store, layout::export(&tenant.id, &id), 1).await];
+    // The job's stream record, as the change router queues it for the worker.
+    let queued = events::queued_stream_records(&[events::stream_insert(
+        &seeding.store,
+        layout::export(&tenant.id, &id),
+        1,
+    )
+    .await]);
     let built = worker
         .api
-        .invoke(serde_json::to_value(&batch).unwrap())
+        .invoke(serde_json::to_value(&queued).unwrap())
         .await
         .response();
     assert_eq!(built, json!({"batchItemFailures": []}), "{}", worker.logs());

@@ -1,16 +1,19 @@
-//! The worker fed by the data table's stream: the sample event in `events/data-export/`, records
-//! that are not new export jobs, repeats, jobs that cannot be built and failing archive storage.
+//! The worker fed by its queue (the stream records of new export jobs the change router hands
+//! on) and, in the runner, by the change feed: the sample event in `events/data-export/`,
+//! records that are not new export jobs, repeats, jobs that cannot be built and failing archive
+//! storage.
 
 mod support;
 
 use async_trait::async_trait;
-use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::sqs::SqsEvent;
 use mizan_data_export::worker;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::ids::{ContactId, ExportId};
 use mizan_shared::domain::time::days;
 use mizan_shared::ports::archives::{ArchiveError, ArchiveLocation, ArchiveStore, ArchiveUpload};
 use mizan_shared::stream_batch::new_export_job;
+use mizan_test_support::events::queued_stream_records;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use support::{harness, Harness, WA_ID};
@@ -42,11 +45,14 @@ fn sample_path() -> std::path::PathBuf {
 
 /// The change time is the store's wall clock: compared without it.
 fn without_wall_clock(mut event: serde_json::Value) -> serde_json::Value {
-    for record in event["Records"].as_array_mut().unwrap() {
+    for message in event["Records"].as_array_mut().unwrap() {
+        let mut record: serde_json::Value =
+            serde_json::from_str(message["body"].as_str().unwrap()).unwrap();
         record["dynamodb"]
             .as_object_mut()
             .unwrap()
             .remove("ApproximateCreationDateTime");
+        message["body"] = record;
     }
     event
 }
@@ -70,7 +76,8 @@ async fn the_sample_event_is_what_the_change_feed_produces_and_builds_the_archiv
         .create_export(&job(&h, SAMPLE_EXPORT, &contact))
         .await
         .unwrap();
-    let produced = serde_json::to_value(h.stream_event().await).unwrap();
+    let produced =
+        serde_json::to_value(queued_stream_records(&h.stream_event().await.records)).unwrap();
     // MIZAN_WRITE_EVENTS=1 rewrites it (after a change of the record layout).
     if std::env::var_os("MIZAN_WRITE_EVENTS").is_some() {
         std::fs::write(
@@ -87,7 +94,7 @@ async fn the_sample_event_is_what_the_change_feed_produces_and_builds_the_archiv
         "events/data-export/worker-export-job.json is stale: regenerate with MIZAN_WRITE_EVENTS=1"
     );
 
-    let event: Event = serde_json::from_value(committed).unwrap();
+    let event: SqsEvent = serde_json::from_value(committed).unwrap();
     let response = worker::handle(&h.deps, event.clone()).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     let ExportState::Ready { object_key, .. } = state(&h, SAMPLE_EXPORT).await else {
@@ -95,9 +102,9 @@ async fn the_sample_event_is_what_the_change_feed_produces_and_builds_the_archiv
     };
     assert!(h.deps.archives.exists(&object_key).await.unwrap());
 
-    // Lambda delivers at least once: a repeat builds nothing more.
-    let again = worker::handle_batch(&h.deps, event).await;
-    assert_eq!((again.built, again.skipped), (0, 1));
+    // SQS delivers at least once: a repeat builds nothing more.
+    let again = worker::handle(&h.deps, event).await.unwrap();
+    assert!(again.batch_item_failures.is_empty());
     assert!(matches!(
         state(&h, SAMPLE_EXPORT).await,
         ExportState::Ready { object_key: same, .. } if same == object_key
@@ -184,16 +191,28 @@ async fn failing_archive_storage_reports_the_record_for_retry_and_loses_nothing(
         .await
         .unwrap();
     let event = h.stream_event().await;
-    let response = worker::handle(&h.deps, event.clone()).await.unwrap();
+    let queued = queued_stream_records(&event.records);
+    let response = worker::handle(&h.deps, queued.clone()).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
-    let job_record = event
+    let position = event
         .records
         .iter()
-        .find(|r| matches!(new_export_job(r), Ok(Some(_))))
+        .position(|r| matches!(new_export_job(r), Ok(Some(_))))
         .expect("the job's record");
     assert_eq!(
-        response.batch_item_failures[0].item_identifier, job_record.change.sequence_number,
-        "only the job's record is retried"
+        Some(&response.batch_item_failures[0].item_identifier),
+        queued.records[position].message_id.as_ref(),
+        "only the job's message is retried"
+    );
+    // The runner's worker, on the change feed, names it by its sequence number.
+    let on_feed = worker::handle_batch(&h.deps, event.clone()).await;
+    assert_eq!(
+        on_feed.retry,
+        [event.records[position]
+            .change
+            .sequence_number
+            .clone()
+            .unwrap()]
     );
     assert_eq!(state(&h, SAMPLE_EXPORT).await, ExportState::Pending);
     // Lambda retries the record once S3 is back.

@@ -79,6 +79,7 @@ async fn started(deployment: &Deployment, calls: &AwsCalls, webhook_secret: &str
         pace_ledger: ledger,
         archives: Arc::new(role.archives),
         embedded: None,
+        aws: None,
     };
     Deps::new(&services, &config, &webhook).unwrap()
 }

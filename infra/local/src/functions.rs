@@ -4,7 +4,10 @@
 //! `Services` its Lambda `main.rs` builds from AWS clients.
 //!
 //! - ai-reply: a `feed::StreamConsumer` wrapping its stream handler.
-//! - data-export worker: a `feed::StreamConsumer` for export job records.
+//! - data-export worker: a `feed::StreamConsumer` for export job records (on AWS the change
+//!   router hands them to its queue; the feed has no limit of two readers).
+//! - business-events: the change router as a `feed::StreamConsumer`, queueing webhook
+//!   deliveries on an in-process FIFO queue whose turns the webhook sender takes.
 //! - retention-purge: a `schedule::Schedule` (`schedule::DEFAULT_INTERVAL` unless it needs another).
 //! - the campaign sender: a `schedule::Schedule` every second.
 
@@ -13,15 +16,20 @@ use crate::feed::StreamConsumer;
 use crate::schedule::Schedule;
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
+use mizan_shared::adapters::in_process_delivery_queue::InProcessDeliveryQueue;
 use mizan_shared::adapters::local_templates::LocalTemplates;
 use mizan_shared::adapters::outbox::Outbox;
+use mizan_shared::adapters::webhook_http::HttpWebhookPoster;
 use mizan_shared::backend::Services;
 use mizan_shared::config::{processing_deployment, Config, ExportConfig, GraphConfig, ReplyConfig};
+use mizan_shared::domain::webhook::UrlPolicy;
 use mizan_shared::ports::messenger::Messenger;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
+use mizan_shared::ports::webhook_delivery::{DeliveryQueue, WebhookPoster};
 use mizan_shared::startup::Wiring;
 use mizan_shared::workflows::campaign_send::{CampaignSender, Pacer};
 use mizan_shared::workflows::rights_chat::ExportLinks;
+use mizan_shared::workflows::webhooks::{pending_deliveries, Sender, Turn};
 use std::sync::Arc;
 
 /// Stream-triggered functions, in the order they get each batch.
@@ -29,13 +37,86 @@ pub fn stream_consumers(
     services: &Services,
     outbox: &Arc<Outbox>,
     export: &mizan_data_export::Deps,
+    deliveries: &Arc<InProcessDeliveryQueue>,
 ) -> Result<Vec<Arc<dyn StreamConsumer>>, CliError> {
     Ok(vec![
         ai_reply(services, outbox, export)?,
         Arc::new(ExportWorker {
             deps: export.clone(),
         }),
+        Arc::new(ChangeRouter {
+            deps: mizan_business_events::RouterDeps {
+                store: services.store.clone(),
+                deliveries: deliveries.clone(),
+                export_jobs: None,
+            },
+        }),
     ])
+}
+
+// business-events -----------------------------------------------------------------------------
+
+/// The runner calls businesses' endpoints on loopback addresses too (a test receiver).
+pub const WEBHOOK_URLS: UrlPolicy = UrlPolicy {
+    allow_loopback: true,
+};
+
+/// The webhook sender hosted in-process: the queue the router fills, each delivery's turn
+/// taken by the sender (HTTPS, or HTTP on loopback). Deliveries still pending from before a
+/// restart are queued again first.
+pub async fn webhook_deliveries(
+    services: &Services,
+) -> Result<Arc<InProcessDeliveryQueue>, CliError> {
+    let store = services.store.clone();
+    let poster: Arc<dyn WebhookPoster> = Arc::new(HttpWebhookPoster::new(WEBHOOK_URLS));
+    let queue = Arc::new(InProcessDeliveryQueue::new(Arc::new(move |delivery| {
+        let store = store.clone();
+        let poster = poster.clone();
+        Box::pin(async move {
+            let sender = Sender {
+                store: &store,
+                poster: poster.as_ref(),
+            };
+            match sender.turn(&delivery).await {
+                Turn::Finished => None,
+                Turn::RetryIn(wait) => Some(wait),
+            }
+        })
+    })));
+    let pending = pending_deliveries(&services.store)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot read pending webhook deliveries: {e}")))?;
+    if !pending.is_empty() {
+        tracing::info!(
+            deliveries = pending.len(),
+            "pending webhook deliveries queued again"
+        );
+        queue
+            .enqueue(&pending)
+            .await
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+    }
+    Ok(queue)
+}
+
+struct ChangeRouter {
+    deps: mizan_business_events::RouterDeps,
+}
+
+#[async_trait]
+impl StreamConsumer for ChangeRouter {
+    fn name(&self) -> &str {
+        "change-router"
+    }
+
+    /// A failure makes the feed retry the batch: what was routed is not made again.
+    async fn handle(&self, event: Event) -> Result<(), String> {
+        let report = mizan_business_events::router::handle_batch(&self.deps, &event).await;
+        match report.retry_from {
+            None => Ok(()),
+            Some(_) => Err("a change could not be routed".into()),
+        }
+    }
 }
 
 /// Scheduled functions.
@@ -189,9 +270,11 @@ pub fn consent_api(
         ),
         None => mizan_consent_api::Deps::with_catalog(services, local_templates()),
     };
-    let deps = deps.with_deployment(processing_deployment(config, &|var| {
-        std::env::var(var).ok()
-    }));
+    let deps = deps
+        .with_deployment(processing_deployment(config, &|var| {
+            std::env::var(var).ok()
+        }))
+        .with_webhook_urls(WEBHOOK_URLS);
     tracing::info!(templates = deps.templates.name(), "consent-api hosted");
     Ok(deps)
 }

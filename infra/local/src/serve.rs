@@ -47,9 +47,10 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(format!("cannot start the background thread: {e}")))?;
     let outbox = functions::outbox()?;
     let export = functions::data_export(&config, &services, &base_url)?;
+    let deliveries = functions::webhook_deliveries(&services).await?;
     let feed = Feed::new(
         embedded.clone(),
-        functions::stream_consumers(&services, &outbox, &export)?,
+        functions::stream_consumers(&services, &outbox, &export, &deliveries)?,
         FeedSettings::default(),
     );
     let feed = background.spawn(feed.run(shutdown.clone()));

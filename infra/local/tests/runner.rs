@@ -1859,3 +1859,79 @@ fn send_reaches_any_tenants_number_and_dates_a_message_in_the_past() {
     );
     assert!(server.terminate().success());
 }
+
+/// A business connects its helpdesk: an endpoint registered through the API gets the
+/// customer's message and the hand-off, signed, from the runner's in-process router and sender;
+/// a delivery its endpoint failed is still delivered after the runner restarts.
+#[test]
+fn a_helpdesk_is_told_of_messages_and_hand_offs_even_across_a_restart() {
+    use mizan_test_support::receiver::WebhookReceiver;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let receiver = runtime.block_on(WebhookReceiver::start());
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let demo = demo_json(dir.path());
+    let key = demo["api_key"].as_str().unwrap();
+    let port = server.port();
+
+    let body = serde_json::json!({
+        "url": receiver.url,
+        "events": ["message.received", "handoff.requested"],
+        "description": "helpdesk",
+    })
+    .to_string();
+    let (status, added) = call(port, "POST", "/v1/webhooks", Some(key), Some(&body));
+    assert_eq!(status, 201, "{added}");
+    let secret = secrecy::SecretString::from(added["secret"].as_str().unwrap().to_owned());
+
+    let sent = admin(dir.path(), &["send", "I want to talk to a human please"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let accepted = runtime.block_on(receiver.wait_for_accepted(2, Duration::from_secs(30)));
+    let types: Vec<String> = accepted
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(types.contains(&"message.received".to_owned()), "{types:?}");
+    assert!(types.contains(&"handoff.requested".to_owned()), "{types:?}");
+    assert!(accepted.iter().all(|r| r.verified(&secret)));
+    assert!(accepted
+        .iter()
+        .all(|r| !String::from_utf8_lossy(&r.body).contains("15550100001")));
+
+    // The helpdesk is down: the next message's delivery waits, and the runner stops.
+    receiver.answer_all(Some(503));
+    let sent = admin(dir.path(), &["send", "Bonjour"]);
+    assert!(sent.status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.received().len() < 3 {
+        assert!(Instant::now() < deadline, "the failing attempt is made");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(server.terminate().success());
+
+    // Back up, the helpdesk gets it from the restarted runner.
+    receiver.answer_all(None);
+    let server = Server::start(dir.path());
+    let accepted = runtime.block_on(receiver.wait_for_accepted(3, Duration::from_secs(30)));
+    assert_eq!(accepted[2].json()["type"], "message.received");
+    let (status, log) = call(
+        server.port(),
+        "GET",
+        &format!("/v1/webhooks/{}/deliveries", added["id"].as_str().unwrap()),
+        Some(key),
+        None,
+    );
+    assert_eq!(status, 200, "{log}");
+    let states: Vec<&str> = log["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["delivered"; 3]);
+    assert!(server.terminate().success());
+}

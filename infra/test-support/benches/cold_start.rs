@@ -78,6 +78,7 @@ async fn run() {
         )
         .await,
     ];
+    let queued = serde_json::to_value(events::queued_stream_records(&batch.records)).unwrap();
     let batch = serde_json::to_value(&batch).unwrap();
     let scheduled = event("retention-purge", "scheduled", "");
     let graph = FakeGraph::start().await;
@@ -132,11 +133,11 @@ async fn run() {
             event: event("data-export", "get-export-unknown", &key),
         },
         Case {
-            name: "data-export-worker (stream batch)",
+            name: "data-export-worker (queued job record)",
             function: "DataExportWorkerFunction",
             command: binary("data-export-worker"),
             extra: vec![],
-            event: batch,
+            event: queued,
         },
     ];
     // What reading the secrets costs: the same function with its secrets in plain variables

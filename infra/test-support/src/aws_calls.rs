@@ -198,6 +198,11 @@ impl Intercept for AwsCalls {
                         calls.push(("secretsmanager:GetSecretValue".to_owned(), secret));
                     }
                     calls
+                } else if service == "AmazonSQS" {
+                    // IAM knows a batch by its single action.
+                    let action = operation.strip_suffix("Batch").unwrap_or(operation);
+                    let queue = body["QueueUrl"].as_str().unwrap_or_default().to_owned();
+                    vec![(format!("sqs:{action}"), queue)]
                 } else if service == "secretsmanager" {
                     let secret = body["SecretId"].as_str().unwrap_or_default().to_owned();
                     vec![(format!("secretsmanager:{operation}"), secret)]

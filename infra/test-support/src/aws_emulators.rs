@@ -86,6 +86,43 @@ pub fn secrets(recorder: Option<&AwsCalls>) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config.build())
 }
 
+pub fn sqs(recorder: Option<&AwsCalls>) -> aws_sdk_sqs::Client {
+    let mut config = aws_sdk_sqs::config::Builder::new()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(region())
+        .credentials_provider(credentials())
+        .endpoint_url(moto());
+    if let Some(recorder) = recorder {
+        config = config.interceptor(recorder.clone());
+    }
+    aws_sdk_sqs::Client::from_conf(config.build())
+}
+
+/// A new queue (FIFO when `fifo`, its name ending `.fifo`); its URL.
+pub async fn create_queue(name: &str, fifo: bool) -> String {
+    let name = if fifo {
+        format!("{}.fifo", unique(name))
+    } else {
+        unique(name)
+    };
+    let mut request = sqs(None).create_queue().queue_name(name);
+    if fifo {
+        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    request
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url()
+        .expect("a queue URL")
+        .to_owned()
+}
+
+/// The name at the end of a queue's URL.
+pub fn queue_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
 /// A new secret holding `value` (a JSON object of secret variables); its ARN.
 pub async fn create_secret(name: &str, value: &serde_json::Value) -> String {
     secrets(None)
@@ -128,6 +165,9 @@ pub struct Deployment {
     pub key_arn: String,
     pub bucket: String,
     pub core_secret: String,
+    /// The webhook deliveries' FIFO queue and the export jobs' queue (URLs).
+    pub webhook_queue: String,
+    pub export_queue: String,
     pub clock: Arc<ManualClock>,
 }
 
@@ -163,6 +203,8 @@ impl Deployment {
             key_arn: key.arn().unwrap().to_owned(),
             bucket,
             core_secret,
+            webhook_queue: create_queue("webhooks", true).await,
+            export_queue: create_queue("export-jobs", false).await,
             clock: Arc::new(ManualClock::at(Timestamp::from_millis(START))),
         }
     }
@@ -176,6 +218,8 @@ impl Deployment {
             r.name(&self.bucket, "ExportBucket");
             r.name(&self.key_id, "DataKey");
             r.name(&self.key_arn, "DataKey");
+            r.name(queue_name(&self.webhook_queue), "WebhookDeliveryQueue");
+            r.name(queue_name(&self.export_queue), "ExportJobQueue");
         }
         let dynamodb = dynamodb(recorder);
         let envelope = Envelope::new(

@@ -69,3 +69,41 @@ pub fn stream_record(
     }
     event
 }
+
+/// The SQS event Lambda delivers for messages with these bodies, in order: message ids
+/// `msg-1`…, receipt handles `receipt-1`…, and the FIFO group of each when it has one (the
+/// queue's ARN is a placeholder, as in the sample events).
+pub fn sqs_event(
+    messages: impl IntoIterator<Item = (String, Option<String>)>,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    for (n, (body, group)) in messages.into_iter().enumerate() {
+        let mut message = aws_lambda_events::event::sqs::SqsMessage::default();
+        message.message_id = Some(format!("msg-{}", n + 1));
+        message.receipt_handle = Some(format!("receipt-{}", n + 1));
+        message.body = Some(body);
+        message.event_source = Some("aws:sqs".into());
+        message.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:mizan-queue".into());
+        message.aws_region = Some("us-east-1".into());
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "1".into());
+        if let Some(group) = group {
+            message.attributes.insert("MessageGroupId".into(), group);
+        }
+        event.records.push(message);
+    }
+    event
+}
+
+/// The SQS event of the export worker's queue for these stream records, as the change router
+/// queues them (each body a stream record).
+pub fn queued_stream_records(
+    records: &[aws_lambda_events::event::dynamodb::EventRecord],
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    sqs_event(
+        records
+            .iter()
+            .map(|r| (serde_json::to_string(r).expect("a record as JSON"), None)),
+    )
+}

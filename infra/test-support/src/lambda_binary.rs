@@ -71,6 +71,12 @@ pub async fn resources(
         ("DataKey".to_owned(), deployment.key_arn.clone()),
         ("ExportBucket".to_owned(), deployment.bucket.clone()),
         ("CoreSecret".to_owned(), deployment.core_secret.clone()),
+        // `!Ref` of a queue is its URL.
+        (
+            "WebhookDeliveryQueue".to_owned(),
+            deployment.webhook_queue.clone(),
+        ),
+        ("ExportJobQueue".to_owned(), deployment.export_queue.clone()),
         // The API's id, in the address download links sent in the chat point at.
         ("HttpApi".to_owned(), "mizanlocal".to_owned()),
     ]);

@@ -20,5 +20,6 @@ pub mod openai;
 pub mod outbox;
 pub mod s3_archives;
 pub mod secrets_manager;
+pub mod sqs_queues;
 pub mod table_pace_ledger;
 pub mod webhook_http;

@@ -770,3 +770,42 @@ mod processing_deployment_tests {
         );
     }
 }
+
+/// The queues of the functions that carry events to the businesses' webhooks: where the
+/// router queues deliveries (`MIZAN_WEBHOOK_QUEUE_URL`, an SQS FIFO queue) and new export jobs
+/// for the worker (`MIZAN_EXPORT_QUEUE_URL`); the sender takes deliveries from the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventQueues {
+    pub webhook_queue_url: Option<String>,
+    pub export_queue_url: Option<String>,
+}
+
+impl EventQueues {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> EventQueues {
+        let env = Env(lookup);
+        EventQueues {
+            webhook_queue_url: env.optional("MIZAN_WEBHOOK_QUEUE_URL"),
+            export_queue_url: env.optional("MIZAN_EXPORT_QUEUE_URL"),
+        }
+    }
+
+    /// The delivery queue's URL, required `for_what`.
+    pub fn require_webhook_queue(&self, for_what: &str) -> Result<String, ConfigError> {
+        self.webhook_queue_url
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                var: "MIZAN_WEBHOOK_QUEUE_URL",
+                context: for_what.to_owned(),
+            })
+    }
+
+    /// The export job queue's URL, required `for_what`.
+    pub fn require_export_queue(&self, for_what: &str) -> Result<String, ConfigError> {
+        self.export_queue_url
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                var: "MIZAN_EXPORT_QUEUE_URL",
+                context: for_what.to_owned(),
+            })
+    }
+}

@@ -1,6 +1,7 @@
 //! Traits for what the rules need from the world. Adapters implement them.
 
 pub mod archives;
+pub mod change_forward;
 pub mod clock;
 pub mod keys;
 pub mod messenger;

@@ -42,3 +42,14 @@ pub trait WebhookPoster: Send + Sync {
     /// Posts `request` once (no redirects followed, bounded by `ATTEMPT_TIMEOUT`).
     async fn post(&self, request: WebhookRequest<'_>) -> AttemptResult;
 }
+
+/// How a queue consumer puts back a message it took, to be handed out again after `wait` (SQS:
+/// its visibility timeout); a FIFO group waits with it.
+#[async_trait]
+pub trait Redelivery: Send + Sync {
+    async fn redeliver_after(
+        &self,
+        receipt_handle: &str,
+        wait: std::time::Duration,
+    ) -> Result<(), QueueError>;
+}

@@ -19,14 +19,21 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-/// The kinds of record whose changes may make events (what the stream filter passes).
-pub const SOURCE_KINDS: [&str; 6] = [
+/// The kinds of record whose insertion may make events.
+pub const INSERTS: [&str; 4] = [
     layout::kind::MESSAGE_IN,
     layout::kind::CONSENT,
     layout::kind::AUDIT,
     layout::kind::RIGHTS_REQUEST,
+];
+
+/// The kinds of record whose modification may make events, or queue a delivery again (a
+/// replay). The change router's stream filter passes these and `INSERTS` (and new export jobs).
+pub const MODIFICATIONS: [&str; 4] = [
+    layout::kind::RIGHTS_REQUEST,
     layout::kind::EXPORT_JOB,
     CAMPAIGN_KIND,
+    layout::kind::WEBHOOK_DELIVERY,
 ];
 
 /// The events one stream record makes (none for most).
@@ -39,17 +46,14 @@ pub fn events_of(record: &EventRecord) -> Result<Vec<BusinessEvent>, Undecodable
     let Ok(kind) = get_s(new_image, attr::KIND) else {
         return Ok(Vec::new()); // a removal
     };
-    if !SOURCE_KINDS.contains(&kind) {
-        return Ok(Vec::new());
-    }
-    let new = item_to_record(new_image).map_err(|e| undecodable(e.to_string()))?;
     let old = match record.event_name.as_str() {
-        "INSERT" => None,
-        "MODIFY" => {
+        "INSERT" if INSERTS.contains(&kind) => None,
+        "MODIFY" if MODIFICATIONS.contains(&kind) => {
             Some(item_to_record(&record.change.old_image).map_err(|e| undecodable(e.to_string()))?)
         }
         _ => return Ok(Vec::new()),
     };
+    let new = item_to_record(new_image).map_err(|e| undecodable(e.to_string()))?;
     let change = Change {
         new: &new,
         old: old.as_ref(),

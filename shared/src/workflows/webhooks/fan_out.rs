@@ -171,3 +171,33 @@ fn replayed_delivery(record: &EventRecord) -> Option<Delivery> {
     let old = decode(&record.change.old_image)?;
     (new.replays > old.replays && new.state == DeliveryState::Pending).then_some(new)
 }
+
+/// Every delivery still pending, oldest first in each endpoint's log: what a queue that lost
+/// its contents (the runner's, on a restart) takes up again.
+pub async fn pending_deliveries(store: &Store) -> Result<Vec<QueuedDelivery>, DataError> {
+    let mut pending = Vec::new();
+    for tenant in store.tenant_ids().await? {
+        for endpoint in store.webhook_endpoints(&tenant).await? {
+            let mut after = None;
+            let mut of_endpoint = Vec::new();
+            loop {
+                let page = store
+                    .webhook_deliveries(&tenant, &endpoint.value.id, 100, after)
+                    .await?;
+                of_endpoint.extend(
+                    page.items
+                        .iter()
+                        .filter(|d| d.state == DeliveryState::Pending)
+                        .map(queued),
+                );
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            of_endpoint.reverse();
+            pending.extend(of_endpoint);
+        }
+    }
+    Ok(pending)
+}

@@ -8,5 +8,5 @@ pub mod fan_out;
 pub mod send;
 
 pub use endpoints::{Endpoints, NewEndpoint, WebhookError};
-pub use fan_out::{FanOut, FanOutError, Router};
+pub use fan_out::{pending_deliveries, FanOut, FanOutError, Router};
 pub use send::{Sender, Turn};

@@ -1,0 +1,117 @@
+//! The change router: the data table's stream, filtered in `template.yaml` to the changes that
+//! make events (and to new export jobs and replayed deliveries). Records are handled in the
+//! stream's order; the first that fails is reported, so Lambda retries from it (the records
+//! before it are done, and doing one again makes nothing new).
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use mizan_shared::adapters::sqs_queues::SqsQueue;
+use mizan_shared::backend::Services;
+use mizan_shared::config::{Config, EventQueues};
+use mizan_shared::ports::change_forward::ChangeForward;
+use mizan_shared::ports::webhook_delivery::DeliveryQueue;
+use mizan_shared::store::Store;
+use mizan_shared::stream_batch::{new_export_job, retry_only, sequence_of};
+use mizan_shared::workflows::webhooks::Router;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct RouterDeps {
+    pub store: Store,
+    /// Where deliveries are queued for the sender.
+    pub deliveries: Arc<dyn DeliveryQueue>,
+    /// Where new export jobs go for the worker (`None`: the runner's worker reads its feed).
+    pub export_jobs: Option<Arc<dyn ChangeForward>>,
+}
+
+impl crate::Wiring for RouterDeps {
+    type Settings = EventQueues;
+
+    fn settings(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<EventQueues, crate::StartupError> {
+        Ok(EventQueues::from_lookup(lookup))
+    }
+
+    fn new(
+        services: &Services,
+        _config: &Config,
+        queues: &EventQueues,
+    ) -> Result<RouterDeps, crate::StartupError> {
+        let deliveries = queues.require_webhook_queue("by change-router to queue deliveries")?;
+        let export_jobs = queues.require_export_queue("by change-router to hand on export jobs")?;
+        let sdk = crate::aws_sdk(services)?;
+        Ok(RouterDeps {
+            store: services.store.clone(),
+            deliveries: Arc::new(SqsQueue::connect(sdk, deliveries)),
+            export_jobs: Some(Arc::new(SqsQueue::connect(sdk, export_jobs))),
+        })
+    }
+}
+
+/// What one batch came to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RouterReport {
+    pub events: usize,
+    pub queued: usize,
+    pub replays: usize,
+    pub export_jobs: usize,
+    /// The sequence number Lambda retries from, if a record failed.
+    pub retry_from: Option<String>,
+}
+
+pub async fn handle(
+    deps: &RouterDeps,
+    event: Event,
+) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+    let report = handle_batch(deps, &event).await;
+    Ok(retry_only(report.retry_from))
+}
+
+pub async fn handle_batch(deps: &RouterDeps, event: &Event) -> RouterReport {
+    let mut report = RouterReport::default();
+    let mut router = Router::new(&deps.store, deps.deliveries.as_ref());
+    // Export jobs are handed on together at the end; if that fails, the batch is retried from
+    // the first of them.
+    let mut jobs: Vec<EventRecord> = Vec::new();
+    for record in &event.records {
+        match router.route(record).await {
+            Ok(routed) => {
+                report.events += routed.events;
+                report.queued += routed.queued;
+                report.replays += routed.replays;
+                if deps.export_jobs.is_some() && matches!(new_export_job(record), Ok(Some(_))) {
+                    jobs.push(record.clone());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "a change could not be routed; the batch is retried from it"
+                );
+                report.retry_from = Some(sequence_of(record));
+                break;
+            }
+        }
+    }
+    if let (Some(forward), Some(first)) = (&deps.export_jobs, jobs.first()) {
+        match forward.forward(&jobs).await {
+            Ok(()) => report.export_jobs = jobs.len(),
+            Err(e) => {
+                tracing::warn!(error = %e, "export jobs could not be handed on; retried");
+                report.retry_from = Some(sequence_of(first));
+            }
+        }
+    }
+    tracing::info!(
+        records = event.records.len(),
+        events = report.events,
+        queued = report.queued,
+        replays = report.replays,
+        export_jobs = report.export_jobs,
+        retried = report.retry_from.is_some(),
+        "change batch routed"
+    );
+    report
+}

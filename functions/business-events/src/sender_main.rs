@@ -1,0 +1,14 @@
+//! Lambda entry point of the webhook sender: deliveries from their SQS FIFO queue.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use mizan_business_events::{sender, SenderDeps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    mizan_shared::telemetry::init();
+    let deps: SenderDeps = mizan_shared::startup::from_env().await?;
+    run(service_fn(|event: LambdaEvent<_>| {
+        sender::handle(&deps, event.payload)
+    }))
+    .await
+}
