@@ -470,6 +470,8 @@ async fn erasing_a_contact_removes_the_deliveries_that_name_it(h: Harness) {
     }
     let queued = queue.take();
     assert_eq!(queued.len(), 2);
+    // A message of theirs the router has not read yet.
+    let late = message_record(&h, &t.id, &erased, 3).await;
 
     let versioned = h.store.contact(&t.id, &erased).await.unwrap().unwrap();
     let audit = mizan_shared::domain::audit::AuditEvent::new(
@@ -504,6 +506,26 @@ async fn erasing_a_contact_removes_the_deliveries_that_name_it(h: Harness) {
     let received = receiver.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].json()["contact"]["id"], kept.as_str());
+
+    // Read after the erasure, what they did is not told, and nothing is written for them.
+    let routed = Router::new(&h.store, &queue).route(&late).await.unwrap();
+    assert_eq!((routed.events, routed.queued), (1, 0));
+    let partition = h
+        .store
+        .records()
+        .query(
+            &mizan_shared::ports::records::Query::prefix(
+                layout::contact_partition(&t.id, &erased),
+                "",
+            ),
+            mizan_shared::domain::time::Timestamp::EPOCH,
+        )
+        .await
+        .unwrap();
+    assert!(partition
+        .items
+        .iter()
+        .all(|r| r.kind != layout::kind::WEBHOOK_DELIVERY_REF));
 }
 
 on_both_backends!(

@@ -109,6 +109,8 @@ async fn the_sample_batch_makes_deliveries_for_the_endpoints_that_want_them() {
         "the message, the hand-off's audit event, the export job"
     );
     let h = harness().await;
+    // The contact the sample's changes are about (the same id: the same tenant and hash key).
+    seed::contact(h.store(), &h.tenant.id, WA_ID).await;
     let (wants_both, _) = h
         .endpoint(
             "https://helpdesk.example.com/hooks",

@@ -4,7 +4,6 @@
 
 use super::{audit_write, from_doc, layout, to_doc, DataError, Store, Versioned};
 use crate::domain::audit::AuditEvent;
-use crate::domain::business_event::EventType;
 use crate::domain::ids::TenantId;
 use crate::domain::retention::Category;
 use crate::domain::time::{days, Timestamp};
@@ -169,17 +168,16 @@ impl Store {
         }
     }
 
-    /// Records a new delivery (and its note in the contact's partition); `false` when it was
-    /// recorded before (the same change read again), whatever its state now.
-    pub async fn create_webhook_delivery(&self, delivery: &Delivery) -> Result<bool, DataError> {
+    /// Records a new delivery, noted in its contact's partition when `noted` (a contact erased
+    /// or being erased is not written to again); `false` when it was recorded before (the same
+    /// change read again), whatever its state now.
+    pub async fn create_webhook_delivery(
+        &self,
+        delivery: &Delivery,
+        noted: bool,
+    ) -> Result<bool, DataError> {
         let mut writes = vec![delivery_write(delivery, 1, Condition::Absent)?];
-        // An erasure's own event names a contact that is gone: nothing to note there.
-        let contact = delivery
-            .event
-            .contact
-            .as_ref()
-            .filter(|_| delivery.event.event_type != EventType::ContactErased);
-        if let Some(contact) = contact {
+        if let Some(contact) = delivery.event.contact.as_ref().filter(|_| noted) {
             let id = delivery.id();
             let key = layout::webhook_delivery_ref(
                 &delivery.event.tenant,

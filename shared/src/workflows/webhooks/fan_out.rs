@@ -3,8 +3,8 @@
 //! read twice records nothing new) and handed to the queue in the stream's order.
 
 use super::events::events_of;
-use crate::domain::business_event::BusinessEvent;
-use crate::domain::ids::TenantId;
+use crate::domain::business_event::{BusinessEvent, EventType};
+use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::webhook::{Delivery, DeliveryState, WebhookEndpoint};
 use crate::ports::record_item::{attr, get_s, item_to_record};
 use crate::ports::webhook_delivery::{DeliveryQueue, QueueError, QueuedDelivery};
@@ -62,6 +62,8 @@ pub struct Router<'a> {
     pub queue: &'a dyn DeliveryQueue,
     /// Endpoints read in this batch, per tenant.
     endpoints: HashMap<TenantId, Vec<WebhookEndpoint>>,
+    /// Whether a contact is still there (not erased, not being erased), per contact read.
+    live: HashMap<(TenantId, ContactId), bool>,
 }
 
 impl<'a> Router<'a> {
@@ -70,6 +72,7 @@ impl<'a> Router<'a> {
             store,
             queue,
             endpoints: HashMap::new(),
+            live: HashMap::new(),
         }
     }
 
@@ -111,6 +114,16 @@ impl<'a> Router<'a> {
     /// read of the same change recorded but may not have queued (never attempted yet).
     async fn deliveries_of(&mut self, event: BusinessEvent) -> Result<Vec<Delivery>, DataError> {
         let now = self.store.now();
+        // A contact erased (or being erased) before its change is routed: what it did is not
+        // told any more, only what its erasure is (the request, the erasure), and nothing is
+        // written to its partition again.
+        let live = match &event.contact {
+            Some(contact) => self.is_live(&event.tenant, contact).await?,
+            None => true,
+        };
+        if !live && !tells_of_erasure(event.event_type) {
+            return Ok(Vec::new());
+        }
         let wanting: Vec<_> = self
             .endpoints_of(&event.tenant)
             .await?
@@ -121,7 +134,7 @@ impl<'a> Router<'a> {
         let mut out = Vec::new();
         for endpoint in wanting {
             let delivery = Delivery::new(endpoint.clone(), event.clone(), now);
-            if self.store.create_webhook_delivery(&delivery).await? {
+            if self.store.create_webhook_delivery(&delivery, live).await? {
                 out.push(delivery);
                 continue;
             }
@@ -140,6 +153,20 @@ impl<'a> Router<'a> {
         Ok(out)
     }
 
+    async fn is_live(&mut self, tenant: &TenantId, contact: &ContactId) -> Result<bool, DataError> {
+        let key = (tenant.clone(), contact.clone());
+        if let Some(live) = self.live.get(&key) {
+            return Ok(*live);
+        }
+        let live = self
+            .store
+            .contact_state(tenant, contact)
+            .await?
+            .is_some_and(|c| !c.value.is_erasure_due());
+        self.live.insert(key, live);
+        Ok(live)
+    }
+
     async fn endpoints_of(&mut self, tenant: &TenantId) -> Result<&[WebhookEndpoint], DataError> {
         if !self.endpoints.contains_key(tenant) {
             let endpoints = self
@@ -153,6 +180,16 @@ impl<'a> Router<'a> {
         }
         Ok(&self.endpoints[tenant])
     }
+}
+
+/// Whether events of this type are still told once their contact is erased.
+fn tells_of_erasure(event_type: EventType) -> bool {
+    matches!(
+        event_type,
+        EventType::RightsRequestReceived
+            | EventType::RightsRequestCompleted
+            | EventType::ContactErased
+    )
 }
 
 /// A delivery the business replayed: its record modified with one more replay, pending again.
