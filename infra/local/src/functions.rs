@@ -27,6 +27,7 @@ use mizan_shared::ports::messenger::Messenger;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::ports::webhook_delivery::{DeliveryQueue, WebhookPoster};
 use mizan_shared::startup::Wiring;
+use mizan_shared::store::Store;
 use mizan_shared::workflows::campaign_send::{CampaignSender, Pacer};
 use mizan_shared::workflows::rights_chat::ExportLinks;
 use mizan_shared::workflows::webhooks::{pending_deliveries, Sender, Turn};
@@ -62,14 +63,12 @@ pub const WEBHOOK_URLS: UrlPolicy = UrlPolicy {
 };
 
 /// The webhook sender hosted in-process: the queue the router fills, each delivery's turn
-/// taken by the sender (HTTPS, or HTTP on loopback). Deliveries still pending from before a
-/// restart are queued again first.
-pub async fn webhook_deliveries(
-    services: &Services,
-) -> Result<Arc<InProcessDeliveryQueue>, CliError> {
+/// taken by the sender (HTTPS, or HTTP on loopback). Its tasks run where deliveries are queued
+/// (the background thread, with the change feed).
+pub fn webhook_deliveries(services: &Services) -> Arc<InProcessDeliveryQueue> {
     let store = services.store.clone();
     let poster: Arc<dyn WebhookPoster> = Arc::new(HttpWebhookPoster::new(WEBHOOK_URLS));
-    let queue = Arc::new(InProcessDeliveryQueue::new(Arc::new(move |delivery| {
+    Arc::new(InProcessDeliveryQueue::new(Arc::new(move |delivery| {
         let store = store.clone();
         let poster = poster.clone();
         Box::pin(async move {
@@ -82,21 +81,26 @@ pub async fn webhook_deliveries(
                 Turn::RetryIn(wait) => Some(wait),
             }
         })
-    })));
-    let pending = pending_deliveries(&services.store)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read pending webhook deliveries: {e}")))?;
-    if !pending.is_empty() {
-        tracing::info!(
-            deliveries = pending.len(),
-            "pending webhook deliveries queued again"
-        );
-        queue
-            .enqueue(&pending)
-            .await
-            .map_err(|e| CliError::Failed(e.to_string()))?;
+    })))
+}
+
+/// Queues again the deliveries still pending when the runner last stopped (its queue lived in
+/// memory; their records did not).
+pub async fn resume_deliveries(store: Store, queue: Arc<InProcessDeliveryQueue>) {
+    match pending_deliveries(&store).await {
+        Ok(pending) if pending.is_empty() => {}
+        Ok(pending) => {
+            tracing::info!(
+                deliveries = pending.len(),
+                "pending webhook deliveries queued again"
+            );
+            if let Err(e) = queue.enqueue(&pending).await {
+                tracing::error!(error = %e, "pending webhook deliveries could not be queued");
+            }
+        }
+        // They stay pending in the log; the business can replay them.
+        Err(e) => tracing::error!(error = %e, "pending webhook deliveries could not be read"),
     }
-    Ok(queue)
 }
 
 struct ChangeRouter {

@@ -47,7 +47,11 @@ pub async fn run(config: Config, port: u16) -> Result<(), CliError> {
         .map_err(|e| CliError::Failed(format!("cannot start the background thread: {e}")))?;
     let outbox = functions::outbox()?;
     let export = functions::data_export(&config, &services, &base_url)?;
-    let deliveries = functions::webhook_deliveries(&services).await?;
+    let deliveries = functions::webhook_deliveries(&services);
+    background.spawn(functions::resume_deliveries(
+        services.store.clone(),
+        deliveries.clone(),
+    ));
     let feed = Feed::new(
         embedded.clone(),
         functions::stream_consumers(&services, &outbox, &export, &deliveries)?,

@@ -61,6 +61,9 @@ struct Inner {
     script: VecDeque<Answer>,
     /// When set, every delivery gets this (after the script).
     fallback: Option<u16>,
+    /// When set to n, every n-th delivery (the first, the n+1-th, …) gets a 503.
+    fail_one_in: Option<u64>,
+    count: u64,
 }
 
 #[derive(Clone, Default)]
@@ -88,6 +91,12 @@ impl WebhookReceiver {
     /// Answers every delivery past the script with `status` (`None`: 204 again).
     pub fn answer_all(&self, status: Option<u16>) {
         self.inner.lock().unwrap().fallback = status;
+    }
+
+    /// Answers one delivery in `n` with a 503 (a transient failure), the others as usual; 0
+    /// stops it.
+    pub fn fail_one_in(&self, n: u64) {
+        self.inner.lock().unwrap().fail_one_in = (n > 0).then_some(n);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -127,10 +136,15 @@ async fn deliver(
 ) -> StatusCode {
     let answer = {
         let mut inner = receiver.inner.lock().unwrap();
-        inner
-            .script
-            .pop_front()
-            .unwrap_or(Answer::Status(inner.fallback.unwrap_or(204)))
+        inner.count += 1;
+        let transient = inner
+            .fail_one_in
+            .is_some_and(|n| (inner.count - 1) % n == 0);
+        match inner.script.pop_front() {
+            Some(answer) => answer,
+            None if transient => Answer::Status(503),
+            None => Answer::Status(inner.fallback.unwrap_or(204)),
+        }
     };
     let answered = match &answer {
         Answer::Status(status) => Some(*status),
