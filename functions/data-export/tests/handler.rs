@@ -67,7 +67,7 @@ async fn a_contact_export_is_built_by_the_worker_and_downloaded_by_its_link() {
     assert_eq!(view["status"], "pending");
     assert_eq!(view["scope"], "contact");
     assert_eq!(view["contact_id"], contact.as_str());
-    assert_eq!(view["expires_at"], "2026-01-08T00:00:00Z");
+    assert_eq!(view["expires_at"], "2026-01-08T00:00:00.000Z");
     assert!(view.get("download_url").is_none());
     let id = view["id"].as_str().unwrap().to_owned();
     assert_eq!(status(&h, &id).await["status"], "pending");

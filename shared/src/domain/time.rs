@@ -50,12 +50,15 @@ impl Timestamp {
         Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
     }
 
+    /// The one form Mizan prints a time in (API, admin commands, reports, exports): RFC 3339 in
+    /// UTC with exactly three fractional digits, `2026-12-05T19:04:38.123Z`.
     pub fn to_rfc3339(self) -> String {
+        const FORMAT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
         let nanos = i128::from(self.0) * 1_000_000;
         match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
-            Ok(t) => t
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_else(|_| self.0.to_string()),
+            Ok(t) => t.format(FORMAT).unwrap_or_else(|_| self.0.to_string()),
             Err(_) => self.0.to_string(),
         }
     }
@@ -97,6 +100,14 @@ mod tests {
         let t = Timestamp::from_millis(1_700_000_000_123);
         assert_eq!(t.to_rfc3339(), "2023-11-14T22:13:20.123Z");
         assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()).unwrap(), t);
+        // Always three fractional digits: one form, whatever the time.
+        for (millis, printed) in [
+            (1_700_000_000_000, "2023-11-14T22:13:20.000Z"),
+            (1_700_000_000_100, "2023-11-14T22:13:20.100Z"),
+            (0, "1970-01-01T00:00:00.000Z"),
+        ] {
+            assert_eq!(Timestamp::from_millis(millis).to_rfc3339(), printed);
+        }
     }
 
     #[test]
