@@ -16,7 +16,7 @@ use mizan_shared::domain::contact_reference::ContactReference;
 use mizan_shared::domain::ids::{ApiKeyId, PhoneNumberId, TenantId, WabaId};
 use mizan_shared::domain::record_of_processing::record;
 use mizan_shared::domain::settings_patch::SettingsPatch;
-use mizan_shared::domain::tenant::Tenant;
+use mizan_shared::domain::tenant::{Tenant, TenantStatus};
 use mizan_shared::domain::time::Timestamp;
 use mizan_shared::ports::template_catalog::TemplateCatalog;
 use mizan_shared::store::{DataError, Store};
@@ -81,7 +81,13 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
         AdminCommand::Tenant(TenantCommand::Create { name }) => create_tenant(store, &name).await,
         AdminCommand::Tenant(TenantCommand::Show { tenant_id }) => {
             let tenant = existing_tenant(store, &tenant_id).await?;
-            to_json(&tenant)
+            let mut shown = to_json(&tenant)?;
+            // Times as Mizan prints them, not as the store keeps them.
+            shown["created_at"] = json!(tenant.created_at.to_rfc3339());
+            if let TenantStatus::Closed { at } = tenant.status {
+                shown["status"]["at"] = json!(at.to_rfc3339());
+            }
+            Ok(shown)
         }
         AdminCommand::Tenant(TenantCommand::Close { tenant_id }) => {
             change_account_of(store, &tenant_id, AccountChange::Close).await

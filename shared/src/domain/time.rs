@@ -71,6 +71,12 @@ impl Timestamp {
     }
 }
 
+/// Serializes a time of a report or view as it is printed (`Timestamp::to_rfc3339`), not as the
+/// milliseconds the store keeps: `#[serde(serialize_with = "time::printed")]`.
+pub fn printed<S: serde::Serializer>(t: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&t.to_rfc3339())
+}
+
 pub fn days(n: u64) -> Duration {
     Duration::from_secs(n * 86_400)
 }

@@ -51,6 +51,7 @@ pub struct TenantReport {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PurgeReport {
+    #[serde(serialize_with = "crate::domain::time::printed")]
     pub as_of: Timestamp,
     pub dry_run: bool,
     /// False when the run stopped at its deadline; the next run continues where it stopped.
