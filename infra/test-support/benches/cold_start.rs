@@ -139,6 +139,20 @@ async fn run() {
             extra: vec![],
             event: queued,
         },
+        Case {
+            name: "change-router (stream batch of one message)",
+            function: "ChangeRouterFunction",
+            command: binary("change-router"),
+            extra: vec![],
+            event: batch.clone(),
+        },
+        Case {
+            name: "webhook-sender (SQS batch of three deliveries)",
+            function: "WebhookSenderFunction",
+            command: binary("webhook-sender"),
+            extra: vec![],
+            event: serde_json::from_str(&events::text("webhook-sender", "deliveries")).unwrap(),
+        },
     ];
     // What reading the secrets costs: the same function with its secrets in plain variables
     // (how it ran before the hardening issue moved them to Secrets Manager).
