@@ -25,6 +25,7 @@ pub mod backend;
 
 pub mod config;
 pub mod http_api;
+pub mod queue_batch;
 pub mod startup;
 pub mod stream_batch;
 pub mod telemetry;

@@ -4,7 +4,7 @@
 //! it, so the group keeps its order; a message that is not a delivery is dropped (logged):
 //! no retry can make it one.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
 use mizan_shared::adapters::sqs_queues::SqsQueue;
 use mizan_shared::adapters::webhook_http::HttpWebhookPoster;
@@ -12,6 +12,7 @@ use mizan_shared::backend::Services;
 use mizan_shared::config::{Config, EventQueues};
 use mizan_shared::domain::webhook::UrlPolicy;
 use mizan_shared::ports::webhook_delivery::{QueuedDelivery, Redelivery, WebhookPoster};
+use mizan_shared::queue_batch::retry_messages;
 use mizan_shared::store::Store;
 use mizan_shared::workflows::webhooks::{Sender, Turn};
 use std::sync::Arc;
@@ -65,17 +66,7 @@ pub async fn handle(
     event: SqsEvent,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let report = handle_batch(deps, &event).await;
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = report
-        .failures
-        .into_iter()
-        .map(|id| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failure
-        })
-        .collect();
-    Ok(response)
+    Ok(retry_messages(report.failures))
 }
 
 /// The group a message belongs to: SQS's attribute, else the delivery's own.

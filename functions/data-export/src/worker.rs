@@ -5,7 +5,8 @@
 
 use crate::Deps;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use mizan_shared::queue_batch::retry_messages;
 use mizan_shared::stream_batch::{new_export_job, sequence_of};
 use mizan_shared::workflows::export::{run_job, JobOutcome};
 
@@ -53,17 +54,7 @@ pub async fn handle(
         tally(&mut report, handle_record(deps, &record).await, id);
     }
     log(&report, event.records.len());
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = report
-        .retry
-        .into_iter()
-        .map(|id| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failure
-        })
-        .collect();
-    Ok(response)
+    Ok(retry_messages(report.retry))
 }
 
 /// The change feed's records (the runner): those to retry named by sequence number.

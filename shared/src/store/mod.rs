@@ -161,6 +161,37 @@ impl Store {
         }
     }
 
+    /// A page of the documents of kind `kind` in partition `pk`, newest (last sort key) first.
+    async fn newest_page<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        kind: &'static str,
+        limit: usize,
+        after: Option<crate::ports::records::Cursor>,
+    ) -> Result<crate::ports::records::Page<T>, DataError> {
+        let page = self
+            .records
+            .query(
+                &crate::ports::records::Query {
+                    pk,
+                    range: crate::ports::records::Range::Prefix(String::new()),
+                    newest_first: true,
+                    limit,
+                    after,
+                },
+                self.now(),
+            )
+            .await?;
+        Ok(crate::ports::records::Page {
+            items: page
+                .items
+                .iter()
+                .map(|r| from_doc(r, kind))
+                .collect::<Result<_, _>>()?,
+            next: page.next,
+        })
+    }
+
     fn key_context(tenant: &TenantId, contact: &ContactId) -> KeyContext {
         KeyContext::new(tenant.clone(), contact.clone())
     }

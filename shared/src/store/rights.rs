@@ -12,9 +12,7 @@ use crate::domain::rights_request::{
     ChatExport, PendingErasure, RightsRequest, RightsState, CHAT_EXPORT_EVERY, CONFIRMATION_WINDOW,
 };
 use crate::domain::time::days;
-use crate::ports::records::{
-    Condition, Cursor, Key, Page, Query, Range, Record, StoreError, Write,
-};
+use crate::ports::records::{Condition, Cursor, Key, Page, Record, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
 /// The record a built (or failed) chat export leaves for ai-reply: ids only.
@@ -134,27 +132,13 @@ impl Store {
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<RightsRequest>, DataError> {
-        let page = self
-            .records
-            .query(
-                &Query {
-                    pk: layout::rights_partition(tenant),
-                    range: Range::Prefix(String::new()),
-                    newest_first: true,
-                    limit,
-                    after,
-                },
-                self.now(),
-            )
-            .await?;
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(|r| from_doc(r, "rights request"))
-                .collect::<Result<_, _>>()?,
-            next: page.next,
-        })
+        self.newest_page(
+            layout::rights_partition(tenant),
+            "rights request",
+            limit,
+            after,
+        )
+        .await
     }
 
     /// A page of the tenant's requests in `state` (all with `None`), newest first. Filtered, a

@@ -8,9 +8,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::retention::Category;
 use crate::domain::time::{days, Timestamp};
 use crate::domain::webhook::{Delivery, EndpointId, WebhookEndpoint, DELIVERY_LOG_DAYS};
-use crate::ports::records::{
-    Condition, Cursor, Key, Page, Query, Range, Record, StoreError, Write,
-};
+use crate::ports::records::{Condition, Cursor, Key, Page, Query, Record, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
 /// What a contact's partition keeps of a delivery that names it: where the delivery is.
@@ -260,26 +258,12 @@ impl Store {
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<Delivery>, DataError> {
-        let page = self
-            .records
-            .query(
-                &Query {
-                    pk: layout::webhook_deliveries_partition(tenant, endpoint),
-                    range: Range::Prefix(String::new()),
-                    newest_first: true,
-                    limit,
-                    after,
-                },
-                self.now(),
-            )
-            .await?;
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(|r| from_doc(r, "webhook delivery"))
-                .collect::<Result<_, _>>()?,
-            next: page.next,
-        })
+        self.newest_page(
+            layout::webhook_deliveries_partition(tenant, endpoint),
+            "webhook delivery",
+            limit,
+            after,
+        )
+        .await
     }
 }
