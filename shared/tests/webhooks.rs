@@ -528,7 +528,27 @@ async fn erasing_a_contact_removes_the_deliveries_that_name_it(h: Harness) {
         .all(|r| r.kind != layout::kind::WEBHOOK_DELIVERY_REF));
 }
 
+async fn a_closed_account_is_told_nothing_more(h: Harness) {
+    let t = seed::tenant(&h.store, "Atlas Tea", None, None).await;
+    let receiver = WebhookReceiver::start().await;
+    add(&h, &t.id, &receiver.url, &["message.received"]).await;
+    let contact = seed::contact(&h.store, &t.id, "212600000001").await;
+    let record = message_record(&h, &t.id, &contact, 1).await;
+    mizan_shared::workflows::account::change_account(
+        &h.store,
+        &t.id,
+        mizan_shared::workflows::account::AccountChange::Close,
+        Actor::Admin,
+    )
+    .await
+    .unwrap();
+    let queue = RecordingQueue::default();
+    let routed = Router::new(&h.store, &queue).route(&record).await.unwrap();
+    assert_eq!((routed.events, routed.queued), (1, 0));
+}
+
 on_both_backends!(
+    a_closed_account_is_told_nothing_more,
     endpoints_are_managed_per_tenant_and_checked,
     a_change_makes_one_signed_delivery_per_endpoint_that_wants_it,
     failures_are_retried_and_an_endpoint_failing_a_day_is_disabled_and_announced,

@@ -5,6 +5,7 @@
 use super::events::events_of;
 use crate::domain::business_event::{BusinessEvent, EventType};
 use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::tenant::TenantStatus;
 use crate::domain::webhook::{Delivery, DeliveryState, WebhookEndpoint};
 use crate::ports::record_item::{attr, get_s, item_to_record};
 use crate::ports::webhook_delivery::{DeliveryQueue, QueueError, QueuedDelivery};
@@ -167,15 +168,25 @@ impl<'a> Router<'a> {
         Ok(live)
     }
 
+    /// The tenant's endpoints; none once its account is closed (nothing is processed for it
+    /// any more, its webhooks included) or gone.
     async fn endpoints_of(&mut self, tenant: &TenantId) -> Result<&[WebhookEndpoint], DataError> {
         if !self.endpoints.contains_key(tenant) {
-            let endpoints = self
+            let open = self
                 .store
-                .webhook_endpoints(tenant)
+                .tenant(tenant)
                 .await?
-                .into_iter()
-                .map(|e| e.value)
-                .collect();
+                .is_some_and(|t| t.status == TenantStatus::Active);
+            let endpoints = if open {
+                self.store
+                    .webhook_endpoints(tenant)
+                    .await?
+                    .into_iter()
+                    .map(|e| e.value)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             self.endpoints.insert(tenant.clone(), endpoints);
         }
         Ok(&self.endpoints[tenant])
