@@ -4,7 +4,7 @@
 use crate::demo;
 use crate::error::CliError;
 use mizan_shared::domain::ids::{random_id, PhoneNumberId};
-use mizan_shared::domain::signature::{sign, AppSecret};
+use mizan_shared::domain::signature::sign;
 use mizan_shared::domain::time::Timestamp;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -59,7 +59,10 @@ pub fn run(data_dir: &Path, args: &SendArgs) -> Result<(), CliError> {
     });
     let body = serde_json::to_vec(&body)
         .map_err(|e| CliError::Failed(format!("cannot build the delivery: {e}")))?;
-    let signature = sign(&body, &AppSecret::new(credentials.app_secret.as_bytes()));
+    // Signed as the runner checks it: with MIZAN_WHATSAPP_APP_SECRETS's current secret when it
+    // is set, else the demo's.
+    let webhook = crate::config::webhook(&credentials)?;
+    let signature = sign(&body, webhook.app_secrets.current());
     let (status, answer) = request(
         &credentials.base_url,
         "POST",

@@ -1943,3 +1943,41 @@ fn a_helpdesk_is_told_of_messages_and_hand_offs_even_across_a_restart() {
     }
     assert!(server.terminate().success());
 }
+
+/// With its own Meta app secrets configured, the runner checks deliveries with them (the demo's
+/// secret no longer passes), and `send` signs with the current one, as Meta does.
+#[test]
+fn send_signs_with_the_configured_app_secret_and_the_demo_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = [(
+        "MIZAN_WHATSAPP_APP_SECRETS",
+        "my-meta-app-secret,an-older-one",
+    )];
+    let server = Server::start_with(dir.path(), &secrets);
+    let demo = demo_json(dir.path());
+    let sent = command()
+        .envs(secrets)
+        .args(["send", "Bonjour", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("mizan-local runs");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("200"));
+    let body = text_delivery(
+        demo["phone_number_id"].as_str().unwrap(),
+        "15550100009",
+        "wamid.DEMO1",
+        mizan_shared::domain::time::Timestamp::now(),
+        "Bonjour",
+    );
+    assert_eq!(
+        post_signed(server.port(), demo["app_secret"].as_str().unwrap(), &body),
+        Some(401),
+        "the demo secret is not the app's"
+    );
+    assert!(server.terminate().success());
+}

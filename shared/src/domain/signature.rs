@@ -76,6 +76,12 @@ impl AppSecrets {
             .collect::<Result<Vec<_>, _>>()
             .map(AppSecrets)
     }
+
+    /// The secret a sender signs with: the first of the list (the others are accepted while a
+    /// rotation goes on).
+    pub fn current(&self) -> &AppSecret {
+        &self.0[0]
+    }
 }
 
 impl From<AppSecret> for AppSecrets {
