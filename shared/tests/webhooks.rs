@@ -8,8 +8,10 @@ use mizan_shared::domain::audit::{Actor, AuditFilter};
 use mizan_shared::domain::business_event::EventType;
 use mizan_shared::domain::ids::{ContactId, TenantId};
 use mizan_shared::domain::message::Direction;
+use mizan_shared::domain::time::days;
 use mizan_shared::domain::webhook::{
-    Delivery, DeliveryState, EndpointState, UrlPolicy, WebhookEndpoint, MAX_ENDPOINTS,
+    Delivery, DeliveryState, EndpointState, UrlPolicy, WebhookEndpoint, DELIVERY_LOG_DAYS,
+    MAX_ENDPOINTS,
 };
 use mizan_shared::domain::webhook_signature::{
     DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER,
@@ -547,7 +549,48 @@ async fn a_closed_account_is_told_nothing_more(h: Harness) {
     assert_eq!((routed.events, routed.queued), (1, 0));
 }
 
+async fn logged(h: &Harness, endpoint: &WebhookEndpoint) -> usize {
+    h.store
+        .webhook_deliveries(&endpoint.tenant, &endpoint.id, 10, None)
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+async fn the_delivery_log_keeps_thirty_days(h: Harness) {
+    let t = seed::tenant(&h.store, "Atlas Tea", None, None).await;
+    let (endpoint, _) = add(
+        &h,
+        &t.id,
+        "https://hooks.example.com/in",
+        &["message.received"],
+    )
+    .await;
+    let contact = seed::contact(&h.store, &t.id, "212600000001").await;
+    let record = message_record(&h, &t.id, &contact, 1).await;
+    let queue = RecordingQueue::default();
+    Router::new(&h.store, &queue).route(&record).await.unwrap();
+    let queued = queue.take().remove(0);
+    h.clock
+        .advance(days(DELIVERY_LOG_DAYS) - std::time::Duration::from_secs(1));
+    assert_eq!(logged(&h, &endpoint).await, 1, "kept to its last second");
+    h.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(
+        logged(&h, &endpoint).await,
+        0,
+        "gone from the log after 30 days"
+    );
+    assert!(h
+        .store
+        .webhook_delivery(&t.id, &endpoint.id, &queued.delivery)
+        .await
+        .unwrap()
+        .is_none());
+}
+
 on_both_backends!(
+    the_delivery_log_keeps_thirty_days,
     a_closed_account_is_told_nothing_more,
     endpoints_are_managed_per_tenant_and_checked,
     a_change_makes_one_signed_delivery_per_endpoint_that_wants_it,

@@ -84,12 +84,12 @@ impl Change<'_> {
     }
 
     fn new_doc<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_value(self.new.doc.clone()).map_err(|e| e.to_string())
+        T::deserialize(&self.new.doc).map_err(|e| e.to_string())
     }
 
     fn old_doc<T: DeserializeOwned>(&self) -> Result<Option<T>, String> {
         self.old
-            .map(|old| serde_json::from_value(old.doc.clone()).map_err(|e| e.to_string()))
+            .map(|old| T::deserialize(&old.doc).map_err(|e| e.to_string()))
             .transpose()
     }
 

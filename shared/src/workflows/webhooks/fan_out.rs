@@ -115,6 +115,17 @@ impl<'a> Router<'a> {
     /// read of the same change recorded but may not have queued (never attempted yet).
     async fn deliveries_of(&mut self, event: BusinessEvent) -> Result<Vec<Delivery>, DataError> {
         let now = self.store.now();
+        let wanting: Vec<_> = self
+            .endpoints_of(&event.tenant)
+            .await?
+            .iter()
+            .filter(|e| e.wants(&event))
+            .map(|e| e.id.clone())
+            .collect();
+        // Most accounts have no endpoint wanting most events: nothing more is read for them.
+        if wanting.is_empty() {
+            return Ok(Vec::new());
+        }
         // A contact erased (or being erased) before its change is routed: what it did is not
         // told any more, only what its erasure is (the request, the erasure), and nothing is
         // written to its partition again.
@@ -125,13 +136,6 @@ impl<'a> Router<'a> {
         if !live && !tells_of_erasure(event.event_type) {
             return Ok(Vec::new());
         }
-        let wanting: Vec<_> = self
-            .endpoints_of(&event.tenant)
-            .await?
-            .iter()
-            .filter(|e| e.wants(&event))
-            .map(|e| e.id.clone())
-            .collect();
         let mut out = Vec::new();
         for endpoint in wanting {
             let delivery = Delivery::new(endpoint.clone(), event.clone(), now);
