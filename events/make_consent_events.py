@@ -141,6 +141,8 @@ EVENTS = {
         },
     ),
     "get-audit": event("GET", "/v1/audit", query={"limit": "20"}),
+    "get-contacts": event("GET", "/v1/contacts", query={"query": "amina", "limit": "20"}),
+    "get-contacts-unknown-flag": event("GET", "/v1/contacts", query={"flag": "vip"}),
     "get-api-keys": event("GET", "/v1/api-keys"),
     "post-api-keys": event(
         "POST",

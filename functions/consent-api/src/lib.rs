@@ -9,6 +9,7 @@ mod api_keys;
 mod audit_trail;
 mod campaigns;
 mod consent;
+mod contact_list;
 mod contacts;
 mod conversation;
 mod erasure;
@@ -195,6 +196,7 @@ async fn dispatch(
     // Routes with `{contact}` (or `{id}`) always capture it; the empty default serves the others.
     let contact = parameter.unwrap_or_default();
     match operation {
+        Operation::ListContacts => contact_list::list(deps, caller, request).await,
         Operation::GetContact => contacts::get(deps, caller, contact).await,
         Operation::CorrectContact => contacts::correct(deps, caller, contact, request).await,
         Operation::GetConsent => consent::get(deps, caller, contact).await,

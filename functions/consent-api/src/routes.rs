@@ -7,6 +7,7 @@ use mizan_shared::http_api::route;
 /// What a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Operation {
+    ListContacts,
     GetContact,
     CorrectContact,
     GetConsent,
@@ -57,6 +58,7 @@ pub type Route = mizan_shared::http_api::Route<Operation>;
 const CONTACT_PARAMETER: &str = "{contact}";
 
 pub const ROUTES: &[Route] = &[
+    route(Operation::ListContacts, "GET", "/v1/contacts"),
     route(Operation::GetContact, "GET", "/v1/contacts/{contact}"),
     route(Operation::CorrectContact, "PATCH", "/v1/contacts/{contact}"),
     route(
@@ -173,6 +175,7 @@ impl Operation {
     /// The name logs and audit events use.
     pub fn name(self) -> &'static str {
         match self {
+            Operation::ListContacts => "contact.list",
             Operation::GetContact => "contact.get",
             Operation::CorrectContact => "contact.correct",
             Operation::GetConsent => "consent.get",
@@ -221,7 +224,8 @@ impl Operation {
     /// What the caller's key must be allowed to do.
     pub fn scope(self) -> Scope {
         match self {
-            Operation::GetContact
+            Operation::ListContacts
+            | Operation::GetContact
             | Operation::GetConsent
             | Operation::ReadConversation
             | Operation::GetSettings

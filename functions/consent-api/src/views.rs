@@ -32,6 +32,7 @@ pub fn contact(contact: &Contact, now: Timestamp) -> Value {
         "consent": consent_state(&contact.consent),
         "restricted": contact.restricted,
         "taken_over": taken_over,
+        "awaiting_person": taken_over && contact.awaiting_person,
         "taken_over_until": contact
             .taken_over_until
             .filter(|_| taken_over)

@@ -45,6 +45,7 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "patch-settings-retention-out-of-range" => (400, Some("chat_retention_days")),
         "patch-settings-wrong-type" => (400, Some("automation_enabled")),
         "get-audit-bad-limit" => (400, Some("limit")),
+        "get-contacts-unknown-flag" => (400, Some("flag")),
         "get-rights-requests-bad-state" => (400, Some("state")),
         "post-faq" | "post-webhooks" => (201, None),
         "post-webhooks-http-url" => (400, Some("url")),
@@ -92,6 +93,7 @@ async fn every_route_has_a_sample_event() {
             .trim_start_matches("/v1/")
             .replace("contacts/{contact}", "contact");
         let stem = match stem.as_str() {
+            "contacts" => "contacts".to_owned(),
             "contact/consent" => "consent".to_owned(),
             "contact/messages" => "messages".to_owned(),
             "contact/restriction" => "restriction".to_owned(),

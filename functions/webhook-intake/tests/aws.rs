@@ -126,8 +126,12 @@ async fn intake_calls_exactly_what_its_iam_policy_grants() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200, "the person is new again");
-    // Meta delivers everything again, to another instance whose key cache is empty: nothing is
-    // stored twice, and known contacts' data keys are unwrapped to seal what is new.
+    // Meta delivers everything again two hours later, to another instance whose key cache is
+    // empty: nothing is stored twice, known contacts' data keys are unwrapped to seal what is
+    // new, and the contacts who write again move up the contact list.
+    deployment
+        .clock
+        .advance(std::time::Duration::from_secs(2 * 3600));
     let deps = started(&deployment, &calls, &webhook_secret).await;
     deliver_all(&deps, "redelivery").await;
     let answer = handle(&deps, text_delivery("wamid.HALFWAY.2", HALFWAY))

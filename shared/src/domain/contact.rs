@@ -94,6 +94,9 @@ pub struct Contact {
     /// `None` for one that ends only when handed back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taken_over_until: Option<Timestamp>,
+    /// The assistant handed the conversation to a person, and no person has taken it yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_person: bool,
     /// Dispute resolution: deletion suspended.
     #[serde(default)]
     pub legal_hold: bool,
@@ -124,6 +127,7 @@ impl Contact {
             known_minor: false,
             taken_over: false,
             taken_over_until: None,
+            awaiting_person: false,
             legal_hold: false,
             erasure_requested_at: None,
             replaced_by: None,

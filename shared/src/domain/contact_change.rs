@@ -14,6 +14,12 @@ pub enum ContactChange {
     TakeOver {
         until: Timestamp,
     },
+    /// The assistant hands the conversation to a person (the customer asked for one, or it
+    /// could not answer): taken over as [`ContactChange::TakeOver`], and awaiting a person
+    /// until one takes it, answers or hands it back.
+    HandOff {
+        until: Timestamp,
+    },
     /// Automated replies may answer again.
     HandBack,
     /// Restriction of processing (P7): stored, never processed.
@@ -36,7 +42,8 @@ impl ContactChange {
     /// The audit action recording the change.
     pub fn action(&self) -> &'static str {
         match self {
-            ContactChange::TakeOver { .. } => "contact.taken_over",
+            // One action for both: who took it (a person or the assistant) tells them apart.
+            ContactChange::TakeOver { .. } | ContactChange::HandOff { .. } => "contact.taken_over",
             ContactChange::HandBack => "contact.handed_back",
             ContactChange::Restrict => "contact.restricted",
             ContactChange::LiftRestriction => "contact.restriction_lifted",
@@ -65,13 +72,37 @@ impl ContactChange {
             ContactChange::TakeOver { until } if !contact.is_taken_over(now) => {
                 contact.taken_over = true;
                 contact.taken_over_until = Some(*until);
+                contact.awaiting_person = false;
                 Transition::Changed {
                     detail: Some(serde_json::json!({ "until": until.to_rfc3339() })),
                 }
             }
+            // A person takes what the assistant handed off: the period it began stays.
+            ContactChange::TakeOver { .. } if contact.awaiting_person => {
+                contact.awaiting_person = false;
+                Transition::Changed {
+                    detail: contact
+                        .taken_over_until
+                        .map(|until| serde_json::json!({ "until": until.to_rfc3339() })),
+                }
+            }
             ContactChange::TakeOver { .. } => Transition::Unchanged,
+            ContactChange::HandOff { until } if !contact.is_taken_over(now) => {
+                contact.taken_over = true;
+                contact.taken_over_until = Some(*until);
+                contact.awaiting_person = true;
+                Transition::Changed {
+                    detail: Some(serde_json::json!({
+                        "until": until.to_rfc3339(),
+                        "awaiting_person": true,
+                    })),
+                }
+            }
+            // A person has it already, or it waits for one already.
+            ContactChange::HandOff { .. } => Transition::Unchanged,
             ContactChange::HandBack => {
                 contact.taken_over_until = None;
+                contact.awaiting_person = false;
                 flag(&mut contact.taken_over, false)
             }
             ContactChange::Restrict => flag(&mut contact.restricted, true),
@@ -171,6 +202,33 @@ mod tests {
     }
 
     #[test]
+    fn a_hand_off_awaits_a_person_until_one_takes_it_or_hands_it_back() {
+        let mut c = contact();
+        let hand_off = ContactChange::HandOff { until: at(24) };
+        assert!(matches!(
+            hand_off.apply(&mut c, at(0)),
+            Ok(Transition::Changed { detail: Some(_) })
+        ));
+        assert!(c.is_taken_over(at(1)) && c.awaiting_person);
+        assert_eq!(hand_off.apply(&mut c, at(1)), Ok(Transition::Unchanged));
+        // A person takes it: no longer awaiting, and the period the hand-off began stays.
+        let take_over = ContactChange::TakeOver { until: at(30) };
+        assert!(matches!(
+            take_over.apply(&mut c, at(2)),
+            Ok(Transition::Changed { .. })
+        ));
+        assert!(!c.awaiting_person && c.taken_over_until == Some(at(24)));
+        assert_eq!(take_over.apply(&mut c, at(2)), Ok(Transition::Unchanged));
+        // The assistant does not hand off what a person holds.
+        assert_eq!(hand_off.apply(&mut c, at(3)), Ok(Transition::Unchanged));
+        assert!(!c.awaiting_person);
+        ContactChange::HandBack.apply(&mut c, at(4)).unwrap();
+        hand_off.apply(&mut c, at(5)).unwrap();
+        ContactChange::HandBack.apply(&mut c, at(6)).unwrap();
+        assert!(!c.awaiting_person && !c.taken_over);
+    }
+
+    #[test]
     fn a_rectification_names_the_fields_it_changed_and_remembers_them() {
         let mut c = contact();
         let rename = ContactChange::Rectify(ProfileCorrection {
@@ -200,6 +258,7 @@ mod tests {
     fn every_change_has_its_audit_action() {
         let actions: Vec<&str> = [
             ContactChange::TakeOver { until: at(1) },
+            ContactChange::HandOff { until: at(1) },
             ContactChange::HandBack,
             ContactChange::Restrict,
             ContactChange::LiftRestriction,
@@ -211,6 +270,7 @@ mod tests {
         assert_eq!(
             actions,
             [
+                "contact.taken_over",
                 "contact.taken_over",
                 "contact.handed_back",
                 "contact.restricted",

@@ -137,6 +137,18 @@ impl IdentityHasher {
         ))
     }
 
+    /// A contact's search term (a prefix of its number or of a word of its name), as the
+    /// contact list keeps it: keyed and tenant-bound, short (a false match is confirmed
+    /// against the opened profile).
+    pub fn search_term(&self, tenant: &TenantId, term: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(b"mizan/contact-search/v1\0");
+        mac.update(tenant.as_str().as_bytes());
+        mac.update(b"\0");
+        mac.update(term.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+
     /// A short keyed hash for logs, of any value that must be correlatable but not readable.
     pub fn for_logs(&self, value: &str) -> String {
         let mut mac = self.mac();

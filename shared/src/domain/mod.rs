@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod consent;
 pub mod contact;
 pub mod contact_change;
+pub mod contact_search;
 pub mod download_token;
 pub mod export;
 pub mod identity_hash;

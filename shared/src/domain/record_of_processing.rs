@@ -236,7 +236,7 @@ pub fn record(tenant: &Tenant, deployment: &Deployment, now: Timestamp) -> Recor
         security_measures: vec![
             "Each customer's personal data is encrypted (AES-256-GCM) under a data key of their own; erasing the customer destroys the key (crypto-shredding, backups included).",
             "Data keys are wrapped by a key management service (AWS KMS on AWS, a local key file on the embedded backend).",
-            "Identifiers (numbers, user ids) are stored as keyed hashes (HMAC-SHA256) wherever they are used to look a customer up; no key holds a phone number in clear.",
+            "Identifiers (numbers, user ids) are stored as keyed hashes (HMAC-SHA256) wherever they are used to look a customer up; no key holds a phone number in clear. The contact list is searched through keyed hashes of number and name prefixes, and the matches confirmed on the sealed profiles.",
             "Logs never carry message text, phone numbers, names, codes or download tokens.",
             "API keys are stored hashed, carry scopes and can expire; every change to personal data is audited with the key that made it.",
             "Webhook deliveries are checked against Meta's signature (HMAC-SHA256) before anything is stored.",

@@ -1,11 +1,10 @@
 //! Consent history: appended, never rewritten; the contact's current state moves with it.
 
-use super::contacts::ContactDoc;
 use super::{audit_write, from_doc, layout, to_doc, DataError, Store, MAX_OPTIMISTIC_ATTEMPTS};
 use crate::domain::audit::AuditEvent;
 use crate::domain::consent::{ConsentEvent, ConsentState};
 use crate::domain::ids::{ContactId, TenantId};
-use crate::ports::records::{Changes, Condition, Query, Record, StoreError, Write};
+use crate::ports::records::{Condition, Query, Record, StoreError, Write};
 
 /// How committing a consent decision ended.
 pub(super) enum ConsentCommit {
@@ -46,14 +45,10 @@ impl Store {
             else {
                 return Err(DataError::NotFound("contact"));
             };
-            let ContactDoc {
-                mut contact,
-                aliases,
-                seen_digest,
-            } = doc;
             if self.records.get(&history_key, self.now()).await?.is_some() {
-                return Ok(ConsentCommit::AlreadyRecorded(contact.consent));
+                return Ok(ConsentCommit::AlreadyRecorded(doc.contact.consent));
             }
+            let mut contact = doc.contact.clone();
             let mut history = self.consent_history(&event.tenant, &event.contact).await?;
             history.push(event.clone());
             contact.consent = ConsentState::from_history(&history);
@@ -62,19 +57,17 @@ impl Store {
                 record: Record::new(history_key.clone(), layout::kind::CONSENT, to_doc(event)?),
                 condition: Condition::Absent,
             });
-            writes.push(Write::Update {
-                key: record.key.clone(),
-                changes: Changes {
-                    doc: Some(to_doc(&ContactDoc {
-                        contact: contact.clone(),
-                        aliases,
-                        seen_digest,
-                    })?),
-                    version: Some(record.version + 1),
-                    ..Changes::default()
-                },
-                condition: Condition::VersionIs(record.version),
-            });
+            writes.extend(
+                self.contact_writes(
+                    &contact,
+                    Some(&doc),
+                    &doc.aliases,
+                    doc.seen_digest.clone(),
+                    None,
+                )
+                .await?
+                .into_update(record.version),
+            );
             match self.records.transact(writes).await {
                 Ok(()) => return Ok(ConsentCommit::Recorded(contact.consent)),
                 Err(StoreError::ConditionFailed { index }) if index < companions.len() => {

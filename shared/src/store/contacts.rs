@@ -1,20 +1,23 @@
 //! Contacts, found by keyed hashes of their WhatsApp identifiers; profiles sealed per contact.
 
+use super::contact_list::listing_writes;
 use super::{
     audit_write, from_doc, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS,
 };
 use crate::domain::audit::AuditEvent;
 use crate::domain::consent::{Decision, Purpose};
 use crate::domain::contact::{Contact, ContactProfile};
+use crate::domain::contact_search::search_terms;
 use crate::domain::identity_hash::{IdentifierKind, IdentityHash};
 use crate::domain::ids::{ContactId, TenantId};
 use crate::domain::retention::Category;
-use crate::domain::time::{days, Timestamp};
+use crate::domain::time::Timestamp;
 use crate::ports::records::{Changes, Condition, Key, Record, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
-/// How stale `last_seen_at` may get before a new message refreshes it (one write saved per message).
-const LAST_SEEN_RESOLUTION_DAYS: u64 = 1;
+/// How stale `last_seen_at` may get before a new message refreshes it (one write saved per
+/// message); the contact list orders by it, so to the hour.
+const LAST_SEEN_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct ContactDoc {
@@ -25,6 +28,33 @@ pub(super) struct ContactDoc {
     /// Keyed digest of the profile last received: an unchanged one needs no decryption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_digest: Option<String>,
+    /// Keyed hashes of the profile's search terms, copied to the contact list: kept here so a
+    /// write that does not open the profile (consent, legal hold) can still write its entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<String>,
+}
+
+/// Everything a contact's write puts in its transaction.
+pub(super) struct ContactWrites {
+    pub key: Key,
+    pub doc: serde_json::Value,
+    pub sealed: Option<Vec<u8>>,
+    /// The contact list's entry, moved or rewritten when what it keeps changed.
+    pub listing: Vec<Write>,
+}
+
+impl ContactWrites {
+    /// The update of a contact read at `read_version`, then its list entry's writes.
+    pub fn into_update(self, read_version: i64) -> Vec<Write> {
+        let mut writes = vec![contact_update(
+            self.key,
+            self.doc,
+            self.sealed,
+            read_version,
+        )];
+        writes.extend(self.listing);
+        writes
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -230,24 +260,43 @@ impl Store {
         self.hasher.for_logs(&canonical)
     }
 
+    /// The writes that save `contact` over `before` (`None`: a new contact): its document,
+    /// `profile` sealed when given (`None` leaves the stored one), and its list entry. Search
+    /// terms are made again whenever the profile is at hand (given, or opened on `contact`).
     pub(super) async fn contact_writes(
         &self,
         contact: &Contact,
+        before: Option<&ContactDoc>,
         aliases: &[IdentityHash],
         seen_digest: Option<String>,
         profile: Option<&ContactProfile>,
-    ) -> Result<(Key, serde_json::Value, Option<Vec<u8>>), DataError> {
+    ) -> Result<ContactWrites, DataError> {
         let key = layout::contact(&contact.tenant, &contact.id);
-        let doc = to_doc(&ContactDoc {
+        let search = match profile.or(contact.profile.as_ref()) {
+            Some(p) => search_terms(p)
+                .iter()
+                .map(|term| self.hasher.search_term(&contact.tenant, term))
+                .collect(),
+            None => before.map(|b| b.search.clone()).unwrap_or_default(),
+        };
+        let next = ContactDoc {
             contact: contact.clone(),
             aliases: aliases.to_vec(),
             seen_digest,
-        })?;
+            search,
+        };
+        let listing = listing_writes(before, &next)?;
+        let doc = to_doc(&next)?;
         let sealed = match profile {
             Some(p) => Some(self.seal(&contact.tenant, &contact.id, &key, p).await?),
             None => None,
         };
-        Ok((key, doc, sealed))
+        Ok(ContactWrites {
+            key,
+            doc,
+            sealed,
+            listing,
+        })
     }
 
     fn alias_write(
@@ -462,8 +511,13 @@ impl Store {
         }
         let aliases: Vec<IdentityHash> = hashes.iter().map(|(_, h)| h.clone()).collect();
         let digest = Some(self.profile_digest(profile));
-        let (key, doc, sealed) = self
-            .contact_writes(&contact, &aliases, digest, Some(profile))
+        let ContactWrites {
+            key,
+            doc,
+            sealed,
+            listing,
+        } = self
+            .contact_writes(&contact, None, &aliases, digest, Some(profile))
             .await?;
         let mut record = Record::new(key.clone(), layout::kind::CONTACT, doc);
         record.sealed = sealed;
@@ -478,6 +532,7 @@ impl Store {
             record,
             condition: Condition::Absent,
         }];
+        writes.extend(listing);
         for hash in &aliases {
             writes.push(Self::alias_write(tenant, hash, &id)?);
         }
@@ -500,14 +555,14 @@ impl Store {
         hashes: &[(IdentifierKind, IdentityHash)],
         now: Timestamp,
     ) -> Result<ContactUpsert, DataError> {
-        let mut contact = doc.contact;
-        let mut aliases = doc.aliases;
+        let mut contact = doc.contact.clone();
+        let mut aliases = doc.aliases.clone();
         let new_aliases: Vec<IdentityHash> = hashes
             .iter()
             .map(|(_, h)| h.clone())
             .filter(|h| !aliases.contains(h))
             .collect();
-        let seen_is_stale = now.since(contact.last_seen_at) >= days(LAST_SEEN_RESOLUTION_DAYS);
+        let seen_is_stale = now.since(contact.last_seen_at) >= LAST_SEEN_RESOLUTION;
         let digest = self.profile_digest(profile);
         if doc.seen_digest.as_deref() == Some(digest.as_str())
             && new_aliases.is_empty()
@@ -541,16 +596,17 @@ impl Store {
         }
         contact.last_seen_at = contact.last_seen_at.max(now);
         aliases.extend(new_aliases.iter().cloned());
-        let (key, doc, sealed) = self
+        let mut writes = self
             .contact_writes(
                 &contact,
+                Some(&doc),
                 &aliases,
                 Some(digest),
                 profile_changed.then_some(&merged),
             )
-            .await?;
+            .await?
+            .into_update(record.version);
         let version = record.version + 1;
-        let mut writes = vec![contact_update(key, doc, sealed, record.version)];
         for hash in &new_aliases {
             writes.push(Self::alias_write(tenant, hash, &contact.id)?);
         }
@@ -575,11 +631,17 @@ impl Store {
         let Some((_, doc)) = self.contact_record(&c.tenant, &c.id).await? else {
             return Err(DataError::NotFound("contact"));
         };
-        let (key, doc, sealed) = self
-            .contact_writes(c, &doc.aliases, doc.seen_digest.clone(), c.profile.as_ref())
-            .await?;
+        let mut writes = self
+            .contact_writes(
+                c,
+                Some(&doc),
+                &doc.aliases,
+                doc.seen_digest.clone(),
+                c.profile.as_ref(),
+            )
+            .await?
+            .into_update(contact.version);
         let version = contact.version + 1;
-        let mut writes = vec![contact_update(key, doc, sealed, contact.version)];
         if let Some(event) = audit {
             writes.push(audit_write(event)?);
         }

@@ -2,7 +2,8 @@
 //! is unreadable at once, then every item of the contact removed; a keyed hash survives only where
 //! suppression needs it.
 
-use super::contacts::{contact_update, ContactDoc, SuppressionDoc, TombstoneDoc};
+use super::contact_list::listing_key;
+use super::contacts::{contact_update, ContactDoc, ContactWrites, SuppressionDoc, TombstoneDoc};
 use super::{
     audit_write, from_doc, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS,
 };
@@ -54,14 +55,11 @@ impl Store {
         let Some((_, stored)) = self.contact_record(&flagged.tenant, &flagged.id).await? else {
             return Err(DataError::NotFound("contact"));
         };
-        let update = self
+        let mut writes = self
             .erasure_flag(&flagged, &stored, contact.version, now)
             .await?;
-        match self
-            .records
-            .transact(vec![update, audit_write(audit)?])
-            .await
-        {
+        writes.push(audit_write(audit)?);
+        match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { index: 0 }) => {
                 return Err(DataError::Conflict(
                     "the contact changed since it was read".into(),
@@ -76,23 +74,33 @@ impl Store {
     }
 
     /// The update that flags `flagged` (a contact read at `read_version`) for erasure and files
-    /// it in the retention index as due now.
+    /// it in the retention index as due now (first), and the removal of its list entry.
     async fn erasure_flag(
         &self,
         flagged: &Contact,
         stored: &ContactDoc,
         read_version: i64,
         now: Timestamp,
-    ) -> Result<Write, DataError> {
-        let (key, doc, _) = self
-            .contact_writes(flagged, &stored.aliases, stored.seen_digest.clone(), None)
+    ) -> Result<Vec<Write>, DataError> {
+        let ContactWrites {
+            key, doc, listing, ..
+        } = self
+            .contact_writes(
+                flagged,
+                Some(stored),
+                &stored.aliases,
+                stored.seen_digest.clone(),
+                None,
+            )
             .await?;
         let entry = layout::retention_entry(&flagged.tenant, Category::Erasure, &key, now);
         let mut update = contact_update(key, doc, None, read_version);
         if let Write::Update { changes, .. } = &mut update {
             changes.retention = Some(Some(entry));
         }
-        Ok(update)
+        let mut writes = vec![update];
+        writes.extend(listing);
+        Ok(writes)
     }
 
     /// The contact, flagged for erasure before any of its records go (an idle contact the purge
@@ -112,11 +120,13 @@ impl Store {
             if doc.contact.erasure_requested_at.is_some() {
                 return Ok(Some(doc));
             }
-            doc.contact.erasure_requested_at = Some(now);
-            let update = self
-                .erasure_flag(&doc.contact, &doc, record.version, now)
+            let mut flagged = doc.contact.clone();
+            flagged.erasure_requested_at = Some(now);
+            let writes = self
+                .erasure_flag(&flagged, &doc, record.version, now)
                 .await?;
-            match self.records.transact(vec![update]).await {
+            doc.contact = flagged;
+            match self.records.transact(writes).await {
                 Err(StoreError::ConditionFailed { .. }) => continue,
                 other => other?,
             }
@@ -252,6 +262,9 @@ impl Store {
         }
         doomed.push(layout::legal_hold(tenant, contact));
         let removed = doomed.len() + usize::from(found.is_some());
+        // The contact's list entry went with its flag (so it is not counted), unless the
+        // erasure began before the list existed.
+        doomed.extend(found.as_ref().map(listing_key));
         self.records.delete_many(doomed).await?;
         if found.is_some() {
             self.records.delete_many(vec![profile_key]).await?;

@@ -47,6 +47,7 @@ pub mod kind {
     pub const WEBHOOK_ENDPOINT: &str = "webhook_endpoint";
     pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
     pub const WEBHOOK_DELIVERY_REF: &str = "webhook_delivery_ref";
+    pub const CONTACT_LISTING: &str = "contact_listing";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -113,6 +114,19 @@ pub fn contact_partition(tenant: &TenantId, contact: &ContactId) -> String {
 
 pub fn contact(tenant: &TenantId, contact: &ContactId) -> Key {
     Key::new(contact_partition(tenant, contact), "PROFILE")
+}
+
+/// The tenant's contact list, newest activity last: one entry per contact, keyed by when it
+/// last wrote (to the hour), so a page of the list is a range read.
+pub fn contact_list_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#CL")
+}
+
+pub fn contact_listing(tenant: &TenantId, last_seen: Timestamp, contact: &ContactId) -> Key {
+    Key::new(
+        contact_list_partition(tenant),
+        format!("{:013}#{contact}", last_seen.as_millis().max(0)),
+    )
 }
 
 pub fn alias(tenant: &TenantId, hash: &IdentityHash) -> Key {
@@ -458,9 +472,12 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
         | kind::SUPPRESSION
         | kind::WEBHOOK_ENDPOINT
         | CAMPAIGN_KIND => Under(AccountData),
-        kind::CONTACT | kind::ALIAS | kind::CONSENT | kind::PENDING_ERASURE | kind::CHAT_EXPORT => {
-            Under(Contact)
-        }
+        kind::CONTACT
+        | kind::CONTACT_LISTING
+        | kind::ALIAS
+        | kind::CONSENT
+        | kind::PENDING_ERASURE
+        | kind::CHAT_EXPORT => Under(Contact),
         kind::MESSAGE_IN | kind::MESSAGE_OUT | OUTBOUND_ORDER_KIND => Under(ChatContent),
         kind::PENDING_STATUS
         | WAMID_ROUTE_KIND

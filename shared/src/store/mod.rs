@@ -7,6 +7,7 @@ mod audit;
 mod campaigns;
 mod consent;
 mod contact_changes;
+mod contact_list;
 mod contacts;
 mod erasure;
 mod exports;
@@ -24,6 +25,7 @@ mod webhooks;
 
 pub use campaigns::{CampaignCounts, AUDIENCE_CHUNK, COUNTER_SHARDS};
 pub use contact_changes::ChangeOutcome;
+pub use contact_list::ContactFilter;
 pub use contacts::{ContactUpsert, SenderOutcome};
 pub use erasure::{ErasureReason, ErasureReport};
 pub use messages::{PutOutcome, StatusFields, StatusOutcome};

@@ -206,7 +206,7 @@ impl Store {
     /// Whether retention has ended for the contact at `now` under `policy`: idle past its
     /// period and not under legal hold. The purge retires such a contact on its next run;
     /// until then reads must not show it. Costs nothing for a contact seen within its period
-    /// (`last_seen_at` is refreshed daily by its messages); otherwise its newest record decides,
+    /// (`last_seen_at` is refreshed hourly by its messages); otherwise its newest record decides,
     /// as for the purge (the business's own replies count as activity).
     pub async fn contact_retired(
         &self,
@@ -277,9 +277,16 @@ impl Store {
         let Some((_, doc)) = self.contact_record(&held.tenant, &held.id).await? else {
             return Err(DataError::NotFound("contact"));
         };
-        let (key, doc, _) = self
-            .contact_writes(&held, &doc.aliases, doc.seen_digest.clone(), None)
-            .await?;
+        let mut writes = self
+            .contact_writes(
+                &held,
+                Some(&doc),
+                &doc.aliases,
+                doc.seen_digest.clone(),
+                None,
+            )
+            .await?
+            .into_update(contact.version);
         let entry = layout::legal_hold(&held.tenant, &held.id);
         let hold_write = if on {
             Write::Put {
@@ -292,11 +299,8 @@ impl Store {
                 condition: Condition::Always,
             }
         };
-        let writes = vec![
-            super::contacts::contact_update(key, doc, None, contact.version),
-            hold_write,
-            super::audit_write(audit)?,
-        ];
+        writes.push(hold_write);
+        writes.push(super::audit_write(audit)?);
         match self.records.transact(writes).await {
             Err(StoreError::ConditionFailed { index: 0 }) => Err(DataError::Conflict(
                 "the contact changed since it was read".into(),

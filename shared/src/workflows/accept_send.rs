@@ -184,7 +184,8 @@ async fn replay(
 }
 
 /// A person answering takes the conversation over from automation (audited), for the
-/// tenant's take-over time, so the AI does not talk over them.
+/// tenant's take-over time, so the AI does not talk over them; a conversation the assistant
+/// handed off is no longer awaiting a person.
 async fn take_over_if_automated(
     store: &Store,
     tenant: &Tenant,
@@ -192,7 +193,8 @@ async fn take_over_if_automated(
     agent: &ApiKeyId,
 ) -> Result<(), DataError> {
     let now = store.now();
-    if !tenant.settings.automation_enabled || contact.is_taken_over(now) {
+    let awaited = contact.awaiting_person && contact.is_taken_over(now);
+    if !awaited && (!tenant.settings.automation_enabled || contact.is_taken_over(now)) {
         return Ok(());
     }
     store

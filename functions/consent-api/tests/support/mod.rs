@@ -289,6 +289,19 @@ pub fn text_delivery(
 }
 
 /// A request as API Gateway (HTTP API, payload 2.0) hands it to Lambda.
+/// A query string value as a client sends it: spaces, '+' and non-ASCII percent-encoded.
+fn url_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b':' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 pub fn api_request(
     method: &str,
     path: &str,
@@ -302,7 +315,7 @@ pub fn api_request(
     }
     let raw_query = query
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={}", url_encoded(v)))
         .collect::<Vec<_>>()
         .join("&");
     let mut event = json!({

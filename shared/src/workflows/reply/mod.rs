@@ -436,7 +436,7 @@ async fn record_sent(
     Ok(())
 }
 
-/// Marks the conversation taken over by a person (audited), so no automated reply follows.
+/// Hands the conversation to a person (audited): no automated reply follows, and it awaits one.
 async fn take_over(
     deps: &Replier<'_>,
     tenant: &Tenant,
@@ -446,7 +446,7 @@ async fn take_over(
         .change_contact(
             &tenant.id,
             contact,
-            &ContactChange::TakeOver {
+            &ContactChange::HandOff {
                 until: deps.store.now().plus(tenant.settings.takeover_expiry()),
             },
             &Actor::System("ai-reply".into()),
