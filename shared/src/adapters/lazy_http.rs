@@ -3,12 +3,13 @@
 //! an invocation that never calls out (an idle campaign turn, an API request that is not about
 //! templates) need not pay.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub struct LazyHttp {
     timeout: Duration,
     follow_redirects: bool,
+    resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
     client: OnceLock<reqwest::Client>,
 }
 
@@ -18,6 +19,7 @@ impl LazyHttp {
         LazyHttp {
             timeout,
             follow_redirects: true,
+            resolver: None,
             client: OnceLock::new(),
         }
     }
@@ -29,21 +31,30 @@ impl LazyHttp {
         self
     }
 
+    /// A client that resolves host names through `resolver` (which may refuse addresses).
+    pub fn with_resolver(mut self, resolver: Arc<dyn reqwest::dns::Resolve>) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
     /// The client, made now if this is its first use (a failure is not kept: the next call
     /// tries again).
     pub fn client(&self) -> Result<&reqwest::Client, reqwest::Error> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        let built = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(5)))
             .redirect(if self.follow_redirects {
                 reqwest::redirect::Policy::default()
             } else {
                 reqwest::redirect::Policy::none()
-            })
-            .build()?;
+            });
+        if let Some(resolver) = &self.resolver {
+            builder = builder.dns_resolver(resolver.clone());
+        }
+        let built = builder.build()?;
         Ok(self.client.get_or_init(|| built))
     }
 }

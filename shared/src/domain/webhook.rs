@@ -5,6 +5,7 @@ use crate::domain::business_event::{BusinessEvent, EventType};
 use crate::domain::ids::{random_id, TenantId};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// `whk_` + 32 hex digits.
@@ -108,9 +109,20 @@ pub enum UrlError {
 }
 
 impl UrlPolicy {
+    /// Whether a call may connect to `ip`, an address a host name resolved to: a public name
+    /// that resolves to a private or loopback address (DNS rebinding) is refused as the
+    /// address itself would be.
+    pub fn allows_address(self, ip: IpAddr) -> bool {
+        if ip.to_canonical().is_loopback() {
+            return self.allow_loopback;
+        }
+        !is_private_address(ip)
+    }
+
     /// Checks `url`; a server-side request to a private address (cloud metadata, the VPC) is
     /// what a hostile endpoint would aim at, so IP literals of those ranges are refused.
-    /// Names are not resolved here: the sender's HTTP client refuses redirects.
+    /// Names are not resolved here: the sender's HTTP client resolves them through
+    /// [`UrlPolicy::allows_address`] and refuses redirects.
     pub fn check(self, url: &str) -> Result<(), UrlError> {
         if url.len() > 2048 {
             return Err(UrlError::TooLong);
@@ -155,25 +167,32 @@ fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
         || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 fn is_private(host: &str) -> bool {
-    use std::net::IpAddr;
     match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => {
+        Ok(ip) => is_private_address(ip),
+        Err(_) => host.ends_with(".internal") || host.ends_with(".local"),
+    }
+}
+
+/// Private (RFC 1918, unique local), link-local (cloud metadata), CGNAT, unspecified and
+/// broadcast addresses; an IPv4 address written as IPv6 (`::ffff:10.0.0.1`) counts as itself.
+fn is_private_address(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(ip) => {
             ip.is_private()
                 || ip.is_link_local()
                 || ip.is_unspecified()
                 || ip.is_broadcast()
                 || ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1])
         }
-        Ok(IpAddr::V6(ip)) => {
+        IpAddr::V6(ip) => {
             let first = ip.segments()[0];
             ip.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
         }
-        Err(_) => host.ends_with(".internal") || host.ends_with(".local"),
     }
 }
 
@@ -335,6 +354,44 @@ mod tests {
     }
 
     #[test]
+    fn a_name_may_resolve_only_to_public_addresses() {
+        let aws = UrlPolicy::default();
+        let runner = UrlPolicy {
+            allow_loopback: true,
+        };
+        for public in ["203.0.113.9", "8.8.8.8", "2001:db8::1"] {
+            let ip: IpAddr = public.parse().unwrap();
+            assert!(
+                aws.allows_address(ip) && runner.allows_address(ip),
+                "{public}"
+            );
+        }
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.0.10",
+            "169.254.169.254",
+            "100.100.100.200",
+            "0.0.0.0",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            let ip: IpAddr = private.parse().unwrap();
+            assert!(
+                !aws.allows_address(ip) && !runner.allows_address(ip),
+                "{private}"
+            );
+        }
+        for loopback in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            let ip: IpAddr = loopback.parse().unwrap();
+            assert!(!aws.allows_address(ip), "{loopback}");
+            assert!(runner.allows_address(ip), "{loopback}");
+        }
+    }
+
+    #[test]
     fn only_https_to_public_hosts_unless_the_runner_allows_loopback() {
         let aws = UrlPolicy::default();
         assert_eq!(aws.check("https://hooks.example.com/mizan?x=1"), Ok(()));
@@ -353,6 +410,8 @@ mod tests {
             ("https://100.64.0.1/", UrlError::PrivateAddress),
             ("https://[::1]/", UrlError::PrivateAddress),
             ("https://[fd00::1]/", UrlError::PrivateAddress),
+            ("https://[::ffff:10.0.0.1]/", UrlError::PrivateAddress),
+            ("https://[::ffff:127.0.0.1]/", UrlError::PrivateAddress),
             (
                 "https://metadata.google.internal/",
                 UrlError::PrivateAddress,
