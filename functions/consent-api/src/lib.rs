@@ -227,6 +227,8 @@ async fn dispatch(
         Operation::UpdateSettings => settings::update(deps, caller, request).await,
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
         Operation::GetRecordOfProcessing => record_of_processing::get(deps, caller, request).await,
+        Operation::GetAccount => account::get(deps, caller).await,
+        Operation::UpdateAccount => account::update(deps, caller, request).await,
         Operation::CloseAccount => account::close(deps, caller, request).await,
         Operation::ListFaq => faq::list(deps, caller).await,
         Operation::AddFaq => faq::add(deps, caller, request).await,

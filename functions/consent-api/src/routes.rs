@@ -39,6 +39,8 @@ pub enum Operation {
     ListRightsRequests,
     CloseRightsRequest,
     GetRecordOfProcessing,
+    GetAccount,
+    UpdateAccount,
     CloseAccount,
     ListFaq,
     AddFaq,
@@ -140,6 +142,8 @@ pub const ROUTES: &[Route] = &[
         "/v1/campaigns/{id}/cancel",
     ),
     route(Operation::ListRightsRequests, "GET", "/v1/rights-requests"),
+    route(Operation::GetAccount, "GET", "/v1/account"),
+    route(Operation::UpdateAccount, "PATCH", "/v1/account"),
     route(Operation::CloseAccount, "POST", "/v1/account/close"),
     route(Operation::ListFaq, "GET", "/v1/faq"),
     route(Operation::AddFaq, "POST", "/v1/faq"),
@@ -207,6 +211,8 @@ impl Operation {
             Operation::ListRightsRequests => "rights_request.list",
             Operation::CloseRightsRequest => "rights_request.close",
             Operation::GetRecordOfProcessing => "record_of_processing.get",
+            Operation::GetAccount => "account.get",
+            Operation::UpdateAccount => "account.update",
             Operation::CloseAccount => "account.close",
             Operation::ListFaq => "faq.list",
             Operation::AddFaq => "faq.add",
@@ -236,6 +242,7 @@ impl Operation {
             | Operation::CampaignRecipients
             | Operation::ListRightsRequests
             | Operation::GetRecordOfProcessing
+            | Operation::GetAccount
             | Operation::ListFaq => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent
@@ -258,6 +265,7 @@ impl Operation {
             | Operation::SubmitTemplate
             | Operation::DeleteTemplate
             | Operation::CloseAccount
+            | Operation::UpdateAccount
             | Operation::AddFaq
             | Operation::ReplaceFaq
             | Operation::DeleteFaq

@@ -46,6 +46,7 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "patch-settings-wrong-type" => (400, Some("automation_enabled")),
         "get-audit-bad-limit" => (400, Some("limit")),
         "get-contacts-unknown-flag" => (400, Some("flag")),
+        "patch-account-bad-email" => (400, Some("contact_email")),
         "get-rights-requests-bad-state" => (400, Some("state")),
         "post-faq" | "post-webhooks" => (201, None),
         "post-webhooks-http-url" => (400, Some("url")),
@@ -851,6 +852,8 @@ async fn a_key_may_do_only_what_its_scopes_allow() {
         ("GET", c.clone()),
         ("GET", "/v1/settings".into()),
         ("GET", "/v1/audit".into()),
+        ("GET", "/v1/account".into()),
+        ("GET", "/v1/contacts".into()),
     ] {
         assert_eq!(
             as_key(&h, &reader, method, &path, None).await.status,
@@ -865,6 +868,12 @@ async fn a_key_may_do_only_what_its_scopes_allow() {
             "PATCH",
             "/v1/settings".to_owned(),
             Some(json!({"legal_hold": true, "legal_hold_reason": "case 1"})),
+            "admin",
+        ),
+        (
+            "PATCH",
+            "/v1/account".to_owned(),
+            Some(json!({"business_name": "Not mine"})),
             "admin",
         ),
         ("GET", "/v1/api-keys".to_owned(), None, "admin"),

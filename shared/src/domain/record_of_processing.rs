@@ -106,7 +106,7 @@ fn describe(category: Category) -> (&'static str, &'static str, &'static str, &'
         ),
         Category::AccountData => (
             "Business account",
-            "the business's settings, numbers, API keys, templates and campaigns, and suppression hashes of erased customers who opted out",
+            "the business's details (name, industry, contact e-mail and phone, company details; sealed under the account's own key), settings, numbers, API keys, templates and campaigns, and suppression hashes of erased customers who opted out",
             "the business's staff; customers (suppression hashes only)",
             "the account's closure",
             true,

@@ -48,6 +48,7 @@ pub mod kind {
     pub const WEBHOOK_DELIVERY: &str = "webhook_delivery";
     pub const WEBHOOK_DELIVERY_REF: &str = "webhook_delivery_ref";
     pub const CONTACT_LISTING: &str = "contact_listing";
+    pub const ACCOUNT_DETAILS: &str = "account_details";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -76,6 +77,11 @@ pub fn contact_of(tenant: &TenantId, key: &Key) -> Option<ContactId> {
     key.pk
         .strip_prefix(&prefix)
         .and_then(|id| ContactId::parse(id).ok())
+}
+
+/// The business's own details (sealed under the account's key).
+pub fn account_details(tenant: &TenantId) -> Key {
+    Key::new(format!("T#{tenant}"), "ACCOUNT")
 }
 
 pub fn api_key_listing(tenant: &TenantId, key: &ApiKeyId) -> Key {
@@ -462,6 +468,7 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
     use Filing::{Operational, Under};
     let filing = match record_kind {
         kind::TENANT
+        | kind::ACCOUNT_DETAILS
         | kind::TENANT_ENTRY
         | kind::PHONE_NUMBER
         | kind::API_KEY

@@ -2,6 +2,7 @@
 //! personal data, retention-aware reads and idempotent writes are written here once, for both
 //! backends.
 
+mod account_details;
 mod api_keys;
 mod audit;
 mod campaigns;

@@ -255,6 +255,8 @@ impl Store {
             }
         }
         doomed.push(layout::tenant_directory_entry(&tenant.id));
+        // Unreadable first, backups included; then gone.
+        self.shred_account_details(&tenant.id).await?;
         let removed = doomed.len() + 1;
         self.records.delete_many(doomed).await?;
         self.records.delete_many(vec![tenant_key]).await?;

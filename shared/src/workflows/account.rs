@@ -3,6 +3,7 @@
 //! person's messages, campaigns), its keys only export its data for `closed_export_days`, and
 //! the retention purge removes everything of it two years after the closure.
 
+use crate::domain::account_details::{AccountDetails, AccountDetailsPatch, InvalidAccountDetail};
 use crate::domain::audit::{Actor, AuditEvent};
 use crate::domain::ids::TenantId;
 use crate::domain::retention::Category;
@@ -86,4 +87,68 @@ pub fn account_view(tenant: &Tenant) -> Value {
             })
         }
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountDetailsError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidAccountDetail),
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+/// Rectifies the account's details as `actor`: the patch applied to what is stored, saved with
+/// an audit event `account.details_changed` naming the fields (never their values), retried
+/// when someone saved meanwhile. A patch that changes nothing saves and audits nothing.
+pub async fn change_account_details(
+    store: &Store,
+    tenant: &TenantId,
+    patch: &AccountDetailsPatch,
+    actor: Actor,
+) -> Result<AccountDetails, AccountDetailsError> {
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let stored = store.account_details(tenant).await?;
+        let current = stored.as_ref().map(|v| v.value.clone()).unwrap_or_default();
+        let (next, changed) = patch.apply(&current)?;
+        if changed.is_empty() {
+            return Ok(current);
+        }
+        let audit = AuditEvent::new(
+            tenant.clone(),
+            actor.clone(),
+            "account.details_changed",
+            None,
+            store.now(),
+        )
+        .with_detail(json!({ "fields": changed }));
+        match store
+            .save_account_details(tenant, &next, stored.map(|v| v.version), &audit)
+            .await
+        {
+            Ok(_) => return Ok(next),
+            Err(DataError::Conflict(reason)) => last = Some(DataError::Conflict(reason)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| DataError::Conflict("the account details kept changing".into()))
+        .into())
+}
+
+/// The details as the API shows them: every field, `null` when not given.
+pub fn account_details_view(details: &AccountDetails) -> Value {
+    let company = &details.company;
+    json!({
+        "business_name": details.business_name,
+        "industry": details.industry,
+        "contact_email": details.contact_email,
+        "contact_phone": details.contact_phone,
+        "company": {
+            "legal_name": company.legal_name,
+            "address": company.address,
+            "tax_id": company.tax_id,
+            "country": company.country,
+        },
+    })
 }
