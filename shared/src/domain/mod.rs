@@ -1,6 +1,7 @@
 //! Pure types and rules: no I/O, no async.
 
 pub mod account_details;
+pub mod analytics;
 pub mod api_key;
 pub mod audit;
 pub mod business_event;

@@ -79,6 +79,24 @@ pub fn contact_of(tenant: &TenantId, key: &Key) -> Option<ContactId> {
         .and_then(|id| ContactId::parse(id).ok())
 }
 
+pub const ANALYTICS_COUNTER_KIND: &str = "analytics_counter";
+pub const ANALYTICS_MARK_KIND: &str = "analytics_mark";
+
+/// A tenant's usage counters: one partition, sorted by day.
+pub fn analytics_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#AN")
+}
+
+/// One shard of a tenant's day of counters (`day` is `YYYY-MM-DD`).
+pub fn analytics_counter(tenant: &TenantId, day: &str, shard: u64) -> Key {
+    Key::new(analytics_partition(tenant), format!("{day}#{shard:02}"))
+}
+
+/// The mark that a change of the tenant (by its stream event id) was counted.
+pub fn analytics_mark(tenant: &TenantId, event_id: &str) -> Key {
+    Key::new(format!("AM#{tenant}#{event_id}"), "M")
+}
+
 /// The business's own details (sealed under the account's key).
 pub fn account_details(tenant: &TenantId) -> Key {
     Key::new(format!("T#{tenant}"), "ACCOUNT")
@@ -497,10 +515,12 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
         | kind::WEBHOOK_DELIVERY
         | kind::WEBHOOK_DELIVERY_REF => Under(MessageMetadata),
         kind::RAW_PAYLOAD | kind::RAW_DAY_KEY => Under(Quarantine),
+        ANALYTICS_COUNTER_KIND => Under(Analytics),
         kind::EXPORT_JOB | kind::EXPORT_NOTICE => Under(ExportArchive),
         kind::AUDIT | kind::RIGHTS_REQUEST => Under(Audit),
         kind::ERASURE_TOMBSTONE => Under(ErasureTombstone),
         kind::PURGE_CURSOR
+        | ANALYTICS_MARK_KIND
         | kind::RETAINED_CATEGORY
         | kind::RETENTION_SWEPT
         | ACTIVE_CAMPAIGN_KIND

@@ -3,6 +3,7 @@
 //! backends.
 
 mod account_details;
+mod analytics;
 mod api_keys;
 mod audit;
 mod campaigns;
@@ -24,6 +25,7 @@ mod templates;
 mod tenants;
 mod webhooks;
 
+pub use analytics::{CountedOnce, ANALYTICS_SHARDS, MARKS_PER_WRITE};
 pub use campaigns::{CampaignCounts, AUDIENCE_CHUNK, COUNTER_SHARDS};
 pub use contact_changes::ChangeOutcome;
 pub use contact_list::ContactFilter;

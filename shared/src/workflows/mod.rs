@@ -4,6 +4,7 @@
 
 pub mod accept_send;
 pub mod account;
+pub mod analytics;
 pub mod campaign_send;
 pub mod campaigns;
 pub mod erasure;
