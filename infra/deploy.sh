@@ -19,7 +19,7 @@ LOGS="$ROOT/infra/.tools/logs"
 mkdir -p "$LOGS"
 # The most a bootstrap may weigh (issue #23's target: cold starts load the whole binary).
 LIMIT_BYTES=$((8 * 1024 * 1024))
-FUNCTIONS=(webhook-intake ai-reply campaign-sender consent-api data-export data-export-worker retention-purge change-router webhook-sender)
+FUNCTIONS=(webhook-intake ai-reply campaign-sender consent-api data-export data-export-worker retention-purge change-router webhook-sender analytics-counter)
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'infra/deploy.sh: %s\n' "$*" >&2; exit 1; }

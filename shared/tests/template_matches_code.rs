@@ -394,15 +394,25 @@ fn the_stream_has_two_readers_and_the_router_passes_what_makes_events() {
     let pattern = |i: usize| -> serde_json::Value {
         serde_json::from_str(filters[i]["Pattern"].as_str().unwrap()).unwrap()
     };
-    let mut inserted: Vec<&str> = INSERTS.to_vec();
-    inserted.push(kind::EXPORT_JOB);
+    use mizan_shared::workflows::analytics::counting;
+    let union = |lists: &[&[&str]]| -> Vec<String> {
+        let mut all: Vec<String> = lists
+            .iter()
+            .flat_map(|l| l.iter().map(|k| k.to_string()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    };
+    let inserted = union(&[&INSERTS, &counting::INSERTS, &[kind::EXPORT_JOB]]);
     assert_eq!(
         pattern(0),
         serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": inserted}}}})
     );
+    let modified = union(&[&MODIFICATIONS, &counting::MODIFICATIONS]);
     assert_eq!(
         pattern(1),
-        serde_json::json!({"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"kind": {"S": MODIFICATIONS}}}})
+        serde_json::json!({"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"kind": {"S": modified}}}})
     );
     assert_eq!(filters.len(), 2);
 
@@ -429,6 +439,16 @@ fn the_stream_has_two_readers_and_the_router_passes_what_makes_events() {
         "!Ref WebhookDeliveryQueue"
     );
     assert_eq!(yaml(&env["MIZAN_EXPORT_QUEUE_URL"]), "!Ref ExportJobQueue");
+    assert_eq!(
+        yaml(&env["MIZAN_ANALYTICS_QUEUE_URL"]),
+        "!Ref AnalyticsQueue"
+    );
+    let counter = &resource(&t, "AnalyticsCounterFunction")["Properties"]["Events"]["Changes"];
+    assert_eq!(counter["Type"], "SQS");
+    assert_eq!(
+        yaml(&counter["Properties"]["Queue"]),
+        "!GetAtt AnalyticsQueue.Arn"
+    );
     assert_eq!(
         yaml(&sender["Environment"]["Variables"]["MIZAN_WEBHOOK_QUEUE_URL"]),
         "!Ref WebhookDeliveryQueue"
@@ -584,7 +604,7 @@ fn every_function_logs_to_its_own_log_group_kept_for_the_log_retention() {
     }
     groups.sort();
     groups.dedup();
-    assert_eq!(groups.len(), 9, "one log group per function");
+    assert_eq!(groups.len(), 10, "one log group per function");
 }
 
 #[test]
@@ -594,6 +614,7 @@ fn every_failure_queue_alarms_as_soon_as_a_message_waits() {
         ("AiReplyFailuresAlarm", "AiReplyFailureQueue"),
         ("DataExportFailuresAlarm", "DataExportFailureQueue"),
         ("ChangeRouterFailuresAlarm", "ChangeRouterFailureQueue"),
+        ("AnalyticsFailuresAlarm", "AnalyticsFailureQueue"),
         (
             "WebhookDeliveriesDeadAlarm",
             "WebhookDeliveryDeadLetterQueue",
@@ -642,7 +663,7 @@ fn functions_that_open_sealed_contact_data_may_read_and_unwrap_its_key() {
 }
 
 /// The secret variables each function's configuration reads (the code's `from_lookup`s).
-const SECRETS_READ: [(&str, &[&str]); 9] = [
+const SECRETS_READ: [(&str, &[&str]); 10] = [
     (
         "WebhookIntakeFunction",
         &[
@@ -679,6 +700,7 @@ const SECRETS_READ: [(&str, &[&str]); 9] = [
         &["MIZAN_HASH_KEY", "MIZAN_EXPORT_TOKEN_SECRET"],
     ),
     ("ChangeRouterFunction", &["MIZAN_HASH_KEY"]),
+    ("AnalyticsCounterFunction", &["MIZAN_HASH_KEY"]),
     // The hash key derives each endpoint's signing secret.
     ("WebhookSenderFunction", &["MIZAN_HASH_KEY"]),
 ];

@@ -5,10 +5,14 @@
 //!   to the export worker's queue.
 //! - `webhook-sender` takes deliveries from that queue, signs and posts them, and puts back the
 //!   ones to retry (their group waits with them).
+//! - `analytics-counter` counts the changes the router queues for it into the tenants' daily
+//!   usage counters, each once.
 
+pub mod counter;
 pub mod router;
 pub mod sender;
 
+pub use counter::CounterDeps;
 pub use mizan_shared::startup::{StartupError, Wiring};
 pub use router::RouterDeps;
 pub use sender::SenderDeps;

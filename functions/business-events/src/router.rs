@@ -12,6 +12,7 @@ use mizan_shared::ports::change_forward::ChangeForward;
 use mizan_shared::ports::webhook_delivery::DeliveryQueue;
 use mizan_shared::store::Store;
 use mizan_shared::stream_batch::{new_export_job, retry_only, sequence_of};
+use mizan_shared::workflows::analytics::counting::counts_change;
 use mizan_shared::workflows::webhooks::Router;
 use std::sync::Arc;
 
@@ -22,6 +23,9 @@ pub struct RouterDeps {
     pub deliveries: Arc<dyn DeliveryQueue>,
     /// Where new export jobs go for the worker (`None`: the runner's worker reads its feed).
     pub export_jobs: Option<Arc<dyn ChangeForward>>,
+    /// Where countable changes go for the analytics counter (`None`: the runner's counter
+    /// reads its feed).
+    pub analytics: Option<Arc<dyn ChangeForward>>,
 }
 
 impl crate::Wiring for RouterDeps {
@@ -40,11 +44,14 @@ impl crate::Wiring for RouterDeps {
     ) -> Result<RouterDeps, crate::StartupError> {
         let deliveries = queues.require_webhook_queue("by change-router to queue deliveries")?;
         let export_jobs = queues.require_export_queue("by change-router to hand on export jobs")?;
+        let analytics =
+            queues.require_analytics_queue("by change-router to hand on countable changes")?;
         let sdk = crate::aws_sdk(services)?;
         Ok(RouterDeps {
             store: services.store.clone(),
             deliveries: Arc::new(SqsQueue::connect(sdk, deliveries)),
             export_jobs: Some(Arc::new(SqsQueue::connect(sdk, export_jobs))),
+            analytics: Some(Arc::new(SqsQueue::connect(sdk, analytics))),
         })
     }
 }
@@ -56,6 +63,8 @@ pub struct RouterReport {
     pub queued: usize,
     pub replays: usize,
     pub export_jobs: usize,
+    /// Changes handed on to the analytics counter.
+    pub countable: usize,
     /// The sequence number Lambda retries from, if a record failed.
     pub retry_from: Option<String>,
 }
@@ -71,17 +80,22 @@ pub async fn handle(
 pub async fn handle_batch(deps: &RouterDeps, event: &Event) -> RouterReport {
     let mut report = RouterReport::default();
     let mut router = Router::new(&deps.store, deps.deliveries.as_ref());
-    // Export jobs are handed on together at the end; if that fails, the batch is retried from
-    // the first of them.
-    let mut jobs: Vec<EventRecord> = Vec::new();
-    for record in &event.records {
+    // Export jobs and countable changes are handed on together at the end; if that fails,
+    // the batch is retried from the first of them (the records after it route again, which
+    // makes nothing new).
+    let mut jobs: Vec<(usize, EventRecord)> = Vec::new();
+    let mut countable: Vec<(usize, EventRecord)> = Vec::new();
+    for (position, record) in event.records.iter().enumerate() {
         match router.route(record).await {
             Ok(routed) => {
                 report.events += routed.events;
                 report.queued += routed.queued;
                 report.replays += routed.replays;
                 if deps.export_jobs.is_some() && matches!(new_export_job(record), Ok(Some(_))) {
-                    jobs.push(record.clone());
+                    jobs.push((position, record.clone()));
+                }
+                if deps.analytics.is_some() && counts_change(record) {
+                    countable.push((position, record.clone()));
                 }
             }
             Err(e) => {
@@ -95,13 +109,41 @@ pub async fn handle_batch(deps: &RouterDeps, event: &Event) -> RouterReport {
             }
         }
     }
-    if let (Some(forward), Some(first)) = (&deps.export_jobs, jobs.first()) {
-        match forward.forward(&jobs).await {
-            Ok(()) => report.export_jobs = jobs.len(),
+    let mut failed_at: Option<usize> = None;
+    for (forward, records, what, done) in [
+        (
+            &deps.export_jobs,
+            &jobs,
+            "export jobs",
+            &mut report.export_jobs,
+        ),
+        (
+            &deps.analytics,
+            &countable,
+            "countable changes",
+            &mut report.countable,
+        ),
+    ] {
+        let (Some(forward), Some((first, _))) = (forward, records.first()) else {
+            continue;
+        };
+        let batch: Vec<EventRecord> = records.iter().map(|(_, r)| r.clone()).collect();
+        match forward.forward(&batch).await {
+            Ok(()) => *done = batch.len(),
             Err(e) => {
-                tracing::warn!(error = %e, "export jobs could not be handed on; retried");
-                report.retry_from = Some(sequence_of(first));
+                tracing::warn!(error = %e, what, "changes could not be handed on; retried");
+                failed_at = Some(failed_at.map_or(*first, |f| f.min(*first)));
             }
+        }
+    }
+    // Records past a routing failure are not handed on: retry from the earlier point.
+    if let Some(position) = failed_at {
+        let current = report
+            .retry_from
+            .as_ref()
+            .and_then(|from| event.records.iter().position(|r| sequence_of(r) == *from));
+        if current.is_none_or(|p| position < p) {
+            report.retry_from = Some(sequence_of(&event.records[position]));
         }
     }
     tracing::info!(
@@ -110,6 +152,7 @@ pub async fn handle_batch(deps: &RouterDeps, event: &Event) -> RouterReport {
         queued = report.queued,
         replays = report.replays,
         export_jobs = report.export_jobs,
+        countable = report.countable,
         retried = report.retry_from.is_some(),
         "change batch routed"
     );

@@ -1,13 +1,15 @@
-//! The change router and the webhook sender on the AWS adapters (DynamoDB Local; moto for SQS
-//! and Secrets Manager), each through its own role's recorded clients: the IAM contract. The
-//! router queues a message's delivery on the FIFO queue (grouped by endpoint and contact) and
-//! hands a new export job on to the worker's queue; the sender takes the delivery from the
-//! queue as Lambda hands it out, posts it signed, and sets a retry's wait on the queue. Needs
-//! `MIZAN_TEST_DYNAMODB_ENDPOINT` and `MIZAN_TEST_AWS_ENDPOINT` (set by `infra/test.sh`).
+//! The change router, the webhook sender and the analytics counter on the AWS adapters
+//! (DynamoDB Local; moto for SQS and Secrets Manager), each through its own role's recorded
+//! clients: the IAM contract. The router queues a message's delivery on the FIFO queue (grouped
+//! by endpoint and contact) and hands a new export job and the countable message on to their
+//! queues; the sender takes the delivery from the queue as Lambda hands it out, posts it
+//! signed, and sets a retry's wait on the queue; the counter counts the message once, however
+//! often it is handed out. Needs `MIZAN_TEST_DYNAMODB_ENDPOINT` and `MIZAN_TEST_AWS_ENDPOINT`
+//! (set by `infra/test.sh`).
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use mizan_business_events::{router, sender, RouterDeps, SenderDeps};
+use mizan_business_events::{counter, router, sender, CounterDeps, RouterDeps, SenderDeps};
 use mizan_shared::adapters::sqs_queues::SqsQueue;
 use mizan_shared::adapters::webhook_http::HttpWebhookPoster;
 use mizan_shared::domain::audit::Actor;
@@ -34,6 +36,7 @@ const ROUTER_INDIRECT: &[&str] = &[
     "sqs:SendMessage",
 ];
 const SENDER_INDIRECT: &[&str] = &[];
+const COUNTER_INDIRECT: &[&str] = &[];
 
 /// Every message on `queue` now, as Lambda's SQS event source hands them to a function.
 async fn received(queue: &str) -> SqsEvent {
@@ -119,6 +122,24 @@ async fn the_router_and_the_sender_call_exactly_what_their_iam_policies_grant() 
         .await,
         events::stream_insert(&seeding.store, layout::export(&tenant.id, &job.id), 2).await,
     ];
+    // The assistant's answer, five seconds on: counted with its response time.
+    let reply = seed::text_message(
+        &seeding.store,
+        (&tenant.id, &contact),
+        "wamid.AWS2",
+        Direction::Outbound,
+        "Oui, nous livrons.",
+        now.plus(std::time::Duration::from_secs(5)),
+    )
+    .await;
+    batch.records.push(
+        events::stream_insert(
+            &seeding.store,
+            layout::message(&tenant.id, &contact, &reply.id),
+            3,
+        )
+        .await,
+    );
 
     // The router, as its Lambda starts.
     let router_calls = AwsCalls::default();
@@ -127,13 +148,44 @@ async fn the_router_and_the_sender_call_exactly_what_their_iam_policies_grant() 
     let router_deps = RouterDeps {
         store: role.store,
         deliveries: Arc::new(SqsQueue::new(sqs.clone(), &deployment.webhook_queue)),
-        export_jobs: Some(Arc::new(SqsQueue::new(sqs, &deployment.export_queue))),
+        export_jobs: Some(Arc::new(SqsQueue::new(
+            sqs.clone(),
+            &deployment.export_queue,
+        ))),
+        analytics: Some(Arc::new(SqsQueue::new(sqs, &deployment.analytics_queue))),
     };
     let report = router::handle_batch(&router_deps, &batch).await;
     assert_eq!(
-        (report.queued, report.export_jobs, report.retry_from),
-        (1, 1, None)
+        (
+            report.queued,
+            report.export_jobs,
+            report.countable,
+            report.retry_from
+        ),
+        (1, 1, 2, None)
     );
+
+    // The counter counts the message, once however often SQS hands it out.
+    let counter_calls = AwsCalls::default();
+    let (role, _) = deployment.start_up(&counter_calls, &[]).await;
+    let counter_deps = CounterDeps { store: role.store };
+    let countable = received(&deployment.analytics_queue).await;
+    assert_eq!(countable.records.len(), 2);
+    for _ in 0..2 {
+        let response = counter::handle(&counter_deps, countable.clone())
+            .await
+            .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let day = mizan_shared::domain::analytics::day_of(seeding.store.now());
+    let counted = seeding
+        .store
+        .analytics_days(&tenant.id, &day, &day)
+        .await
+        .unwrap();
+    assert_eq!(counted[&day].get("messages.in.text"), Some(&1));
+    assert_eq!(counted[&day].get("messages.out.ai.text"), Some(&1));
+    assert_eq!(counted[&day].get("response.le_10"), Some(&1));
     let jobs = received(&deployment.export_queue).await;
     assert_eq!(jobs.records.len(), 1);
     let forwarded: aws_lambda_events::event::dynamodb::EventRecord =
@@ -196,4 +248,5 @@ async fn the_router_and_the_sender_call_exactly_what_their_iam_policies_grant() 
 
     iam_policy::assert_contract("ChangeRouterFunction", &router_calls, ROUTER_INDIRECT);
     iam_policy::assert_contract("WebhookSenderFunction", &sender_calls, SENDER_INDIRECT);
+    iam_policy::assert_contract("AnalyticsCounterFunction", &counter_calls, COUNTER_INDIRECT);
 }

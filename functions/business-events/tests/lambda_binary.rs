@@ -1,9 +1,11 @@
-//! The real `change-router` and `webhook-sender` binaries, started as Lambda starts them (the
-//! environment `template.yaml` gives each, DynamoDB Local and moto, a Runtime API of our own):
-//! the router queues a message's delivery on the FIFO queue and hands an export job on; the
-//! sender takes the delivery from the queue and, as a Lambda may only call public HTTPS
-//! endpoints, refuses the loopback receiver and reports the delivery for retry; an event of the
-//! wrong shape is the runtime's error; a missing queue stops the start naming the variable.
+//! The real `change-router`, `webhook-sender` and `analytics-counter` binaries, started as
+//! Lambda starts them (the environment `template.yaml` gives each, DynamoDB Local and moto, a
+//! Runtime API of our own): the router queues a message's delivery on the FIFO queue and hands
+//! the message on to the analytics queue; the sender takes the delivery from the queue and, as a
+//! Lambda may only call public HTTPS endpoints, refuses the loopback receiver and reports the
+//! delivery for retry; the counter counts the message once, and reports a message that is no
+//! stream record for retry; an event of the wrong shape is the runtime's error; a missing queue
+//! stops the start naming the variable.
 
 use aws_lambda_events::event::dynamodb::Event;
 use mizan_shared::domain::audit::Actor;
@@ -129,8 +131,57 @@ async fn the_router_binary_queues_deliveries_and_the_sender_binary_takes_them() 
     assert_eq!(logged.value.state, DeliveryState::Pending);
     assert_eq!(logged.value.last_error.as_deref(), Some("url_refused"));
     sender.api.invoke(json!({"Records": "none"})).await.error();
+
+    let got = aws_emulators::sqs(None)
+        .receive_message()
+        .queue_url(&deployment.analytics_queue)
+        .send()
+        .await
+        .unwrap();
+    let countable = &got.messages()[0];
+    let sqs_message = |id: &str, body: &str| {
+        json!({
+            "messageId": id,
+            "receiptHandle": "r",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:analytics",
+            "awsRegion": "us-east-1"
+        })
+    };
+    let counter = lambda_binary::start_function(
+        &deployment,
+        "AnalyticsCounterFunction",
+        env!("CARGO_BIN_EXE_analytics-counter"),
+        &[],
+    )
+    .await;
+    let batch = json!({"Records": [
+        sqs_message("m-1", countable.body().unwrap()),
+        sqs_message("m-2", "not a stream record"),
+    ]});
+    for _ in 0..2 {
+        let answer = counter.api.invoke(batch.clone()).await.response();
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]}),
+            "{}",
+            counter.logs()
+        );
+    }
+    let day = mizan_shared::domain::analytics::day_of(seeding.store.now());
+    let counted = seeding
+        .store
+        .analytics_days(&tenant.id, &day, &day)
+        .await
+        .unwrap();
+    assert_eq!(counted[&day].get("messages.in.text"), Some(&1));
+    counter.api.invoke(json!({"Records": 7})).await.error();
     router.assert_logs_are_json_without(&["212600000801", "Bonjour"]);
     sender.assert_logs_are_json_without(&["212600000801", "Bonjour"]);
+    counter.assert_logs_are_json_without(&["212600000801", "Bonjour"]);
 }
 
 #[tokio::test]

@@ -217,6 +217,7 @@ async fn the_runner_s_router_hands_no_export_job_on() {
         store: h.store().clone(),
         deliveries: queue,
         export_jobs: None,
+        analytics: None,
     };
     let report = router::handle_batch(&deps, &batch).await;
     assert_eq!((report.export_jobs, report.retry_from), (0, None));

@@ -7,7 +7,8 @@
 //! - data-export worker: a `feed::StreamConsumer` for export job records (on AWS the change
 //!   router hands them to its queue; the feed has no limit of two readers).
 //! - business-events: the change router as a `feed::StreamConsumer`, queueing webhook
-//!   deliveries on an in-process FIFO queue whose turns the webhook sender takes.
+//!   deliveries on an in-process FIFO queue whose turns the webhook sender takes; the analytics
+//!   counter as another (on AWS it reads the queue the router fills).
 //! - retention-purge: a `schedule::Schedule` (`schedule::DEFAULT_INTERVAL` unless it needs another).
 //! - the campaign sender: a `schedule::Schedule` every second.
 
@@ -50,9 +51,38 @@ pub fn stream_consumers(
                 store: services.store.clone(),
                 deliveries: deliveries.clone(),
                 export_jobs: None,
+                analytics: None,
             },
         }),
+        Arc::new(AnalyticsCounter {
+            store: services.store.clone(),
+        }),
     ])
+}
+
+/// The analytics counter hosted on the feed (on AWS the change router hands it countable
+/// changes through a queue): each change counted once, so a batch the feed retries adds
+/// nothing twice.
+struct AnalyticsCounter {
+    store: Store,
+}
+
+#[async_trait]
+impl StreamConsumer for AnalyticsCounter {
+    fn name(&self) -> &str {
+        "analytics-counter"
+    }
+
+    async fn handle(&self, event: Event) -> Result<(), String> {
+        let report = mizan_shared::workflows::analytics::count_changes(&self.store, &event.records)
+            .await
+            .map_err(|e| e.to_string())?;
+        // A record no retry can read would stop the feed for good: it is logged and left out.
+        for unread in &report.undecodable {
+            tracing::error!(event_id = %unread.event_id, reason = %unread.reason, "a change could not be counted");
+        }
+        Ok(())
+    }
 }
 
 // business-events -----------------------------------------------------------------------------

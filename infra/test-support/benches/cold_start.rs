@@ -153,6 +153,13 @@ async fn run() {
             extra: vec![],
             event: serde_json::from_str(&events::text("webhook-sender", "deliveries")).unwrap(),
         },
+        Case {
+            name: "analytics-counter (SQS batch of five changes)",
+            function: "AnalyticsCounterFunction",
+            command: binary("analytics-counter"),
+            extra: vec![],
+            event: serde_json::from_str(&events::text("analytics-counter", "changes")).unwrap(),
+        },
     ];
     // What reading the secrets costs: the same function with its secrets in plain variables
     // (how it ran before the hardening issue moved them to Secrets Manager).

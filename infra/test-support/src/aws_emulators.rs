@@ -168,6 +168,8 @@ pub struct Deployment {
     /// The webhook deliveries' FIFO queue and the export jobs' queue (URLs).
     pub webhook_queue: String,
     pub export_queue: String,
+    /// Countable changes, from the router to the analytics counter.
+    pub analytics_queue: String,
     pub clock: Arc<ManualClock>,
 }
 
@@ -205,6 +207,7 @@ impl Deployment {
             core_secret,
             webhook_queue: create_queue("webhooks", true).await,
             export_queue: create_queue("export-jobs", false).await,
+            analytics_queue: create_queue("analytics", false).await,
             clock: Arc::new(ManualClock::at(Timestamp::from_millis(START))),
         }
     }
@@ -220,6 +223,7 @@ impl Deployment {
             r.name(&self.key_arn, "DataKey");
             r.name(queue_name(&self.webhook_queue), "WebhookDeliveryQueue");
             r.name(queue_name(&self.export_queue), "ExportJobQueue");
+            r.name(queue_name(&self.analytics_queue), "AnalyticsQueue");
         }
         let dynamodb = dynamodb(recorder);
         let envelope = Envelope::new(

@@ -77,6 +77,10 @@ pub async fn resources(
             deployment.webhook_queue.clone(),
         ),
         ("ExportJobQueue".to_owned(), deployment.export_queue.clone()),
+        (
+            "AnalyticsQueue".to_owned(),
+            deployment.analytics_queue.clone(),
+        ),
         // The API's id, in the address download links sent in the chat point at.
         ("HttpApi".to_owned(), "mizanlocal".to_owned()),
     ]);

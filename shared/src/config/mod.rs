@@ -772,12 +772,14 @@ mod processing_deployment_tests {
 }
 
 /// The queues of the functions that carry events to the businesses' webhooks: where the
-/// router queues deliveries (`MIZAN_WEBHOOK_QUEUE_URL`, an SQS FIFO queue) and new export jobs
-/// for the worker (`MIZAN_EXPORT_QUEUE_URL`); the sender takes deliveries from the first.
+/// router queues deliveries (`MIZAN_WEBHOOK_QUEUE_URL`, an SQS FIFO queue), new export jobs
+/// for the worker (`MIZAN_EXPORT_QUEUE_URL`) and countable changes for the analytics counter
+/// (`MIZAN_ANALYTICS_QUEUE_URL`); the sender takes deliveries from the first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventQueues {
     pub webhook_queue_url: Option<String>,
     pub export_queue_url: Option<String>,
+    pub analytics_queue_url: Option<String>,
 }
 
 impl EventQueues {
@@ -786,6 +788,7 @@ impl EventQueues {
         EventQueues {
             webhook_queue_url: env.optional("MIZAN_WEBHOOK_QUEUE_URL"),
             export_queue_url: env.optional("MIZAN_EXPORT_QUEUE_URL"),
+            analytics_queue_url: env.optional("MIZAN_ANALYTICS_QUEUE_URL"),
         }
     }
 
@@ -795,6 +798,16 @@ impl EventQueues {
             .clone()
             .ok_or_else(|| ConfigError::Missing {
                 var: "MIZAN_WEBHOOK_QUEUE_URL",
+                context: for_what.to_owned(),
+            })
+    }
+
+    /// The analytics queue's URL, required `for_what`.
+    pub fn require_analytics_queue(&self, for_what: &str) -> Result<String, ConfigError> {
+        self.analytics_queue_url
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                var: "MIZAN_ANALYTICS_QUEUE_URL",
                 context: for_what.to_owned(),
             })
     }

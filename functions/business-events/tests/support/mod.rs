@@ -117,6 +117,7 @@ pub async fn harness() -> Harness {
         store: system.store().clone(),
         deliveries: queue.clone(),
         export_jobs: Some(forward.clone()),
+        analytics: None,
     };
     let sender = SenderDeps {
         store: system.store().clone(),

@@ -1,0 +1,14 @@
+//! Lambda entry point of the analytics counter: changes from the router's analytics queue.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use mizan_business_events::{counter, CounterDeps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    mizan_shared::telemetry::init();
+    let deps: CounterDeps = mizan_shared::startup::from_env().await?;
+    run(service_fn(|event: LambdaEvent<_>| {
+        counter::handle(&deps, event.payload)
+    }))
+    .await
+}
