@@ -142,6 +142,9 @@ EVENTS = {
     ),
     "get-audit": event("GET", "/v1/audit", query={"limit": "20"}),
     "get-account": event("GET", "/v1/account"),
+    "get-analytics": event("GET", "/v1/analytics", query={"from": "2026-11-01", "to": "2026-11-30", "granularity": "day"}),
+    "get-analytics-report": event("GET", "/v1/analytics/report", query={"from": "2026-11-01", "to": "2026-11-30"}),
+    "get-analytics-bad-granularity": event("GET", "/v1/analytics", query={"granularity": "week"}),
     "patch-account": event(
         "PATCH",
         "/v1/account",

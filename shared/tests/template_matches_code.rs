@@ -583,7 +583,7 @@ fn every_function_logs_to_its_own_log_group_kept_for_the_log_retention() {
     let all = functions(&t);
     assert_eq!(
         all.len(),
-        9,
+        10,
         "{:?}",
         all.iter().map(|(id, _)| id).collect::<Vec<_>>()
     );

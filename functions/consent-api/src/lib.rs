@@ -5,6 +5,7 @@
 //! a missing one. Every change commits with its audit event. Routes: [`ROUTES`].
 
 mod account;
+mod analytics;
 mod api_keys;
 mod audit_trail;
 mod campaigns;
@@ -228,6 +229,8 @@ async fn dispatch(
         Operation::GetAudit => audit_trail::list(deps, caller, request).await,
         Operation::GetRecordOfProcessing => record_of_processing::get(deps, caller, request).await,
         Operation::GetAccount => account::get(deps, caller).await,
+        Operation::GetAnalytics => analytics::get(deps, caller, request).await,
+        Operation::GetAnalyticsReport => analytics::report(deps, caller, request).await,
         Operation::UpdateAccount => account::update(deps, caller, request).await,
         Operation::CloseAccount => account::close(deps, caller, request).await,
         Operation::ListFaq => faq::list(deps, caller).await,

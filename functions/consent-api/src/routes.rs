@@ -41,6 +41,8 @@ pub enum Operation {
     GetRecordOfProcessing,
     GetAccount,
     UpdateAccount,
+    GetAnalytics,
+    GetAnalyticsReport,
     CloseAccount,
     ListFaq,
     AddFaq,
@@ -143,6 +145,8 @@ pub const ROUTES: &[Route] = &[
     ),
     route(Operation::ListRightsRequests, "GET", "/v1/rights-requests"),
     route(Operation::GetAccount, "GET", "/v1/account"),
+    route(Operation::GetAnalytics, "GET", "/v1/analytics"),
+    route(Operation::GetAnalyticsReport, "GET", "/v1/analytics/report"),
     route(Operation::UpdateAccount, "PATCH", "/v1/account"),
     route(Operation::CloseAccount, "POST", "/v1/account/close"),
     route(Operation::ListFaq, "GET", "/v1/faq"),
@@ -212,6 +216,8 @@ impl Operation {
             Operation::CloseRightsRequest => "rights_request.close",
             Operation::GetRecordOfProcessing => "record_of_processing.get",
             Operation::GetAccount => "account.get",
+            Operation::GetAnalytics => "analytics.get",
+            Operation::GetAnalyticsReport => "analytics.report",
             Operation::UpdateAccount => "account.update",
             Operation::CloseAccount => "account.close",
             Operation::ListFaq => "faq.list",
@@ -243,6 +249,8 @@ impl Operation {
             | Operation::ListRightsRequests
             | Operation::GetRecordOfProcessing
             | Operation::GetAccount
+            | Operation::GetAnalytics
+            | Operation::GetAnalyticsReport
             | Operation::ListFaq => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent

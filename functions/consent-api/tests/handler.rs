@@ -47,6 +47,7 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "get-audit-bad-limit" => (400, Some("limit")),
         "get-contacts-unknown-flag" => (400, Some("flag")),
         "patch-account-bad-email" => (400, Some("contact_email")),
+        "get-analytics-bad-granularity" => (400, Some("granularity")),
         "get-rights-requests-bad-state" => (400, Some("state")),
         "post-faq" | "post-webhooks" => (201, None),
         "post-webhooks-http-url" => (400, Some("url")),
@@ -95,6 +96,7 @@ async fn every_route_has_a_sample_event() {
             .replace("contacts/{contact}", "contact");
         let stem = match stem.as_str() {
             "contacts" => "contacts".to_owned(),
+            "analytics/report" => "analytics-report".to_owned(),
             "contact/consent" => "consent".to_owned(),
             "contact/messages" => "messages".to_owned(),
             "contact/restriction" => "restriction".to_owned(),

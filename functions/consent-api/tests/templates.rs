@@ -37,10 +37,7 @@ impl Api {
         let response = handle(&self.deps, request).await.unwrap();
         let status = response.status().as_u16();
         let bytes: &[u8] = response.body().as_ref();
-        Answer {
-            status,
-            body: serde_json::from_slice(bytes).unwrap_or(Value::Null),
-        }
+        Answer::json(status, serde_json::from_slice(bytes).unwrap_or(Value::Null))
     }
 
     async fn as_a(&self, method: &str, path: &str, body: Option<Value>) -> Answer {

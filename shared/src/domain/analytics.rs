@@ -165,6 +165,85 @@ impl Summary {
     }
 }
 
+/// How a range of days is summed up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    Day,
+    Month,
+}
+
+impl Granularity {
+    pub fn parse(text: &str) -> Option<Granularity> {
+        match text {
+            "day" => Some(Granularity::Day),
+            "month" => Some(Granularity::Month),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Day => "day",
+            Granularity::Month => "month",
+        }
+    }
+}
+
+/// One day or month of a range: its counters, and what they add up to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Period {
+    /// `2026-12-05`, or `2026-12`.
+    pub name: String,
+    pub counts: Counts,
+    pub summary: Summary,
+}
+
+/// Every day from `from` to `to` (both `YYYY-MM-DD`, `from` first), named.
+pub fn days_between(from: &str, to: &str) -> Vec<String> {
+    let start = Timestamp::parse_rfc3339(&format!("{from}T00:00:00Z"));
+    let end = Timestamp::parse_rfc3339(&format!("{to}T00:00:00Z"));
+    let (Ok(mut day), Ok(end)) = (start, end) else {
+        return Vec::new();
+    };
+    let mut days = Vec::new();
+    while day <= end {
+        days.push(day_of(day));
+        day = day.plus(std::time::Duration::from_secs(86_400));
+    }
+    days
+}
+
+/// The range's periods, each day (or month) present whether or not it has counters, so a
+/// chart's axis has no gaps.
+pub fn periods(
+    by_day: &BTreeMap<String, Counts>,
+    from: &str,
+    to: &str,
+    granularity: Granularity,
+) -> Vec<Period> {
+    let mut named: Vec<(String, Counts)> = Vec::new();
+    for day in days_between(from, to) {
+        let name = match granularity {
+            Granularity::Day => day.clone(),
+            Granularity::Month => month_of(&day).to_owned(),
+        };
+        if named.last().is_none_or(|(last, _)| *last != name) {
+            named.push((name, Counts::new()));
+        }
+        if let (Some((_, counts)), Some(more)) = (named.last_mut(), by_day.get(&day)) {
+            add(counts, more);
+        }
+    }
+    named
+        .into_iter()
+        .map(|(name, counts)| Period {
+            summary: Summary::of(&counts),
+            name,
+            counts,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +289,31 @@ mod tests {
         assert_eq!(s.response_median_seconds, Some(10));
         assert_eq!(s.response_p90_seconds, Some(60));
         assert_eq!(Summary::of(&Counts::new()).automation_rate, None);
+    }
+
+    #[test]
+    fn a_range_has_every_day_or_month_with_or_without_counters() {
+        let by_day = BTreeMap::from([
+            ("2026-01-31".to_owned(), counts(&[("messages.in.text", 2)])),
+            ("2026-02-01".to_owned(), counts(&[("messages.in.text", 3)])),
+        ]);
+        let days = periods(&by_day, "2026-01-30", "2026-02-02", Granularity::Day);
+        let names: Vec<&str> = days.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02"]
+        );
+        assert_eq!(days[1].summary.messages_in, 2);
+        assert!(days[0].counts.is_empty());
+        let months = periods(&by_day, "2026-01-30", "2026-02-02", Granularity::Month);
+        let totals: Vec<(&str, u64)> = months
+            .iter()
+            .map(|p| (p.name.as_str(), p.summary.messages_in))
+            .collect();
+        assert_eq!(totals, [("2026-01", 2), ("2026-02", 3)]);
+        assert_eq!(days_between("2026-02-28", "2026-03-01").len(), 2);
+        assert!(days_between("2026-03-02", "2026-03-01").is_empty());
+        assert_eq!(Granularity::parse("week"), None);
     }
 
     #[test]

@@ -60,10 +60,20 @@ impl Reply {
             Some((media_type, text)) => (media_type, text),
             None => ("application/json", self.body.to_string()),
         };
-        Response::builder()
+        let mut response = Response::builder()
             .status(self.status)
             .header("content-type", media_type)
-            .header("cache-control", "no-store")
+            .header("cache-control", "no-store");
+        if media_type.starts_with("text/html") {
+            // Pages are self-contained: no script, nothing fetched, inline styles only.
+            response = response
+                .header(
+                    "content-security-policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                )
+                .header("x-content-type-options", "nosniff");
+        }
+        response
             .body(Body::Text(text))
             .expect("a response is valid")
     }

@@ -87,10 +87,35 @@ pub async fn harness() -> Harness {
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
+    /// The JSON body (`null` for an empty one or a text document).
     pub body: Value,
+    raw: String,
+    headers: Vec<(String, String)>,
 }
 
 impl Answer {
+    /// An answer made of a JSON body (for handlers called another way).
+    pub fn json(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            raw: body.to_string(),
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The body as text (a CSV or HTML document).
+    pub fn text(&self) -> String {
+        self.raw.clone()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn error_field(&self) -> Option<&str> {
         self.body["error"]["field"].as_str()
     }
@@ -108,20 +133,40 @@ impl Harness {
     pub async fn call(&self, request: Request) -> Answer {
         let response = handle(&self.deps, request).await.unwrap();
         let status = response.status().as_u16();
-        if status != 204 {
-            assert_eq!(
-                response.headers()["content-type"],
-                "application/json",
-                "every answer is JSON"
-            );
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        // Every answer is JSON but a document asked for (CSV, HTML, Markdown); errors always.
+        let document = status < 300 && content_type.starts_with("text/");
+        if status != 204 && !document {
+            assert_eq!(content_type, "application/json", "every answer is JSON");
         }
         let bytes: &[u8] = response.body().as_ref();
-        let body = if bytes.is_empty() {
+        let raw = String::from_utf8_lossy(bytes).into_owned();
+        let body = if bytes.is_empty() || document {
             Value::Null
         } else {
             serde_json::from_slice(bytes).expect("the body is JSON")
         };
-        Answer { status, body }
+        Answer {
+            status,
+            body,
+            raw,
+            headers,
+        }
     }
 
     /// A request from tenant A's key.

@@ -3,6 +3,7 @@
 //! also measures the response time from the first customer message it answers.
 
 pub mod counting;
+pub mod report;
 
 use crate::domain::analytics::response_metric;
 use crate::store::{CountedOnce, DataError, Store};
