@@ -12,6 +12,7 @@ use mizan_shared::store::{ExportNotice, OutboundOrder};
 use mizan_shared::stream_batch::{
     new_export_notice, new_inbound_message, new_outbound_order, retry_only, sequence_of,
 };
+use mizan_shared::workflows::analytics::{count_skips, SkippedBurst};
 use mizan_shared::workflows::outbound_send::{send_order, SendOutcome};
 use mizan_shared::workflows::reply::{reply_to_burst, Outcome, Replier, ReplyError};
 use mizan_shared::workflows::rights_chat::{deliver_export_notice, NoticeOutcome, RightsDesk};
@@ -20,6 +21,14 @@ use tokio::sync::Semaphore;
 
 /// How many contacts' replies one invocation makes at the same time.
 const CONCURRENT_REPLIES: usize = 8;
+
+/// One contact's new messages in a batch, and their records' sequence numbers and event ids.
+#[derive(Default)]
+struct Burst {
+    messages: Vec<Message>,
+    sequences: Vec<String>,
+    event_ids: Vec<String>,
+}
 
 /// What a batch did, per contact, and which records Lambda must retry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,8 +55,9 @@ pub async fn handle(
 
 pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
     let mut report = BatchReport::default();
-    // Each contact's new messages (metadata only) and the sequence numbers of their records.
-    let mut bursts: BTreeMap<(TenantId, ContactId), (Vec<Message>, Vec<String>)> = BTreeMap::new();
+    // Each contact's new messages (metadata only) and the sequence numbers and event ids of
+    // their records.
+    let mut bursts: BTreeMap<(TenantId, ContactId), Burst> = BTreeMap::new();
     let mut orders: Vec<(OutboundOrder, String)> = Vec::new();
     let mut notices: Vec<(ExportNotice, String)> = Vec::new();
     for record in &event.records {
@@ -79,11 +89,12 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
         }
         match new_inbound_message(record) {
             Ok(Some(message)) => {
-                let (messages, sequences) = bursts
+                let burst = bursts
                     .entry((message.tenant.clone(), message.contact.clone()))
                     .or_default();
-                messages.push(message);
-                sequences.push(sequence_of(record));
+                burst.messages.push(message);
+                burst.sequences.push(sequence_of(record));
+                burst.event_ids.push(record.event_id.clone());
             }
             Ok(None) => report.ignored += 1,
             Err(e) => {
@@ -113,28 +124,43 @@ pub async fn handle_batch(deps: &Deps, event: Event) -> BatchReport {
         history: deps.history,
         rights: rights(),
     };
-    let replies = bursts
-        .into_iter()
-        .map(|((tenant, contact), (burst, sequences))| {
-            let (permits, replier) = (&permits, &replier);
-            async move {
-                let _permit = permits.acquire().await;
-                let outcome = reply_to_burst(replier, &tenant, &contact, &burst).await;
-                (tenant, contact, sequences, outcome)
-            }
-        });
-    for (tenant, contact, sequences, outcome) in join_all(replies).await {
+    let replies = bursts.into_iter().map(|((tenant, contact), burst)| {
+        let (permits, replier) = (&permits, &replier);
+        async move {
+            let _permit = permits.acquire().await;
+            let outcome = reply_to_burst(replier, &tenant, &contact, &burst.messages).await;
+            (tenant, contact, burst, outcome)
+        }
+    });
+    let mut skipped = Vec::new();
+    for (tenant, contact, burst, outcome) in join_all(replies).await {
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
                 log_failure(deps, &tenant, &contact, &e);
-                report.failures.extend(sequences);
+                report.failures.extend(burst.sequences);
                 Outcome::Failed {
                     retryable: e.is_retryable(),
                 }
             }
         };
+        if let (Outcome::Skipped(reason), Some(first), Some(newest)) = (
+            &outcome,
+            burst.event_ids.first(),
+            burst.messages.iter().map(|m| m.sent_at).max(),
+        ) {
+            skipped.push(SkippedBurst {
+                tenant: tenant.clone(),
+                sent_at: newest,
+                event_id: first.clone(),
+                reason: *reason,
+            });
+        }
         report.outcomes.push((tenant, contact, outcome));
+    }
+    // Usage analytics of what was not answered; a failure here loses a count, never a reply.
+    if let Err(e) = count_skips(&deps.store, &skipped).await {
+        tracing::warn!(error = %e, skipped = skipped.len(), "skipped replies were not counted");
     }
     let sends = orders.into_iter().map(|(order, sequence)| {
         let permits = &permits;

@@ -662,12 +662,39 @@ async fn opted_out_blocked_restricted_taken_over_and_out_of_window_contacts_get_
         .await;
     let event = h.stream_event().await;
     h.later(Duration::from_secs(24 * 3600));
-    let report = handle_batch(&h.deps, event).await;
+    let report = handle_batch(&h.deps, event.clone()).await;
     assert_eq!(
         Harness::outcomes(&report),
         vec![Outcome::Skipped(SkipReason::WindowClosed)]
     );
     assert!(h.graph.text_attempts().is_empty());
+
+    // Usage analytics count each skipped message once, by reason, a retried batch included.
+    handle_batch(&h.deps, event).await;
+    let mut skipped = mizan_shared::domain::analytics::Counts::new();
+    for counts in store
+        .analytics_days(&h.tenant.id, "2000-01-01", "2100-01-01")
+        .await
+        .unwrap()
+        .values()
+    {
+        mizan_shared::domain::analytics::add(&mut skipped, counts);
+    }
+    skipped.retain(|name, _| name.starts_with("replies.skipped."));
+    let expected: Vec<(&str, u64)> = vec![
+        ("replies.skipped.blocked", 1),
+        ("replies.skipped.opted_out", 1),
+        ("replies.skipped.restricted", 1),
+        ("replies.skipped.taken_over", 1),
+        ("replies.skipped.window_closed", 1),
+    ];
+    assert_eq!(
+        skipped
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
+        expected
+    );
 }
 
 #[tokio::test]

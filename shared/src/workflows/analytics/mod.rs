@@ -72,3 +72,46 @@ pub async fn count_changes(
     }
     Ok(report)
 }
+
+/// A burst of a contact's messages the assistant did not answer, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedBurst {
+    pub tenant: crate::domain::ids::TenantId,
+    /// When the burst's newest message was sent: the day it counts on.
+    pub sent_at: crate::domain::time::Timestamp,
+    /// The stream event of its first message: what makes counting it once possible.
+    pub event_id: String,
+    pub reason: crate::domain::reply::SkipReason,
+}
+
+/// Counts the assistant's skipped bursts (`replies.skipped.{reason}`), each once. ai-reply
+/// decides them and stores nothing of them, so it counts them itself, through the same marks
+/// and shards as the analytics counter. A burst seen again because its batch was retried
+/// (`already_claimed`) is not a skip of its own.
+pub async fn count_skips(
+    store: &Store,
+    skipped: &[SkippedBurst],
+) -> Result<CountedOnce, DataError> {
+    use crate::domain::analytics::{day_of, Counts};
+    use crate::domain::reply::SkipReason;
+    let mut days: BTreeMap<(crate::domain::ids::TenantId, String), Vec<(String, Counts)>> =
+        BTreeMap::new();
+    for burst in skipped {
+        if matches!(
+            burst.reason,
+            SkipReason::AlreadyClaimed | SkipReason::NotInbound
+        ) {
+            continue;
+        }
+        let counts = Counts::from([(format!("replies.skipped.{}", burst.reason.as_str()), 1)]);
+        days.entry((burst.tenant.clone(), day_of(burst.sent_at)))
+            .or_default()
+            // Its own mark: the analytics counter marks the same record for the message itself.
+            .push((format!("skip:{}", burst.event_id), counts));
+    }
+    let mut counted = CountedOnce::default();
+    for ((tenant, day), changes) in days {
+        counted += store.count_once(&tenant, &day, &changes).await?;
+    }
+    Ok(counted)
+}
