@@ -36,6 +36,9 @@ def route_of(path):
             params["delivery"] = parts[5]
             parts[5] = "{delivery}"
         return "/".join(parts), params
+    if len(parts) == 5 and parts[2] == "billing":
+        month = parts[4]
+        return "/v1/billing/statements/{month}", {"month": month}
     if len(parts) == 4 and parts[2] == "api-keys":
         key_id = parts[3]
         parts[3] = "{id}"
@@ -145,6 +148,9 @@ EVENTS = {
     "get-analytics": event("GET", "/v1/analytics", query={"from": "2026-11-01", "to": "2026-11-30", "granularity": "day"}),
     "get-analytics-report": event("GET", "/v1/analytics/report", query={"from": "2026-11-01", "to": "2026-11-30"}),
     "get-analytics-bad-granularity": event("GET", "/v1/analytics", query={"granularity": "week"}),
+    "get-billing-statements": event("GET", "/v1/billing/statements"),
+    "get-billing-statement": event("GET", "/v1/billing/statements/2026-11", query={"format": "csv"}),
+    "get-billing-statement-bad-month": event("GET", "/v1/billing/statements/november"),
     "patch-account": event(
         "PATCH",
         "/v1/account",

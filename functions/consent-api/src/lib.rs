@@ -8,6 +8,7 @@ mod account;
 mod analytics;
 mod api_keys;
 mod audit_trail;
+mod billing;
 mod campaigns;
 mod consent;
 mod contact_list;
@@ -231,6 +232,8 @@ async fn dispatch(
         Operation::GetAccount => account::get(deps, caller).await,
         Operation::GetAnalytics => analytics::get(deps, caller, request).await,
         Operation::GetAnalyticsReport => analytics::report(deps, caller, request).await,
+        Operation::ListStatements => billing::list(deps, caller, request).await,
+        Operation::GetStatement => billing::get(deps, caller, contact, request).await,
         Operation::UpdateAccount => account::update(deps, caller, request).await,
         Operation::CloseAccount => account::close(deps, caller, request).await,
         Operation::ListFaq => faq::list(deps, caller).await,

@@ -43,6 +43,8 @@ pub enum Operation {
     UpdateAccount,
     GetAnalytics,
     GetAnalyticsReport,
+    ListStatements,
+    GetStatement,
     CloseAccount,
     ListFaq,
     AddFaq,
@@ -147,6 +149,12 @@ pub const ROUTES: &[Route] = &[
     route(Operation::GetAccount, "GET", "/v1/account"),
     route(Operation::GetAnalytics, "GET", "/v1/analytics"),
     route(Operation::GetAnalyticsReport, "GET", "/v1/analytics/report"),
+    route(Operation::ListStatements, "GET", "/v1/billing/statements"),
+    route(
+        Operation::GetStatement,
+        "GET",
+        "/v1/billing/statements/{month}",
+    ),
     route(Operation::UpdateAccount, "PATCH", "/v1/account"),
     route(Operation::CloseAccount, "POST", "/v1/account/close"),
     route(Operation::ListFaq, "GET", "/v1/faq"),
@@ -218,6 +226,8 @@ impl Operation {
             Operation::GetAccount => "account.get",
             Operation::GetAnalytics => "analytics.get",
             Operation::GetAnalyticsReport => "analytics.report",
+            Operation::ListStatements => "billing.statements",
+            Operation::GetStatement => "billing.statement",
             Operation::UpdateAccount => "account.update",
             Operation::CloseAccount => "account.close",
             Operation::ListFaq => "faq.list",
@@ -251,6 +261,8 @@ impl Operation {
             | Operation::GetAccount
             | Operation::GetAnalytics
             | Operation::GetAnalyticsReport
+            | Operation::ListStatements
+            | Operation::GetStatement
             | Operation::ListFaq => Scope::Read,
             Operation::CorrectContact
             | Operation::RecordConsent
@@ -305,6 +317,7 @@ mod tests {
                 .replace(CONTACT_PARAMETER, "%2B212600000000")
                 .replace("{id}", "key_0123456789ab")
                 .replace("{delivery}", "dlv_1")
+                .replace("{month}", "2026-11")
                 .replace("{name}/{language}", "order_update/en_US");
             let Resolved::Found {
                 operation,

@@ -48,6 +48,9 @@ fn expected(name: &str) -> (u16, Option<&'static str>) {
         "get-contacts-unknown-flag" => (400, Some("flag")),
         "patch-account-bad-email" => (400, Some("contact_email")),
         "get-analytics-bad-granularity" => (400, Some("granularity")),
+        "get-billing-statement-bad-month" => (400, Some("month")),
+        // A fresh tenant has no statement yet.
+        "get-billing-statement" => (404, None),
         "get-rights-requests-bad-state" => (400, Some("state")),
         "post-faq" | "post-webhooks" => (201, None),
         "post-webhooks-http-url" => (400, Some("url")),
@@ -97,6 +100,8 @@ async fn every_route_has_a_sample_event() {
         let stem = match stem.as_str() {
             "contacts" => "contacts".to_owned(),
             "analytics/report" => "analytics-report".to_owned(),
+            "billing/statements" => "billing-statements".to_owned(),
+            "billing/statements/{month}" => "billing-statement".to_owned(),
             "contact/consent" => "consent".to_owned(),
             "contact/messages" => "messages".to_owned(),
             "contact/restriction" => "restriction".to_owned(),

@@ -4,6 +4,7 @@ pub mod account_details;
 pub mod analytics;
 pub mod api_key;
 pub mod audit;
+pub mod billing;
 pub mod business_event;
 pub mod campaign;
 pub mod consent;

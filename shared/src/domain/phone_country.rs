@@ -69,9 +69,49 @@ impl Country {
     }
 }
 
+/// The E.164 country calling code a WhatsApp id (international digits) starts with: `1` and
+/// `7`, the two-digit codes ITU assigned, and three digits for every other. `None` for what is
+/// not digits.
+pub fn calling_code(wa_id: &str) -> Option<&str> {
+    const TWO_DIGITS: &[&str] = &[
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
+        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+    ];
+    if wa_id.len() < 4 || !wa_id.bytes().all(|b| b.is_ascii_digit()) || wa_id.starts_with('0') {
+        return None;
+    }
+    if wa_id.starts_with('1') || wa_id.starts_with('7') {
+        return Some(&wa_id[..1]);
+    }
+    if TWO_DIGITS.contains(&&wa_id[..2]) {
+        return Some(&wa_id[..2]);
+    }
+    Some(&wa_id[..3])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whatsapp_id_starts_with_its_country_calling_code() {
+        for (wa_id, code) in [
+            ("212612345678", "212"),
+            ("33612345678", "33"),
+            ("15550100001", "1"),
+            ("79161234567", "7"),
+            ("971501234567", "971"),
+            ("447700900123", "44"),
+            ("2348031234567", "234"),
+            ("201001234567", "20"),
+            ("919812345678", "91"),
+        ] {
+            assert_eq!(calling_code(wa_id), Some(code), "{wa_id}");
+        }
+        assert_eq!(calling_code("+2126"), None);
+        assert_eq!(calling_code("0612345678"), None);
+    }
 
     #[test]
     fn a_local_number_becomes_its_whatsapp_id() {

@@ -49,6 +49,7 @@ pub mod kind {
     pub const WEBHOOK_DELIVERY_REF: &str = "webhook_delivery_ref";
     pub const CONTACT_LISTING: &str = "contact_listing";
     pub const ACCOUNT_DETAILS: &str = "account_details";
+    pub const BILLING_STATEMENT: &str = "billing_statement";
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -95,6 +96,15 @@ pub fn analytics_counter(tenant: &TenantId, day: &str, shard: u64) -> Key {
 /// The mark that a change of the tenant (by its stream event id) was counted.
 pub fn analytics_mark(tenant: &TenantId, event_id: &str) -> Key {
     Key::new(format!("AM#{tenant}#{event_id}"), "M")
+}
+
+/// A tenant's monthly usage statements, by month.
+pub fn billing_partition(tenant: &TenantId) -> String {
+    format!("T#{tenant}#BILL")
+}
+
+pub fn billing_statement(tenant: &TenantId, month: &str) -> Key {
+    Key::new(billing_partition(tenant), month)
 }
 
 /// The business's own details (sealed under the account's key).
@@ -516,6 +526,7 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
         | kind::WEBHOOK_DELIVERY_REF => Under(MessageMetadata),
         kind::RAW_PAYLOAD | kind::RAW_DAY_KEY => Under(Quarantine),
         ANALYTICS_COUNTER_KIND => Under(Analytics),
+        kind::BILLING_STATEMENT => Under(Payment),
         kind::EXPORT_JOB | kind::EXPORT_NOTICE => Under(ExportArchive),
         kind::AUDIT | kind::RIGHTS_REQUEST => Under(Audit),
         kind::ERASURE_TOMBSTONE => Under(ErasureTombstone),

@@ -6,6 +6,7 @@ mod account_details;
 mod analytics;
 mod api_keys;
 mod audit;
+mod billing;
 mod campaigns;
 mod consent;
 mod contact_changes;

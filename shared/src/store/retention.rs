@@ -233,6 +233,31 @@ impl Store {
     /// Removes what is left of a closed account once its contacts, messages, exports and audit
     /// trail are gone: API keys (both records), its phone number routes, the tenant record and
     /// its directory entry. Returns how many records went.
+    /// Whether the tenant's account was removed (its directory entry stays while its payment
+    /// records are kept).
+    pub async fn account_removed(&self, tenant: &TenantId) -> Result<bool, DataError> {
+        Ok(self
+            .records
+            .get(&layout::tenant_directory_entry(tenant), self.now())
+            .await?
+            .is_some_and(|r| r.doc.get("removed_at").is_some()))
+    }
+
+    /// A removed tenant's last traces, once nothing of it is kept: the purge's marks left in
+    /// its partition and its entry in the tenant directory.
+    pub async fn forget_tenant(&self, tenant: &TenantId) -> Result<(), DataError> {
+        let query = Query::prefix(layout::tenant_partition(tenant), "");
+        let mut doomed: Vec<_> = self
+            .query_all(query, Timestamp::EPOCH)
+            .await?
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        doomed.push(layout::tenant_directory_entry(tenant));
+        self.records.delete_many(doomed).await?;
+        Ok(())
+    }
+
     pub async fn remove_account(&self, tenant: &Tenant) -> Result<usize, DataError> {
         let query = Query::prefix(layout::tenant_partition(&tenant.id), "");
         let records = self.query_all(query, Timestamp::EPOCH).await?;
@@ -254,7 +279,22 @@ impl Store {
                 }
             }
         }
-        doomed.push(layout::tenant_directory_entry(&tenant.id));
+        // The directory keeps the tenant while its payment records (statements) are kept, so
+        // the purge still finds them at their seven years; the entry says the account is gone.
+        if self.files_any(&tenant.id, Category::Payment).await? {
+            self.records
+                .write(Write::Put {
+                    record: Record::new(
+                        layout::tenant_directory_entry(&tenant.id),
+                        layout::kind::TENANT_ENTRY,
+                        serde_json::json!({ "removed_at": self.now() }),
+                    ),
+                    condition: Condition::Always,
+                })
+                .await?;
+        } else {
+            doomed.push(layout::tenant_directory_entry(&tenant.id));
+        }
         // Unreadable first, backups included; then gone.
         self.shred_account_details(&tenant.id).await?;
         let removed = doomed.len() + 1;

@@ -6,6 +6,7 @@ use crate::domain::contact::{Contact, ContactProfile};
 use crate::domain::ids::{PhoneNumberId, TenantId};
 use crate::domain::keywords;
 use crate::domain::message::{Message, MessageContent};
+use crate::domain::phone_country::calling_code;
 use crate::domain::template::{TemplateRef, TemplateUpdate, APPROVED};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
@@ -349,7 +350,14 @@ async fn ingest_status(
         status: status.status,
         at: status.at,
         errors: status.errors.clone(),
-        billing: billing_of(status.raw.expose()),
+        billing: billing_of(
+            status.raw.expose(),
+            status
+                .recipient
+                .wa_id
+                .as_ref()
+                .and_then(|w| calling_code(w.expose())),
+        ),
     };
     let outcome = store
         .record_status(tenant, contact.as_ref(), &status.wamid, report_fields)
@@ -382,12 +390,18 @@ async fn ingest_status(
 }
 
 /// The pricing and conversation Meta reports with a status: what the message cost and in which
-/// conversation window. No personal data.
-fn billing_of(raw: &serde_json::Value) -> Option<serde_json::Value> {
+/// conversation window, and the recipient's country calling code (what prices depend on). No
+/// personal data.
+fn billing_of(raw: &serde_json::Value, country_code: Option<&str>) -> Option<serde_json::Value> {
     let mut billing = serde_json::Map::new();
     for field in ["pricing", "conversation"] {
         if let Some(value) = raw.get(field) {
             billing.insert(field.to_owned(), value.clone());
+        }
+    }
+    if billing.contains_key("pricing") {
+        if let Some(code) = country_code {
+            billing.insert("country_code".to_owned(), serde_json::json!(code));
         }
     }
     (!billing.is_empty()).then_some(serde_json::Value::Object(billing))

@@ -5,6 +5,7 @@
 pub mod accept_send;
 pub mod account;
 pub mod analytics;
+pub mod billing;
 pub mod campaign_send;
 pub mod campaigns;
 pub mod erasure;

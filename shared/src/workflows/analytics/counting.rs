@@ -4,6 +4,7 @@
 
 use crate::domain::analytics::{day_of, label, Counts, Sender};
 use crate::domain::audit::{Actor, AuditEvent};
+use crate::domain::billing::billing_metric;
 use crate::domain::consent::ConsentEvent;
 use crate::domain::ids::{ContactId, MessageId, TenantId};
 use crate::domain::message::{Direction, Message, Status};
@@ -159,11 +160,10 @@ impl Change<'_> {
             }
             (layout::kind::MESSAGE_OUT, Some(old)) => {
                 let (before, after): (Message, Message) = (decode(old)?, decode(self.new)?);
-                made(
-                    &after.tenant,
-                    self.changed_at,
-                    status_counts(&after, before.status, after.status),
-                )
+                let mut counts = status_counts(&after, before.status, after.status);
+                counts.extend(billing_counts(&before, &after));
+                // On the day of the status that made the change.
+                made(&after.tenant, after.status_at, counts)
             }
             (REPLY_CLAIM_KIND, Some(old)) => {
                 let (before, after): (ReplyClaim, ReplyClaim) = (decode(old)?, decode(self.new)?);
@@ -206,6 +206,29 @@ impl Change<'_> {
             _ => None,
         })
     }
+}
+
+/// What Meta's pricing of an outbound message counts, the first time a status carries it:
+/// billable or free, by category and the recipient's country calling code (usage statements).
+fn billing_counts(before: &Message, after: &Message) -> Counts {
+    let pricing = |m: &Message| m.billing.as_ref().and_then(|b| b.get("pricing")).cloned();
+    let (None, Some(pricing)) = (pricing(before), pricing(after)) else {
+        return Counts::new();
+    };
+    let billable = pricing
+        .get("billable")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or_else(|| pricing.get("type").and_then(|t| t.as_str()) == Some("regular"));
+    let country = after
+        .billing
+        .as_ref()
+        .and_then(|b| b.get("country_code"))
+        .and_then(|c| c.as_str());
+    one(billing_metric(
+        billable,
+        pricing.get("category").and_then(|c| c.as_str()),
+        country,
+    ))
 }
 
 /// What an outbound message's status change counts: its failure, and for a campaign's

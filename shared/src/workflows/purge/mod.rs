@@ -202,6 +202,7 @@ impl Run<'_> {
             }
         };
         report.legal_hold = scope.tenant.as_ref().is_some_and(|t| t.settings.legal_hold);
+        self.statement(&scope).await;
         for category in self.categories_to_visit(id).await {
             if self.out_of_time() {
                 break;
@@ -216,6 +217,54 @@ impl Run<'_> {
         }
         if !report.categories.is_empty() {
             self.report.tenants.push(report);
+        }
+        self.forget_if_gone(&scope).await;
+    }
+
+    /// Issues the tenant's statement of last month, if due (the purge visits every tenant
+    /// every run; a month issued is read and left). A failure is retried by the next run.
+    async fn statement(&mut self, scope: &TenantScope) {
+        let Some(tenant) = &scope.tenant else { return };
+        if self.options.dry_run {
+            return;
+        }
+        self.report.items_read += 1;
+        match crate::workflows::billing::issue_due_statement(self.store, tenant, self.options.as_of)
+            .await
+        {
+            Ok(Some(_)) => self.report.statements_issued += 1,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(tenant = %scope.id, error = %e, retryable = e.is_retryable(), "billing_statement_failed");
+            }
+        }
+    }
+
+    /// A removed account stays in the tenant directory while its statements are kept (seven
+    /// years after their month, for tax); once none is left, the purge forgets it. (Other
+    /// entries without a tenant, such as the raw payloads no tenant names, stay.)
+    async fn forget_if_gone(&mut self, scope: &TenantScope) {
+        if scope.tenant.is_some() || self.options.dry_run {
+            return;
+        }
+        match self.store.account_removed(&scope.id).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(tenant = %scope.id, error = %e, "tenant_directory_entry_not_removed");
+                return;
+            }
+        }
+        match self.store.files_any(&scope.id, Category::Payment).await {
+            Ok(false) => {
+                if let Err(e) = self.store.forget_tenant(&scope.id).await {
+                    tracing::warn!(tenant = %scope.id, error = %e, "tenant_directory_entry_not_removed");
+                }
+            }
+            Ok(true) => {}
+            Err(e) => {
+                tracing::warn!(tenant = %scope.id, error = %e, "tenant_directory_entry_not_removed")
+            }
         }
     }
 
@@ -543,7 +592,7 @@ impl Run<'_> {
             Category::ChatContent,
             Category::MessageMetadata,
             Category::Quarantine,
-            Category::Payment,
+            // Payment records (usage statements) stay their seven years for tax, closure or not.
             Category::Analytics,
             Category::Audit,
             Category::ErasureTombstone,

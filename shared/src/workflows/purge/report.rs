@@ -64,6 +64,9 @@ pub struct PurgeReport {
     pub tenants_visited: u64,
     /// Tenants with anything due, held or failed.
     pub tenants: Vec<TenantReport>,
+    /// Monthly usage statements issued by this run (the month before `as_of`'s).
+    #[serde(default)]
+    pub statements_issued: u64,
 }
 
 impl PurgeReport {
@@ -76,6 +79,7 @@ impl PurgeReport {
             resumed_from: None,
             tenants_visited: 0,
             tenants: Vec::new(),
+            statements_issued: 0,
         }
     }
 
