@@ -678,6 +678,9 @@ async fn pricing_and_conversation_of_statuses_are_kept_on_the_message() {
     let billing = stored.billing.expect("billing kept");
     assert_eq!(billing["pricing"]["category"], "service");
     assert_eq!(billing["conversation"]["id"], "conv-1");
+    // The recipient's country calling code, for the usage statements; never the number.
+    assert_eq!(billing["country_code"], "1");
+    assert!(!billing.to_string().contains("15550100013"));
 }
 
 /// Meta's 131050 (the person stopped marketing messages in WhatsApp) on a reply's failure is a

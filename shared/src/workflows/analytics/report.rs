@@ -36,6 +36,12 @@ fn scale_max(series: &[Series]) -> f64 {
         .max(1.0)
 }
 
+/// A percentage's chart keeps its axis at 100 (an automation rate above it is possible:
+/// several replies to one message).
+fn percent_max(series: &[Series]) -> f64 {
+    scale_max(series).max(100.0)
+}
+
 /// The chart's frame: title, axis with its top and zero, legend, first and last period.
 fn frame(out: &mut String, id: &str, title: &str, unit: &str, max: f64, names: &[String]) {
     let _ = write!(
@@ -118,7 +124,11 @@ fn line_chart(
     names: &[String],
     series: &[Series],
 ) {
-    let max = scale_max(series);
+    let max = if unit == "%" {
+        percent_max(series)
+    } else {
+        scale_max(series)
+    };
     frame(out, id, title, unit, max, names);
     let plot = HEIGHT - BOTTOM - TOP;
     let step = (WIDTH - LEFT) / names.len().max(1) as f64;
