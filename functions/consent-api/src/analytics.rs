@@ -9,7 +9,7 @@ use mizan_shared::domain::analytics::{
     add, day_of, is_day, periods, Counts, Granularity, Period, Summary,
 };
 use mizan_shared::domain::time::days;
-use mizan_shared::http_api::{ApiError, Caller};
+use mizan_shared::http_api::{input, ApiError, Caller};
 use mizan_shared::workflows::analytics::report::{report_csv, report_html};
 use serde_json::json;
 
@@ -32,14 +32,7 @@ fn asked(deps: &Deps, request: &Request, formats: bool) -> Result<Asked, ApiErro
     } else {
         &["from", "to", "granularity"]
     };
-    for (name, _) in query.iter() {
-        if !known.contains(&name) {
-            return Err(ApiError::invalid(
-                name,
-                format!("unknown query parameter {name:?}: use {}", known.join(", ")),
-            ));
-        }
-    }
+    input::known_query(request, known)?;
     let day = |name: &'static str, text: &str| {
         if is_day(text) {
             Ok(text.to_owned())
@@ -77,11 +70,7 @@ fn asked(deps: &Deps, request: &Request, formats: bool) -> Result<Asked, ApiErro
         Some(text) => Granularity::parse(text)
             .ok_or_else(|| ApiError::invalid("granularity", "granularity is day or month"))?,
     };
-    let csv = match query.first("format") {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(ApiError::invalid("format", "format is json or csv")),
-    };
+    let csv = input::format(request, &["json", "csv"])? == "csv";
     Ok(Asked {
         from,
         to,

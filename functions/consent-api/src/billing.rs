@@ -4,9 +4,9 @@
 //! each month's end, never changed, kept seven years.
 
 use crate::{Deps, Reply};
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 use mizan_shared::domain::billing::{is_month, Statement};
-use mizan_shared::http_api::{ApiError, Caller};
+use mizan_shared::http_api::{input, ApiError, Caller};
 use serde_json::{json, Value};
 
 fn view(statement: &Statement) -> Value {
@@ -20,12 +20,7 @@ fn view(statement: &Statement) -> Value {
 }
 
 pub async fn list(deps: &Deps, caller: &Caller, request: &Request) -> Result<Reply, ApiError> {
-    if let Some((name, _)) = request.query_string_parameters().iter().next() {
-        return Err(ApiError::invalid(
-            name,
-            format!("unknown query parameter {name:?}: this list takes none"),
-        ));
-    }
+    input::known_query(request, &[])?;
     let statements = deps.store.statements(&caller.tenant).await?;
     Ok(Reply::ok(json!({
         "statements": statements.iter().map(|s| json!({
@@ -43,20 +38,8 @@ pub async fn get(
     month: &str,
     request: &Request,
 ) -> Result<Reply, ApiError> {
-    let query = request.query_string_parameters();
-    for (name, _) in query.iter() {
-        if name != "format" {
-            return Err(ApiError::invalid(
-                name,
-                format!("unknown query parameter {name:?}: use format"),
-            ));
-        }
-    }
-    let csv = match query.first("format") {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(ApiError::invalid("format", "format is json or csv")),
-    };
+    input::known_query(request, &["format"])?;
+    let csv = input::format(request, &["json", "csv"])? == "csv";
     if !is_month(month) {
         return Err(ApiError::invalid("month", "a month is YYYY-MM (2026-11)"));
     }

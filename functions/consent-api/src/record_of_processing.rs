@@ -3,25 +3,13 @@
 //! tenant's settings and this deployment's configuration.
 
 use crate::{Deps, Reply};
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 use mizan_shared::domain::record_of_processing::record;
-use mizan_shared::http_api::{ApiError, Caller};
+use mizan_shared::http_api::{input, ApiError, Caller};
 
 pub async fn get(deps: &Deps, caller: &Caller, request: &Request) -> Result<Reply, ApiError> {
-    let query = request.query_string_parameters();
-    for (name, _) in query.iter() {
-        if name != "format" {
-            return Err(ApiError::invalid(
-                name,
-                format!("unknown query parameter {name:?}: use format"),
-            ));
-        }
-    }
-    let markdown = match query.first("format") {
-        None | Some("json") => false,
-        Some("markdown") => true,
-        Some(_) => return Err(ApiError::invalid("format", "format is json or markdown")),
-    };
+    input::known_query(request, &["format"])?;
+    let markdown = input::format(request, &["json", "markdown"])? == "markdown";
     let tenant = deps
         .store
         .tenant(&caller.tenant)

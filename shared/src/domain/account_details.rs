@@ -2,7 +2,8 @@
 //! and its company details. The contact e-mail and phone name a person at the business, so the
 //! whole is stored sealed under a key of the tenant's own and never printed.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use crate::domain::rectification::present;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 const MAX_NAME_CHARS: usize = 120;
@@ -94,15 +95,6 @@ impl fmt::Debug for CompanyPatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CompanyPatch(<redacted>)")
     }
-}
-
-/// A field that is present, possibly `null`, as opposed to absent.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A value refused, naming its field as the API does (`company.tax_id`).

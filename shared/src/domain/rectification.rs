@@ -18,8 +18,8 @@ pub struct ProfileCorrection {
     pub username: Option<Option<Personal<String>>>,
 }
 
-/// A field that is present, possibly `null`, as opposed to absent.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+/// A field that is present, possibly `null`, as opposed to absent (patches of every kind).
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

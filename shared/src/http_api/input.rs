@@ -127,6 +127,41 @@ pub fn contact_reference(
     ContactReference::parse_in(&decoded, country).map_err(refused)
 }
 
+/// Refuses a query parameter not in `known`, naming it (400).
+pub fn known_query(request: &Request, known: &[&str]) -> Result<(), ApiError> {
+    use lambda_http::RequestExt;
+    for (name, _) in request.query_string_parameters().iter() {
+        if !known.contains(&name) {
+            let expected = if known.is_empty() {
+                "this route takes none".to_owned()
+            } else {
+                format!("use {}", known.join(", "))
+            };
+            return Err(ApiError::invalid(
+                name,
+                format!("unknown query parameter {name:?}: {expected}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `format` query parameter, one of `choices` (the first when absent); 400 otherwise.
+pub fn format<'a>(request: &Request, choices: &[&'a str]) -> Result<&'a str, ApiError> {
+    use lambda_http::RequestExt;
+    let query = request.query_string_parameters();
+    match query.first("format") {
+        None => Ok(choices[0]),
+        Some(given) => choices
+            .iter()
+            .copied()
+            .find(|c| *c == given)
+            .ok_or_else(|| {
+                ApiError::invalid("format", format!("format is {}", choices.join(" or ")))
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
