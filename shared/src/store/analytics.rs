@@ -110,7 +110,16 @@ impl Store {
                     layout::ANALYTICS_MARK_KIND,
                     serde_json::json!({}),
                 );
+                let key = record.key.clone();
                 record.expires_at = Some(now.plus(days(MARK_DAYS)));
+                // DynamoDB's TTL removes it after its days; the purge removes it on a store
+                // without TTL (the runner's), as it does idempotency keys.
+                record.retention = Some(layout::retention_entry(
+                    tenant,
+                    Category::MessageMetadata,
+                    &key,
+                    now,
+                ));
                 writes.push(Write::Put {
                     record,
                     condition: Condition::Absent,

@@ -523,7 +523,8 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
         | CAMPAIGN_RECIPIENT_KIND
         | CAMPAIGN_MEMBER_KIND
         | kind::WEBHOOK_DELIVERY
-        | kind::WEBHOOK_DELIVERY_REF => Under(MessageMetadata),
+        | kind::WEBHOOK_DELIVERY_REF
+        | ANALYTICS_MARK_KIND => Under(MessageMetadata),
         kind::RAW_PAYLOAD | kind::RAW_DAY_KEY => Under(Quarantine),
         ANALYTICS_COUNTER_KIND => Under(Analytics),
         kind::BILLING_STATEMENT => Under(Payment),
@@ -531,7 +532,6 @@ pub fn filing_of(record_kind: &str) -> Option<Filing> {
         kind::AUDIT | kind::RIGHTS_REQUEST => Under(Audit),
         kind::ERASURE_TOMBSTONE => Under(ErasureTombstone),
         kind::PURGE_CURSOR
-        | ANALYTICS_MARK_KIND
         | kind::RETAINED_CATEGORY
         | kind::RETENTION_SWEPT
         | ACTIVE_CAMPAIGN_KIND
