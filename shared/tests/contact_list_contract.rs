@@ -12,7 +12,7 @@ use mizan_shared::domain::ids::ContactId;
 use mizan_shared::domain::phone_country::Country;
 use mizan_shared::domain::rectification::ProfileCorrection;
 use mizan_shared::domain::tenant::Tenant;
-use mizan_shared::ports::records::{Query, Record};
+use mizan_shared::ports::records::{Condition, Key, Query, Record, Write};
 use mizan_shared::store::{layout, ContactFilter, ErasureReason};
 use mizan_test_support::on_both_backends;
 use mizan_test_support::store::Harness;
@@ -273,7 +273,51 @@ async fn an_erased_contact_leaves_the_list_at_once(h: Harness) {
     assert!(list_entries(&h, &t).await.is_empty());
 }
 
+/// Contacts written before the list existed (no search terms, no entry) are listed by the
+/// operator's reindex, once.
+async fn contacts_from_before_the_list_are_listed_by_a_reindex(h: Harness) {
+    let t = tenant(&h, "Atlas Tea").await;
+    let amina = contact(&h, &t, "212600000001", "Amina Tazi").await;
+    let omar = contact(&h, &t, "212600000002", "Omar").await;
+    // As an older version wrote Amina: no terms in her record, no entry in the list.
+    let key = layout::contact(&t.id, &amina);
+    let mut record = h.records.get(&key, h.now()).await.unwrap().unwrap();
+    record.doc.as_object_mut().unwrap().remove("search");
+    h.records
+        .write(Write::Put {
+            record,
+            condition: Condition::Always,
+        })
+        .await
+        .unwrap();
+    let entries: Vec<Key> = list_entries(&h, &t)
+        .await
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    h.records.delete_many(entries).await.unwrap();
+    contact(&h, &t, "212600000002", "Omar").await;
+    h.clock.advance(hours(2));
+    contact(&h, &t, "212600000002", "Omar").await;
+    assert_eq!(
+        listed(&h, &t, &ContactFilter::default(), 50).await,
+        vec![omar.clone()]
+    );
+
+    assert_eq!(h.store.reindex_contacts(&t.id).await.unwrap(), 1);
+    assert_eq!(
+        listed(&h, &t, &search("tazi"), 50).await,
+        vec![amina.clone()]
+    );
+    assert_eq!(
+        listed(&h, &t, &ContactFilter::default(), 50).await,
+        vec![omar, amina]
+    );
+    assert_eq!(h.store.reindex_contacts(&t.id).await.unwrap(), 0, "once");
+}
+
 on_both_backends!(
+    contacts_from_before_the_list_are_listed_by_a_reindex,
     newest_activity_first_one_entry_per_contact_paged,
     found_by_the_start_of_a_number_or_words_of_a_name_stored_as_hashes,
     flags_follow_every_change_of_a_contact,

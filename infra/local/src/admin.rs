@@ -121,6 +121,11 @@ pub async fn execute(store: &Store, command: AdminCommand) -> Result<Value, CliE
             contact,
             state,
         }) => contact_legal_hold(store, &tenant_id, &contact, state.is_on()).await,
+        AdminCommand::Contact(ContactCommand::Reindex { tenant_id }) => {
+            let tenant = existing_tenant(store, &tenant_id).await?;
+            let listed = store.reindex_contacts(&tenant.id).await?;
+            Ok(json!({ "listed": listed }))
+        }
         AdminCommand::Waba(WabaCommand::Attach {
             tenant_id,
             business_account_id,

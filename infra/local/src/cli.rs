@@ -143,6 +143,9 @@ pub enum TemplatesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ContactCommand {
+    /// Put in the contact list (GET /v1/contacts) every contact of the tenant written before
+    /// the list existed; prints {"listed"}
+    Reindex { tenant_id: String },
     /// Suspend (on) or resume (off) every deletion of the contact's data; audited
     LegalHold {
         tenant_id: String,

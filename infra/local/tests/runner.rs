@@ -684,6 +684,9 @@ fn purge_dry_run_as_of_shows_what_would_go_then_purge_does_it() {
         &["contact", "legal-hold", &tenant, "15550109999", "on"],
     );
     assert_eq!(unknown.status.code(), Some(2));
+    // The contact is in the contact list already: a reindex lists nothing more.
+    let reindexed = json_of(&admin(dir.path(), &["contact", "reindex", &tenant]));
+    assert_eq!(reindexed["listed"], 0);
 
     // And once it is lifted, the real purge at that moment removes both, once
     let done = json_of(&admin(dir.path(), &["purge", "--as-of", &in_31_days]));

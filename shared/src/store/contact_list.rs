@@ -4,10 +4,12 @@
 //! entry in the same transaction, so the list never disagrees with the contacts.
 
 use super::contacts::ContactDoc;
-use super::{from_doc, layout, to_doc, DataError, Store, Versioned};
+use super::{from_doc, layout, to_doc, DataError, Store, Versioned, MAX_OPTIMISTIC_ATTEMPTS};
 use crate::domain::contact::Contact;
 use crate::domain::contact_search::{ContactFlag, ContactQuery, ListedState};
 use crate::domain::ids::{ContactId, TenantId};
+use crate::domain::retention::Category;
+use crate::domain::time::Timestamp;
 use crate::ports::records::{Condition, Cursor, Key, Page, Query, Range, Record, Write};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -145,5 +147,47 @@ impl Store {
             }
         }
         Ok(Page { items, next: after })
+    }
+}
+
+impl Store {
+    /// Lists every contact of the tenant that the contact list does not know yet (written
+    /// before the list existed): each is saved again with its search terms, which writes its
+    /// entry. Contacts already listed, or whose erasure began, are left. How many were listed.
+    pub async fn reindex_contacts(&self, tenant: &TenantId) -> Result<usize, DataError> {
+        let mut listed = 0;
+        let profiles = self
+            .all_due(tenant, Category::Contact, Timestamp::MAX)
+            .await?;
+        for due in profiles.iter().filter(|d| d.key.sk == "PROFILE") {
+            let Some(id) = layout::contact_of(tenant, &due.key) else {
+                continue;
+            };
+            for attempt in 0..MAX_OPTIMISTIC_ATTEMPTS {
+                let Some((_, doc)) = self.contact_record(tenant, &id).await? else {
+                    break;
+                };
+                if !doc.search.is_empty() || doc.contact.erasure_requested_at.is_some() {
+                    break;
+                }
+                let Some(contact) = self.contact(tenant, &id).await? else {
+                    break;
+                };
+                if contact.value.profile.is_none() {
+                    break; // its key is gone: nothing to search by
+                }
+                match self.save_contact(&contact, None).await {
+                    Ok(_) => {
+                        listed += 1;
+                        break;
+                    }
+                    Err(DataError::Conflict(_)) if attempt + 1 < MAX_OPTIMISTIC_ATTEMPTS => {
+                        continue
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(listed)
     }
 }
