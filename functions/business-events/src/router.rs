@@ -83,8 +83,9 @@ pub async fn handle_batch(deps: &RouterDeps, event: &Event) -> RouterReport {
     // Export jobs and countable changes are handed on together at the end; if that fails,
     // the batch is retried from the first of them (the records after it route again, which
     // makes nothing new).
-    let mut jobs: Vec<(usize, EventRecord)> = Vec::new();
-    let mut countable: Vec<(usize, EventRecord)> = Vec::new();
+    // Positions in the batch: what to hand on, and where a retry starts.
+    let mut jobs: Vec<usize> = Vec::new();
+    let mut countable: Vec<usize> = Vec::new();
     for (position, record) in event.records.iter().enumerate() {
         match router.route(record).await {
             Ok(routed) => {
@@ -92,10 +93,10 @@ pub async fn handle_batch(deps: &RouterDeps, event: &Event) -> RouterReport {
                 report.queued += routed.queued;
                 report.replays += routed.replays;
                 if deps.export_jobs.is_some() && matches!(new_export_job(record), Ok(Some(_))) {
-                    jobs.push((position, record.clone()));
+                    jobs.push(position);
                 }
                 if deps.analytics.is_some() && counts_change(record) {
-                    countable.push((position, record.clone()));
+                    countable.push(position);
                 }
             }
             Err(e) => {
@@ -124,10 +125,10 @@ pub async fn handle_batch(deps: &RouterDeps, event: &Event) -> RouterReport {
             &mut report.countable,
         ),
     ] {
-        let (Some(forward), Some((first, _))) = (forward, records.first()) else {
+        let (Some(forward), Some(first)) = (forward, records.first()) else {
             continue;
         };
-        let batch: Vec<EventRecord> = records.iter().map(|(_, r)| r.clone()).collect();
+        let batch: Vec<EventRecord> = records.iter().map(|&p| event.records[p].clone()).collect();
         match forward.forward(&batch).await {
             Ok(()) => *done = batch.len(),
             Err(e) => {

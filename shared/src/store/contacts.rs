@@ -555,28 +555,30 @@ impl Store {
         hashes: &[(IdentifierKind, IdentityHash)],
         now: Timestamp,
     ) -> Result<ContactUpsert, DataError> {
-        let mut contact = doc.contact.clone();
-        let mut aliases = doc.aliases.clone();
         let new_aliases: Vec<IdentityHash> = hashes
             .iter()
             .map(|(_, h)| h.clone())
-            .filter(|h| !aliases.contains(h))
+            .filter(|h| !doc.aliases.contains(h))
             .collect();
-        let seen_is_stale = now.since(contact.last_seen_at) >= LAST_SEEN_RESOLUTION;
+        let seen_is_stale = now.since(doc.contact.last_seen_at) >= LAST_SEEN_RESOLUTION;
         let digest = self.profile_digest(profile);
         if doc.seen_digest.as_deref() == Some(digest.as_str())
             && new_aliases.is_empty()
             && !seen_is_stale
         {
-            // The same profile as last time: nothing to merge, and no need to open the stored one.
+            // The same profile as last time: nothing to merge, and no need to open the stored one
+            // (nor to copy anything: most messages end here).
             return Ok(ContactUpsert {
                 contact: Versioned {
-                    value: contact,
+                    value: doc.contact,
                     version: record.version,
                 },
                 created: false,
             });
         }
+        // The stored document stays as it was: its list entry is what a write replaces.
+        let mut contact = doc.contact.clone();
+        let mut aliases = doc.aliases.clone();
         let stored: Option<ContactProfile> = self
             .open(tenant, &contact.id, &record, "contact profile")
             .await?;
