@@ -277,6 +277,44 @@ async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
         &ApiKeyId::new("key_0123456789ab"),
     );
     seed_role.store.record_consent(&stop, None).await.unwrap();
+    // A segment campaign too: resolving it reads the contacts from the retention index.
+    seed::template(
+        &seed_role.store,
+        &tenant.id,
+        ("spring_sale", "en"),
+        TemplateCategory::Marketing,
+        "APPROVED",
+        vec![
+            serde_json::json!({"type": "BODY", "text": "Spring sale, {{1}}!"}),
+            serde_json::json!({"type": "FOOTER", "text": "Reply STOP to opt out"}),
+        ],
+    )
+    .await;
+    let subscriber = seed::contact(&seed_role.store, &tenant.id, "212600000703").await;
+    let opt_in = ConsentEvent::from_api(
+        tenant.id.clone(),
+        subscriber,
+        seed_role.store.now(),
+        Purpose::Marketing,
+        ConsentAction::OptIn,
+        "aws-test:2".into(),
+        &ApiKeyId::new("key_0123456789ab"),
+    );
+    seed_role.store.record_consent(&opt_in, None).await.unwrap();
+    let segment: CampaignRequest = serde_json::from_value(serde_json::json!({
+        "name": "Spring", "template": {"name": "spring_sale", "language": "en"},
+        "parameters": {"body": {"1": "friend"}},
+        "audience": {"segment": "marketing_opted_in"}
+    }))
+    .unwrap();
+    mizan_shared::workflows::campaigns::create(
+        &seed_role.store,
+        &tenant,
+        &ApiKeyId::new("key_0123456789ab"),
+        segment.check().unwrap(),
+    )
+    .await
+    .unwrap();
     let request: CampaignRequest = serde_json::from_value(serde_json::json!({
         "name": "Shipping", "template": {"name": "order_update", "language": "en_US"},
         "audience": {"contacts": [
@@ -315,9 +353,10 @@ async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
     let report = mizan_ai_reply::campaigns::handle(&deps, &pacer, deps.store.now(), event)
         .await
         .unwrap();
+    // The listed campaign: one sent, one opted out; the segment: its one subscriber.
     assert_eq!(
         (report.sent, report.skipped, report.completed),
-        (1, 1, 1),
+        (2, 1, 2),
         "{report:?}"
     );
     assert_eq!(
@@ -326,7 +365,7 @@ async fn the_campaign_sender_calls_exactly_what_its_iam_policy_grants() {
             .iter()
             .filter(|r| r.body["type"] == "template")
             .count(),
-        1
+        2
     );
 
     iam_policy::assert_contract("CampaignSenderFunction", &calls, CAMPAIGN_INDIRECT);

@@ -534,12 +534,12 @@ impl RecordStore for FailingWrites {
     }
     async fn due(
         &self,
-        partition: &str,
+        partitions: &[String],
         up_to: Timestamp,
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<Due>, StoreError> {
-        self.0.due(partition, up_to, limit, after).await
+        self.0.due(partitions, up_to, limit, after).await
     }
     async fn transact(&self, _: Vec<Write>) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("injected failure".into()))

@@ -115,8 +115,37 @@ fn dynamodb_calls(operation: &str, body: &serde_json::Value) -> Vec<(String, Str
             .flat_map(|tables| tables.keys())
             .map(|table| (format!("dynamodb:{operation}"), table.clone()))
             .collect(),
+        "ExecuteStatement" => vec![partiql_call(body["Statement"].as_str().unwrap_or_default())],
         _ => vec![(format!("dynamodb:{operation}"), table_of(body))],
     }
+}
+
+/// The IAM action of a PartiQL statement (`PartiQLSelect`, …) and what it names after `FROM`
+/// (`"table"."index"` → `table/index/index`).
+fn partiql_call(statement: &str) -> (String, String) {
+    let verb = statement.split_whitespace().next().unwrap_or_default();
+    let action = format!(
+        "dynamodb:PartiQL{}{}",
+        verb[..1.min(verb.len())].to_uppercase(),
+        verb.get(1..).unwrap_or_default().to_lowercase()
+    );
+    let after_from = statement
+        .split_once(" FROM ")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let names: Vec<&str> = after_from
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .map(|name| name.trim_matches('"'))
+        .collect();
+    let resource = match names.as_slice() {
+        [table, index] => format!("{table}/index/{index}"),
+        [table] => (*table).to_owned(),
+        _ => String::new(),
+    };
+    (action, resource)
 }
 
 /// The IAM action of an S3 REST request (path-style: `/{bucket}/{key}`), and its resource.
@@ -248,6 +277,17 @@ mod tests {
                 &serde_json::json!({"TableName": "t", "IndexName": "by_time"})
             ),
             [("dynamodb:Query".to_owned(), "t/index/by_time".to_owned())]
+        );
+        assert_eq!(
+            dynamodb_calls(
+                "ExecuteStatement",
+                &serde_json::json!({"Statement":
+                    r#"SELECT * FROM "data-1"."retention" WHERE "rk" IN [?, ?] AND "rt" <= ?"#})
+            ),
+            [(
+                "dynamodb:PartiQLSelect".to_owned(),
+                "data-1/index/retention".to_owned()
+            )]
         );
         assert_eq!(
             s3_call(

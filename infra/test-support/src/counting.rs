@@ -57,12 +57,12 @@ impl RecordStore for CountingReads {
 
     async fn due(
         &self,
-        partition: &str,
+        partitions: &[String],
         up_to: Timestamp,
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<Due>, StoreError> {
-        let page = self.inner.due(partition, up_to, limit, after).await?;
+        let page = self.inner.due(partitions, up_to, limit, after).await?;
         self.index_queries.fetch_add(1, Ordering::Relaxed);
         self.items
             .fetch_add(page.items.len() as u64, Ordering::Relaxed);

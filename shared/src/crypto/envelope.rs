@@ -87,6 +87,15 @@ impl Envelope {
         Ok(sealed::seal(&key, context, aad, plaintext))
     }
 
+    /// Makes sure the data key of `context` exists, creating it if not: for a holder whose data
+    /// is sealed later by a function that may only read keys.
+    pub async fn ensure_key(&self, context: &KeyContext) -> Result<(), CryptoError> {
+        if self.existing_key(context).await?.is_none() {
+            self.create_key(context).await?;
+        }
+        Ok(())
+    }
+
     pub async fn open(
         &self,
         context: &KeyContext,

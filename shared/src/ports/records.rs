@@ -169,6 +169,10 @@ pub struct Page<T> {
     pub next: Option<Cursor>,
 }
 
+/// The most partitions one [`RecordStore::due`] request may name (DynamoDB's PartiQL takes at
+/// most 50 partition key values in one `IN`).
+pub const MAX_DUE_PARTITIONS: usize = 50;
+
 /// A key found in the retention index with its time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Due {
@@ -210,11 +214,14 @@ pub trait RecordStore: Send + Sync {
     /// A page of records, expired ones left out.
     async fn query(&self, query: &Query, now: Timestamp) -> Result<Page<Record>, StoreError>;
 
-    /// Keys in one retention-index partition with a time at or before `up_to`, oldest first.
-    /// Expired records are included: this is how the purge finds them.
+    /// Keys in the given retention-index partitions (at most [`MAX_DUE_PARTITIONS`]: a
+    /// category's shards) with a time at or before `up_to`, in one request. A page may mix
+    /// partitions in any order, and may be empty with more to follow; `after` continues where
+    /// the last page stopped. Expired records
+    /// are included: this is how the purge finds them.
     async fn due(
         &self,
-        partition: &str,
+        partitions: &[String],
         up_to: Timestamp,
         limit: usize,
         after: Option<Cursor>,

@@ -102,6 +102,14 @@ impl Store {
         listed: &[ListedRecipient],
         audit: &AuditEvent,
     ) -> Result<(), DataError> {
+        // The campaign's key is made now, even for a segment (resolved when it starts): the
+        // campaign sender may read keys but not create them.
+        self.envelope
+            .ensure_key(&Self::key_context(
+                &campaign.tenant,
+                &key_holder(&campaign.id),
+            ))
+            .await?;
         // Chunk by chunk: a 100,000-recipient audience is never held twice.
         let chunks = listed.chunks(AUDIENCE_CHUNK).map(|chunk| {
             chunk

@@ -10,7 +10,7 @@ use crate::domain::ids::{
     ApiKeyId, AuditId, CampaignId, ContactId, ExportId, MessageId, PhoneNumberId, RightsRequestId,
     TenantId, WabaId,
 };
-use crate::domain::retention::{retention_shard, Category};
+use crate::domain::retention::{retention_shard, Category, RETENTION_SHARDS};
 use crate::domain::template::{LanguageCode, TemplateName};
 use crate::domain::time::Timestamp;
 use crate::domain::webhook::EndpointId;
@@ -325,6 +325,13 @@ pub fn audit(tenant: &TenantId, at: Timestamp, id: &AuditId) -> Key {
 /// The retention-index partition of one shard of a tenant's category.
 pub fn retention_partition(tenant: &TenantId, category: Category, shard: u8) -> String {
     format!("{tenant}#{}#{shard:02}", category.code())
+}
+
+/// Every shard's retention-index partition of `category` for the tenant.
+pub fn retention_partitions(tenant: &TenantId, category: Category) -> Vec<String> {
+    (0..RETENTION_SHARDS)
+        .map(|shard| retention_partition(tenant, category, shard))
+        .collect()
 }
 
 /// The tenant and category of a retention-index partition (`{tenant}#{category}#{shard}`),

@@ -6,7 +6,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::contact::Contact;
 use crate::domain::export::ExportJob;
 use crate::domain::ids::{ContactId, TenantId};
-use crate::domain::retention::{Category, RetentionPolicy, RETENTION_SHARDS};
+use crate::domain::retention::{Category, RetentionPolicy};
 use crate::domain::tenant::Tenant;
 use crate::domain::time::Timestamp;
 use crate::ports::records::{
@@ -14,12 +14,12 @@ use crate::ports::records::{
 };
 
 impl Store {
-    /// One page of records of `category` in one shard with a reference time at or before `up_to`.
-    pub async fn due_in_shard(
+    /// One page of records of `category`, across its shards, with a reference time at or
+    /// before `up_to` (one request however many shards hold something).
+    pub async fn due_in_category(
         &self,
         tenant: &TenantId,
         category: Category,
-        shard: u8,
         up_to: Timestamp,
         limit: usize,
         after: Option<Cursor>,
@@ -27,7 +27,7 @@ impl Store {
         Ok(self
             .records
             .due(
-                &layout::retention_partition(tenant, category, shard),
+                &layout::retention_partitions(tenant, category),
                 up_to,
                 limit,
                 after,
@@ -35,7 +35,7 @@ impl Store {
             .await?)
     }
 
-    /// Every record of `category` due at `up_to`, across all shards.
+    /// Every record of `category` due at `up_to`, across all shards, oldest first.
     pub async fn all_due(
         &self,
         tenant: &TenantId,
@@ -43,17 +43,15 @@ impl Store {
         up_to: Timestamp,
     ) -> Result<Vec<Due>, DataError> {
         let mut due = Vec::new();
-        for shard in 0..RETENTION_SHARDS {
-            let mut after = None;
-            loop {
-                let page = self
-                    .due_in_shard(tenant, category, shard, up_to, 500, after)
-                    .await?;
-                due.extend(page.items);
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
+        let mut after = None;
+        loop {
+            let page = self
+                .due_in_category(tenant, category, up_to, 500, after)
+                .await?;
+            due.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
             }
         }
         due.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.key.cmp(&b.key)));

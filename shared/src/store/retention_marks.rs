@@ -6,7 +6,7 @@
 
 use super::{layout, DataError, Store};
 use crate::domain::ids::TenantId;
-use crate::domain::retention::{Category, RETENTION_SHARDS};
+use crate::domain::retention::Category;
 use crate::domain::time::Timestamp;
 use crate::ports::records::{
     Condition, Cursor, Due, Key, Page, Query, Record, RecordStore, RetentionEntry, StoreError,
@@ -91,12 +91,12 @@ impl RecordStore for MarkingRecords {
 
     async fn due(
         &self,
-        partition: &str,
+        partitions: &[String],
         up_to: Timestamp,
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<Due>, StoreError> {
-        self.inner.due(partition, up_to, limit, after).await
+        self.inner.due(partitions, up_to, limit, after).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -156,29 +156,30 @@ impl Store {
         Ok(retained)
     }
 
-    /// Whether anything at all is filed under `category` for the tenant, due or not (one index
-    /// query per shard, stopping at the first entry): how a sweep finds records filed before
+    /// Whether anything at all is filed under `category` for the tenant, due or not (one
+    /// index read over its shards, for one entry): how a sweep finds records filed before
     /// marks existed.
     pub async fn files_any(
         &self,
         tenant: &TenantId,
         category: Category,
     ) -> Result<bool, DataError> {
-        for shard in 0..RETENTION_SHARDS {
+        let partitions = layout::retention_partitions(tenant, category);
+        let mut after = None;
+        loop {
             let page = self
                 .records
-                .due(
-                    &layout::retention_partition(tenant, category, shard),
-                    Timestamp::MAX,
-                    1,
-                    None,
-                )
+                .due(&partitions, Timestamp::MAX, 1, after)
                 .await?;
             if !page.items.is_empty() {
                 return Ok(true);
             }
+            // A page may come back empty with more to read (DynamoDB pages an IN over shards).
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(false),
+            }
         }
-        Ok(false)
     }
 
     /// Marks a rare category the tenant has records under.

@@ -7,7 +7,7 @@ use super::tables::{attr, RETENTION_INDEX, TIME_INDEX};
 use crate::domain::time::Timestamp;
 use crate::ports::records::{
     Changes, Condition, Cursor, Due, Key, Page, Query, Range, Record, RecordStore, StoreError,
-    Write, MAX_TRANSACTION_WRITES,
+    Write, MAX_DUE_PARTITIONS, MAX_TRANSACTION_WRITES,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -460,23 +460,37 @@ impl RecordStore for DynamoStore {
 
     async fn due(
         &self,
-        partition: &str,
+        partitions: &[String],
         up_to: Timestamp,
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<Due>, StoreError> {
+        if partitions.is_empty() || partitions.len() > MAX_DUE_PARTITIONS {
+            return Err(StoreError::Rejected(format!(
+                "a due read names 1 to {MAX_DUE_PARTITIONS} partitions, not {}",
+                partitions.len()
+            )));
+        }
+        // One PartiQL SELECT over every partition (an equality IN on the index's partition
+        // key is a query of each, never a scan): one request where a query per shard took
+        // sixteen, and one connection on a cold start instead of sixteen TLS handshakes.
+        let placeholders = vec!["?"; partitions.len()].join(", ");
+        let statement = format!(
+            r#"SELECT * FROM "{table}"."{RETENTION_INDEX}" WHERE "{rk}" IN [{placeholders}] AND "{rt}" <= ?"#,
+            table = self.table,
+            rk = attr::RETENTION_PARTITION,
+            rt = attr::RETENTION_TIME,
+        );
+        let mut parameters: Vec<SdkValue> =
+            partitions.iter().map(|p| SdkValue::S(p.clone())).collect();
+        parameters.push(SdkValue::N(up_to.as_millis().to_string()));
         let output = self
             .client
-            .query()
-            .table_name(&self.table)
-            .index_name(RETENTION_INDEX)
-            .key_condition_expression("#rk = :rk AND #rt <= :upto")
-            .expression_attribute_names("#rk", attr::RETENTION_PARTITION)
-            .expression_attribute_names("#rt", attr::RETENTION_TIME)
-            .expression_attribute_values(":rk", SdkValue::S(partition.to_owned()))
-            .expression_attribute_values(":upto", SdkValue::N(up_to.as_millis().to_string()))
+            .execute_statement()
+            .statement(statement)
+            .set_parameters(Some(parameters))
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(decode_cursor(&after)?)
+            .set_next_token(after.map(|c| c.0))
             .send()
             .await
             .map_err(store_error)?;
@@ -494,10 +508,10 @@ impl RecordStore for DynamoStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let next = output
-            .last_evaluated_key
-            .map(|last| encode_cursor(item::from_sdk(last)));
-        Ok(Page { items, next })
+        Ok(Page {
+            items,
+            next: output.next_token.map(Cursor),
+        })
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@ use super::{schema, sqlite_error};
 use crate::domain::time::Timestamp;
 use crate::ports::records::{
     Condition, Cursor, Due, Key, Page, Query, Range, Record, RecordStore, StoreError, Write,
+    MAX_DUE_PARTITIONS,
 };
 use async_trait::async_trait;
 use rusqlite::types::Value;
@@ -325,7 +326,7 @@ fn run_query(conn: &Connection, query: &Query, now: Timestamp) -> Result<Page<Re
 
 fn run_due(
     conn: &Connection,
-    partition: &str,
+    partitions: &[String],
     up_to: Timestamp,
     limit: usize,
     after: &Option<Cursor>,
@@ -336,22 +337,36 @@ fn run_due(
         Some(p) => (p.time, p.pk.unwrap_or_default(), p.sk),
         None => (None, String::new(), String::new()),
     };
+    if partitions.is_empty() || partitions.len() > MAX_DUE_PARTITIONS {
+        return Err(StoreError::Rejected(format!(
+            "a due read names 1 to {MAX_DUE_PARTITIONS} partitions, not {}",
+            partitions.len()
+        )));
+    }
+    // The partitions follow the fixed parameters (?6, ?7, …); a statement per count is cached.
+    let listed = (0..partitions.len())
+        .map(|i| format!("?{}", i + 6))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT pk, sk, rt FROM records WHERE rk = ?1 AND rt <= ?2 \
-             AND (?3 IS NULL OR (rt, pk, sk) > (?3, ?4, ?5)) ORDER BY rt, pk, sk LIMIT ?6",
-        )
+        .prepare_cached(&format!(
+            "SELECT pk, sk, rt FROM records WHERE rk IN ({listed}) AND rt <= ?1 \
+             AND (?2 IS NULL OR (rt, pk, sk) > (?2, ?3, ?4)) ORDER BY rt, pk, sk LIMIT ?5"
+        ))
         .map_err(sqlite_error)?;
+    let up_to = up_to.as_millis();
+    let fixed: [&dyn rusqlite::ToSql; 5] = [&up_to, &at, &pk, &sk, &limit];
+    let parameters: Vec<&dyn rusqlite::ToSql> = fixed
+        .into_iter()
+        .chain(partitions.iter().map(|p| p as &dyn rusqlite::ToSql))
+        .collect();
     let items: Vec<Due> = stmt
-        .query_map(
-            params![partition, up_to.as_millis(), at, pk, sk, limit],
-            |row| {
-                Ok(Due {
-                    key: Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
-                    at: Timestamp::from_millis(row.get(2)?),
-                })
-            },
-        )
+        .query_map(rusqlite::params_from_iter(parameters), |row| {
+            Ok(Due {
+                key: Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                at: Timestamp::from_millis(row.get(2)?),
+            })
+        })
         .map_err(sqlite_error)?
         .collect::<rusqlite::Result<_>>()
         .map_err(sqlite_error)?;
@@ -391,13 +406,13 @@ impl RecordStore for EmbeddedStore {
 
     async fn due(
         &self,
-        partition: &str,
+        partitions: &[String],
         up_to: Timestamp,
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<Due>, StoreError> {
-        let partition = partition.to_owned();
-        self.with_conn(move |conn| run_due(conn, &partition, up_to, limit, &after))
+        let partitions = partitions.to_vec();
+        self.with_conn(move |conn| run_due(conn, &partitions, up_to, limit, &after))
             .await
     }
 

@@ -13,12 +13,12 @@ pub use report::{CategoryCounts, PurgeReport, TenantReport};
 
 use crate::domain::export::{ExportScope, ExportState};
 use crate::domain::ids::{ContactId, TenantId};
-use crate::domain::retention::{Category, PurgeAction, RetentionPolicy, RETENTION_SHARDS};
+use crate::domain::retention::{Category, PurgeAction, RetentionPolicy};
 use crate::domain::tenant::{Tenant, TenantStatus};
 use crate::domain::time::Timestamp;
 use crate::ports::archives::ArchiveStore;
-use crate::ports::records::{Due, Key};
-use crate::store::{layout, DataError, ErasureReport, Store, PLATFORM_TENANT};
+use crate::ports::records::{Due, Key, Page};
+use crate::store::{layout, DataError, ErasureReport, RetainedCategories, Store, PLATFORM_TENANT};
 use crate::workflows::erasure::complete_erasure;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -61,14 +61,15 @@ pub async fn run(
     archives: &dyn ArchiveStore,
     options: PurgeOptions,
 ) -> Result<PurgeReport, DataError> {
-    let mut tenants = store.tenant_ids().await?;
+    // Both reads at once: a run's fixed cost is its round trips.
+    let (tenants, resume) = tokio::join!(store.tenant_ids(), store.purge_resume_point());
+    let (mut tenants, resume) = (tenants?, resume?);
     let platform = TenantId::parse(PLATFORM_TENANT)
         .map_err(|e| DataError::Invalid(format!("platform tenant id: {e}")))?;
     if !tenants.contains(&platform) {
         tenants.push(platform);
     }
     tenants.sort();
-    let resume = store.purge_resume_point().await?;
     let order = resumed_order(tenants, resume.as_ref());
     let mut run = Run {
         store,
@@ -186,8 +187,8 @@ impl Run<'_> {
             legal_hold: false,
             categories: BTreeMap::new(),
         };
-        let scope = match self.scope(id).await {
-            Ok(scope) => scope,
+        let (scope, retained) = match self.scope(id).await {
+            Ok(read) => read,
             Err(e) => {
                 tracing::warn!(tenant = %id, error = %e, retryable = e.is_retryable(), "retention_purge_tenant_failed");
                 report.categories.insert(
@@ -202,15 +203,28 @@ impl Run<'_> {
             }
         };
         report.legal_hold = scope.tenant.as_ref().is_some_and(|t| t.settings.legal_hold);
-        self.statement(&scope).await;
-        for category in self.categories_to_visit(id).await {
+        let categories = self.categories_to_visit(id, retained).await;
+        // The statement and the first page of every category are read at once (a read per
+        // category covers its shards): one round trip where one after another was most of a
+        // run's time. Categories are disjoint, so the order they are acted on is free.
+        let (statement, first_pages) = tokio::join!(
+            self.statement(&scope),
+            futures_util::future::join_all(categories.iter().map(|&c| self.first_page(&scope, c)))
+        );
+        self.count_statement(&scope, statement);
+        let mut account_closed = false;
+        for (category, mut first) in categories.into_iter().zip(first_pages) {
             if self.out_of_time() {
                 break;
             }
-            let up_to = scope.policy.cutoff(category, self.options.as_of);
+            if account_closed {
+                // The closure removed what this page lists: read it again.
+                first = self.first_page(&scope, category).await;
+            }
             let counts = self
-                .category(&scope, category, up_to, report.legal_hold)
+                .category(&scope, category, first, report.legal_hold)
                 .await;
+            account_closed |= category == Category::AccountData && counts.removed > 0;
             if !counts.is_empty() {
                 report.categories.insert(category.code(), counts);
             }
@@ -222,22 +236,48 @@ impl Run<'_> {
     }
 
     /// Issues the tenant's statement of last month, if due (the purge visits every tenant
-    /// every run; a month issued is read and left). A failure is retried by the next run.
-    async fn statement(&mut self, scope: &TenantScope) {
-        let Some(tenant) = &scope.tenant else { return };
+    /// every run; a month issued is read and left). `None` when there is nothing to do.
+    async fn statement(
+        &self,
+        scope: &TenantScope,
+    ) -> Option<Result<Option<crate::domain::billing::Statement>, DataError>> {
+        let tenant = scope.tenant.as_ref()?;
         if self.options.dry_run {
-            return;
+            return None;
         }
+        Some(
+            crate::workflows::billing::issue_due_statement(self.store, tenant, self.options.as_of)
+                .await,
+        )
+    }
+
+    /// A failure is retried by the next run.
+    fn count_statement(
+        &mut self,
+        scope: &TenantScope,
+        outcome: Option<Result<Option<crate::domain::billing::Statement>, DataError>>,
+    ) {
+        let Some(outcome) = outcome else { return };
         self.report.items_read += 1;
-        match crate::workflows::billing::issue_due_statement(self.store, tenant, self.options.as_of)
-            .await
-        {
+        match outcome {
             Ok(Some(_)) => self.report.statements_issued += 1,
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(tenant = %scope.id, error = %e, retryable = e.is_retryable(), "billing_statement_failed");
             }
         }
+    }
+
+    /// The first page of due entries of `category`, across its shards.
+    async fn first_page(
+        &self,
+        scope: &TenantScope,
+        category: Category,
+    ) -> Result<Page<Due>, DataError> {
+        let up_to = scope.policy.cutoff(category, self.options.as_of);
+        self.store
+            .due_in_category(&scope.id, category, up_to, self.options.page_size, None)
+            .await
     }
 
     /// A removed account stays in the tenant directory while its statements are kept (seven
@@ -272,8 +312,12 @@ impl Run<'_> {
     /// ones it has marked. A tenant not yet swept is swept first: its unmarked rare categories
     /// that hold anything (filed before marks existed) are marked. Whatever fails, or a dry run
     /// that may not write, visits every category: nothing is skipped on a guess.
-    async fn categories_to_visit(&mut self, id: &TenantId) -> Vec<Category> {
-        let mut retained = match self.store.retained_categories(id).await {
+    async fn categories_to_visit(
+        &mut self,
+        id: &TenantId,
+        retained: Result<RetainedCategories, DataError>,
+    ) -> Vec<Category> {
+        let mut retained = match retained {
             Ok(retained) => retained,
             Err(e) => {
                 tracing::warn!(tenant = %id, error = %e, "retention_marks_unreadable");
@@ -323,66 +367,69 @@ impl Run<'_> {
         }
     }
 
-    async fn scope(&mut self, id: &TenantId) -> Result<TenantScope, DataError> {
-        let tenant = self.store.tenant(id).await?;
-        let holds = self.store.legal_holds(id).await?;
+    /// The tenant, its legal holds and its retention marks, read at once.
+    async fn scope(
+        &mut self,
+        id: &TenantId,
+    ) -> Result<(TenantScope, Result<RetainedCategories, DataError>), DataError> {
+        let (tenant, holds, retained) = tokio::join!(
+            self.store.tenant(id),
+            self.store.legal_holds(id),
+            self.store.retained_categories(id)
+        );
+        let (tenant, holds) = (tenant?, holds?);
         self.report.items_read += 1 + holds.len() as u64;
-        Ok(TenantScope {
+        let scope = TenantScope {
             id: id.clone(),
             policy: tenant.as_ref().map(Tenant::retention).unwrap_or_default(),
             tenant,
             holds,
-        })
+        };
+        Ok((scope, retained))
     }
 
-    /// Every due entry of one category, shard by shard, page by page. The first page of every
-    /// shard is read at once: most shards hold nothing due, and sixteen queries in a row were
-    /// most of a run's time (shards are disjoint, so the order they are acted on is free).
+    /// Every due entry of one category (all its shards in each read), page by page, from the
+    /// first page already read.
     async fn category(
         &mut self,
         scope: &TenantScope,
         category: Category,
-        up_to: Timestamp,
+        first: Result<Page<Due>, DataError>,
         tenant_held: bool,
     ) -> CategoryCounts {
         let mut counts = CategoryCounts::default();
         let action = scope.policy.purge_action(category);
+        let up_to = scope.policy.cutoff(category, self.options.as_of);
         let page_size = self.options.page_size;
-        let store = self.store;
-        let first_pages =
-            futures_util::future::join_all((0..RETENTION_SHARDS).map(|shard| {
-                store.due_in_shard(&scope.id, category, shard, up_to, page_size, None)
-            }))
-            .await;
-        for (shard, first) in (0..RETENTION_SHARDS).zip(first_pages) {
-            let mut page = first;
-            loop {
-                if self.out_of_time() {
+        let mut page = first;
+        loop {
+            if self.out_of_time() {
+                return counts;
+            }
+            let found = match page {
+                Ok(found) => found,
+                Err(e) => {
+                    self.failed(&mut counts, scope, category, &e);
                     return counts;
                 }
-                let found = match page {
-                    Ok(found) => found,
-                    Err(e) => {
-                        self.failed(&mut counts, scope, category, &e);
-                        break;
-                    }
-                };
-                let n = found.items.len() as u64;
-                self.report.items_read += n;
-                counts.due += n;
-                if tenant_held {
-                    counts.held += n;
-                } else {
-                    self.act(scope, category, action, found.items, &mut counts)
-                        .await;
-                }
-                let Some(after) = found.next else { break };
-                page = store
-                    .due_in_shard(&scope.id, category, shard, up_to, page_size, Some(after))
+            };
+            let n = found.items.len() as u64;
+            self.report.items_read += n;
+            counts.due += n;
+            if tenant_held {
+                counts.held += n;
+            } else {
+                self.act(scope, category, action, found.items, &mut counts)
                     .await;
             }
+            let Some(after) = found.next else {
+                return counts;
+            };
+            page = self
+                .store
+                .due_in_category(&scope.id, category, up_to, page_size, Some(after))
+                .await;
         }
-        counts
     }
 
     fn failed(
@@ -605,36 +652,33 @@ impl Run<'_> {
                 PurgeAction::DeleteExport => PurgeAction::DeleteExport,
                 _ => PurgeAction::Delete,
             };
-            for shard in 0..RETENTION_SHARDS {
-                let mut after = None;
-                loop {
-                    let page = self
-                        .store
-                        .due_in_shard(
-                            &scope.id,
-                            category,
-                            shard,
-                            everything,
-                            self.options.page_size,
-                            after,
-                        )
-                        .await?;
-                    self.report.items_read += page.items.len() as u64;
-                    let mut items = page.items;
-                    // The account record goes last, once nothing else is left.
-                    items.retain(|d| d.key != due.key);
-                    if action == PurgeAction::DeleteExport {
-                        // Closure does not wait for a link's expiry.
-                        for d in &items {
-                            self.expired_export(d, &mut closing).await?;
-                        }
-                    } else {
-                        Box::pin(self.act(scope, category, action, items, &mut closing)).await;
+            let mut after = None;
+            loop {
+                let page = self
+                    .store
+                    .due_in_category(
+                        &scope.id,
+                        category,
+                        everything,
+                        self.options.page_size,
+                        after,
+                    )
+                    .await?;
+                self.report.items_read += page.items.len() as u64;
+                let mut items = page.items;
+                // The account record goes last, once nothing else is left.
+                items.retain(|d| d.key != due.key);
+                if action == PurgeAction::DeleteExport {
+                    // Closure does not wait for a link's expiry.
+                    for d in &items {
+                        self.expired_export(d, &mut closing).await?;
                     }
-                    match page.next {
-                        Some(next) => after = Some(next),
-                        None => break,
-                    }
+                } else {
+                    Box::pin(self.act(scope, category, action, items, &mut closing)).await;
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
                 }
             }
         }
