@@ -6,7 +6,7 @@ use crate::adapters::in_process_pace_ledger::InProcessPaceLedger;
 use crate::adapters::kms::KmsVault;
 use crate::adapters::local_archives::LocalArchives;
 use crate::adapters::local_vault::LocalVault;
-use crate::adapters::s3_archives::S3Archives;
+use crate::adapters::s3_archives::{S3ArchiveDeletion, S3Archives};
 use crate::adapters::table_pace_ledger::TablePaceLedger;
 use crate::config::{parse_hash_key, Backend, Config, ExportConfig};
 use crate::crypto::envelope::Envelope;
@@ -113,26 +113,38 @@ pub async fn connect_with(
     }
 }
 
-/// How a function on AWS reaches export archives. Only the functions that touch archives
-/// (consent-api's erasure, data-export, the purge) name [`s3_archives`]; the others name
+/// How a function on AWS reaches export archives. data-export names [`s3_archives`]; the
+/// functions that only delete archives (consent-api's erasure, the purge) name
+/// [`s3_archive_deletion`], which links S3's DeleteObject alone; the others name
 /// [`no_archives`], so the S3 client is not even linked into their binaries.
 pub type AwsArchives = fn(&aws_config::SdkConfig, &Config) -> Arc<dyn ArchiveStore>;
 
 /// Archives in the export bucket, under SSE-KMS with the data key.
 pub fn s3_archives(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn ArchiveStore> {
-    let (bucket, kms_key_id) = match &config.backend {
+    let (bucket, kms_key_id) = export_bucket(config);
+    Arc::new(S3Archives::new(
+        aws_sdk_s3::Client::new(sdk),
+        bucket,
+        kms_key_id,
+    ))
+}
+
+/// Archives in the export bucket for a function that only deletes them.
+pub fn s3_archive_deletion(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn ArchiveStore> {
+    let (bucket, _) = export_bucket(config);
+    Arc::new(S3ArchiveDeletion::new(aws_sdk_s3::Client::new(sdk), bucket))
+}
+
+/// The export bucket and the KMS key its archives are encrypted under.
+fn export_bucket(config: &Config) -> (String, String) {
+    match &config.backend {
         Backend::Aws {
             export_bucket,
             kms_key_id,
             ..
         } => (export_bucket.clone(), kms_key_id.clone()),
         Backend::Embedded { .. } => (String::new(), String::new()),
-    };
-    Arc::new(S3Archives::new(
-        aws_sdk_s3::Client::new(sdk),
-        bucket,
-        kms_key_id,
-    ))
+    }
 }
 
 /// For a function that never touches export archives.

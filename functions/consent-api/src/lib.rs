@@ -119,8 +119,9 @@ pub fn graph_templates(
 }
 
 impl Wiring for Deps {
-    /// It deletes or builds export archives: the S3 client is linked.
-    const AWS_ARCHIVES: mizan_shared::backend::AwsArchives = mizan_shared::backend::s3_archives;
+    /// Erasures and expiries delete export archives: S3's DeleteObject alone is linked.
+    const AWS_ARCHIVES: mizan_shared::backend::AwsArchives =
+        mizan_shared::backend::s3_archive_deletion;
 
     type Settings = Settings;
 

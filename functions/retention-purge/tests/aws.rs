@@ -7,6 +7,7 @@
 //! `MIZAN_TEST_DYNAMODB_ENDPOINT` and `MIZAN_TEST_AWS_ENDPOINT` (set by `infra/test.sh`).
 
 use mizan_shared::adapters::dynamodb::DynamoKeyStore;
+use mizan_shared::adapters::s3_archives::S3ArchiveDeletion;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::message::Direction;
 use mizan_shared::domain::time::days;
@@ -64,11 +65,14 @@ async fn the_purge_calls_exactly_what_its_iam_policy_grants() {
 
     let calls = AwsCalls::default();
     let (role, _) = deployment.start_up(&calls, &[]).await;
+    // The archives as the function wires them: deletion only.
+    let archives =
+        S3ArchiveDeletion::new(aws_emulators::s3(Some(&calls)), deployment.bucket.clone());
     // Day 31: content past the chat retention, the erasure, the 7-day export.
     deployment.clock.advance(days(31));
     let report = purge::run(
         &role.store,
-        &role.archives,
+        &archives,
         PurgeOptions::at(deployment.clock.now()),
     )
     .await
@@ -83,7 +87,7 @@ async fn the_purge_calls_exactly_what_its_iam_policy_grants() {
     deployment.clock.advance(days(60));
     let report = purge::run(
         &role.store,
-        &role.archives,
+        &archives,
         PurgeOptions::at(deployment.clock.now()),
     )
     .await
@@ -93,4 +97,24 @@ async fn the_purge_calls_exactly_what_its_iam_policy_grants() {
     assert!(keys.get(&kept_key).await.unwrap().is_none(), "retired");
 
     iam_policy::assert_contract("RetentionPurgeFunction", &calls, INDIRECT);
+}
+
+/// The purge's and consent-api's archives delete and refuse anything else, saying so.
+#[tokio::test]
+async fn archives_for_deletion_only_delete() {
+    let deployment = Deployment::create().await;
+    let seed = deployment.role(None, HASH_KEY);
+    let tenant = seed::tenant(&seed.store, "Atlas Tea", None, None).await;
+    let contact = seed::contact(&seed.store, &tenant.id, "212600000503").await;
+    let (_, archive) =
+        seed::ready_export(&seed.store, &seed.archives, &tenant.id, &contact, 7).await;
+    let deletion = S3ArchiveDeletion::new(aws_emulators::s3(None), deployment.bucket.clone());
+    let refused = |e: mizan_shared::ports::archives::ArchiveError| e.to_string();
+    assert!(refused(deletion.exists(&archive).await.unwrap_err()).contains("only deletes"));
+    assert!(refused(deletion.read(&archive).await.unwrap_err()).contains("only deletes"));
+    assert!(deletion.create("exports/x.zip").await.is_err());
+    assert!(seed.archives.exists(&archive).await.unwrap());
+    deletion.delete(&archive).await.unwrap();
+    deletion.delete(&archive).await.unwrap(); // again: nothing left, still fine
+    assert!(!seed.archives.exists(&archive).await.unwrap());
 }
