@@ -2,16 +2,25 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use mizan_ai_reply::{campaigns, Deps};
+use mizan_shared::domain::time::Timestamp;
 use mizan_shared::workflows::campaign_send::Pacer;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: Deps = mizan_shared::startup::from_env().await?;
-    let started_at = deps.store.now();
-    let pacer = Pacer::default().leaving_room_for(deps.pace_ledger.clone());
+    let started_at = Timestamp::now();
+    let deps = mizan_shared::startup::start::<Deps>()?;
+    // The instance's pacer, made with its dependencies: it keeps the pace across invocations.
+    let pacer = tokio::sync::OnceCell::new();
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        campaigns::handle(&deps, &pacer, started_at, event)
+        deps.serve(|deps| async {
+            let pacer = pacer
+                .get_or_init(|| async {
+                    Pacer::default().leaving_room_for(deps.pace_ledger.clone())
+                })
+                .await;
+            campaigns::handle(deps, pacer, started_at, event).await
+        })
     }))
     .await
 }

@@ -6,9 +6,9 @@ use mizan_ai_reply::{handle, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: Deps = mizan_shared::startup::from_env().await?;
+    let deps = mizan_shared::startup::start::<Deps>()?;
     run(service_fn(|event: LambdaEvent<_>| {
-        handle(&deps, event.payload)
+        deps.serve(|deps| handle(deps, event.payload))
     }))
     .await
 }

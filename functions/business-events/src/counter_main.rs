@@ -6,9 +6,9 @@ use mizan_business_events::{counter, CounterDeps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: CounterDeps = mizan_shared::startup::from_env().await?;
+    let deps = mizan_shared::startup::start::<CounterDeps>()?;
     run(service_fn(|event: LambdaEvent<_>| {
-        counter::handle(&deps, event.payload)
+        deps.serve(|deps| counter::handle(deps, event.payload))
     }))
     .await
 }

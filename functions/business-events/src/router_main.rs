@@ -6,9 +6,9 @@ use mizan_business_events::{router, RouterDeps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: RouterDeps = mizan_shared::startup::from_env().await?;
+    let deps = mizan_shared::startup::start::<RouterDeps>()?;
     run(service_fn(|event: LambdaEvent<_>| {
-        router::handle(&deps, event.payload)
+        deps.serve(|deps| router::handle(deps, event.payload))
     }))
     .await
 }

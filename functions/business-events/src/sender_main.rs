@@ -6,9 +6,9 @@ use mizan_business_events::{sender, SenderDeps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: SenderDeps = mizan_shared::startup::from_env().await?;
+    let deps = mizan_shared::startup::start::<SenderDeps>()?;
     run(service_fn(|event: LambdaEvent<_>| {
-        sender::handle(&deps, event.payload)
+        deps.serve(|deps| sender::handle(deps, event.payload))
     }))
     .await
 }

@@ -185,25 +185,38 @@ async fn the_router_binary_queues_deliveries_and_the_sender_binary_takes_them() 
 }
 
 #[tokio::test]
-async fn without_its_queue_the_sender_does_not_start_and_says_which_variable() {
+async fn without_its_queue_the_sender_serves_nothing_and_says_which_variable() {
     let deployment = Deployment::create().await;
     let resources = lambda_binary::resources(&deployment, &[]).await;
     let mut environment = lambda_binary::template_environment("WebhookSenderFunction", &resources);
     environment.retain(|(n, _)| n != "MIZAN_WEBHOOK_QUEUE_URL");
-    let failure = FunctionProcess::try_start(
+    // A function's own settings are read with its secrets, after init: each invocation fails
+    // as NotStarted, naming the variable, and nothing is delivered.
+    let sender = FunctionProcess::start(
         Path::new(env!("CARGO_BIN_EXE_webhook-sender")),
         "WebhookSenderFunction",
         &environment,
     )
-    .await
-    .err()
-    .expect("the start fails");
-    let said = failure
-        .logs
+    .await;
+    let deliveries: Value =
+        serde_json::from_str(&events::text("webhook-sender", "deliveries")).unwrap();
+    for _ in 0..2 {
+        let error = sender.api.invoke(deliveries.clone()).await.error();
+        assert_eq!(error["errorType"], "NotStarted", "{error}");
+        assert!(
+            error["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains("MIZAN_WEBHOOK_QUEUE_URL"),
+            "{error}"
+        );
+    }
+    let logs = sender.logs();
+    let said = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|l| l["fields"]["message"] == "the function cannot start")
-        .unwrap_or_else(|| panic!("no structured line says why: {}", failure.logs));
+        .unwrap_or_else(|| panic!("no structured line says why: {logs}"));
     assert!(
         said["fields"]["error"]
             .as_str()

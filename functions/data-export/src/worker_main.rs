@@ -6,9 +6,9 @@ use mizan_data_export::{worker, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: Deps = mizan_shared::startup::from_env().await?;
+    let deps = mizan_shared::startup::start::<Deps>()?;
     run(service_fn(|event: LambdaEvent<_>| {
-        worker::handle(&deps, event.payload)
+        deps.serve(|deps| worker::handle(deps, event.payload))
     }))
     .await
 }

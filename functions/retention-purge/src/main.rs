@@ -6,6 +6,6 @@ use mizan_retention_purge::{handle, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: Deps = mizan_shared::startup::from_env().await?;
-    run(service_fn(|event| handle(&deps, event))).await
+    let deps = mizan_shared::startup::start::<Deps>()?;
+    run(service_fn(|event| deps.serve(|deps| handle(deps, event)))).await
 }

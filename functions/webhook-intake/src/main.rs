@@ -6,6 +6,9 @@ use mizan_webhook_intake::{handle, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     mizan_shared::telemetry::init();
-    let deps: Deps = mizan_shared::startup::from_env().await?;
-    run(service_fn(|request| handle(&deps, request))).await
+    let deps = mizan_shared::startup::start::<Deps>()?;
+    run(service_fn(|request| {
+        deps.serve(|deps| handle(deps, request))
+    }))
+    .await
 }

@@ -1,4 +1,4 @@
-//! webhook-intake's start-up as its `main` runs it (`startup::from_env`), with its secrets in
+//! webhook-intake's start-up as its `main` runs it (`startup::start`), with its secrets in
 //! Secrets Manager (moto): the process environment names only the secrets, and the function gets
 //! the hash key and webhook secrets they hold. Its own test binary, with one test, because it sets
 //! process environment variables.
@@ -46,7 +46,8 @@ async fn a_function_starts_from_its_secrets_and_refuses_a_secret_in_its_environm
             std::env::remove_var(var);
         }
     }
-    let started: Deps = startup::from_env().await.unwrap();
+    let starting = startup::start::<Deps>().unwrap();
+    let started: &Deps = starting.ready().await.unwrap();
     let tenant = TenantId::new("ten_startup");
     let expected =
         IdentityHasher::new([0xcd; 32]).contact_id(&tenant, IdentifierKind::WaId, "2126");
@@ -65,12 +66,29 @@ async fn a_function_starts_from_its_secrets_and_refuses_a_secret_in_its_environm
     );
     assert!(!format!("{:?}", started.webhook).contains("hs-verify-9"));
 
-    // A secret left in the plain environment as well is refused, naming it.
+    // A secret left in the plain environment as well is refused before anything is read,
+    // naming it: the start fails (Lambda's init error).
     unsafe { std::env::set_var("MIZAN_WHATSAPP_VERIFY_TOKEN", "hs-verify-9") };
-    let refused = startup::from_env::<Deps>().await.err().unwrap();
+    let refused = startup::start::<Deps>().err().unwrap();
     assert!(
         matches!(refused, StartupError::Secrets(_))
             && refused.to_string().contains("MIZAN_WHATSAPP_VERIFY_TOKEN"),
         "{refused}"
     );
+
+    // A secret that cannot be read is found after init: the invocation that waits fails, saying
+    // which, and the next one reads again instead of keeping the failure.
+    unsafe {
+        std::env::remove_var("MIZAN_WHATSAPP_VERIFY_TOKEN");
+        std::env::set_var("MIZAN_SECRETS", "mizan-no-such-secret");
+    }
+    let starting = startup::start::<Deps>().unwrap();
+    for _ in 0..2 {
+        let unreadable = starting.ready().await.err().unwrap();
+        assert!(
+            matches!(unreadable, StartupError::Secrets(_))
+                && unreadable.to_string().contains("mizan-no-such-secret"),
+            "{unreadable}"
+        );
+    }
 }

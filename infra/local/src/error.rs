@@ -42,6 +42,7 @@ impl From<StartupError> for CliError {
             e @ (StartupError::Http(_) | StartupError::Secrets(_)) => {
                 CliError::Usage(e.to_string())
             }
+            e @ StartupError::Interrupted(_) => CliError::Failed(e.to_string()),
         }
     }
 }

@@ -178,6 +178,21 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::read(lookup, false)
+    }
+
+    /// Checks every core variable that does not come from a secret, while the secrets are
+    /// still being read: the hash key may be missing then (it comes with them).
+    pub fn check_before_secrets(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Config::read(lookup, true)
+    }
+
+    fn read(
+        lookup: impl Fn(&str) -> Option<String>,
+        secrets_pending: bool,
+    ) -> Result<Config, ConfigError> {
         let env = Env(lookup);
         let backend = match env.optional("MIZAN_BACKEND").as_deref() {
             None | Some("embedded") => Backend::Embedded {
@@ -204,6 +219,7 @@ impl Config {
         };
         let hash_key = match (env.optional("MIZAN_HASH_KEY"), &backend) {
             (Some(text), _) => Some(parse_hash_key("MIZAN_HASH_KEY", &text)?),
+            (None, Backend::Aws { .. }) if secrets_pending => None,
             (None, Backend::Aws { .. }) => {
                 return Err(ConfigError::Missing {
                     var: "MIZAN_HASH_KEY",
