@@ -284,7 +284,8 @@ impl Run<'_> {
     /// years after their month, for tax); once none is left, the purge forgets it. (Other
     /// entries without a tenant, such as the raw payloads no tenant names, stay.)
     async fn forget_if_gone(&mut self, scope: &TenantScope) {
-        if scope.tenant.is_some() || self.options.dry_run {
+        // The platform (raw payloads no tenant owns) is never an account: nothing to read.
+        if scope.tenant.is_some() || self.options.dry_run || scope.id.as_str() == PLATFORM_TENANT {
             return;
         }
         match self.store.account_removed(&scope.id).await {
