@@ -11,7 +11,7 @@ use mizan_shared::domain::contact::ContactProfile;
 use mizan_shared::domain::contact_change::ContactChange;
 use mizan_shared::domain::export::{ExportJob, ExportScope, ExportState};
 use mizan_shared::domain::identity_hash::{IdentifierKind, IdentityHasher};
-use mizan_shared::domain::ids::{ContactId, ExportId, PhoneNumberId, Wamid};
+use mizan_shared::domain::ids::{ContactId, ExportId, PhoneNumberId, TenantId, Wamid};
 use mizan_shared::domain::message::{Direction, Message, MessageContent, MessageKind, Status};
 use mizan_shared::domain::retention::{Category, RetentionPolicy, MAX_CHAT_RETENTION_DAYS};
 use mizan_shared::domain::tenant::Tenant;
@@ -1571,7 +1571,7 @@ async fn rare_categories_are_marked_before_anything_is_filed_under_them(h: Harne
     let none = h.store.retained_categories(&t.id).await.unwrap();
     assert!(none.rare.is_empty() && !none.swept);
     assert_eq!(
-        none.to_visit().len(),
+        none.to_visit(&t.id).len(),
         Category::ALL.len(),
         "unswept: every category"
     );
@@ -1590,9 +1590,16 @@ async fn rare_categories_are_marked_before_anything_is_filed_under_them(h: Harne
     h.store.mark_swept(&t.id).await.unwrap();
     let swept = h.store.retained_categories(&t.id).await.unwrap();
     assert!(swept.swept);
-    let visited = swept.to_visit();
+    let visited = swept.to_visit(&t.id);
     assert!(visited.contains(&Category::Quarantine) && visited.contains(&Category::ChatContent));
     assert!(!visited.contains(&Category::ExportArchive));
+    // The platform (raw payloads no tenant owns) marks every category it files under, so once
+    // swept the purge reads only those.
+    let platform = TenantId::new(mizan_shared::store::PLATFORM_TENANT);
+    h.store.keep_raw(None, "unroutable", b"{}").await.unwrap();
+    h.store.mark_swept(&platform).await.unwrap();
+    let platform_marks = h.store.retained_categories(&platform).await.unwrap();
+    assert_eq!(platform_marks.to_visit(&platform), [Category::Quarantine]);
     assert!(h
         .store
         .files_any(&t.id, Category::Quarantine)

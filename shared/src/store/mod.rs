@@ -37,7 +37,7 @@ pub use outbound::{Acceptance, IdempotencyClaim, OrderState, OutboundOrder, IDEM
 pub use raw_payloads::{RawPayloadInfo, UnroutedItem, PLATFORM_TENANT};
 pub use replies::{ClaimOutcome, ClaimState, ReplyClaim};
 pub use retention::ContactActivity;
-pub use retention_marks::RetainedCategories;
+pub use retention_marks::{is_marked, RetainedCategories};
 pub use rights::{ChatExportOutcome, ExportNotice};
 pub use templates::TemplateUpdateOutcome;
 pub use webhooks::DeliveryRef;

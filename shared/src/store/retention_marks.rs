@@ -43,7 +43,7 @@ impl MarkingRecords {
                         entry.partition
                     ))
                 })?;
-            if !category.is_rare() {
+            if !is_marked(tenant, category) {
                 continue;
             }
             let mark = format!("{tenant}#{}", category.code());
@@ -114,22 +114,30 @@ impl RecordStore for MarkingRecords {
     }
 }
 
+/// Whether filing under `category` for `tenant` marks it first: a rare category, or any
+/// category of the platform (which files raw payloads no tenant owns, and nothing else), so the
+/// purge reads nothing of the platform but what it holds.
+pub fn is_marked(tenant: &str, category: Category) -> bool {
+    category.is_rare() || tenant == super::PLATFORM_TENANT
+}
+
 /// What the purge knows of a tenant's categories before it queries their shards.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RetainedCategories {
     /// The purge has swept every category of the tenant once (and marked the rare ones it
     /// found filled): from then on marks alone say which rare categories to query.
     pub swept: bool,
+    /// The marked categories ([`is_marked`]: rare ones; any of the platform's).
     pub rare: BTreeSet<Category>,
 }
 
 impl RetainedCategories {
     /// The categories whose shards the purge queries: every one until the tenant is swept, then
-    /// the frequent ones and the marked rare ones.
-    pub fn to_visit(&self) -> Vec<Category> {
+    /// the unmarked (frequent) ones and the marked ones.
+    pub fn to_visit(&self, tenant: &TenantId) -> Vec<Category> {
         Category::ALL
             .into_iter()
-            .filter(|c| !self.swept || !c.is_rare() || self.rare.contains(c))
+            .filter(|&c| !self.swept || !is_marked(tenant.as_str(), c) || self.rare.contains(&c))
             .collect()
     }
 }

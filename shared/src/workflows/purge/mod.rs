@@ -18,7 +18,9 @@ use crate::domain::tenant::{Tenant, TenantStatus};
 use crate::domain::time::Timestamp;
 use crate::ports::archives::ArchiveStore;
 use crate::ports::records::{Due, Key, Page};
-use crate::store::{layout, DataError, ErasureReport, RetainedCategories, Store, PLATFORM_TENANT};
+use crate::store::{
+    is_marked, layout, DataError, ErasureReport, RetainedCategories, Store, PLATFORM_TENANT,
+};
 use crate::workflows::erasure::complete_erasure;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -309,9 +311,10 @@ impl Run<'_> {
         }
     }
 
-    /// The categories whose shards are queried for the tenant: the frequent ones and the rare
-    /// ones it has marked. A tenant not yet swept is swept first: its unmarked rare categories
-    /// that hold anything (filed before marks existed) are marked. Whatever fails, or a dry run
+    /// The categories whose shards are queried for the tenant: the frequent ones and the ones it
+    /// has marked (rare ones; every one of the platform's). A tenant not yet swept is swept
+    /// first: its unmarked categories that take marks and hold anything (filed before marks
+    /// existed) are marked. Whatever fails, or a dry run
     /// that may not write, visits every category: nothing is skipped on a guess.
     async fn categories_to_visit(
         &mut self,
@@ -327,14 +330,14 @@ impl Run<'_> {
         };
         self.report.items_read += retained.rare.len() as u64 + u64::from(retained.swept);
         if retained.swept {
-            return retained.to_visit();
+            return retained.to_visit(id);
         }
         if self.options.dry_run {
             return Category::ALL.to_vec();
         }
         let unmarked: Vec<Category> = Category::ALL
             .into_iter()
-            .filter(|c| c.is_rare() && !retained.rare.contains(c))
+            .filter(|&c| is_marked(id.as_str(), c) && !retained.rare.contains(&c))
             .collect();
         for category in unmarked {
             if self.out_of_time() {
@@ -359,7 +362,7 @@ impl Run<'_> {
         match self.store.mark_swept(id).await {
             Ok(()) => {
                 retained.swept = true;
-                retained.to_visit()
+                retained.to_visit(id)
             }
             Err(e) => {
                 tracing::warn!(tenant = %id, error = %e, "retention_sweep_failed");
