@@ -6,12 +6,13 @@ use crate::adapters::in_process_pace_ledger::InProcessPaceLedger;
 use crate::adapters::kms::KmsVault;
 use crate::adapters::local_archives::LocalArchives;
 use crate::adapters::local_vault::LocalVault;
-use crate::adapters::s3_archives::{S3ArchiveDeletion, S3Archives};
+use crate::adapters::refusing_archives::RefusingArchives;
+use crate::adapters::s3_archives::{S3ArchiveDeleter, S3Archives};
 use crate::adapters::table_pace_ledger::TablePaceLedger;
 use crate::config::{parse_hash_key, Backend, Config, ExportConfig};
 use crate::crypto::envelope::Envelope;
 use crate::domain::identity_hash::IdentityHasher;
-use crate::ports::archives::{ArchiveError, ArchiveLocation, ArchiveStore, ArchiveUpload};
+use crate::ports::archives::ArchiveStore;
 use crate::ports::clock::{Clock, SystemClock};
 use crate::ports::pace_ledger::PaceLedger;
 use crate::store::Store;
@@ -132,7 +133,9 @@ pub fn s3_archives(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn Arch
 /// Archives in the export bucket for a function that only deletes them.
 pub fn s3_archive_deletion(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn ArchiveStore> {
     let (bucket, _) = export_bucket(config);
-    Arc::new(S3ArchiveDeletion::new(aws_sdk_s3::Client::new(sdk), bucket))
+    Arc::new(RefusingArchives::deleting_only(Arc::new(
+        S3ArchiveDeleter::new(aws_sdk_s3::Client::new(sdk), bucket),
+    )))
 }
 
 /// The export bucket and the KMS key its archives are encrypted under.
@@ -154,43 +157,7 @@ pub fn no_archives(_: &aws_config::SdkConfig, _: &Config) -> Arc<dyn ArchiveStor
 
 /// Archives that refuse every call, saying this function does not reach them.
 pub fn refusing_archives() -> Arc<dyn ArchiveStore> {
-    Arc::new(NoArchives)
-}
-
-/// The archives of a function that has none: every call is refused, saying so.
-struct NoArchives;
-
-impl NoArchives {
-    fn refused() -> ArchiveError {
-        ArchiveError::Refused("this function does not reach export archives".into())
-    }
-}
-
-#[async_trait::async_trait]
-impl ArchiveStore for NoArchives {
-    async fn create(&self, _: &str) -> Result<Box<dyn ArchiveUpload>, ArchiveError> {
-        Err(Self::refused())
-    }
-
-    async fn location(
-        &self,
-        _: &str,
-        _: std::time::Duration,
-    ) -> Result<ArchiveLocation, ArchiveError> {
-        Err(Self::refused())
-    }
-
-    async fn read(&self, _: &str) -> Result<Vec<u8>, ArchiveError> {
-        Err(Self::refused())
-    }
-
-    async fn delete(&self, _: &str) -> Result<(), ArchiveError> {
-        Err(Self::refused())
-    }
-
-    async fn exists(&self, _: &str) -> Result<bool, ArchiveError> {
-        Err(Self::refused())
-    }
+    Arc::new(RefusingArchives::unreachable())
 }
 
 /// The AWS backend alone, as a Lambda function connects (none runs the embedded store: the

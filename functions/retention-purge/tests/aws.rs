@@ -7,7 +7,8 @@
 //! `MIZAN_TEST_DYNAMODB_ENDPOINT` and `MIZAN_TEST_AWS_ENDPOINT` (set by `infra/test.sh`).
 
 use mizan_shared::adapters::dynamodb::DynamoKeyStore;
-use mizan_shared::adapters::s3_archives::S3ArchiveDeletion;
+use mizan_shared::adapters::refusing_archives::RefusingArchives;
+use mizan_shared::adapters::s3_archives::S3ArchiveDeleter;
 use mizan_shared::domain::audit::{Actor, AuditEvent};
 use mizan_shared::domain::message::Direction;
 use mizan_shared::domain::time::days;
@@ -20,6 +21,7 @@ use mizan_test_support::aws_calls::AwsCalls;
 use mizan_test_support::aws_emulators::{self, Deployment};
 use mizan_test_support::store::HASH_KEY;
 use mizan_test_support::{iam_policy, seed};
+use std::sync::Arc;
 
 /// Grants used by AWS on the function's behalf or on failure paths only. Each says why.
 const INDIRECT: &[&str] = &[];
@@ -66,8 +68,10 @@ async fn the_purge_calls_exactly_what_its_iam_policy_grants() {
     let calls = AwsCalls::default();
     let (role, _) = deployment.start_up(&calls, &[]).await;
     // The archives as the function wires them: deletion only.
-    let archives =
-        S3ArchiveDeletion::new(aws_emulators::s3(Some(&calls)), deployment.bucket.clone());
+    let archives = RefusingArchives::deleting_only(Arc::new(S3ArchiveDeleter::new(
+        aws_emulators::s3(Some(&calls)),
+        deployment.bucket.clone(),
+    )));
     // Day 31: content past the chat retention, the erasure, the 7-day export.
     deployment.clock.advance(days(31));
     let report = purge::run(
@@ -108,7 +112,10 @@ async fn archives_for_deletion_only_delete() {
     let contact = seed::contact(&seed.store, &tenant.id, "212600000503").await;
     let (_, archive) =
         seed::ready_export(&seed.store, &seed.archives, &tenant.id, &contact, 7).await;
-    let deletion = S3ArchiveDeletion::new(aws_emulators::s3(None), deployment.bucket.clone());
+    let deletion = RefusingArchives::deleting_only(Arc::new(S3ArchiveDeleter::new(
+        aws_emulators::s3(None),
+        deployment.bucket.clone(),
+    )));
     let refused = |e: mizan_shared::ports::archives::ArchiveError| e.to_string();
     assert!(refused(deletion.exists(&archive).await.unwrap_err()).contains("only deletes"));
     assert!(refused(deletion.read(&archive).await.unwrap_err()).contains("only deletes"));

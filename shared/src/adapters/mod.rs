@@ -18,6 +18,7 @@ pub mod local_templates;
 pub mod local_vault;
 pub mod openai;
 pub mod outbox;
+pub mod refusing_archives;
 pub mod s3_archives;
 pub mod secrets_manager;
 pub mod sqs_queues;

@@ -2,7 +2,7 @@
 
 use super::aws_errors::classify;
 use crate::ports::archives::{
-    valid_object_key, ArchiveError, ArchiveLocation, ArchiveStore, ArchiveUpload,
+    valid_object_key, ArchiveDeleter, ArchiveError, ArchiveLocation, ArchiveStore, ArchiveUpload,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -238,52 +238,27 @@ async fn delete_object(
     Ok(())
 }
 
-/// Archives for a function that only deletes them (consent-api's erasure, the purge): naming
-/// this instead of [`S3Archives`] links S3's DeleteObject alone, not the upload, read, head and
-/// presigning code (measured: a third of a megabyte of consent-api's binary). Anything else is
-/// refused, saying so.
+/// Deletes archives and links nothing else of S3 (consent-api's erasure, the purge): an
+/// [`S3Archives`] behind a `dyn ArchiveStore` would bring its upload, read, head and presigning
+/// code along (measured: a third of a megabyte of consent-api's binary).
 #[derive(Clone, Debug)]
-pub struct S3ArchiveDeletion {
+pub struct S3ArchiveDeleter {
     client: Client,
     bucket: String,
 }
 
-impl S3ArchiveDeletion {
+impl S3ArchiveDeleter {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        S3ArchiveDeletion {
+        S3ArchiveDeleter {
             client,
             bucket: bucket.into(),
         }
     }
-
-    fn refused() -> ArchiveError {
-        ArchiveError::Refused("this function only deletes export archives".into())
-    }
 }
 
 #[async_trait]
-impl ArchiveStore for S3ArchiveDeletion {
-    async fn create(&self, _: &str) -> Result<Box<dyn ArchiveUpload>, ArchiveError> {
-        Err(Self::refused())
-    }
-
-    async fn location(
-        &self,
-        _: &str,
-        _: std::time::Duration,
-    ) -> Result<ArchiveLocation, ArchiveError> {
-        Err(Self::refused())
-    }
-
-    async fn read(&self, _: &str) -> Result<Vec<u8>, ArchiveError> {
-        Err(Self::refused())
-    }
-
+impl ArchiveDeleter for S3ArchiveDeleter {
     async fn delete(&self, object_key: &str) -> Result<(), ArchiveError> {
         delete_object(&self.client, &self.bucket, object_key).await
-    }
-
-    async fn exists(&self, _: &str) -> Result<bool, ArchiveError> {
-        Err(Self::refused())
     }
 }

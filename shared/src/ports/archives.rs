@@ -84,6 +84,14 @@ pub trait ArchiveStore: Send + Sync {
     async fn exists(&self, object_key: &str) -> Result<bool, ArchiveError>;
 }
 
+/// Deleting archives, for a function that does nothing else with them: an
+/// [`ArchiveStore`] built over it (`adapters::refusing_archives`) links no other operation.
+#[async_trait]
+pub trait ArchiveDeleter: Send + Sync {
+    /// As [`ArchiveStore::delete`].
+    async fn delete(&self, object_key: &str) -> Result<(), ArchiveError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::valid_object_key;
