@@ -30,6 +30,19 @@ pub enum StartupError {
     Interrupted(String),
 }
 
+impl StartupError {
+    /// Whether trying again may succeed: a secret read that failed in passing.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StartupError::Secrets(SecretsError::Unreadable {
+                retryable: true,
+                ..
+            })
+        )
+    }
+}
+
 /// The one way a function's dependencies are built.
 pub trait Wiring: Sized {
     /// The function's own configuration beside the core one (`()` when it needs none).
@@ -104,9 +117,15 @@ where
             .get_or_try_init(|| async {
                 let started = self.first.lock().await.take();
                 let wired = match started {
-                    Some(task) => task
+                    Some(task) => match task
                         .await
-                        .unwrap_or_else(|e| Err(StartupError::Interrupted(e.to_string()))),
+                        .unwrap_or_else(|e| Err(StartupError::Interrupted(e.to_string())))
+                    {
+                        // Read before any invocation, it may have been cut by the instance's
+                        // freeze (provisioned concurrency): once more, now.
+                        Err(e) if e.is_retryable() => wire_from_env::<D>().await,
+                        wired => wired,
+                    },
                     None => wire_from_env::<D>().await,
                 };
                 // Said in the structured log too: the invocation's error shows only its message.
@@ -165,4 +184,28 @@ async fn wire_from_env<D: Wiring>() -> Result<D, StartupError> {
     let services =
         backend::connect_aws(&config, Arc::new(SystemClock), &sdk, D::AWS_ARCHIVES).await?;
     D::new(&services, &config, &settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_secret_read_that_failed_in_passing_is_worth_another_try() {
+        let unreadable = |retryable| {
+            StartupError::Secrets(SecretsError::Unreadable {
+                secret: "arn:aws:secretsmanager:…:secret:core".into(),
+                reason: "ThrottlingException".into(),
+                retryable,
+            })
+        };
+        assert!(unreadable(true).is_retryable());
+        assert!(!unreadable(false).is_retryable());
+        let missing = ConfigError::Missing {
+            var: "MIZAN_DATA_TABLE",
+            context: String::new(),
+        };
+        assert!(!StartupError::Config(missing).is_retryable());
+        assert!(!StartupError::Backend(BackendError::NotAws).is_retryable());
+    }
 }
