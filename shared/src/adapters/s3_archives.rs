@@ -240,7 +240,7 @@ async fn delete_object(
 
 /// Deletes archives and links nothing else of S3 (consent-api's erasure, the purge): an
 /// [`S3Archives`] behind a `dyn ArchiveStore` would bring its upload, read, head and presigning
-/// code along (measured: a third of a megabyte of consent-api's binary).
+/// code along (`cargo bloat` put aws_sdk_s3 at 575 KiB of consent-api's binary before).
 #[derive(Clone, Debug)]
 pub struct S3ArchiveDeleter {
     client: Client,
